@@ -1,0 +1,563 @@
+"""Load and validate `sources.yaml` into frozen dataclasses.
+
+This is the only module that reads the configuration file. Every error names the file, the
+line and the key path (`sources.yaml:14: sources[3].url: not a valid http(s) URL`), and all
+errors of a file are collected before raising, so one run of `veille check` lists them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+DEFAULT_CONFIG = "sources.yaml"
+CONFIG_ENV = "VEILLE_CONFIG"
+
+INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
+INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConfigError(Exception):
+    """One or more problems in a configuration file, each with file, line and key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    user_agent: str = "Veille/0.1 (+https://github.com/veille; veille documentaire)"
+    delay_per_host: float = 1.0
+    timeout: float = 30.0
+    allow_private_networks: bool = False
+    max_bytes: int = 50 * 1024 * 1024
+    retries: int = 3
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class LibraryFolder:
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str
+    kind: str
+    url: str
+    schedule: str = "6h"
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    # Kind-specific settings (select, follow, fetch_full, ...), validated by SOURCE_KIND_OPTIONS.
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    query: str
+    recipients: tuple[str, ...] = ()
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    schedule: str = "0 7 * * mon"
+    sender: str = "veille@localhost"
+    smtp: SmtpConfig = SmtpConfig()
+    period_days: int = 7
+    send_empty: bool = False
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    base_url: str = "http://localhost:5000"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    engine: str = "whoosh"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    data_dir: Path
+    timezone: str = "America/Martinique"
+    http: HttpConfig = HttpConfig()
+    library: tuple[LibraryFolder, ...] = ()
+    sources: tuple[Source, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    digest: DigestConfig = DigestConfig()
+    web: WebConfig = WebConfig()
+    search: SearchConfig = SearchConfig()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------- schema
+# Each key maps to a validator `(value, checker, key_path) -> python value`.
+
+SOURCE_KINDS = ("feed", "page", "change", "legifrance")
+
+# Options allowed on a source, per kind, beside the common keys.
+SOURCE_KIND_OPTIONS: dict[str, dict[str, str]] = {
+    "feed": {"fetch_full": "bool", "max_entries": "int"},
+    "page": {"select": "mapping", "follow": "bool", "next": "str", "max_pages": "int"},
+    "change": {"selector": "str"},
+    "legifrance": {
+        "natures": "list", "emitters": "list", "keywords": "list",
+        "client_id_env": "str", "client_secret_env": "str", "token_url": "str",
+    },
+}
+PAGE_SELECT_KEYS = ("item", "link", "title", "date", "summary")
+SEARCH_ENGINES = ("whoosh", "tantivy")
+ALERT_FILTERS = ("kind", "source", "theme", "territory", "doc_type")
+
+
+def parse_interval(text: str) -> int | None:
+    """Seconds of an interval like `30m`, `6h`, `1d`, or None if `text` is not one."""
+    match = INTERVAL_RE.match(text.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * INTERVAL_UNITS[match.group(2)]
+
+
+def _schedule_problem(text: str, tz: str) -> str | None:
+    seconds = parse_interval(text)
+    if seconds is not None:
+        return None if seconds >= 60 else "interval must be at least 1m"
+    if len(text.split()) != 5:
+        return "not an interval (30m, 6h, 1d) nor a 5-field cron string"
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text, timezone=tz if _valid_tz(tz) else "UTC")
+    except ValueError as exc:
+        return f"invalid cron string: {exc}"
+    return None
+
+
+def _valid_tz(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def is_http_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+class _Checker:
+    """Collects problems while walking the YAML node tree; knows each node's line."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[str] = []
+
+    def error(self, node: yaml.Node | None, key: str, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        where = f"{key}: " if key else ""
+        self.problems.append(f"{self.file}:{line}: {where}{message}")
+
+    def mapping(self, node: yaml.Node, key: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, key, "expected a mapping (key: value)")
+            return None
+        items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for knode, vnode in node.value:
+            name = str(knode.value)
+            if name in items:
+                self.error(knode, _join(key, name), "duplicate key")
+            items[name] = (knode, vnode)
+        return items
+
+    def sequence(self, node: yaml.Node, key: str) -> list[yaml.Node] | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, key, "expected a list")
+            return None
+        return list(node.value)
+
+    def unknown_keys(self, items: dict, allowed: tuple[str, ...] | list[str], key: str) -> None:
+        for name, (knode, _) in items.items():
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.error(knode, _join(key, name), f"unknown key{hint}")
+
+    def scalar(self, node: yaml.Node, key: str, kind: str) -> Any:
+        """Convert a scalar node to `kind` (str, int, float, bool), or record a problem."""
+        if not isinstance(node, yaml.ScalarNode):
+            self.error(node, key, f"expected a {_KIND_NAMES[kind]}")
+            return None
+        value = yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+        if kind == "str":
+            if value is None:
+                self.error(node, key, "must not be empty")
+                return None
+            return str(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+        elif kind == "int":
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        elif kind == "float":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+        self.error(node, key, f"expected a {_KIND_NAMES[kind]}, got {node.value!r}")
+        return None
+
+    def strings(self, node: yaml.Node, key: str) -> tuple[str, ...]:
+        """A list of strings; a single string is accepted as a one-item list."""
+        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+            value = self.scalar(node, key, "str")
+            return (value,) if value else ()
+        items = self.sequence(node, key)
+        if items is None:
+            return ()
+        values = [self.scalar(item, f"{key}[{i}]", "str") for i, item in enumerate(items)]
+        return tuple(v for v in values if v)
+
+    def plain(self, node: yaml.Node) -> Any:
+        return yaml.safe_load(yaml.serialize(node))
+
+
+_KIND_NAMES = {"str": "string", "int": "whole number", "float": "number", "bool": "true/false"}
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _fields(check: _Checker, items: dict, key: str, spec: dict[str, str]) -> dict:
+    """Validate flat scalar fields of a section against a `{name: kind}` spec."""
+    out = {}
+    for name, kind in spec.items():
+        if name in items:
+            value = check.scalar(items[name][1], _join(key, name), kind)
+            if value is not None:
+                out[name] = value
+    return out
+
+
+def _http(check: _Checker, node: yaml.Node) -> HttpConfig:
+    spec = {"user_agent": "str", "delay_per_host": "float", "timeout": "float",
+            "allow_private_networks": "bool", "max_bytes": "int", "retries": "int",
+            "concurrency": "int"}
+    items = check.mapping(node, "http")
+    if items is None:
+        return HttpConfig()
+    check.unknown_keys(items, tuple(spec), "http")
+    values = _fields(check, items, "http", spec)
+    for name in ("delay_per_host", "timeout"):
+        if values.get(name, 0) < 0:
+            check.error(items[name][1], f"http.{name}", "must not be negative")
+    for name in ("max_bytes", "concurrency"):
+        if name in values and values[name] < 1:
+            check.error(items[name][1], f"http.{name}", "must be at least 1")
+    return HttpConfig(**values)
+
+
+def _library(check: _Checker, node: yaml.Node, base: Path) -> tuple[LibraryFolder, ...]:
+    folders = []
+    names: set[str] = set()
+    for i, item in enumerate(check.sequence(node, "library") or []):
+        key = f"library[{i}]"
+        items = check.mapping(item, key)
+        if items is None:
+            continue
+        check.unknown_keys(items, ("name", "path"), key)
+        for required in ("name", "path"):
+            if required not in items:
+                check.error(item, key, f"missing '{required}'")
+        if "name" not in items or "path" not in items:
+            continue
+        name = check.scalar(items["name"][1], f"{key}.name", "str")
+        path = check.scalar(items["path"][1], f"{key}.path", "str")
+        if name in names:
+            check.error(items["name"][1], f"{key}.name", f"duplicate library name '{name}'")
+        names.add(name)
+        if name and path:
+            folders.append(LibraryFolder(name=name, path=(base / path).resolve()))
+    return tuple(folders)
+
+
+def _source(check: _Checker, item: yaml.Node, key: str, tz: str) -> Source | None:
+    common = ("name", "title", "kind", "url", "schedule", "tags", "enabled")
+    items = check.mapping(item, key)
+    if items is None:
+        return None
+    kind = None
+    if "kind" in items:
+        kind = check.scalar(items["kind"][1], f"{key}.kind", "str")
+        if kind is not None and kind not in SOURCE_KINDS:
+            check.error(items["kind"][1], f"{key}.kind",
+                        f"unknown kind '{kind}' (one of: {', '.join(SOURCE_KINDS)})")
+            kind = None
+    else:
+        check.error(item, key, "missing 'kind'")
+    allowed = common + tuple(SOURCE_KIND_OPTIONS.get(kind or "", {}))
+    if kind:
+        check.unknown_keys(items, allowed, key)
+    for required in ("name", "url"):
+        if required not in items:
+            check.error(item, key, f"missing '{required}'")
+    name = check.scalar(items["name"][1], f"{key}.name", "str") if "name" in items else None
+    if name is not None and not SLUG_RE.match(name):
+        check.error(items["name"][1], f"{key}.name",
+                    "must be a slug: lower-case letters, digits, '-' or '_'")
+    url = check.scalar(items["url"][1], f"{key}.url", "str") if "url" in items else None
+    if url is not None and not is_http_url(url):
+        check.error(items["url"][1], f"{key}.url", "not a valid http(s) URL")
+    title = check.scalar(items["title"][1], f"{key}.title", "str") if "title" in items else None
+    schedule = "6h"
+    if "schedule" in items:
+        schedule = str(check.scalar(items["schedule"][1], f"{key}.schedule", "str") or "6h")
+        problem = _schedule_problem(schedule, tz)
+        if problem:
+            check.error(items["schedule"][1], f"{key}.schedule", problem)
+    tags = check.strings(items["tags"][1], f"{key}.tags") if "tags" in items else ()
+    enabled = True
+    if "enabled" in items:
+        enabled = bool(check.scalar(items["enabled"][1], f"{key}.enabled", "bool"))
+    options = _source_options(check, items, key, kind) if kind else {}
+    if not (name and url and kind):
+        return None
+    return Source(name=name, title=title or name, kind=kind, url=url, schedule=schedule,
+                  tags=tags, enabled=enabled, options=MappingProxyType(options))
+
+
+def _source_options(check: _Checker, items: dict, key: str, kind: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for opt, opt_kind in SOURCE_KIND_OPTIONS[kind].items():
+        if opt not in items:
+            continue
+        node = items[opt][1]
+        opt_key = f"{key}.{opt}"
+        if opt_kind == "list":
+            options[opt] = check.strings(node, opt_key)
+        elif opt_kind == "mapping":
+            sub = check.mapping(node, opt_key)
+            if sub is None:
+                continue
+            check.unknown_keys(sub, PAGE_SELECT_KEYS, opt_key)
+            options[opt] = MappingProxyType(
+                {k: v for k, (_, n) in sub.items() if (v := check.scalar(n, f"{opt_key}.{k}", "str"))})
+        else:
+            value = check.scalar(node, opt_key, opt_kind)
+            if value is not None:
+                options[opt] = value
+    if kind == "page":
+        select = options.get("select")
+        if select is None or "item" not in select or "link" not in select:
+            check.error(items.get("select", (None, None))[1] or items["kind"][1], f"{key}.select",
+                        "a page source needs select.item and select.link CSS selectors")
+    return options
+
+
+def _sources(check: _Checker, node: yaml.Node, tz: str) -> tuple[Source, ...]:
+    sources = []
+    seen: set[str] = set()
+    for i, item in enumerate(check.sequence(node, "sources") or []):
+        source = _source(check, item, f"sources[{i}]", tz)
+        if source is None:
+            continue
+        if source.name in seen:
+            check.error(item, f"sources[{i}].name", f"duplicate source name '{source.name}'")
+            continue
+        seen.add(source.name)
+        sources.append(source)
+    return tuple(sources)
+
+
+def _alerts(check: _Checker, node: yaml.Node) -> tuple[Alert, ...]:
+    alerts = []
+    for i, item in enumerate(check.sequence(node, "alerts") or []):
+        key = f"alerts[{i}]"
+        items = check.mapping(item, key)
+        if items is None:
+            continue
+        check.unknown_keys(items, ("name", "query", "recipients", "filters"), key)
+        if "name" not in items or "query" not in items:
+            check.error(item, key, "an alert needs a 'name' and a 'query'")
+            continue
+        name = check.scalar(items["name"][1], f"{key}.name", "str")
+        query = check.scalar(items["query"][1], f"{key}.query", "str")
+        recipients = check.strings(items["recipients"][1], f"{key}.recipients") if "recipients" in items else ()
+        for j, address in enumerate(recipients):
+            if not EMAIL_RE.match(address):
+                check.error(items["recipients"][1], f"{key}.recipients[{j}]",
+                            f"not an e-mail address: {address!r}")
+        filters: dict[str, tuple[str, ...]] = {}
+        if "filters" in items:
+            sub = check.mapping(items["filters"][1], f"{key}.filters") or {}
+            check.unknown_keys(sub, ALERT_FILTERS, f"{key}.filters")
+            for fname, (_, fnode) in sub.items():
+                if fname in ALERT_FILTERS:
+                    filters[fname] = check.strings(fnode, f"{key}.filters.{fname}")
+        if name and query:
+            alerts.append(Alert(name=name, query=query, recipients=recipients,
+                                filters=MappingProxyType(filters)))
+    return tuple(alerts)
+
+
+def _digest(check: _Checker, node: yaml.Node, tz: str) -> DigestConfig:
+    items = check.mapping(node, "digest")
+    if items is None:
+        return DigestConfig()
+    check.unknown_keys(items, ("schedule", "from", "smtp", "period_days", "send_empty"), "digest")
+    values: dict[str, Any] = {}
+    if "schedule" in items:
+        schedule = check.scalar(items["schedule"][1], "digest.schedule", "str")
+        problem = schedule and _schedule_problem(schedule, tz)
+        if problem:
+            check.error(items["schedule"][1], "digest.schedule", problem)
+        elif schedule:
+            values["schedule"] = schedule
+    if "from" in items:
+        sender = check.scalar(items["from"][1], "digest.from", "str")
+        if sender and not EMAIL_RE.match(sender.split("<")[-1].rstrip(">").strip()):
+            check.error(items["from"][1], "digest.from", f"not an e-mail address: {sender!r}")
+        elif sender:
+            values["sender"] = sender
+    values.update(_fields(check, items, "digest", {"period_days": "int", "send_empty": "bool"}))
+    if "smtp" in items:
+        spec = {"host": "str", "port": "int", "starttls": "bool", "ssl": "bool",
+                "username": "str", "password_env": "str"}
+        sub = check.mapping(items["smtp"][1], "digest.smtp")
+        if sub is not None:
+            if "password" in sub:
+                check.error(sub.pop("password")[0], "digest.smtp.password",
+                            "passwords are never stored in the file: name an environment variable with password_env")
+            check.unknown_keys(sub, tuple(spec), "digest.smtp")
+            values["smtp"] = SmtpConfig(**_fields(check, sub, "digest.smtp", spec))
+    return DigestConfig(**values)
+
+
+def _single(check: _Checker, top: dict, name: str, spec: dict[str, str], cls: type) -> Any:
+    if name not in top:
+        return cls()
+    items = check.mapping(top[name][1], name)
+    if items is None:
+        return cls()
+    check.unknown_keys(items, tuple(spec), name)
+    return cls(**_fields(check, items, name, spec))
+
+
+TOP_KEYS = ("data_dir", "timezone", "http", "library", "sources", "alerts", "digest", "web", "search")
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate the YAML `text` read from `path`; raise ConfigError listing every problem."""
+    check = _Checker(path.name)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{path.name}:{line}: invalid YAML: {reason}"]) from None
+    if root is None:
+        top: dict = {}
+    else:
+        top = check.mapping(root, "") or {}
+    check.unknown_keys(top, TOP_KEYS, "")
+    base = path.parent
+    data_dir = "index"
+    if "data_dir" in top:
+        data_dir = check.scalar(top["data_dir"][1], "data_dir", "str") or "index"
+    timezone = "America/Martinique"
+    if "timezone" in top:
+        timezone = check.scalar(top["timezone"][1], "timezone", "str") or timezone
+        if not _valid_tz(timezone):
+            check.error(top["timezone"][1], "timezone", f"unknown time zone '{timezone}'")
+    http = _http(check, top["http"][1]) if "http" in top else HttpConfig()
+    library = _library(check, top["library"][1], base) if "library" in top else ()
+    sources = _sources(check, top["sources"][1], timezone) if "sources" in top else ()
+    alerts = _alerts(check, top["alerts"][1]) if "alerts" in top else ()
+    digest = _digest(check, top["digest"][1], timezone) if "digest" in top else DigestConfig()
+    web = _single(check, top, "web", {"base_url": "str"}, WebConfig)
+    if "web" in top and not is_http_url(web.base_url):
+        check.error(top["web"][1], "web.base_url", "not a valid http(s) URL")
+    search = _single(check, top, "search", {"engine": "str"}, SearchConfig)
+    if search.engine not in SEARCH_ENGINES:
+        check.error(top["search"][1], "search.engine",
+                    f"unknown engine '{search.engine}' (one of: {', '.join(SEARCH_ENGINES)})")
+    if check.problems:
+        raise ConfigError(check.problems)
+    return Config(path=path.resolve(), data_dir=(base / data_dir).resolve(), timezone=timezone,
+                  http=http, library=library, sources=sources, alerts=alerts, digest=digest,
+                  web=web, search=search)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read the configuration from `path`, `$VEILLE_CONFIG` or ./sources.yaml."""
+    path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: configuration file not found"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path.name}:1: not UTF-8 text ({exc.reason})"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    return parse_config(text, path)
+
+
+def replace_data_dir(config: Config, data_dir: Path) -> Config:
+    """The same configuration writing to another data directory (tests, demo)."""
+    from dataclasses import replace
+
+    return replace(config, data_dir=Path(data_dir).resolve())
