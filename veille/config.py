@@ -348,9 +348,11 @@ def _source(check: _Checker, item: yaml.Node, key: str, tz: str) -> Source | Non
             kind = None
     else:
         check.error(item, key, "missing 'kind'")
-    allowed = common + tuple(SOURCE_KIND_OPTIONS.get(kind or "", {}))
     if kind:
-        check.unknown_keys(items, allowed, key)
+        allowed = common + tuple(SOURCE_KIND_OPTIONS[kind])
+    else:  # unknown kind: still catch typos against every kind's options
+        allowed = common + tuple(opt for opts in SOURCE_KIND_OPTIONS.values() for opt in opts)
+    check.unknown_keys(items, allowed, key)
     for required in ("name", "url"):
         if required not in items:
             check.error(item, key, f"missing '{required}'")
@@ -536,10 +538,14 @@ def parse_config(text: str, path: Path) -> Config:
         check.error(top["search"][1], "search.engine",
                     f"unknown engine '{search.engine}' (one of: {', '.join(SEARCH_ENGINES)})")
     if check.problems:
-        raise ConfigError(check.problems)
+        raise ConfigError(sorted(check.problems, key=_line_of))
     return Config(path=path.resolve(), data_dir=(base / data_dir).resolve(), timezone=timezone,
                   http=http, library=library, sources=sources, alerts=alerts, digest=digest,
                   web=web, search=search)
+
+
+def _line_of(problem: str) -> int:
+    return int(problem.split(":", 2)[1])
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
