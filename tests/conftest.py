@@ -1,0 +1,57 @@
+"""Shared fixtures: configuration files on tmp_path, the shared corpus, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def shared_corpus_dir() -> Path | None:
+    """`../shared/corpus` beside the checkout (or $VEILLE_SHARED_CORPUS); None when absent."""
+    env = os.environ.get("VEILLE_SHARED_CORPUS")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT.parent / "shared" / "corpus")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+@pytest.fixture
+def shared_corpus() -> Path:
+    corpus = shared_corpus_dir()
+    if corpus is None:
+        pytest.skip("../shared/corpus is not beside this checkout")
+    return corpus
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """Write a sources.yaml (dedented) into tmp_path and return its path."""
+
+    def write(text: str, name: str = "sources.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_cli():
+    """Run `python -m veille ARGS` from this checkout; returns CompletedProcess (text)."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
+        full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        return subprocess.run([sys.executable, "-m", "veille", *args], cwd=cwd or ROOT,
+                              env=full_env, capture_output=True, text=True, timeout=timeout)
+
+    return run

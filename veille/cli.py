@@ -1,0 +1,90 @@
+"""The `veille` command line: one console script, one subcommand per task.
+
+Each subcommand is a `cmd_<name>(args) -> int` function registered in `build_parser()`.
+Errors reach the user as one clear line (file and line for configuration problems), never
+a traceback unless `--verbose` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from veille import __version__
+from veille.config import CONFIG_ENV, DEFAULT_CONFIG, Config, ConfigError, load_config
+from veille.errors import VeilleError
+
+log = logging.getLogger("veille")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(f"{config.path.name}: OK — {len(config.sources)} sources, "
+          f"{len(config.library)} library folders, {len(config.alerts)} alerts; "
+          f"data in {config.data_dir}")
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="veille", description="Veille documentaire et juridique: watch, index, search.")
+    parser.add_argument("--config", metavar="PATH",
+                        help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG})")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging and tracebacks")
+    parser.add_argument("--version", action="version", version=f"veille {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("check", help="validate the configuration (exit 1 listing the errors)")
+    p.set_defaults(func=cmd_check)
+
+    return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except VeilleError as exc:
+        if args.verbose:
+            log.exception("failed")
+        print(f"veille: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("veille: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last resort: one line, the traceback only on request
+        if args.verbose:
+            log.exception("unexpected error")
+        print(f"veille: unexpected error: {type(exc).__name__}: {exc} (run with --verbose for details)",
+              file=sys.stderr)
+        return 2
