@@ -40,6 +40,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from veille.serve import serve
+
+    serve(_config(args), host=args.host, port=args.port)
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -54,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate the configuration (exit 1 listing the errors)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("serve", help="serve the web UI (search page) with a production WSGI server")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.set_defaults(func=cmd_serve)
 
     return parser
 

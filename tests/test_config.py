@@ -1,0 +1,170 @@
+"""sources.yaml loading: valid files become records, every mistake names file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from veille.config import ConfigError, load_config, parse_interval
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problems_of(write_config, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(text))
+    return info.value.problems
+
+
+def test_committed_sources_yaml_is_valid():
+    config = load_config(ROOT / "sources.yaml")
+    assert config.timezone == "America/Martinique"
+    assert len(config.sources) >= 8
+    assert all(s.url.startswith("https://") for s in config.sources)
+    assert config.data_dir == (ROOT / "index").resolve()
+
+
+def test_full_example_loads_into_records(write_config, tmp_path):
+    config = load_config(write_config("""
+        data_dir: data
+        timezone: America/Martinique
+        http: {user_agent: "Test/1", delay_per_host: 0.5, timeout: 10, allow_private_networks: true}
+        library:
+          - {name: Bibliothèque, path: library/}
+        sources:
+          - name: vie-publique
+            title: "Vie publique — actualités"
+            kind: feed
+            url: https://www.vie-publique.fr/rss.xml
+            schedule: 6h
+            tags: [juridique]
+          - name: anct
+            kind: page
+            url: https://example.org/actus
+            schedule: "0 7 * * mon"
+            select: {item: article, link: a, date: time}
+        alerts:
+          - {name: Rénovation urbaine, query: "rénovation urbaine", recipients: [doc@example.org],
+             filters: {kind: [juridique]}}
+        digest: {schedule: "0 7 * * mon", from: veille@example.org, smtp: {host: localhost, port: 2525}}
+        web: {base_url: "http://localhost:5000"}
+    """))
+    assert config.data_dir == (tmp_path / "data").resolve()
+    assert config.http.delay_per_host == 0.5 and config.http.allow_private_networks is True
+    assert config.library[0].name == "Bibliothèque"
+    assert config.library[0].path == (tmp_path / "library").resolve()
+    feed, page = config.sources
+    assert (feed.name, feed.kind, feed.tags, feed.title) == ("vie-publique", "feed", ("juridique",),
+                                                            "Vie publique — actualités")
+    assert page.title == "anct" and page.options["select"]["item"] == "article"
+    assert config.alerts[0].filters == {"kind": ("juridique",)}
+    assert config.digest.smtp.port == 2525 and config.digest.sender == "veille@example.org"
+
+
+def test_errors_name_file_line_and_key(write_config):
+    problems = problems_of(write_config, """
+        sources:
+          - name: ok
+            kind: feed
+            url: https://example.org/rss
+          - name: bad
+            kind: feed
+            url: ftp://example.org/rss
+    """)
+    assert problems == ["sources.yaml:7: sources[1].url: not a valid http(s) URL"]
+
+
+def test_all_problems_are_listed_in_line_order(write_config):
+    problems = problems_of(write_config, """
+        timezone: Europe/Nowhere
+        http: {delay_per_host: -1, timout: 3}
+        sources:
+          - name: Bad Name
+            kind: rss
+            url: https://example.org/
+            schedule: every day
+        digest: {smtp: {password: hunter2}}
+    """)
+    assert problems[0] == "sources.yaml:1: timezone: unknown time zone 'Europe/Nowhere'"
+    assert "sources.yaml:2: http.timout: unknown key (did you mean 'timeout'?)" in problems
+    assert "sources.yaml:2: http.delay_per_host: must not be negative" in problems
+    assert any(p.startswith("sources.yaml:4: sources[0].name: must be a slug") for p in problems)
+    assert any(p.startswith("sources.yaml:5: sources[0].kind: unknown kind 'rss'") for p in problems)
+    assert any(p.startswith("sources.yaml:7: sources[0].schedule: not an interval") for p in problems)
+    assert any(p.startswith("sources.yaml:8: digest.smtp.password: passwords are never stored")
+               for p in problems)
+    lines = [int(p.split(":")[1]) for p in problems]
+    assert lines == sorted(lines)
+
+
+def test_typo_in_source_key_suggests_the_right_one(write_config):
+    problems = problems_of(write_config, """
+        sources:
+          - name: a
+            kind: feed
+            url: https://example.org/rss
+            shedule: 6h
+    """)
+    assert problems == ["sources.yaml:5: sources[0].shedule: unknown key (did you mean 'schedule'?)"]
+
+
+def test_duplicate_source_names_and_missing_keys(write_config):
+    problems = problems_of(write_config, """
+        sources:
+          - {name: a, kind: feed, url: "https://example.org/1"}
+          - {name: a, kind: feed, url: "https://example.org/2"}
+          - {kind: feed}
+          - {name: p, kind: page, url: "https://example.org/3"}
+    """)
+    assert "sources.yaml:3: sources[1].name: duplicate source name 'a'" in problems
+    assert "sources.yaml:4: sources[2]: missing 'name'" in problems
+    assert "sources.yaml:4: sources[2]: missing 'url'" in problems
+    assert any(p.startswith("sources.yaml:5: sources[3].select: a page source needs") for p in problems)
+
+
+def test_invalid_cron_and_wrong_types(write_config):
+    problems = problems_of(write_config, """
+        http:
+          timeout: soon
+          allow_private_networks: maybe
+        sources:
+          - {name: a, kind: feed, url: "https://example.org/", schedule: "61 * * * *"}
+        alerts:
+          - {name: x, query: y, recipients: [not-an-address]}
+    """)
+    assert "sources.yaml:2: http.timeout: expected a number, got 'soon'" in problems
+    assert "sources.yaml:3: http.allow_private_networks: expected a true/false, got 'maybe'" in problems
+    assert any(p.startswith("sources.yaml:5: sources[0].schedule: invalid cron string") for p in problems)
+    assert "sources.yaml:7: alerts[0].recipients[0]: not an e-mail address: 'not-an-address'" in problems
+
+
+def test_invalid_yaml_reports_its_line(write_config):
+    problems = problems_of(write_config, "sources:\n  - name: a\n   kind: feed\n")
+    assert len(problems) == 1 and problems[0].startswith("sources.yaml:3: invalid YAML")
+
+
+def test_missing_file_and_empty_file(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "absent.yaml")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    config = load_config(empty)
+    assert config.sources == () and config.data_dir == (tmp_path / "index").resolve()
+
+
+@pytest.mark.parametrize("text,seconds", [("30m", 1800), ("6h", 21600), ("1d", 86400), ("2w", 1209600),
+                                          ("0 7 * * mon", None), ("6 h", 21600)])
+def test_parse_interval(text, seconds):
+    assert parse_interval(text) == seconds
+
+
+def test_cli_check_reports_errors_and_exit_code(write_config, run_cli):
+    bad = write_config("sources:\n  - {name: a, kind: feed, url: 'nope'}\n", name="bad.yaml")
+    result = run_cli("--config", str(bad), "check")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "bad.yaml:2: sources[0].url: not a valid http(s) URL"
+    assert "Traceback" not in result.stderr
+    good = run_cli("--config", str(ROOT / "sources.yaml"), "check")
+    assert good.returncode == 0, good.stderr
+    assert "OK" in good.stdout

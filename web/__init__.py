@@ -1,0 +1,70 @@
+"""The Flask front end: `create_app(config)` wires the blueprints to one DocumentSpace."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+
+from veille.config import Config, load_config
+from veille.dates import french_date, french_datetime
+
+
+def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app for `config` (default: the configuration file of the CLI)."""
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config.update(VEILLE=config, JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["veille.space_lock"] = threading.Lock()
+
+    tz = config.tz
+    app.add_template_filter(lambda value: french_date(value, tz), "french_date")
+    app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
+
+    from web import documents, search
+
+    app.register_blueprint(search.bp)
+    app.register_blueprint(documents.bp)
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _error_response(404, "Page introuvable", "Cette adresse ne correspond à aucune page.")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return _error_response(500, "Erreur interne",
+                               "Le service a rencontré une erreur ; elle a été consignée.")
+
+    @app.teardown_appcontext
+    def _teardown(exc):
+        return None
+
+    return app
+
+
+def _error_response(status: int, title: str, message: str):
+    if request.path.startswith("/api/"):
+        return jsonify({"ok": False, "error": message}), status
+    return render_template("error.html", title=title, message=message), status
+
+
+def veille_config() -> Config:
+    return current_app.config["VEILLE"]
+
+
+def get_space():
+    """The app's DocumentSpace, opened once and shared by every request thread."""
+    space = current_app.extensions.get("veille.space")
+    if space is None:
+        with current_app.extensions["veille.space_lock"]:
+            space = current_app.extensions.get("veille.space")
+            if space is None:
+                from indexer.space import DocumentSpace
+
+                space = DocumentSpace(veille_config())
+                current_app.extensions["veille.space"] = space
+    return space
