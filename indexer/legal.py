@@ -1,0 +1,457 @@
+"""Legal references in French text: what a document cites, and which legal text it is.
+
+Pure functions, no I/O. Every reference gets a normalised key that is the same whatever the
+spelling ("loi n° 2014-173", "LOI no 2014-173", "loi n°2014‑173" -> `loi:2014-173`), so a law
+fetched from the Légifrance API, the same law from a JORF Atom feed and a PDF copy in the
+library meet on one key, and searching the key finds every text citing it.
+
+Key shapes (the part after the first colon never contains spaces):
+- numbered texts: `loi:2014-173`, `ordonnance:2020-1304`, `decret:2020-1576`
+- texts cited by date only: `arrete:2021-03-05`, `circulaire:2015-09-29`, `loi:1948-09-01`
+- articles: `article:L300-1:code-urbanisme`, `article:55:loi:2000-1208`, `article:L302-5`
+- identifiers: `nor:ECOX2023815L`, `eli:/eli/loi/2020/12/14/ECOX2023815L/jo/texte`,
+  `jorftext:JORFTEXT000042665307`, `legiarti:LEGIARTI000006815046`, `legitext:LEGITEXT...`
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import quote
+
+# Natures, as keyed (ASCII) and as shown to users (doc_type facet values).
+NATURE_LABELS = {
+    "loi": "loi",
+    "ordonnance": "ordonnance",
+    "decret": "décret",
+    "arrete": "arrêté",
+    "circulaire": "circulaire",
+    "decision": "décision",
+    "deliberation": "délibération",
+    "avis": "avis",
+    "instruction": "instruction",
+}
+# Natures whose numbers share one yearly sequence (since 1993), so a bare number is unambiguous.
+NUMBERED_NATURES = ("loi", "ordonnance", "decret")
+# Légifrance identifier families worth a key of their own.
+LEGIFRANCE_ID_PREFIXES = ("JORFTEXT", "JORFARTI", "JORFCONT", "LEGITEXT", "LEGIARTI", "LEGISCTA",
+                          "KALITEXT", "CNILTEXT", "JURITEXT", "CETATEXT")
+LEGIFRANCE = "https://www.legifrance.gouv.fr"
+
+MONTHS = {"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+          "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12}
+
+# Codes cited in the centre's field; anything else spelled "code de/du/des ..." is caught by
+# CODE_GENERIC but only up to a few words, since prose runs on after the name.
+KNOWN_CODES = (
+    "code de l'urbanisme", "code de la construction et de l'habitation",
+    "code général des collectivités territoriales", "code de l'action sociale et des familles",
+    "code de l'environnement", "code civil", "code pénal", "code de commerce", "code du travail",
+    "code de l'éducation", "code de la sécurité sociale", "code de la santé publique",
+    "code général des impôts", "code de justice administrative", "code de procédure civile",
+    "code de procédure pénale", "code de l'expropriation pour cause d'utilité publique",
+    "code de l'entrée et du séjour des étrangers et du droit d'asile",
+    "code général de la propriété des personnes publiques", "code rural et de la pêche maritime",
+    "code des transports", "code de l'énergie", "code électoral", "code de la commande publique",
+    "code des relations entre le public et l'administration", "code du patrimoine",
+    "code du tourisme", "code forestier", "code de la consommation", "code monétaire et financier",
+    "code des assurances", "code de la route", "code de la sécurité intérieure",
+    "code de la défense", "code minier", "code du sport", "code de la voirie routière",
+    "code des postes et des communications électroniques", "code général de la fonction publique",
+    "code de l'organisation judiciaire", "code de la mutualité", "code des juridictions financières",
+    "code du cinéma et de l'image animée", "code de la propriété intellectuelle",
+    "code des marchés publics", "code du domaine public fluvial et de la navigation intérieure",
+    "code du domaine public fluvial", "code des communes", "code des procédures civiles d'exécution",
+    "code de l'aviation civile", "code du domaine de l'état", "code de l'artisanat",
+)
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
+_QUOTES = dict.fromkeys(map(ord, "\u2019\u2018\u02bc`´"), "'")
+_TRANSLATE = {**_DASHES, **_QUOTES}
+
+
+@dataclass(frozen=True)
+class LegalRef:
+    """One legal reference found in a text."""
+
+    kind: str                 # loi, ordonnance, decret, arrete, circulaire, article, nor, eli, jorftext...
+    key: str                  # normalised key, e.g. `loi:2014-173`
+    text: str                 # the text as matched
+    date: date | None = None  # the date of the cited text, when given
+    start: int = 0            # offset of the match in the text
+
+    @property
+    def label(self) -> str:
+        """A short French label: `loi n° 2014-173`, `article L300-1 (code-urbanisme)`."""
+        return key_label(self.key)
+
+
+# ------------------------------------------------------------------ dates
+
+
+_DAY = r"(?P<{p}d>1er|1ᵉʳ|[0-3]?\d)"
+_MONTH = r"(?P<{p}m>janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre)"
+_YEAR = r"(?P<{p}y>1[7-9]\d\d|20\d\d)"
+
+
+def _date_re(prefix: str) -> str:
+    return (_DAY + r"\s+" + _MONTH + r"\s+" + _YEAR).format(p=prefix)
+
+
+DATE_RE = re.compile(_date_re(""), re.IGNORECASE)
+
+
+def fold(text: str) -> str:
+    """Lower-case letters without accents, one character for one (offsets stay valid)."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def _fold_char(char: str) -> str:
+    if char.isascii():
+        return char.lower()
+    base = [c for c in unicodedata.normalize("NFKD", char.lower()) if not unicodedata.combining(c)]
+    return base[0] if len(base) == 1 else char
+
+
+def parse_french_date(text: str) -> date | None:
+    """`21 février 2014`, `1er août 2003` -> date; None if `text` holds no valid date."""
+    match = DATE_RE.search(text.translate(_TRANSLATE))
+    return _date_of(match, "") if match else None
+
+
+def _date_of(match: re.Match, prefix: str) -> date | None:
+    day_text = match.group(prefix + "d")
+    if day_text is None:
+        return None
+    day = 1 if day_text.lower().startswith("1e") or day_text.startswith("1ᵉ") else int(day_text)
+    month = MONTHS[fold(match.group(prefix + "m"))]
+    try:
+        return date(int(match.group(prefix + "y")), month, day)
+    except ValueError:  # "31 février": not a date, so no date rather than a wrong one
+        return None
+
+
+# ------------------------------------------------------------------ patterns
+
+_NUMBER_MARK = r"n\s?(?:[°º˚]|o\b|o(?=\s?\d))\.?\s*"
+_NATURE = (r"(?P<nature>lois?|ordonnances?|d[ée]crets?|arr[êe]t[ée]s?|circulaires?)"
+           # adjectives that sit between the nature and its number or date
+           r"(?:\s+(?:organique|constitutionnelle|simple|conjoint|minist[ée]riel|interminist[ée]riel"
+           r"|pr[ée]fectoral|d[ée]lib[ée]r[ée] en conseil des ministres|en conseil d'[ée]tat))?")
+_NUM = r"(?P<num>\d{2,4}-\d{1,5})(?![\d-])"
+_CIRC_NUM = r"(?P<cnum>[A-Z0-9][\w./-]*\d[\w./-]*)"
+
+NUMBERED_RE = re.compile(
+    r"\b" + _NATURE + r"\s+" + _NUMBER_MARK + _NUM
+    + r"(?:\s+du\s+" + _date_re("x") + r")?", re.IGNORECASE)
+DATED_RE = re.compile(r"\b" + _NATURE + r"\s+du\s+" + _date_re("x"), re.IGNORECASE)
+CIRCULAR_NUM_RE = re.compile(
+    r"\bcirculaires?\s+" + _NUMBER_MARK + _CIRC_NUM + r"(?:\s+du\s+" + _date_re("x") + r")?",
+    re.IGNORECASE)
+
+NOR_RE = re.compile(r"(?<!\w)([A-Z]{4}\d{7}[A-Z])(?!\w)")
+ELI_RE = re.compile(
+    r"(?:https?://(?:www\.)?legifrance\.gouv\.fr)?(/eli/(?P<nat>[a-z_]+)/(?P<y>\d{4})/(?P<m>\d{1,2})"
+    r"/(?P<d>\d{1,2})(?:/[A-Za-z0-9_.-]+)*)")
+LEGIFRANCE_ID_RE = re.compile(r"(?<![A-Za-z0-9])((?:" + "|".join(LEGIFRANCE_ID_PREFIXES) + r")\d{12})(?!\d)")
+
+_ARTICLE_NUM = r"(?:[LRDA]\.?\s?\*?\s?)?\d+(?:-\d+)*(?:\s(?:bis|ter|quater|quinquies))?\b|1er\b"
+ARTICLES_RE = re.compile(
+    r"\barticles?\s+(?P<list>(?:" + _ARTICLE_NUM + r")(?:\s*(?:,|et|à|ou)\s+(?:" + _ARTICLE_NUM
+    + r"))*)(?P<suivants>\s+et\s+suivants)?", re.IGNORECASE)
+ARTICLE_NUM_RE = re.compile(_ARTICLE_NUM, re.IGNORECASE)
+_CODE_NAMES = sorted({fold(c) for c in KNOWN_CODES}, key=len, reverse=True)
+# What follows an article list: "du code de l'urbanisme", "de la loi n° ...".
+CODE_AFTER_RE = re.compile(
+    r"\s*(?:,\s*)?(?:du|de la|de l')\s+(?P<code>" + "|".join(re.escape(c) for c in _CODE_NAMES) + r")\b")
+CODE_GENERIC_RE = re.compile(
+    r"\s*(?:du|de la|de l')\s+(?P<code>code(?:\s+(?:de la|de l'|du|des|de))?\s*[a-z]{3,})")
+TEXT_AFTER_RE = re.compile(r"\s*(?:,\s*)?(?:de la|de l'|du)\s+(?=(?:lois?|ordonnances?|decrets?)\b)")
+
+# "du code susvisé", "du code précité": which code is said elsewhere, not here.
+_NOT_CODE_NAMES = {"susvise", "precite", "mentionne", "vise", "precedent", "suivant"}
+_STOP_WORDS = {"de", "la", "l", "le", "les", "des", "du", "d", "et", "pour", "au", "aux", "a"}
+
+
+def code_slug(name: str) -> str:
+    """`code de la construction et de l'habitation` -> `code-construction-habitation`."""
+    words = re.split(r"[^a-z0-9]+", fold(name))
+    return "-".join(w for w in words if w and w not in _STOP_WORDS)
+
+
+def _nature_key(word: str) -> str:
+    word = fold(word)
+    for nature in ("loi", "ordonnance", "decret", "arrete", "circulaire"):
+        if word.startswith(nature):
+            return nature
+    return word.rstrip("s")
+
+
+def _article_id(text: str) -> str:
+    text = re.sub(r"[\s.*]", "", text)
+    if text.lower() == "1er":
+        return "1"
+    return text[0].upper() + text[1:].lower() if text[0].isalpha() else text.lower()
+
+
+# ------------------------------------------------------------------ extraction
+
+
+def extract_legal_refs(text: str) -> list[LegalRef]:
+    """Every legal reference in `text`, in order of appearance, each key once (first match)."""
+    if not text:
+        return []
+    text = text.translate(_TRANSLATE)
+    folded = fold(text)
+    refs: list[LegalRef] = []
+    refs += _numbered_refs(text)
+    refs += _dated_refs(text)
+    refs += _article_refs(text, folded)
+    refs += _identifier_refs(text)
+    refs.sort(key=lambda ref: ref.start)
+    seen: set[str] = set()
+    unique = []
+    for ref in refs:
+        if ref.key not in seen:
+            seen.add(ref.key)
+            unique.append(ref)
+    return unique
+
+
+def legal_keys(text: str) -> list[str]:
+    return [ref.key for ref in extract_legal_refs(text)]
+
+
+def _numbered_refs(text: str) -> list[LegalRef]:
+    refs = []
+    for match in NUMBERED_RE.finditer(text):
+        nature = _nature_key(match.group("nature"))
+        when = _date_of(match, "x")
+        if nature == "circulaire":
+            continue  # circulaire numbers are free-form: CIRCULAR_NUM_RE below
+        refs.append(LegalRef(nature, f"{nature}:{match.group('num')}", match.group(0), when, match.start()))
+    for match in CIRCULAR_NUM_RE.finditer(text):
+        when = _date_of(match, "x")
+        key = f"circulaire:{when.isoformat()}" if when else f"circulaire:{match.group('cnum')}"
+        refs.append(LegalRef("circulaire", key, match.group(0), when, match.start()))
+    return refs
+
+
+def _dated_refs(text: str) -> list[LegalRef]:
+    refs = []
+    for match in DATED_RE.finditer(text):
+        when = _date_of(match, "x")
+        if when is None:
+            continue
+        nature = _nature_key(match.group("nature"))
+        refs.append(LegalRef(nature, f"{nature}:{when.isoformat()}", match.group(0), when, match.start()))
+    return refs
+
+
+def _article_refs(text: str, folded: str) -> list[LegalRef]:
+    refs = []
+    for match in ARTICLES_RE.finditer(text):
+        end = match.end()
+        suffix, matched_end = "", end
+        code = CODE_AFTER_RE.match(folded, end) or CODE_GENERIC_RE.match(folded, end)
+        if code and code.group("code").split()[-1] not in _NOT_CODE_NAMES:
+            suffix = ":" + code_slug(code.group("code"))
+            matched_end = code.end()
+        elif after := TEXT_AFTER_RE.match(folded, end):
+            cited = NUMBERED_RE.match(text, after.end())
+            if cited and _nature_key(cited.group("nature")) in NUMBERED_NATURES:
+                suffix = f":{_nature_key(cited.group('nature'))}:{cited.group('num')}"
+                matched_end = cited.end()
+        matched = text[match.start():matched_end]
+        for number in ARTICLE_NUM_RE.finditer(match.group("list")):
+            article = _article_id(number.group(0))
+            if not suffix and not article[0].isalpha():
+                continue  # "article 3" alone: of which text? too vague to key
+            refs.append(LegalRef("article", f"article:{article}{suffix}", matched, None, match.start()))
+    return refs
+
+
+def _identifier_refs(text: str) -> list[LegalRef]:
+    refs = []
+    for match in NOR_RE.finditer(text):
+        refs.append(LegalRef("nor", f"nor:{match.group(1)}", match.group(1), None, match.start(1)))
+    for match in ELI_RE.finditer(text):
+        path = match.group(1).rstrip("/.")
+        refs.append(LegalRef("eli", f"eli:{path}", match.group(0), _eli_date(match), match.start()))
+    for match in LEGIFRANCE_ID_RE.finditer(text):
+        ident = match.group(1)
+        kind = ident[:8].lower()
+        refs.append(LegalRef(kind, f"{kind}:{ident}", ident, None, match.start(1)))
+    return refs
+
+
+def _eli_date(match: re.Match) -> date | None:
+    try:
+        return date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------ identity of a text
+
+_TITLE_NUMBERED_RE = re.compile(r"^\s*" + NUMBERED_RE.pattern, re.IGNORECASE)
+_TITLE_DATED_RE = re.compile(r"^\s*" + DATED_RE.pattern, re.IGNORECASE)
+_NOR_LABEL_RE = re.compile(r"\bNOR\s*:\s*([A-Z]{4}\d{7}[A-Z])\b")
+# JO PDFs and Légifrance pages: the title sits on its own line near the top.
+_HEAD_LINE_NUMBERED_RE = re.compile(r"(?m)^\s*" + NUMBERED_RE.pattern, re.IGNORECASE)
+_ELI_NATURES = {"loi": "loi", "decret": "decret", "arrete": "arrete", "ordonnance": "ordonnance",
+                "circulaire": "circulaire"}
+
+
+def identify_all(title: str, text: str = "", url: str | None = None) -> tuple[str, ...]:
+    """Every key naming the document ITSELF, most canonical first; () if not a legal text.
+
+    Numbered texts are keyed by number (the same in every source); others by their
+    Légifrance id, else their NOR, else their ELI. Date keys (`arrete:2021-03-05`) come last:
+    they let citations by date find the text but are not unique, so never name it alone.
+    """
+    title = (title or "").translate(_TRANSLATE)
+    head = (text or "")[:2000].translate(_TRANSLATE)
+    nor_labels = _NOR_LABEL_RE.findall(head)
+    keys: list[str] = []
+    dated: list[str] = []
+    match = _TITLE_NUMBERED_RE.match(title)
+    if match is None and nor_labels:  # a JO print: its title is a line near the NOR
+        match = _HEAD_LINE_NUMBERED_RE.search(head)
+    if match and _nature_key(match.group("nature")) != "circulaire":
+        nature = _nature_key(match.group("nature"))
+        keys.append(f"{nature}:{match.group('num')}")
+        if when := _date_of(match, "x"):
+            dated.append(f"{nature}:{when.isoformat()}")
+    elif match := _TITLE_DATED_RE.match(title):
+        if when := _date_of(match, "x"):
+            dated.append(f"{_nature_key(match.group('nature'))}:{when.isoformat()}")
+    legal_source = bool(keys or dated)
+    for ident in LEGIFRANCE_ID_RE.findall(url or ""):
+        if ident.startswith(("JORFTEXT", "LEGITEXT")):
+            keys.append(f"{ident[:8].lower()}:{ident}")
+            legal_source = True
+    for eli in ELI_RE.finditer(url or ""):
+        keys.extend(_eli_keys(eli))
+        legal_source = True
+    if not legal_source:
+        return ()
+    keys.extend(f"nor:{nor}" for nor in nor_labels)
+    for eli in ELI_RE.finditer(head):
+        keys.extend(_eli_keys(eli))
+    keys.extend(dated)
+    return tuple(dict.fromkeys(keys))
+
+
+def is_date_key(key: str) -> bool:
+    return bool(re.fullmatch(r"[a-z]+:\d{4}-\d\d-\d\d", key))
+
+
+def identify(title: str, text: str = "", url: str | None = None) -> str | None:
+    """The key of the text itself when the document is a legal text (`loi:2014-173`), else None."""
+    for key in identify_all(title, text, url):
+        if not is_date_key(key):
+            return key
+    return None
+
+
+def _eli_keys(match: re.Match) -> list[str]:
+    """An ELI names its text by NOR (`.../ECOX2023815L/jo/texte`) or by number (`.../2020-1576/...`)."""
+    path = match.group(1).rstrip("/.")
+    keys = [f"eli:{path}"]
+    nature = _ELI_NATURES.get(match.group("nat"))
+    for part in path.split("/")[6:]:
+        if NOR_RE.fullmatch(part):
+            keys.append(f"nor:{part}")
+        elif nature in NUMBERED_NATURES and re.fullmatch(r"\d{2,4}-\d{1,5}", part):
+            keys.insert(0, f"{nature}:{part}")
+    return keys
+
+
+def nature_of_title(title: str) -> str:
+    """The French nature (`décret`) a title starts with, or '' (doc_type facet value)."""
+    match = re.match(r"\s*(?P<w>[^\W\d_]+)", title or "")
+    if not match:
+        return ""
+    word = fold(match.group("w"))
+    for nature, label in NATURE_LABELS.items():
+        if word == nature or word == nature + "s":
+            return label
+    return ""
+
+
+def nature_label(nature: str) -> str:
+    """API or key nature (`DECRET`, `decret`) -> French label (`décret`)."""
+    folded = fold(nature or "").strip()
+    return NATURE_LABELS.get(folded, folded)
+
+
+# ------------------------------------------------------------------ keys for people and links
+
+
+def key_label(key: str) -> str:
+    kind, _, rest = key.partition(":")
+    if kind in NATURE_LABELS:
+        label = NATURE_LABELS[kind]
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", rest):
+            y, m, d = rest.split("-")
+            return f"{label} du {int(d)}/{int(m)}/{y}"
+        return f"{label} n° {rest}"
+    if kind == "article":
+        number, _, within = rest.partition(":")
+        return f"article {number}" + (f" ({key_label(within) if ':' in within else within})" if within else "")
+    if kind == "nor":
+        return f"NOR {rest}"
+    if kind == "eli":
+        return f"ELI {rest}"
+    return rest or key
+
+
+def legifrance_url(key: str) -> str:
+    """A Légifrance page for `key`: the text itself when the key says which, else a search."""
+    kind, _, rest = key.partition(":")
+    if kind in ("jorftext", "jorfarti", "jorfcont"):
+        return f"{LEGIFRANCE}/jorf/id/{rest}"
+    if kind == "legitext":
+        return f"{LEGIFRANCE}/loda/id/{rest}"
+    if kind == "legiarti":
+        return f"{LEGIFRANCE}/codes/article_lc/{rest}"
+    if kind == "eli":
+        return LEGIFRANCE + rest
+    return f"{LEGIFRANCE}/search/all?tab_selection=all&query={quote(_search_words(key))}"
+
+
+def _search_words(key: str) -> str:
+    kind, _, rest = key.partition(":")
+    if kind == "article":
+        number, _, within = rest.partition(":")
+        return f"article {number} " + (within.replace("-", " ") if within.startswith("code") else
+                                       _search_words(within) if within else "")
+    if kind in NATURE_LABELS:
+        return f"{NATURE_LABELS[kind]} {rest}"
+    return rest
+
+
+# ------------------------------------------------------------------ queries
+
+_QUERY_NUMBER_RE = re.compile(
+    r"(?:\b(?P<nature>lois?|ordonnances?|d[ée]crets?)\s+(?:" + _NUMBER_MARK + r")?)?"
+    r"(?<![\w-])(?P<num>(?:\d\d|19\d\d|20\d\d)-\d{1,5})(?![\w-])", re.IGNORECASE)
+
+
+def query_keys(query: str) -> list[str]:
+    """Legal keys a search query names: `loi 2014-173` -> [loi:2014-173]; `2014-173` -> every
+    nature sharing the number sequence; NOR, ELI and Légifrance ids as such."""
+    query = (query or "").translate(_TRANSLATE)
+    articles = [ref.key for ref in _article_refs(query, fold(query))]
+    keys: list[str] = []
+    for match in _QUERY_NUMBER_RE.finditer(ARTICLES_RE.sub(" ", query)):
+        if match.group("nature"):
+            keys.append(f"{_nature_key(match.group('nature'))}:{match.group('num')}")
+        else:
+            keys.extend(f"{nature}:{match.group('num')}" for nature in NUMBERED_NATURES)
+    keys.extend(ref.key for ref in _identifier_refs(query))
+    keys.extend(key for key in articles if ":" in key[len("article:"):])  # of a named text only
+    return list(dict.fromkeys(keys))
