@@ -2,13 +2,15 @@
 
 One SQLite file in the data directory (WAL mode, so the web's readers never wait for the
 crawler's writer). It holds the documents (crawled and library), which of them still need
-indexing, the crawl run log, per-source state, HTTP validators and library file signatures.
+indexing, the crawl run log, per-source state, HTTP validators and library file signatures,
+the alerts created in the web UI and the digest archive with each recipient's last period.
 Datetimes are stored as ISO 8601 strings in UTC.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from indexer.records import Document
 
@@ -87,6 +89,72 @@ CREATE TABLE IF NOT EXISTS library_files (
     doc_id TEXT NOT NULL,
     PRIMARY KEY (library, path)
 );
+
+-- alerts created by staff in the web UI (the YAML ones live in sources.yaml)
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    query TEXT NOT NULL,
+    filters TEXT NOT NULL DEFAULT '{}',
+    recipients TEXT NOT NULL DEFAULT '[]',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+
+-- end of the last period delivered to each recipient: the next digest starts there
+CREATE TABLE IF NOT EXISTS digest_periods (
+    recipient TEXT PRIMARY KEY,
+    period_end TEXT NOT NULL,
+    digest_id TEXT NOT NULL
+);
+
+-- every digest composed for sending, whatever became of it:
+-- status sending (recorded before SMTP) -> sent | failed
+CREATE TABLE IF NOT EXISTS digests (
+    id TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    period_start TEXT NOT NULL,
+    period_end TEXT NOT NULL,
+    created TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    sent TEXT,
+    message_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    documents INTEGER NOT NULL DEFAULT 0,
+    html TEXT NOT NULL,
+    raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS digests_recipient ON digests(recipient, created);
+CREATE INDEX IF NOT EXISTS digests_created ON digests(created);
+
+-- which alert matched which document in a digest (the Atom feed per alert reads it)
+CREATE TABLE IF NOT EXISTS digest_items (
+    digest_id TEXT NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+    alert TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT NOT NULL,
+    date TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (digest_id, alert, doc_id)
+);
+CREATE INDEX IF NOT EXISTS digest_items_alert ON digest_items(alert);
+
+-- alert '*' means every alert of that recipient
+CREATE TABLE IF NOT EXISTS unsubscriptions (
+    recipient TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (recipient, alert)
+);
+
+-- random keys generated once per data directory (signed links, sessions)
+CREATE TABLE IF NOT EXISTS secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 _LIST_FIELDS = ("themes", "territories", "authors")
@@ -125,6 +193,51 @@ class Run:
 
 
 @dataclass(frozen=True)
+class SavedAlert:
+    """An alert created in the web UI."""
+
+    id: int
+    name: str
+    query: str
+    filters: Mapping[str, tuple[str, ...]]
+    recipients: tuple[str, ...]
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """One archived digest e-mail and its delivery state."""
+
+    id: str
+    recipient: str
+    period_start: datetime
+    period_end: datetime
+    created: datetime
+    status: str                  # sending | sent | failed
+    message_id: str
+    subject: str
+    documents: int
+    html: str
+    raw: bytes                   # the exact MIME message, resent as is after a crash
+    attempts: int = 0
+    error: str | None = None
+    sent: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """A document an alert matched in a digest."""
+
+    alert: str
+    doc_id: str
+    title: str
+    link: str
+    date: datetime
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class LibraryFile:
     library: str
     path: str
@@ -145,7 +258,8 @@ def _row_to_document(row: sqlite3.Row) -> Document:
 
 
 def _document_to_row(doc: Document) -> dict:
-    values = asdict(doc)
+    # not asdict(): it deep-copies, and the MappingProxyType of `extra` cannot be copied
+    values = {name: getattr(doc, name) for name in _DOC_COLUMNS}
     for name in _LIST_FIELDS:
         values[name] = json.dumps(list(values[name]), ensure_ascii=False)
     for name in _DATE_FIELDS:
@@ -352,3 +466,159 @@ class Catalog:
     def forget_library_file(self, library: str, path: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM library_files WHERE library = ? AND path = ?", (library, path))
+
+    # ------------------------------------------------------------ alerts (web UI)
+
+    def saved_alerts(self) -> list[SavedAlert]:
+        rows = self._connection().execute("SELECT * FROM alerts ORDER BY name COLLATE NOCASE, id")
+        return [_row_to_alert(r) for r in rows]
+
+    def saved_alert(self, alert_id: int) -> SavedAlert | None:
+        row = self._connection().execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return _row_to_alert(row) if row else None
+
+    def save_alert(self, name: str, query: str, filters: Mapping[str, Iterable[str]],
+                   recipients: Iterable[str], alert_id: int | None = None) -> int:
+        """Create an alert (alert_id None) or replace one; returns its id.
+
+        Raises ValueError when another alert already has that name.
+        """
+        now = to_iso(utcnow())
+        values = (name, query, json.dumps({k: list(v) for k, v in filters.items()}, ensure_ascii=False),
+                  json.dumps(list(recipients), ensure_ascii=False))
+        try:
+            with self.transaction() as db:
+                if alert_id is None:
+                    cur = db.execute("INSERT INTO alerts (name, query, filters, recipients, created, updated)"
+                                     " VALUES (?, ?, ?, ?, ?, ?)", (*values, now, now))
+                    return int(cur.lastrowid)
+                cur = db.execute("UPDATE alerts SET name = ?, query = ?, filters = ?, recipients = ?,"
+                                 " updated = ? WHERE id = ?", (*values, now, alert_id))
+                if not cur.rowcount:
+                    raise KeyError(alert_id)
+                return alert_id
+        except sqlite3.IntegrityError:
+            raise ValueError(f"an alert named {name!r} already exists") from None
+
+    def delete_alert(self, alert_id: int) -> bool:
+        with self.transaction() as db:
+            return bool(db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,)).rowcount)
+
+    # ------------------------------------------------------------ digests
+
+    def digest_period_end(self, recipient: str) -> datetime | None:
+        row = self._connection().execute(
+            "SELECT period_end FROM digest_periods WHERE recipient = ?", (recipient,)).fetchone()
+        return from_iso(row[0]) if row else None
+
+    def first_unsent_start(self, recipient: str) -> datetime | None:
+        """Start of the earliest digest to `recipient` that never got through, if any."""
+        row = self._connection().execute(
+            "SELECT MIN(period_start) FROM digests WHERE recipient = ? AND status != 'sent'",
+            (recipient,)).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
+    def add_digest(self, digest: DigestRecord, items: Iterable[DigestItem] = ()) -> None:
+        """Archive a digest (before it is sent: status 'sending') with its matched items."""
+        values = asdict(digest)
+        for name in ("period_start", "period_end", "created", "sent"):
+            values[name] = to_iso(values[name])
+        with self.transaction() as db:
+            columns = ", ".join(values)
+            db.execute(f"INSERT INTO digests ({columns}) VALUES ({', '.join(f':{k}' for k in values)})", values)
+            db.executemany(
+                "INSERT OR IGNORE INTO digest_items (digest_id, alert, doc_id, title, link, date, summary)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(digest.id, i.alert, i.doc_id, i.title, i.link, to_iso(i.date), i.summary) for i in items])
+
+    def digest_sent(self, digest_id: str, sent: datetime) -> None:
+        """Mark a digest delivered and move its recipient's period to its end, atomically."""
+        with self.transaction() as db:
+            row = db.execute("SELECT recipient, period_end FROM digests WHERE id = ?", (digest_id,)).fetchone()
+            if row is None:
+                raise KeyError(digest_id)
+            db.execute("UPDATE digests SET status = 'sent', sent = ?, error = NULL, attempts = attempts + 1"
+                       " WHERE id = ?", (to_iso(sent), digest_id))
+            db.execute("INSERT INTO digest_periods (recipient, period_end, digest_id) VALUES (?, ?, ?)"
+                       " ON CONFLICT(recipient) DO UPDATE SET period_end = excluded.period_end,"
+                       " digest_id = excluded.digest_id WHERE excluded.period_end > digest_periods.period_end",
+                       (row["recipient"], row["period_end"], digest_id))
+
+    def digest_failed(self, digest_id: str, error: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE digests SET status = 'failed', error = ?, attempts = attempts + 1"
+                       " WHERE id = ?", (error, digest_id))
+
+    def get_digest(self, digest_id: str) -> DigestRecord | None:
+        row = self._connection().execute("SELECT * FROM digests WHERE id = ?", (digest_id,)).fetchone()
+        return _row_to_digest(row) if row else None
+
+    def digests(self, *, status: str | None = None, recipient: str | None = None,
+                limit: int = 50, offset: int = 0) -> list[DigestRecord]:
+        sql, args = "SELECT * FROM digests WHERE 1 = 1", []
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        if recipient is not None:
+            sql += " AND recipient = ?"
+            args.append(recipient)
+        rows = self._connection().execute(sql + " ORDER BY created DESC, id LIMIT ? OFFSET ?",
+                                          (*args, limit, offset))
+        return [_row_to_digest(r) for r in rows]
+
+    def count_digests(self) -> int:
+        return self._connection().execute("SELECT COUNT(*) FROM digests").fetchone()[0]
+
+    def digest_items(self, digest_id: str) -> list[DigestItem]:
+        rows = self._connection().execute(
+            "SELECT * FROM digest_items WHERE digest_id = ? ORDER BY alert, date DESC", (digest_id,))
+        return [_row_to_item(r) for r in rows]
+
+    def alert_feed_items(self, alert: str, limit: int = 50) -> list[DigestItem]:
+        """Documents an alert matched in delivered digests, newest first, each once."""
+        rows = self._connection().execute(
+            "SELECT i.alert, i.doc_id, i.title, i.link, MAX(i.date) AS date, i.summary"
+            " FROM digest_items i JOIN digests d ON d.id = i.digest_id"
+            " WHERE i.alert = ? AND d.status = 'sent' GROUP BY i.doc_id ORDER BY date DESC, i.doc_id LIMIT ?",
+            (alert, limit))
+        return [_row_to_item(r) for r in rows]
+
+    # ------------------------------------------------------------ unsubscriptions
+
+    def unsubscribe(self, recipient: str, alert: str = "*") -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO unsubscriptions (recipient, alert, created) VALUES (?, ?, ?)",
+                       (recipient, alert, to_iso(utcnow())))
+
+    def unsubscriptions(self) -> set[tuple[str, str]]:
+        rows = self._connection().execute("SELECT recipient, alert FROM unsubscriptions")
+        return {(r[0], r[1]) for r in rows}
+
+    # ------------------------------------------------------------ secrets
+
+    def secret(self, name: str) -> str:
+        """A random key created on first use and kept with the data (signed links stay valid)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)",
+                       (name, secrets.token_urlsafe(32)))
+            return db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0]
+
+
+def _row_to_alert(row: sqlite3.Row) -> SavedAlert:
+    filters = {k: tuple(v) for k, v in json.loads(row["filters"]).items()}
+    return SavedAlert(id=row["id"], name=row["name"], query=row["query"],
+                      filters=MappingProxyType(filters), recipients=tuple(json.loads(row["recipients"])),
+                      created=from_iso(row["created"]), updated=from_iso(row["updated"]))
+
+
+def _row_to_digest(row: sqlite3.Row) -> DigestRecord:
+    values = {f.name: row[f.name] for f in fields(DigestRecord)}
+    for name in ("period_start", "period_end", "created", "sent"):
+        values[name] = from_iso(values[name])
+    values["raw"] = bytes(values["raw"])
+    return DigestRecord(**values)
+
+
+def _row_to_item(row: sqlite3.Row) -> DigestItem:
+    return DigestItem(alert=row["alert"], doc_id=row["doc_id"], title=row["title"], link=row["link"],
+                      date=from_iso(row["date"]), summary=row["summary"])
