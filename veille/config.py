@@ -475,6 +475,9 @@ def _digest(check: _Checker, node: yaml.Node, tz: str) -> DigestConfig:
         elif sender:
             values["sender"] = sender
     values.update(_fields(check, items, "digest", {"period_days": "int", "send_empty": "bool"}))
+    if values.get("period_days", 1) < 1:
+        check.error(items["period_days"][1], "digest.period_days", "must be at least 1")
+        del values["period_days"]
     if "smtp" in items:
         spec = {"host": "str", "port": "int", "starttls": "bool", "ssl": "bool",
                 "username": "str", "password_env": "str"}
@@ -484,7 +487,16 @@ def _digest(check: _Checker, node: yaml.Node, tz: str) -> DigestConfig:
                 check.error(sub.pop("password")[0], "digest.smtp.password",
                             "passwords are never stored in the file: name an environment variable with password_env")
             check.unknown_keys(sub, tuple(spec), "digest.smtp")
-            values["smtp"] = SmtpConfig(**_fields(check, sub, "digest.smtp", spec))
+            smtp = SmtpConfig(**_fields(check, sub, "digest.smtp", spec))
+            if smtp.ssl and smtp.starttls:
+                check.error(sub["starttls"][1], "digest.smtp.starttls",
+                            "choose one of ssl (implicit TLS, port 465) and starttls (port 587)")
+            if not 0 < smtp.port < 65536:
+                check.error(sub["port"][1], "digest.smtp.port", "not a TCP port (1-65535)")
+            if smtp.password_env and not smtp.username:
+                check.error(sub["password_env"][1], "digest.smtp.password_env",
+                            "a password needs a username (digest.smtp.username)")
+            values["smtp"] = smtp
     return DigestConfig(**values)
 
 

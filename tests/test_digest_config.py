@@ -1,0 +1,72 @@
+"""Validation of the digest settings in sources.yaml: each error names file, line and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from veille.config import ConfigError, load_config
+
+
+def problems(write_config, text):
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(text))
+    return info.value.problems
+
+
+def test_digest_settings_are_read(write_config):
+    config = load_config(write_config("""
+        digest:
+          schedule: "30 6 * * fri"
+          from: Veille <veille@example.org>
+          period_days: 14
+          send_empty: true
+          smtp: {host: smtp.example.org, port: 587, starttls: true, username: veille, password_env: VEILLE_SMTP}
+        alerts:
+          - name: Eau
+            query: eau potable
+            recipients: [doc@example.org]
+            filters: {kind: [juridique], theme: Eau, territory: [Martinique]}
+        """))
+    assert config.digest.schedule == "30 6 * * fri" and config.digest.period_days == 14
+    assert config.digest.send_empty and config.digest.smtp.starttls
+    assert config.digest.smtp.password_env == "VEILLE_SMTP"
+    assert dict(config.alerts[0].filters) == {"kind": ("juridique",), "theme": ("Eau",),
+                                              "territory": ("Martinique",)}
+
+
+def test_digest_errors_name_line_and_key(write_config):
+    found = problems(write_config, """
+        digest:
+          period_days: 0
+          smtp:
+            host: smtp.example.org
+            port: 70000
+            ssl: true
+            starttls: true
+            password_env: VEILLE_SMTP
+            password: hunter2
+        """)
+    assert found == [
+        "sources.yaml:2: digest.period_days: must be at least 1",
+        "sources.yaml:5: digest.smtp.port: not a TCP port (1-65535)",
+        "sources.yaml:7: digest.smtp.starttls: choose one of ssl (implicit TLS, port 465) and starttls (port 587)",
+        "sources.yaml:8: digest.smtp.password_env: a password needs a username (digest.smtp.username)",
+        "sources.yaml:9: digest.smtp.password: passwords are never stored in the file: "
+        "name an environment variable with password_env",
+    ]
+
+
+def test_alert_filter_and_schedule_errors(write_config):
+    found = problems(write_config, """
+        alerts:
+          - name: Eau
+            query: eau
+            recipients: [pas-une-adresse]
+            filters: {themes: [Eau]}
+        digest: {schedule: "every monday"}
+        """)
+    assert found == [
+        "sources.yaml:4: alerts[0].recipients[0]: not an e-mail address: 'pas-une-adresse'",
+        "sources.yaml:5: alerts[0].filters.themes: unknown key (did you mean 'theme'?)",
+        "sources.yaml:6: digest.schedule: not an interval (30m, 6h, 1d) nor a 5-field cron string",
+    ]
