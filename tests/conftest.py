@@ -55,3 +55,47 @@ def run_cli():
                               env=full_env, capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+class SmtpRecorder:
+    """aiosmtpd handler keeping every message it accepts; can refuse the next N messages."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.refuse_next = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            return "451 4.3.0 Temporary failure, try again later"
+        self.envelopes.append(envelope)
+        return "250 2.0.0 OK"
+
+    def messages(self):
+        """The accepted messages, parsed (headers decoded) with the modern email policy."""
+        import email
+        from email import policy
+
+        return [email.message_from_bytes(e.original_content, policy=policy.default) for e in self.envelopes]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd); yields (host, port, recorder)."""
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.hostname, controller.port, recorder
+    finally:
+        controller.stop()

@@ -47,6 +47,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from indexer.catalog import Catalog
+    from veille.digest.run import compose_digests, open_space, send_digests, space_matcher
+
+    config = _config(args)
+    now = datetime.now(timezone.utc)
+    if args.send:
+        report = send_digests(config, now=now)
+        for outcome in report.outcomes:
+            if outcome.status == "failed":
+                print(f"veille: digest to {outcome.recipient} not sent: {outcome.error}", file=sys.stderr)
+        print(report.summary())
+        return 0 if report.ok else 1
+    catalog = Catalog.in_data_dir(config.data_dir)
+    composed, failed = compose_digests(config, catalog, space_matcher(open_space(config), catalog),
+                                       now=now, recipient=args.recipient)
+    for outcome in failed:
+        print(f"veille: no digest for {outcome.recipient}: {outcome.error}", file=sys.stderr)
+    if not composed:
+        print("no recipient follows an alert" if not failed else "no digest could be composed",
+              file=sys.stderr)
+        return 1 if failed else 0
+    for item in composed:
+        body = item.text if args.text else item.html
+        if args.out:
+            out = Path(args.out)
+            if len(composed) > 1:  # one file per recipient beside the one asked for
+                out = out.with_name(f"{out.stem}-{item.digest.recipient}{out.suffix}")
+            out.write_text(body, encoding="utf-8")
+            print(f"{item.digest.recipient}: {item.digest.total} documents -> {out}")
+        else:
+            print(body)
+    return 1 if failed else 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -66,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("digest", help="preview or send the alert digests by e-mail")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--preview", action="store_true",
+                      help="print (or write with --out) each recipient's digest; sends and records nothing")
+    mode.add_argument("--send", action="store_true",
+                      help="send every recipient the digest of what is new since their last one")
+    p.add_argument("--out", metavar="FILE", help="with --preview: write the HTML to FILE "
+                   "(FILE-<recipient>.html when there are several recipients)")
+    p.add_argument("--recipient", metavar="ADDRESS", help="with --preview: only this recipient")
+    p.add_argument("--text", action="store_true", help="with --preview: the plain-text part instead of HTML")
+    p.set_defaults(func=cmd_digest)
 
     return parser
 

@@ -1,0 +1,288 @@
+"""Digest runs delivered to a real SMTP server (aiosmtpd on 127.0.0.1), with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from indexer.catalog import Catalog
+from indexer.records import KIND_NEWS, Document
+from veille.config import load_config
+from veille.digest.compose import Match
+from veille.digest.run import compose_digests, run_digest
+from veille.digest.unsubscribe import SECRET_NAME, make_token, read_token
+
+MONDAY = datetime(2025, 3, 17, 11, 0, tzinfo=timezone.utc)     # 07:00 in Martinique
+
+
+def catalog_matcher(catalog: Catalog):
+    """Words of the query all present in title or summary (stands in for the search engine)."""
+
+    def match(alert, since, until):
+        words = alert.query.lower().split()
+        return [Match(d) for d in catalog.iter_documents()
+                if all(w in f"{d.title} {d.summary}".lower() for w in words) and since < d.first_seen <= until]
+
+    return match
+
+
+@pytest.fixture
+def setup(tmp_path, write_config, smtp_server):
+    host, port, recorder = smtp_server
+
+    def make(send_empty=False, extra_alerts=""):
+        path = write_config(f"""
+            data_dir: data
+            alerts:
+              - {{name: Rénovation urbaine, query: rénovation, recipients: [doc@example.org, elu@example.org]}}
+              - {{name: Eau, query: eau, recipients: [doc@example.org]}}
+            {extra_alerts}
+            digest:
+              schedule: "0 7 * * mon"
+              from: Veille <veille@example.org>
+              send_empty: {str(send_empty).lower()}
+              smtp: {{host: {host}, port: {port}}}
+            web: {{base_url: "https://veille.example.org"}}
+            """)
+        config = load_config(path)
+        catalog = Catalog.in_data_dir(config.data_dir)
+        return config, catalog, recorder
+
+    return make
+
+
+def add(catalog, doc_id, title, first_seen, **kw):
+    catalog.put(Document(id=doc_id, title=title, source="vie-publique", kind=KIND_NEWS,
+                         first_seen=first_seen, url=f"https://example.org/{doc_id}", **kw))
+
+
+def by_recipient(recorder):
+    return {m["To"]: m for m in recorder.messages()}
+
+
+def test_one_mail_per_recipient_grouped_and_deduplicated(setup):
+    config, catalog, recorder = setup()
+    add(catalog, "r1", "Rénovation d'un quartier", MONDAY - timedelta(days=2))
+    add(catalog, "both", "Rénovation et eau potable", MONDAY - timedelta(days=1))
+    add(catalog, "e1", "Réseau d'eau", MONDAY - timedelta(days=3))
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    assert report.ok and report.count("sent") == 2
+    mails = by_recipient(recorder)
+    assert set(mails) == {"doc@example.org", "elu@example.org"}
+    doc_mail = mails["doc@example.org"]
+    text = doc_mail.get_body(("plain",)).get_content()
+    html = doc_mail.get_body(("html",)).get_content()
+    assert text.count("Rénovation et eau potable") == 1 and html.count("Rénovation et eau potable") == 1
+    assert "- Rénovation urbaine : 2 documents" in text and "- Eau : 2 documents" in text
+    assert "https://veille.example.org/documents/both" in html
+    assert text.index("Rénovation et eau potable") < text.index("Rénovation d'un quartier")  # newest first
+    elu = mails["elu@example.org"].get_body(("plain",)).get_content()
+    assert "Réseau d'eau" not in elu and "Rénovation et eau potable" in elu
+    assert {r.recipient for r in catalog.digests(status="sent")} == {"doc@example.org", "elu@example.org"}
+
+
+def test_accented_subject_and_body_arrive_decoded(setup):
+    config, catalog, recorder = setup()
+    add(catalog, "r1", "Rénovation : l'État s'engage à Fort-de-France", MONDAY - timedelta(days=2))
+    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    raw = recorder.envelopes[0].original_content
+    assert b"=?utf-8?" in raw.lower()          # the subject travelled RFC 2047 encoded
+    message = recorder.messages()[0]
+    assert message["Subject"] == "Veille : 1 nouveau document (du 10 mars 2025 au 17 mars 2025)"
+    assert message.get_body(("plain",)).get_content_charset() == "utf-8"
+    assert "l'État s'engage à Fort-de-France" in message.get_body(("plain",)).get_content()
+    assert message.is_multipart() and message.get_content_type() == "multipart/alternative"
+    assert message["List-Unsubscribe"].startswith("<https://veille.example.org/desabonnement/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Message-ID"].endswith("@example.org>")
+
+
+def test_first_seen_windows_across_two_weeks(setup):
+    config, catalog, recorder = setup()
+    add(catalog, "w0", "Rénovation ancienne", MONDAY - timedelta(days=9))     # before the first period
+    add(catalog, "w1", "Rénovation semaine 1", MONDAY - timedelta(days=3))
+    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    first = by_recipient(recorder)["elu@example.org"].get_body(("plain",)).get_content()
+    assert "semaine 1" in first and "ancienne" not in first
+    add(catalog, "w2", "Rénovation semaine 2", MONDAY + timedelta(days=2))
+    recorder.envelopes.clear()
+    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7))
+    second = by_recipient(recorder)["elu@example.org"]
+    body = second.get_body(("plain",)).get_content()
+    assert "semaine 2" in body and "semaine 1" not in body
+    assert "(du 17 mars 2025 au 24 mars 2025)" in second["Subject"]
+    assert catalog.digest_period_end("elu@example.org") == MONDAY + timedelta(days=7)
+
+
+def test_nothing_new_sends_nothing_or_one_line(setup):
+    config, catalog, recorder = setup()
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    assert report.count("empty") == 2 and recorder.envelopes == []
+    assert catalog.digest_period_end("doc@example.org") is None
+
+    config, catalog, recorder = setup(send_empty=True)
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    assert report.count("sent") == 2
+    message = by_recipient(recorder)["doc@example.org"]
+    assert message["Subject"] == "Veille : rien de nouveau (du 10 mars 2025 au 17 mars 2025)"
+    assert "Rien de nouveau pour vos alertes du 10 mars 2025 au 17 mars 2025." in message.get_body(("plain",)).get_content()
+
+
+def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup):
+    config, catalog, recorder = setup()
+    add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
+    recorder.refuse_next = 5                     # more than this run's two messages
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    assert report.count("failed") == 2 and not report.ok
+    assert "451" in report.outcomes[0].error
+    assert recorder.envelopes == []
+    assert catalog.digest_period_end("doc@example.org") is None
+    assert len(catalog.digests(status="failed")) == 2
+
+    recorder.refuse_next = 0
+    add(catalog, "b", "Rénovation B", MONDAY + timedelta(days=3))
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7))
+    assert report.count("sent") == 2
+    body = by_recipient(recorder)["doc@example.org"].get_body(("plain",)).get_content()
+    assert "Rénovation A" in body and "Rénovation B" in body       # the failed week is not lost
+    assert "(du 10 mars 2025 au 24 mars 2025)" in by_recipient(recorder)["doc@example.org"]["Subject"]
+
+    recorder.envelopes.clear()
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7, minutes=5))
+    assert recorder.envelopes == [] and report.count("empty") == 2     # a rerun sends nothing again
+
+
+def test_server_down_then_up(setup, tmp_path):
+    config, catalog, recorder = setup()
+    from dataclasses import replace
+
+    from tests.conftest import free_port
+
+    down = replace(config, digest=replace(config.digest, smtp=replace(config.digest.smtp, port=free_port())))
+    add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
+    report = run_digest(down, catalog, catalog_matcher(catalog), now=MONDAY)
+    assert report.count("failed") == 2 and "cannot deliver" in report.outcomes[0].error
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(hours=1))
+    assert report.count("sent") == 2 and len(recorder.envelopes) == 2
+
+
+def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(setup):
+    config, catalog, recorder = setup()
+    add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
+    # a crash between archiving ('sending') and SMTP: simulate by archiving without sending
+    from veille.digest import run as run_module
+
+    composed, _ = compose_digests(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    item = next(c for c in composed if c.digest.recipient == "elu@example.org")
+    recorder.refuse_next = 1                          # the interrupted attempt never arrived
+    outcome = run_module._send(config, catalog, item, MONDAY, {})
+    assert outcome.status == "failed"
+    # make it look interrupted: status still 'sending'
+    catalog._connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))
+
+    add(catalog, "b", "Rénovation B", MONDAY + timedelta(hours=1))
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(hours=2))
+    statuses = {(o.recipient, o.status) for o in report.outcomes}
+    assert ("elu@example.org", "resent") in statuses
+    elu = [m for m in recorder.messages() if m["To"] == "elu@example.org"]
+    assert elu[0]["Message-ID"] == catalog.get_digest(outcome.digest_id).message_id
+    assert "Rénovation A" in elu[0].get_body(("plain",)).get_content()
+    # the new document comes in a second, separate digest that starts where the resent one ended
+    assert len(elu) == 2 and "Rénovation A" not in elu[1].get_body(("plain",)).get_content()
+    assert "Rénovation B" in elu[1].get_body(("plain",)).get_content()
+
+
+def test_unsubscribe_token_and_effect(setup):
+    config, catalog, recorder = setup()
+    secret = catalog.secret(SECRET_NAME)
+    token = make_token(secret, "elu@example.org")
+    assert read_token(secret, token).recipient == "elu@example.org"
+    assert read_token(secret, token[:-2] + ("AA" if not token.endswith("AA") else "BB")) is None
+    assert read_token("another-secret", token) is None
+    forged = make_token("guessed", "doc@example.org")
+    assert read_token(secret, forged) is None
+
+    add(catalog, "a", "Rénovation et eau", MONDAY - timedelta(days=2))
+    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    message = by_recipient(recorder)["elu@example.org"]
+    link = message["List-Unsubscribe"].strip("<>")
+    got = read_token(secret, link.rsplit("/", 1)[1])
+    assert got.recipient == "elu@example.org" and got.alert == "*"
+    catalog.unsubscribe(got.recipient, got.alert)
+    # doc@ leaves only the "Eau" alert, through the per-alert link
+    html = by_recipient(recorder)["doc@example.org"].get_body(("html",)).get_content()
+    per_alert = [read_token(secret, part.split('"')[0]) for part in html.split("/desabonnement/")[1:]]
+    eau = next(u for u in per_alert if u and u.alert == "yaml-eau")
+    catalog.unsubscribe(eau.recipient, eau.alert)
+
+    recorder.envelopes.clear()
+    add(catalog, "b", "Rénovation et eau, suite", MONDAY + timedelta(days=2))
+    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7))
+    mails = by_recipient(recorder)
+    assert set(mails) == {"doc@example.org"}
+    assert "- Eau" not in mails["doc@example.org"].get_body(("plain",)).get_content()
+
+
+def test_failing_alert_search_holds_back_only_its_recipients(setup):
+    config, catalog, recorder = setup()
+    add(catalog, "a", "Rénovation et eau", MONDAY - timedelta(days=2))
+    good = catalog_matcher(catalog)
+
+    def matcher(alert, since, until):
+        if alert.name == "Eau":
+            raise ValueError("syntax error in query")
+        return good(alert, since, until)
+
+    report = run_digest(config, catalog, matcher, now=MONDAY)
+    outcome = {o.recipient: o for o in report.outcomes}
+    assert outcome["doc@example.org"].status == "failed" and "syntax error" in outcome["doc@example.org"].error
+    assert outcome["elu@example.org"].status == "sent"
+    assert catalog.digest_period_end("doc@example.org") is None
+
+
+def test_smtp_password_comes_from_the_environment(setup, write_config):
+    from veille.config import SmtpConfig
+    from veille.digest.deliver import DeliveryError, smtp_password
+
+    assert smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {"VEILLE_SMTP": "s3cr3t"}) == "s3cr3t"
+    with pytest.raises(DeliveryError, match="VEILLE_SMTP is not set"):
+        smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {})
+    assert smtp_password(SmtpConfig(), {}) is None
+
+
+def test_schedule_next_run_in_martinique(setup):
+    import pickle
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from veille.digest.run import JOB_ID, register_digest_job, scheduled_digest
+
+    config, _, _ = setup()
+    martinique = ZoneInfo("America/Martinique")
+    scheduler = BackgroundScheduler(timezone=martinique)
+    scheduler.start(paused=True)
+    try:
+        _check_digest_job(scheduler, config, martinique)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def _check_digest_job(scheduler, config, martinique):
+    import pickle
+
+    from veille.digest.run import JOB_ID, register_digest_job, scheduled_digest
+
+    job = register_digest_job(scheduler, config)
+    assert job.id == JOB_ID and job.func is scheduled_digest
+    pickle.dumps(job.args)                 # persistent job stores can keep it
+    wednesday = datetime(2025, 3, 12, 15, 30, tzinfo=martinique)
+    nxt = job.trigger.get_next_fire_time(None, wednesday)
+    assert nxt == datetime(2025, 3, 17, 7, 0, tzinfo=martinique)
+    assert nxt.astimezone(timezone.utc) == datetime(2025, 3, 17, 11, 0, tzinfo=timezone.utc)
+    # a Monday after 07:00 waits for the next Monday
+    assert job.trigger.get_next_fire_time(None, datetime(2025, 3, 17, 7, 1, tzinfo=martinique)) == \
+        datetime(2025, 3, 24, 7, 0, tzinfo=martinique)
+    register_digest_job(scheduler, config)  # registering twice replaces, never duplicates
+    assert [j.id for j in scheduler.get_jobs()] == [JOB_ID]

@@ -1,0 +1,304 @@
+"""The digest run: one e-mail per recipient covering what is new since their last digest.
+
+Delivery state lives in the catalog, so a run can be interrupted anywhere:
+- a digest is archived with status `sending` (and its exact MIME bytes) *before* SMTP;
+- success marks it `sent` and moves the recipient's period end, in one transaction;
+- a failure marks it `failed` and leaves the period alone: the next run composes a new digest
+  from the same start, so nothing is lost;
+- a digest still `sending` at the next run means the process died during SMTP: it is resent
+  as is, same Message-ID (mail clients drop a duplicate Message-ID), never recomposed, so no
+  recipient gets two different digests for one period.
+A file lock keeps two runs (scheduler and CLI) from composing for the same recipient at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
+
+from indexer.catalog import Catalog, DigestItem, DigestRecord
+from veille.config import Config, load_config, parse_interval, replace_data_dir
+from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
+from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link,
+                                   next_period, render_html, render_text, snippet_parts)
+from veille.digest.deliver import DeliveryError, deliver
+from veille.digest.mail import build_message, message_id
+from veille.digest.unsubscribe import SECRET_NAME, make_token, unsubscribe_url
+from veille.errors import VeilleError
+
+log = logging.getLogger("veille.digest")
+
+# (alert, since, until) -> the documents it matches that were first seen in (since, until]
+Matcher = Callable[[AlertRecord, datetime, datetime], Sequence[Match]]
+
+JOB_ID = "veille-digest"
+LOCK_FILE = "digest.lock"
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A recipient's digest, rendered, with the alert/document pairs it archives."""
+
+    digest: Digest
+    html: str
+    text: str
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    recipient: str
+    status: str                  # sent | resent | failed | empty
+    documents: int = 0
+    digest_id: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    outcomes: tuple[Outcome, ...]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return not self.count("failed")
+
+    def summary(self) -> str:
+        return (f"{self.count('sent') + self.count('resent')} digests sent, {self.count('failed')} failed, "
+                f"{self.count('empty')} with nothing new")
+
+
+# ---------------------------------------------------------------- composing
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("the digest clock must be time-zone aware")
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: datetime,
+                    recipient: str | None = None) -> tuple[list[Composed], list[Outcome]]:
+    """Every recipient's digest for the period ending `now`, without sending or recording.
+
+    Returns the digests and the recipients that could not be composed (an alert's search
+    failed: their digest waits, since sending it without that alert would lose its news).
+    """
+    now = _utc(now)
+    alerts = all_alerts(config, catalog)
+    subs = subscriptions(alerts, catalog.unsubscriptions())
+    if recipient is not None:
+        subs = {r: a for r, a in subs.items() if r == recipient.strip().lower()}
+    periods = {r: next_period(now, config.digest.period_days, catalog.digest_period_end(r),
+                              catalog.first_unsent_start(r)) for r in subs}
+    secret = catalog.secret(SECRET_NAME)
+    base_url = config.web.base_url
+    titles = {s.name: s.title for s in config.sources}
+
+    # each alert is searched once, over the longest period one of its recipients needs
+    found: dict[str, list[Match]] = {}
+    broken: dict[str, str] = {}
+    for alert in {a.key: a for followed in subs.values() for a in followed}.values():
+        since = min(periods[r].start for r, followed in subs.items() if alert in followed)
+        try:
+            found[alert.key] = list(matcher(alert, since, now))
+        except Exception as exc:  # one broken alert must not stop the others' digests
+            broken[alert.key] = f"alert {alert.name!r}: {exc}"
+            log.error("digest: search failed for alert %r: %s", alert.name, exc)
+
+    composed, failed = [], []
+    for address, followed in subs.items():
+        problems = [broken[a.key] for a in followed if a.key in broken]
+        if problems:
+            failed.append(Outcome(address, "failed", error="; ".join(problems)))
+            continue
+        period = periods[address]
+        digest = build_digest(
+            address, period, [(a, found[a.key]) for a in followed], base_url=base_url, tz=config.tz,
+            source_titles=titles,
+            unsubscribe_url=unsubscribe_url(base_url, make_token(secret, address)),
+            alert_unsubscribe_urls={a.key: unsubscribe_url(base_url, make_token(secret, address, a.key))
+                                    for a in followed})
+        composed.append(Composed(digest=digest, html=render_html(digest), text=render_text(digest),
+                                 items=_items(followed, found, period, base_url)))
+    return composed, failed
+
+
+def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], period: DigestPeriod,
+           base_url: str) -> tuple[DigestItem, ...]:
+    items = {}
+    for alert in followed:
+        for match in found[alert.key]:
+            doc = match.document
+            if doc.first_seen in period:
+                text, _ = snippet_parts(match.snippet, doc.summary or doc.content)
+                items[(alert.key, doc.id)] = DigestItem(
+                    alert=alert.key, doc_id=doc.id, title=doc.title, link=document_link(base_url, doc.id),
+                    date=doc.date, summary=text)
+    return tuple(items.values())
+
+
+# ---------------------------------------------------------------- sending
+
+
+@contextmanager
+def run_lock(data_dir: Path) -> Iterator[None]:
+    """Exclusive while a digest run lasts; released by the OS if the process dies."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(data_dir) / LOCK_FILE, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VeilleError("another digest run is in progress") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datetime,
+               environ: Mapping[str, str] = os.environ) -> RunReport:
+    """Send every recipient their digest for the period ending `now`; see the module docstring."""
+    now = _utc(now)
+    with run_lock(config.data_dir):
+        outcomes = [_resend(config, catalog, record, now, environ)
+                    for record in catalog.digests(status="sending", limit=10_000)]
+        composed, failed = compose_digests(config, catalog, matcher, now=now)
+        outcomes += failed
+        for item in composed:
+            if item.digest.empty and not config.digest.send_empty:
+                outcomes.append(Outcome(item.digest.recipient, "empty"))
+                continue
+            outcomes.append(_send(config, catalog, item, now, environ))
+    report = RunReport(tuple(outcomes))
+    log.info("digest: %s", report.summary())
+    return report
+
+
+def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
+          environ: Mapping[str, str]) -> Outcome:
+    digest = item.digest
+    digest_id = uuid.uuid4().hex
+    msg_id = message_id(digest_id, config.digest.sender)
+    message = build_message(digest, html=item.html, text=item.text, sender=config.digest.sender,
+                            msg_id=msg_id, date=now)
+    catalog.add_digest(DigestRecord(
+        id=digest_id, recipient=digest.recipient, period_start=digest.period.start,
+        period_end=digest.period.end, created=now, status="sending", message_id=msg_id,
+        subject=digest.subject, documents=digest.total, html=item.html, raw=message.as_bytes()),
+        item.items)
+    try:
+        deliver(message, config.digest.smtp, environ=environ)
+    except DeliveryError as exc:
+        catalog.digest_failed(digest_id, str(exc))
+        log.warning("digest to %s not delivered (will be retried at the next run): %s", digest.recipient, exc)
+        return Outcome(digest.recipient, "failed", digest.total, digest_id, str(exc))
+    catalog.digest_sent(digest_id, sent=now)
+    log.info("digest to %s sent: %d documents", digest.recipient, digest.total)
+    return Outcome(digest.recipient, "sent", digest.total, digest_id)
+
+
+def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetime,
+            environ: Mapping[str, str]) -> Outcome:
+    message = BytesParser(policy=policy.SMTP).parsebytes(record.raw)
+    try:
+        deliver(message, config.digest.smtp, environ=environ)
+    except DeliveryError as exc:
+        catalog.digest_failed(record.id, str(exc))
+        log.warning("interrupted digest to %s not delivered: %s", record.recipient, exc)
+        return Outcome(record.recipient, "failed", record.documents, record.id, str(exc))
+    catalog.digest_sent(record.id, sent=now)
+    log.info("interrupted digest to %s resent", record.recipient)
+    return Outcome(record.recipient, "resent", record.documents, record.id)
+
+
+# ---------------------------------------------------------------- search and schedule
+
+
+def space_matcher(space, catalog: Catalog, *, per_page: int = 100, limit: int = 1000) -> Matcher:
+    """A Matcher over `indexer.space.DocumentSpace`, exact on first-seen times via the catalog."""
+    from indexer.engine import SearchRequest
+
+    def match(alert: AlertRecord, since: datetime, until: datetime) -> list[Match]:
+        # the engine filters by day; the catalog's timestamps then cut the exact period
+        after = (since - timedelta(days=1)).date()
+        out: list[Match] = []
+        page = 1
+        while True:
+            results = space.search(SearchRequest(q=alert.query, filters=alert.search_filters,
+                                                 first_seen_after=after, sort="date", page=page,
+                                                 per_page=per_page, facets=False))
+            docs = catalog.get_many(hit.id for hit in results.hits)
+            for hit in results.hits:
+                doc = docs.get(hit.id)
+                if doc is not None and since < doc.first_seen <= until:
+                    out.append(Match(doc, hit.snippet))
+            if not results.hits or page >= results.pages or page * per_page >= limit:
+                return out
+            page += 1
+
+    return match
+
+
+def digest_trigger(config: Config):
+    """The APScheduler trigger of `digest.schedule`, in the configured time zone."""
+    seconds = parse_interval(config.digest.schedule)
+    if seconds is not None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        return IntervalTrigger(seconds=seconds, timezone=config.tz)
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(config.digest.schedule, timezone=config.tz)
+
+
+def register_digest_job(scheduler, config: Config):
+    """Add (or replace) the digest job on an APScheduler 3 scheduler; returns the Job.
+
+    The job gets only strings (config path and data directory), so persistent job stores can
+    pickle it; it reloads the configuration when it fires, picking up edited alerts.
+    """
+    return scheduler.add_job(scheduled_digest, digest_trigger(config), id=JOB_ID, name="digest e-mail",
+                             args=[str(config.path), str(config.data_dir)], replace_existing=True,
+                             coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
+
+
+def scheduled_digest(config_path: str, data_dir: str) -> None:
+    """The scheduled job: never raises (the scheduler would only log a traceback)."""
+    try:
+        config = replace_data_dir(load_config(config_path), Path(data_dir))
+        report = send_digests(config, now=datetime.now(timezone.utc))
+        if not report.ok:
+            for outcome in report.outcomes:
+                if outcome.status == "failed":
+                    log.error("digest to %s failed: %s", outcome.recipient, outcome.error)
+    except Exception as exc:
+        log.error("digest run failed: %s", exc)
+
+
+def open_space(config: Config):
+    try:
+        from indexer.space import DocumentSpace
+    except ImportError:
+        raise VeilleError("the search engine (indexer.space) is not available") from None
+    return DocumentSpace(config)
+
+
+def send_digests(config: Config, *, now: datetime) -> RunReport:
+    """The whole run with the real search engine and catalog of `config` (CLI, scheduler)."""
+    catalog = Catalog.in_data_dir(config.data_dir)
+    try:
+        return run_digest(config, catalog, space_matcher(open_space(config), catalog), now=now)
+    finally:
+        catalog.close()
