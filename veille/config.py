@@ -8,6 +8,7 @@ errors of a file are collected before raising, so one run of `veille check` list
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ CONFIG_ENV = "VEILLE_CONFIG"
 
 INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_INTERVAL = 366 * 86400
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -161,7 +163,10 @@ def parse_interval(text: str) -> int | None:
 def _schedule_problem(text: str, tz: str) -> str | None:
     seconds = parse_interval(text)
     if seconds is not None:
-        return None if seconds >= 60 else "interval must be at least 1m"
+        if seconds < 60:
+            return "interval must be at least 1m"
+        # the scheduler turns it into a timedelta: keep it to a sensible, representable span
+        return None if seconds <= MAX_INTERVAL else "interval must be at most 366d"
     if len(text.split()) != 5:
         return "not an interval (30m, 6h, 1d) nor a 5-field cron string"
     from apscheduler.triggers.cron import CronTrigger
@@ -238,10 +243,23 @@ class _Checker:
         if not isinstance(node, yaml.ScalarNode):
             self.error(node, key, f"expected a {_KIND_NAMES[kind]}")
             return None
-        value = yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+        if node.tag == "tag:yaml.org,2002:str":
+            value = node.value
+        else:
+            try:  # an explicit tag (`!!int zz`, `!!timestamp x`) can make PyYAML's constructors fail
+                value = yaml.safe_load(yaml.serialize(node))
+            except (yaml.YAMLError, ValueError, TypeError, LookupError, AttributeError, OverflowError):
+                self.error(node, key, f"invalid value {node.value!r} for tag {node.tag}")
+                return None
         if kind == "str":
             if value is None:
                 self.error(node, key, "must not be empty")
+                return None
+            if isinstance(value, (bytes, list, dict)):
+                self.error(node, key, f"expected a string, got {node.value!r}")
+                return None
+            if "\0" in str(value):
+                self.error(node, key, "must not contain a NUL character")
                 return None
             return str(value)
         if kind == "bool":
@@ -252,7 +270,10 @@ class _Checker:
                 return value
         elif kind == "float":
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
+                if math.isfinite(value):
+                    return float(value)
+                self.error(node, key, f"expected a finite number, got {node.value!r}")
+                return None
         self.error(node, key, f"expected a {_KIND_NAMES[kind]}, got {node.value!r}")
         return None
 
@@ -266,9 +287,6 @@ class _Checker:
             return ()
         values = [self.scalar(item, f"{key}[{i}]", "str") for i, item in enumerate(items)]
         return tuple(v for v in values if v)
-
-    def plain(self, node: yaml.Node) -> Any:
-        return yaml.safe_load(yaml.serialize(node))
 
 
 _KIND_NAMES = {"str": "string", "int": "whole number", "float": "number", "bool": "true/false"}
@@ -307,6 +325,8 @@ def _http(check: _Checker, node: yaml.Node) -> HttpConfig:
     for name in ("max_bytes", "concurrency"):
         if name in values and values[name] < 1:
             check.error(items[name][1], f"http.{name}", "must be at least 1")
+    if not 0 <= values.get("retries", 0) <= 10:
+        check.error(items["retries"][1], "http.retries", "must be between 0 and 10")
     return HttpConfig(**values)
 
 
@@ -478,6 +498,9 @@ def _digest(check: _Checker, node: yaml.Node, tz: str) -> DigestConfig:
     if values.get("period_days", 1) < 1:
         check.error(items["period_days"][1], "digest.period_days", "must be at least 1")
         del values["period_days"]
+    elif values.get("period_days", 1) > 366:  # a longer period would make a useless digest
+        check.error(items["period_days"][1], "digest.period_days", "must be at most 366")
+        del values["period_days"]
     if "smtp" in items:
         spec = {"host": "str", "port": "int", "starttls": "bool", "ssl": "bool",
                 "username": "str", "password_env": "str"}
@@ -523,6 +546,8 @@ def parse_config(text: str, path: Path) -> Config:
         line = mark.line + 1 if mark else 1
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{path.name}:{line}: invalid YAML: {reason}"]) from None
+    except RecursionError:  # PyYAML's parser recurses once per nesting level
+        raise ConfigError([f"{path.name}:1: invalid YAML: nested too deeply"]) from None
     if root is None:
         top: dict = {}
     else:
