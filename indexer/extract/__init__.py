@@ -134,6 +134,10 @@ def _looks_like_text(data: bytes) -> bool:
     return control / len(sample) < 0.02
 
 
+_LABELS = {"pdf": "PDF", "html": "page HTML", "docx": "document Word (DOCX)",
+           "odt": "document OpenDocument (ODT)", "text": "fichier texte"}
+
+
 def _extractor(fmt: str):
     # Imported on demand: a plain-text sync should not pay for pypdf or python-docx.
     if fmt == "pdf":
@@ -174,11 +178,11 @@ def extract(data: bytes, *, filename: str = "", content_type: str = "",
     except MemoryError:
         return failed("fichier trop volumineux pour être lu en mémoire")
     except RecursionError:
-        return failed(f"structure {fmt.upper()} trop profonde ou cyclique : fichier illisible")
+        return failed(f"{_LABELS[fmt]} illisible : structure trop profonde ou cyclique")
     except Exception as exc:  # a broken file must not stop the others
         log.warning("extraction of %s (%s) failed: %s: %s", filename or "<bytes>", fmt,
                     type(exc).__name__, exc)
-        return failed(f"fichier {fmt.upper()} illisible ({type(exc).__name__})")
+        return failed(f"{_LABELS[fmt]} illisible ou endommagé ({type(exc).__name__})")
     return finish(result, limits)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from bs4 import BeautifulSoup, Comment, Tag
+from bs4 import BeautifulSoup, CData, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
 from indexer.extract import Extracted
 from indexer.extract.common import normalize_text, parse_date
@@ -32,7 +32,7 @@ _FURNITURE_WORDS = re.compile(
 _BLOCK_TAGS = ("p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6",
                "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "blockquote", "pre", "br",
                "hr", "figure", "figcaption", "address", "header", "footer", "details", "summary",
-               "td", "th", "caption")
+               "caption")
 
 _TITLE_META = (("property", "og:title"), ("name", "twitter:title"), ("name", "dc.title"),
                ("name", "dcterms.title"), ("name", "title"))
@@ -44,6 +44,7 @@ _DATE_META = (("property", "article:published_time"), ("name", "article:publishe
               ("name", "citation_date"))
 _AUTHOR_META = (("name", "author"), ("property", "article:author"), ("name", "dc.creator"),
                 ("name", "dcterms.creator"), ("name", "citation_author"))
+_WHITESPACE = re.compile(r"[ \t\r\n\f]+")
 _TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+::\s+")
 
 
@@ -115,12 +116,27 @@ def _largest_article(soup: BeautifulSoup) -> Tag | None:
 
 
 def _text_of(node: Tag) -> str:
-    for tag in node.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    for cell in node.find_all(("td", "th")):
-        cell.insert_after(" ")
-    return node.get_text()
+    """Text as a browser lays it out: source whitespace collapsed, blocks on their own lines."""
+    parts: list[str] = []
+
+    def walk(element, pre: bool) -> None:
+        for child in element.children:
+            if isinstance(child, NavigableString):
+                if isinstance(child, (Comment, Doctype, ProcessingInstruction, Declaration, CData)):
+                    continue
+                parts.append(str(child) if pre else _WHITESPACE.sub(" ", str(child)))
+            elif isinstance(child, Tag):
+                block = child.name in _BLOCK_TAGS
+                if block:
+                    parts.append("\n")
+                walk(child, pre or child.name == "pre")
+                if child.name in ("td", "th"):
+                    parts.append(" ")
+                elif block:
+                    parts.append("\n")
+
+    walk(node, node.name == "pre")
+    return "".join(parts)
 
 
 def _strip(node: Tag, keep_inner_furniture: bool) -> None:

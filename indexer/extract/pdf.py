@@ -43,7 +43,13 @@ def _clean_title(value) -> str:
 
 def _authors(value) -> tuple[str, ...]:
     text = normalize_text(str(value or "")).replace("\n", " ")
-    return tuple(part.strip() for part in re.split(r"\s*;\s*", text) if part.strip())
+    parts = (part.strip() for part in re.split(r"\s*;\s*", text))
+    return tuple(p for p in parts if p and p.lower() not in _NO_AUTHOR)
+
+
+# what PDF producers write when nobody filled the author in
+_NO_AUTHOR = {"anonymous", "unknown", "inconnu", "user", "utilisateur", "admin", "administrator",
+              "administrateur", "auteur", "author", "owner"}
 
 
 def _page_has_images(page) -> bool:

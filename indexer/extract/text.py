@@ -19,11 +19,16 @@ def decode_bytes(data: bytes) -> str:
     """Text of bytes in an unknown charset: BOM, then UTF-8, then detection, then cp1252."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
+            return data[len(bom):].decode(encoding.replace("-sig", ""), errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # Our files are French: Windows-1252 first when it reads as French. Detectors guess
+    # badly on short texts (a three-line note in cp1252 comes out as cp1250, "synthčse").
+    french = _as_french_cp1252(data)
+    if french is not None:
+        return french
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:200_000]).best()
@@ -36,22 +41,37 @@ def decode_bytes(data: bytes) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+_FRENCH_NON_ASCII = set("àâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ«»€’‘“”…–—°·\u00a0")
+
+
+def _as_french_cp1252(data: bytes) -> str | None:
+    try:
+        text = data.decode("cp1252")  # strict: the five undefined bytes rule it out
+    except UnicodeDecodeError:
+        return None
+    others = [ch for ch in text if ord(ch) > 127]
+    if not others:
+        return text
+    french = sum(ch in _FRENCH_NON_ASCII for ch in others)
+    return text if french >= 0.9 * len(others) else None
+
+
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.DOTALL)
 _MD_RULES = (
     (re.compile(r"^```.*$|^~~~.*$", re.MULTILINE), ""),                 # code fences
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),                     # images: keep alt text
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),                      # links: keep the label
     (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),                     # reference links
-    (re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.MULTILINE), ""),         # link definitions
+    (re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*\S+.*$", re.MULTILINE), ""),         # link definitions
     (re.compile(r"<[^>\n]+>"), ""),                                     # inline HTML tags
-    (re.compile(r"^\s{0,3}#{1,6}\s*(.*?)\s*#*\s*$", re.MULTILINE), r"\1"),  # ATX headings
-    (re.compile(r"^\s{0,3}(?:=+|-{3,}|\*{3,}|_{3,})\s*$", re.MULTILINE), ""),  # rules, setext
-    (re.compile(r"^\s{0,3}>\s?", re.MULTILINE), ""),                    # block quotes
-    (re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+", re.MULTILINE), r"\1"),  # list markers
+    (re.compile(r"^[ \t]{0,3}#{1,6}[ \t]*(.*?)[ \t]*#*[ \t]*$", re.MULTILINE), r"\1"),  # ATX headings
+    (re.compile(r"^[ \t]{0,3}(?:=+|-{3,}|\*{3,}|_{3,})[ \t]*$", re.MULTILINE), ""),  # rules, setext
+    (re.compile(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE), ""),                    # block quotes
+    (re.compile(r"^([ \t]*)(?:[-*+]|\d{1,2}[.)])[ \t]+", re.MULTILINE), r"\1"),  # list markers
     (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),              # bold
     (re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])"), r"\2"),  # italics
     (re.compile(r"`([^`]+)`"), r"\1"),                                  # inline code
-    (re.compile(r"^\s*\|?(?:\s*:?-+:?\s*\|)+\s*:?-*:?\s*$", re.MULTILINE), ""),  # table rules
+    (re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*:?-*:?[ \t]*$", re.MULTILINE), ""),  # table rules
 )
 
 
