@@ -7,9 +7,10 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from indexer.records import KIND_LEGAL, KIND_NEWS, Document
+from veille.dates import french_date
 from veille.digest.alerts import AlertRecord, parse_alert_form, subscriptions
 from veille.digest.compose import (LEGAL_SECTION, DigestPeriod, Match, build_digest, next_period,
-                                   french_date, render_html, render_text, snippet_parts)
+                                   render_html, render_text, snippet_parts)
 
 TZ = ZoneInfo("America/Martinique")
 NOW = datetime(2025, 3, 17, 11, 0, tzinfo=timezone.utc)   # Monday 07:00 in Martinique

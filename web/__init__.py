@@ -25,10 +25,12 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
 
-    from web import documents, search
+    from web import alerts, documents, search
 
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(alerts.public)
 
     @app.errorhandler(404)
     def not_found(error):
@@ -68,3 +70,17 @@ def get_space():
                 space = DocumentSpace(veille_config())
                 current_app.extensions["veille.space"] = space
     return space
+
+
+def get_catalog():
+    """The app's catalog (alerts, digest archive); its SQLite connections are per thread."""
+    catalog = current_app.extensions.get("veille.catalog")
+    if catalog is None:
+        with current_app.extensions["veille.space_lock"]:
+            catalog = current_app.extensions.get("veille.catalog")
+            if catalog is None:
+                from indexer.catalog import Catalog
+
+                catalog = Catalog.in_data_dir(veille_config().data_dir)
+                current_app.extensions["veille.catalog"] = catalog
+    return catalog

@@ -20,12 +20,11 @@ from markupsafe import Markup
 
 from indexer.records import KIND_LEGAL, Document
 from veille.config import is_http_url
+from veille.dates import french_date
 from veille.digest.alerts import AlertRecord
 
 LEGAL_SECTION = "Textes officiels"
 SNIPPET_CHARS = 280
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
 
 
 @dataclass(frozen=True)
@@ -110,14 +109,6 @@ class Digest:
 
 
 # ---------------------------------------------------------------- formatting
-
-
-def french_date(moment: datetime, tz: ZoneInfo | None = None) -> str:
-    """`12 mars 2025`, `1er mai 2025`: the date in the service's time zone."""
-    if tz is not None and moment.tzinfo is not None:
-        moment = moment.astimezone(tz)
-    day = "1er" if moment.day == 1 else str(moment.day)
-    return f"{day} {MONTHS[moment.month - 1]} {moment.year}"
 
 
 def period_text(period: DigestPeriod, tz: ZoneInfo) -> str:

@@ -1,0 +1,145 @@
+"""Alert and digest pages through Flask's test client: staff CRUD, archive, Atom, unsubscribe."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from indexer.catalog import Catalog
+from indexer.records import KIND_NEWS, Document
+from veille.config import load_config
+from veille.digest.run import run_digest
+from veille.digest.unsubscribe import SECRET_NAME, make_token
+from web import create_app
+
+from tests.test_digest_run import MONDAY, catalog_matcher
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def app_env(write_config, smtp_server):
+    host, port, recorder = smtp_server
+    config = load_config(write_config(f"""
+        data_dir: data
+        alerts:
+          - {{name: Rénovation urbaine, query: rénovation, recipients: [doc@example.org]}}
+        digest: {{smtp: {{host: {host}, port: {port}}}, from: veille@example.org}}
+        web: {{base_url: "https://veille.example.org"}}
+        """))
+    app = create_app(config, test_config={"TESTING": True})
+    return app, config, Catalog.in_data_dir(config.data_dir), recorder
+
+
+def test_alert_list_shows_yaml_alerts_read_only(app_env):
+    app, _, catalog, _ = app_env
+    catalog.save_alert("Eau potable", "eau", {"theme": ("Eau",)}, ["eau@example.org"])
+    page = app.test_client().get("/alertes").get_data(as_text=True)
+    assert "Rénovation urbaine" in page and "sources.yaml (lecture seule)" in page
+    assert "Eau potable" in page and "Thème : Eau" in page
+    assert page.count("Modifier") == 1          # only the web alert can be edited
+    assert "/alertes/yaml-renovation-urbaine/atom" in page
+
+
+def test_create_edit_delete_alert(app_env):
+    app, _, catalog, _ = app_env
+    client = app.test_client()
+    assert client.get("/alertes/nouvelle").status_code == 200
+    response = client.post("/alertes/nouvelle", data={
+        "name": "Logement social", "query": "logement social", "recipients": "a@example.org\nB@example.org",
+        "filter_kind": "actualité", "filter_territory": "Martinique, Guadeloupe", "action": "enregistrer"})
+    assert response.status_code == 303
+    (saved,) = catalog.saved_alerts()
+    assert saved.recipients == ("a@example.org", "b@example.org")
+    assert dict(saved.filters) == {"kind": ("actualité",), "territory": ("Martinique", "Guadeloupe")}
+
+    form = client.get(f"/alertes/{saved.id}/modifier").get_data(as_text=True)
+    assert "Martinique, Guadeloupe" in form and 'value="actualité" selected' in form
+    response = client.post(f"/alertes/{saved.id}/modifier", data={
+        "name": "Logement", "query": "logement", "recipients": "a@example.org", "action": "enregistrer"})
+    assert response.status_code == 303
+    assert catalog.saved_alert(saved.id).name == "Logement" and not catalog.saved_alert(saved.id).filters
+
+    assert client.post(f"/alertes/{saved.id}/supprimer").status_code == 303
+    assert catalog.saved_alerts() == []
+    assert client.post(f"/alertes/{saved.id}/supprimer").status_code == 404
+
+
+def test_invalid_alert_form_keeps_input_and_explains(app_env):
+    app, _, catalog, _ = app_env
+    response = app.test_client().post("/alertes/nouvelle", data={
+        "name": "Rénovation urbaine", "query": "", "recipients": "pas une adresse", "action": "enregistrer"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Une autre alerte porte déjà ce nom." in page      # the YAML alert's name is taken
+    assert "Indiquez les mots recherchés." in page and "Adresse e-mail invalide" in page
+    assert 'value="Rénovation urbaine"' in page
+    assert catalog.saved_alerts() == []
+
+
+def test_yaml_alerts_cannot_be_edited_through_the_web(app_env):
+    app, *_ = app_env
+    client = app.test_client()
+    assert client.get("/alertes/yaml-renovation-urbaine/modifier").status_code == 404
+    assert client.post("/alertes/1/supprimer").status_code == 404
+
+
+def test_archive_digest_page_and_atom_feed(app_env):
+    app, config, catalog, recorder = app_env
+    catalog.put(Document(id="doc1", title="Rénovation <b>du</b> bourg", source="s", kind=KIND_NEWS,
+                         first_seen=MONDAY - timedelta(days=1), summary="Un résumé"))
+    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    client = app.test_client()
+    (record,) = catalog.digests()
+    archive = client.get("/lettres").get_data(as_text=True)
+    assert "doc@example.org" in archive and "envoyée" in archive and f"/lettres/{record.id}" in archive
+    page = client.get(f"/lettres/{record.id}").get_data(as_text=True)
+    assert "Rénovation &lt;b&gt;du&lt;/b&gt; bourg" in page and "<iframe" in page
+    body = client.get(f"/lettres/{record.id}/contenu")
+    assert "sandbox" in body.headers["Content-Security-Policy"]
+    assert body.get_data(as_text=True) == record.html
+    assert client.get("/lettres/nope").status_code == 404
+
+    feed = client.get("/alertes/yaml-renovation-urbaine/atom")
+    assert feed.mimetype == "application/atom+xml"
+    root = ET.fromstring(feed.data)
+    entries = root.findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}title").text for e in entries] == ["Rénovation <b>du</b> bourg"]
+    assert entries[0].find(f"{ATOM}link").get("href") == "https://veille.example.org/documents/doc1"
+    assert client.get("/alertes/inconnue/atom").status_code == 404
+
+
+def test_unsubscribe_link_confirm_then_post(app_env):
+    app, config, catalog, recorder = app_env
+    client = app.test_client()
+    token = make_token(catalog.secret(SECRET_NAME), "doc@example.org", "yaml-renovation-urbaine")
+    page = client.get(f"/desabonnement/{token}")
+    assert page.status_code == 200 and "Rénovation urbaine" in page.get_data(as_text=True)
+    assert catalog.unsubscriptions() == set()             # GET alone never unsubscribes
+    tampered = token[:-3] + ("xyz" if not token.endswith("xyz") else "abc")
+    assert client.get(f"/desabonnement/{tampered}").status_code == 400
+    assert client.post(f"/desabonnement/{tampered}").status_code == 400
+    assert catalog.unsubscriptions() == set()
+    done = client.post(f"/desabonnement/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "C'est fait" in done.get_data(as_text=True)
+    assert catalog.unsubscriptions() == {("doc@example.org", "yaml-renovation-urbaine")}
+
+    catalog.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
+                         first_seen=MONDAY - timedelta(days=1)))
+    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    assert report.outcomes == () and recorder.envelopes == []   # no longer receives anything
+
+
+def test_one_click_unsubscribe_from_the_mail_header(app_env):
+    app, config, catalog, recorder = app_env
+    catalog.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
+                         first_seen=MONDAY - timedelta(days=1)))
+    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    link = recorder.messages()[0]["List-Unsubscribe"].strip("<>")
+    path = link.removeprefix("https://veille.example.org")
+    response = app.test_client().post(path, data="List-Unsubscribe=One-Click",
+                                      content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert catalog.unsubscriptions() == {("doc@example.org", "*")}

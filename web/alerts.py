@@ -1,0 +1,218 @@
+"""Alert and digest pages: staff manage alerts and browse the digest archive; anyone with a
+signed link can unsubscribe; each alert has an Atom feed.
+
+Views stay thin: validation is `veille.digest.alerts.parse_alert_form`, SQL is in the
+catalog, snippets are sanitised by `veille.digest.compose.snippet_parts`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
+
+from indexer.records import KINDS
+from veille.config import ALERT_FILTERS
+from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alerts, find_alert,
+                                  parse_alert_form, subscriptions)
+from veille.digest.compose import snippet_parts
+from veille.digest.unsubscribe import SECRET_NAME, read_token
+from web import get_catalog, get_space, veille_config
+
+# Staff pages. When staff login lands (issue 6), one line protects them all:
+#     bp.before_request(require_staff)
+bp = Blueprint("alerts", __name__)
+# Reached from e-mails and feed readers, without an account.
+public = Blueprint("alerts_public", __name__)
+
+PREVIEW_SIZE = 20
+ARCHIVE_PAGE = 50
+FEED_SIZE = 50
+STATUS_LABELS = {"sent": "envoyée", "failed": "échec, sera renvoyée", "sending": "envoi interrompu"}
+FILTER_LABELS = {"kind": "Nature", "source": "Source", "theme": "Thème", "territory": "Territoire",
+                 "doc_type": "Type de document"}
+
+
+def _alerts() -> list[AlertRecord]:
+    return all_alerts(veille_config(), get_catalog())
+
+
+def _preview(query: str, filters) -> tuple[int, list[dict], str]:
+    """Current matches of a query: (total, hits for the template, error message)."""
+    from indexer.engine import SearchRequest
+
+    probe = AlertRecord(key="preview", name="", query=query, filters=filters)
+    try:
+        results = get_space().search(SearchRequest(q=query, filters=probe.search_filters, sort="date",
+                                                   per_page=PREVIEW_SIZE, facets=False))
+    except Exception as exc:  # a bad query is shown on the form, not a 500
+        return 0, [], f"La recherche a échoué : {exc}"
+    hits = [{"hit": hit, "snippet": snippet_parts(hit.snippet, "")[1]} for hit in results.hits]
+    return results.total, hits, results.notice
+
+
+# ---------------------------------------------------------------- staff: alerts
+
+
+@bp.get("/alertes")
+def index():
+    alerts = _alerts()
+    catalog = get_catalog()
+    subs = subscriptions(alerts, catalog.unsubscriptions())
+    recipients = [{"address": address, "alerts": [a.name for a in followed],
+                   "last": catalog.digest_period_end(address)} for address, followed in subs.items()]
+    return render_template("alerts/index.html", alerts=alerts, recipients=recipients,
+                           filter_labels=FILTER_LABELS, done=request.args.get("fait", ""))
+
+
+@bp.get("/alertes/<key>")
+def show(key: str):
+    alert = find_alert(_alerts(), key)
+    if alert is None:
+        abort(404)
+    total, hits, notice = _preview(alert.query, alert.filters)
+    return render_template("alerts/show.html", alert=alert, total=total, hits=hits, notice=notice,
+                           filter_labels=FILTER_LABELS)
+
+
+def _form_page(alert_id: int | None, status: int = 200, **context):
+    config = veille_config()
+    sources = [(s.name, s.title) for s in config.sources] + [(f.name, f.name) for f in config.library]
+    return render_template("alerts/form.html", alert_id=alert_id, kinds=KINDS, sources=sources,
+                           filter_names=ALERT_FILTERS, filter_labels=FILTER_LABELS, **context), status
+
+
+def _form_values(alert: AlertRecord | None) -> dict[str, str]:
+    if alert is None:
+        return {}
+    values = {"name": alert.name, "query": alert.query, "recipients": "\n".join(alert.recipients)}
+    values.update({f"filter_{k}": ", ".join(v) for k, v in alert.filters.items()})
+    return values
+
+
+@bp.route("/alertes/nouvelle", methods=["GET", "POST"])
+def create():
+    return _edit(None)
+
+
+@bp.route("/alertes/<int:alert_id>/modifier", methods=["GET", "POST"])
+def edit(alert_id: int):
+    return _edit(alert_id)
+
+
+def _edit(alert_id: int | None):
+    catalog = get_catalog()
+    current = None
+    if alert_id is not None:
+        current = next((a for a in _alerts() if a.origin == ORIGIN_WEB and a.id == alert_id), None)
+        if current is None:
+            abort(404)
+    if request.method == "GET":
+        return _form_page(alert_id, values=_form_values(current), errors={})
+    taken = [a.name for a in _alerts() if a.id != alert_id or a.origin != ORIGIN_WEB]
+    form = parse_alert_form(request.form, taken_names=taken)
+    values = dict(request.form)
+    if request.form.get("action") == "apercu":
+        preview = _preview(form.query, form.filters) if form.query else None
+        errors = {k: v for k, v in form.errors.items() if k == "query"}
+        return _form_page(alert_id, values=values, errors=errors, preview=preview)
+    if form.errors:
+        return _form_page(alert_id, 400, values=values, errors=form.errors)
+    try:
+        saved = catalog.save_alert(form.name, form.query, form.filters, form.recipients, alert_id=alert_id)
+    except ValueError:  # the name was taken between the check and the write
+        return _form_page(alert_id, 400, values=values, errors={"name": "Une autre alerte porte déjà ce nom."})
+    return redirect(url_for("alerts.index", fait="enregistree") + f"#web-{saved}", code=303)
+
+
+@bp.post("/alertes/<int:alert_id>/supprimer")
+def delete(alert_id: int):
+    if not get_catalog().delete_alert(alert_id):
+        abort(404)
+    return redirect(url_for("alerts.index", fait="supprimee"), code=303)
+
+
+# ---------------------------------------------------------------- staff: digest archive
+
+
+@bp.get("/lettres")
+def archive():
+    catalog = get_catalog()
+    page = max(1, request.args.get("page", 1, type=int))
+    digests = catalog.digests(limit=ARCHIVE_PAGE, offset=(page - 1) * ARCHIVE_PAGE)
+    pages = max(1, -(-catalog.count_digests() // ARCHIVE_PAGE))
+    return render_template("alerts/archive.html", digests=digests, page=page, pages=pages,
+                           labels=STATUS_LABELS)
+
+
+@bp.get("/lettres/<digest_id>")
+def digest(digest_id: str):
+    record = get_catalog().get_digest(digest_id)
+    if record is None:
+        abort(404)
+    alerts = {a.key: a.name for a in _alerts()}
+    items = get_catalog().digest_items(digest_id)
+    return render_template("alerts/digest.html", digest=record, labels=STATUS_LABELS,
+                           alerts=alerts, items=items)
+
+
+@bp.get("/lettres/<digest_id>/contenu")
+def digest_body(digest_id: str):
+    """The e-mail's HTML as sent, shown in a sandboxed frame: no scripts, no outside requests."""
+    record = get_catalog().get_digest(digest_id)
+    if record is None:
+        abort(404)
+    response = make_response(record.html)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox allow-popups "
+        "allow-popups-to-escape-sandbox; frame-ancestors 'self'")
+    return response
+
+
+# ---------------------------------------------------------------- public: feeds, unsubscribe
+
+
+@public.get("/alertes/<key>/atom")
+def feed(key: str):
+    alert = find_alert(_alerts(), key)
+    if alert is None:
+        abort(404)
+    items = get_catalog().alert_feed_items(alert.key, limit=FEED_SIZE)
+    updated = max((i.date for i in items), default=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    base = veille_config().web.base_url.rstrip("/")
+    body = render_template("alerts/feed.xml", alert=alert, items=items, updated=updated, base=base,
+                           self_url=base + url_for("alerts_public.feed", key=alert.key))
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _unsubscription(token: str):
+    return read_token(get_catalog().secret(SECRET_NAME), token)
+
+
+@public.get("/desabonnement/<token>")
+def unsubscribe_form(token: str):
+    """A confirmation page: mail scanners follow links, so GET never unsubscribes."""
+    wanted = _unsubscription(token)
+    if wanted is None:
+        return render_template("alerts/unsubscribe.html", invalid=True), 400
+    return render_template("alerts/unsubscribe.html", wanted=wanted, alert_name=_alert_name(wanted.alert),
+                           token=token, done=False)
+
+
+@public.post("/desabonnement/<token>")
+def unsubscribe(token: str):
+    """The form's button, and RFC 8058 one-click (List-Unsubscribe-Post) from mail clients."""
+    wanted = _unsubscription(token)
+    if wanted is None:
+        return render_template("alerts/unsubscribe.html", invalid=True), 400
+    get_catalog().unsubscribe(wanted.recipient, wanted.alert)
+    return render_template("alerts/unsubscribe.html", wanted=wanted, alert_name=_alert_name(wanted.alert),
+                           token=token, done=True)
+
+
+def _alert_name(key: str) -> str:
+    if key == ALL_ALERTS:
+        return ""
+    alert = find_alert(_alerts(), key)
+    return alert.name if alert else key
