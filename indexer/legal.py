@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from types import MappingProxyType
 from urllib.parse import quote
+
+from indexer.records import Document
 
 # Natures, as keyed (ASCII) and as shown to users (doc_type facet values).
 NATURE_LABELS = {
@@ -301,6 +304,8 @@ _TITLE_DATED_RE = re.compile(r"^\s*" + DATED_RE.pattern, re.IGNORECASE)
 _NOR_LABEL_RE = re.compile(r"\bNOR\s*:\s*([A-Z]{4}\d{7}[A-Z])\b")
 # JO PDFs and Légifrance pages: the title sits on its own line near the top.
 _HEAD_LINE_NUMBERED_RE = re.compile(r"(?m)^\s*" + NUMBERED_RE.pattern, re.IGNORECASE)
+# After the reference, a colon or a question mark means a headline about the text, not its title.
+_COMMENTARY_RE = re.compile(r"\s:\s|\?\s*$")
 _ELI_NATURES = {"loi": "loi", "decret": "decret", "arrete": "arrete", "ordonnance": "ordonnance",
                 "circulaire": "circulaire"}
 
@@ -318,6 +323,8 @@ def identify_all(title: str, text: str = "", url: str | None = None) -> tuple[st
     keys: list[str] = []
     dated: list[str] = []
     match = _TITLE_NUMBERED_RE.match(title)
+    if match and _COMMENTARY_RE.search(title, match.end()):
+        match = None  # "Loi n° 2021-1104 du 22 août 2021 : ce qui change" is news about the law
     if match is None and nor_labels:  # a JO print: its title is a line near the NOR
         match = _HEAD_LINE_NUMBERED_RE.search(head)
     if match and _nature_key(match.group("nature")) != "circulaire":
@@ -455,3 +462,60 @@ def query_keys(query: str) -> list[str]:
     keys.extend(ref.key for ref in _identifier_refs(query))
     keys.extend(key for key in articles if ":" in key[len("article:"):])  # of a named text only
     return list(dict.fromkeys(keys))
+
+
+# ------------------------------------------------------------------ documents
+
+# References are looked for in this much text at most: a 3000-page PDF cites its laws early.
+MAX_SCAN_CHARS = 2_000_000
+
+
+def document_identity(doc: Document) -> tuple[str, ...]:
+    """Keys of the document itself: from title, text and URL, and from the NOR, ELI and
+    Légifrance id a source recorded in `extra` (the Légifrance API gives them)."""
+    extra = doc.extra or {}
+    keys = list(identify_all(doc.title, doc.content or doc.summary, doc.url))
+    recorded = []
+    if extra.get("jorftext"):
+        recorded.append(f"jorftext:{extra['jorftext']}")
+    if extra.get("nor"):
+        recorded.append(f"nor:{extra['nor']}")
+    for eli in (extra.get("eli_alias"), extra.get("eli")):
+        for match in ELI_RE.finditer(eli or ""):
+            recorded.extend(_eli_keys(match))
+    every = keys + recorded
+    numbered = [k for k in every if k.split(":")[0] in NUMBERED_NATURES and not is_date_key(k)]
+    others = [k for k in every if k not in numbered and not is_date_key(k)]
+    return tuple(dict.fromkeys(numbered + others + [k for k in every if is_date_key(k)]))
+
+
+def enrich_legal(doc: Document) -> Document:
+    """`doc` with its legal identity and references in `extra` and, for a legal text, its
+    nature as `doc_type`:
+
+    - `legal_id`: the key of the text itself (`loi:2014-173`), or absent;
+    - `legal_ids`: every key naming the text itself (number, NOR, ELI, Légifrance id, date);
+    - `legal_refs`: `legal_ids` then every key the text cites, so that searching a key finds
+      the text itself and every text citing it.
+    """
+    ids = document_identity(doc)
+    text = "\n".join(p for p in (doc.title, doc.summary, doc.content) if p)[:MAX_SCAN_CHARS]
+    cited = [key for key in legal_keys(text) if key not in ids]
+    extra = {k: v for k, v in (doc.extra or {}).items() if k not in ("legal_id", "legal_ids", "legal_refs")}
+    legal_id = next((k for k in ids if not is_date_key(k)), None)
+    if legal_id:
+        extra["legal_id"] = legal_id
+    if ids:
+        extra["legal_ids"] = list(ids)
+    if ids or cited:
+        extra["legal_refs"] = list(dict.fromkeys([*ids, *cited]))
+    doc_type = doc.doc_type
+    if ids and not doc_type:
+        doc_type = nature_label(extra.get("nature", "")) or nature_of_title(doc.title)
+    return replace(doc, extra=MappingProxyType(extra), doc_type=doc_type)
+
+
+def cited_keys(doc: Document) -> list[str]:
+    """What `doc` cites: its legal_refs that do not name itself."""
+    own = set((doc.extra or {}).get("legal_ids", ()))
+    return [k for k in (doc.extra or {}).get("legal_refs", ()) if k not in own]

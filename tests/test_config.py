@@ -168,3 +168,46 @@ def test_cli_check_reports_errors_and_exit_code(write_config, run_cli):
     good = run_cli("--config", str(ROOT / "sources.yaml"), "check")
     assert good.returncode == 0, good.stderr
     assert "OK" in good.stdout
+
+
+def test_legifrance_source_options_and_defaults(write_config):
+    config = load_config(write_config("""
+        sources:
+          - name: jo
+            kind: legifrance
+            url: https://api.piste.gouv.fr/dila/legifrance/lf-engine-app
+            natures: [DECRET, arrêté]
+            emitters: [outre-mer]
+            keywords: politique de la ville
+    """))
+    options = config.sources[0].options
+    assert options["natures"] == ("DECRET", "arrêté")
+    assert options["keywords"] == ("politique de la ville",)
+    assert options["token_url"] == "https://oauth.piste.gouv.fr/api/oauth/token"
+    assert (options["client_id_env"], options["client_secret_env"]) == (
+        "LEGIFRANCE_CLIENT_ID", "LEGIFRANCE_CLIENT_SECRET")
+    assert options["max_issues"] == 10
+
+
+def test_legifrance_source_errors(write_config):
+    problems = problems_of(write_config, """
+        sources:
+          - name: jo
+            kind: legifrance
+            url: https://api.piste.gouv.fr/dila/legifrance/lf-engine-app
+            token_url: oauth.piste.gouv.fr
+            client_id_env: "mon id secret"
+            natures: [décret, règlement]
+            max_issues: 0
+            select: {item: article}
+    """)
+    assert problems == [
+        "sources.yaml:5: sources[0].token_url: not a valid http(s) URL",
+        "sources.yaml:6: sources[0].client_id_env: must be the NAME of an environment variable"
+        " (credentials are never stored here)",
+        "sources.yaml:7: sources[0].natures[1]: unknown nature 'règlement' (one of: loi, ordonnance,"
+        " decret, arrete, circulaire, decision, deliberation, avis, instruction, rapport, liste,"
+        " tableau, annonce)",
+        "sources.yaml:8: sources[0].max_issues: must be at least 1",
+        "sources.yaml:9: sources[0].select: unknown key",
+    ]

@@ -144,9 +144,20 @@ SOURCE_KIND_OPTIONS: dict[str, dict[str, str]] = {
     "change": {"selector": "str"},
     "legifrance": {
         "natures": "list", "emitters": "list", "keywords": "list",
-        "client_id_env": "str", "client_secret_env": "str", "token_url": "str",
+        "client_id_env": "str", "client_secret_env": "str", "token_url": "str", "max_issues": "int",
     },
 }
+# Natures of Journal officiel texts a `legifrance` source may filter on (compared without
+# accents or case, so `DECRET`, `décret` and `Décret` are the same).
+LEGIFRANCE_NATURES = ("loi", "ordonnance", "decret", "arrete", "circulaire", "decision",
+                      "deliberation", "avis", "instruction", "rapport", "liste", "tableau", "annonce")
+LEGIFRANCE_DEFAULTS = {
+    "token_url": "https://oauth.piste.gouv.fr/api/oauth/token",
+    "client_id_env": "LEGIFRANCE_CLIENT_ID",
+    "client_secret_env": "LEGIFRANCE_CLIENT_SECRET",
+    "max_issues": 10,
+}
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PAGE_SELECT_KEYS = ("item", "link", "title", "date", "summary")
 SEARCH_ENGINES = ("whoosh", "tantivy")
 ALERT_FILTERS = ("kind", "source", "theme", "territory", "doc_type")
@@ -421,12 +432,39 @@ def _source_options(check: _Checker, items: dict, key: str, kind: str) -> dict[s
             value = check.scalar(node, opt_key, opt_kind)
             if value is not None:
                 options[opt] = value
+    if kind == "legifrance":
+        _legifrance_options(check, items, key, options)
     if kind == "page":
         select = options.get("select")
         if select is None or "item" not in select or "link" not in select:
             check.error(items.get("select", (None, None))[1] or items["kind"][1], f"{key}.select",
                         "a page source needs select.item and select.link CSS selectors")
     return options
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _legifrance_options(check: _Checker, items: dict, key: str, options: dict[str, Any]) -> None:
+    """Check a `legifrance` source's options and fill in the PISTE defaults."""
+    if "token_url" in options and not is_http_url(options["token_url"]):
+        check.error(items["token_url"][1], f"{key}.token_url", "not a valid http(s) URL")
+    for name in ("client_id_env", "client_secret_env"):
+        if name in options and not ENV_NAME_RE.match(options[name]):
+            check.error(items[name][1], f"{key}.{name}",
+                        "must be the NAME of an environment variable (credentials are never stored here)")
+    for i, nature in enumerate(options.get("natures", ())):
+        if _fold(nature) not in LEGIFRANCE_NATURES:
+            check.error(items["natures"][1], f"{key}.natures[{i}]",
+                        f"unknown nature '{nature}' (one of: {', '.join(LEGIFRANCE_NATURES)})")
+    if options.get("max_issues", 1) < 1:
+        check.error(items["max_issues"][1], f"{key}.max_issues", "must be at least 1")
+    for name, value in LEGIFRANCE_DEFAULTS.items():
+        options.setdefault(name, value)
 
 
 def _sources(check: _Checker, node: yaml.Node, tz: str) -> tuple[Source, ...]:
