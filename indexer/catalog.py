@@ -80,6 +80,16 @@ CREATE TABLE IF NOT EXISTS http_cache (
     fetched TEXT
 );
 
+-- legal keys of each document (indexer.legal): those naming the document itself ('self')
+-- and those it cites ('cites'); kept in step with documents.extra by put() and delete()
+CREATE TABLE IF NOT EXISTS legal_keys (
+    doc_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    role TEXT NOT NULL,
+    PRIMARY KEY (doc_id, role, key)
+);
+CREATE INDEX IF NOT EXISTS legal_keys_key ON legal_keys(key, role);
+
 CREATE TABLE IF NOT EXISTS library_files (
     library TEXT NOT NULL,
     path TEXT NOT NULL,
@@ -257,6 +267,15 @@ def _row_to_document(row: sqlite3.Row) -> Document:
     return Document(**values)
 
 
+def _set_legal_keys(db: sqlite3.Connection, doc: Document) -> None:
+    extra = doc.extra or {}
+    own = [str(k) for k in extra.get("legal_ids", ())]
+    cited = [str(k) for k in extra.get("legal_refs", ()) if k not in own]
+    db.execute("DELETE FROM legal_keys WHERE doc_id = ?", (doc.id,))
+    db.executemany("INSERT OR IGNORE INTO legal_keys (doc_id, key, role) VALUES (?, ?, ?)",
+                   [(doc.id, k, "self") for k in own] + [(doc.id, k, "cites") for k in cited])
+
+
 def _document_to_row(doc: Document) -> dict:
     # not asdict(): it deep-copies, and the MappingProxyType of `extra` cannot be copied
     values = {name: getattr(doc, name) for name in _DOC_COLUMNS}
@@ -359,6 +378,7 @@ class Catalog:
             marks = ", ".join(f":{k}" for k in values)
             db.execute(f"INSERT OR REPLACE INTO documents ({columns}, indexed) VALUES ({marks}, 0)", values)
             db.execute("DELETE FROM index_deletions WHERE id = ?", (doc.id,))
+            _set_legal_keys(db, doc)
         return "new" if old is None else "updated"
 
     def delete(self, doc_id: str) -> bool:
@@ -366,7 +386,44 @@ class Catalog:
             gone = db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount
             if gone:
                 db.execute("INSERT OR IGNORE INTO index_deletions (id) VALUES (?)", (doc_id,))
+                db.execute("DELETE FROM legal_keys WHERE doc_id = ?", (doc_id,))
         return bool(gone)
+
+    # ------------------------------------------------------------ legal keys
+
+    def legal_key_documents(self, keys: Iterable[str], role: str) -> dict[str, list[str]]:
+        """For each key, the ids of the documents it names (`role="self"`) or that cite it
+        (`role="cites"`); keys no document has are left out."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._connection().execute(
+                f"SELECT key, doc_id FROM legal_keys WHERE role = ? AND key IN ({marks})"
+                " ORDER BY key, doc_id", (role, *chunk))
+            for row in rows:
+                found.setdefault(row["key"], []).append(row["doc_id"])
+        return found
+
+    def legal_key_prefix_documents(self, patterns: Iterable[str], role: str) -> list[str]:
+        """Ids of documents with a key matching one of the LIKE `patterns` (`article:%:loi:2014-173`)."""
+        ids: set[str] = set()
+        for pattern in patterns:
+            rows = self._connection().execute(
+                "SELECT DISTINCT doc_id FROM legal_keys WHERE role = ? AND key LIKE ?", (role, pattern))
+            ids.update(row[0] for row in rows)
+        return sorted(ids)
+
+    def refresh_legal_keys(self) -> int:
+        """Rebuild the legal_keys table from every document's extra (after an upgrade)."""
+        count = 0
+        with self.transaction() as db:
+            db.execute("DELETE FROM legal_keys")
+            for doc in self.iter_documents():
+                _set_legal_keys(db, doc)
+                count += 1
+        return count
 
     def iter_documents(self, batch: int = 500) -> Iterator[Document]:
         last = ""
