@@ -76,7 +76,7 @@ def open_db(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
 
-def search(db: sqlite3.Connection, query: BenchQuery, per_page: int = 10) -> dict:
+def search(db: sqlite3.Connection, query: BenchQuery, per_page: int = 10, page: int = 1) -> dict:
     """Total, top hits with snippets and facet counts, as the search page needs them."""
     where, args = ["fts MATCH ?"], [query.fts]
     if query.date_from:
@@ -102,7 +102,8 @@ def search(db: sqlite3.Connection, query: BenchQuery, per_page: int = 10) -> dic
     hits = db.execute(
         f"SELECT d.id, d.title, d.source, d.published, "
         f"snippet(fts, -1, '<mark>', '</mark>', '…', 24) FROM fts JOIN docs d ON d.rowid = fts.rowid "
-        f"WHERE {condition} ORDER BY {order} LIMIT ?", (*args, per_page)).fetchall()
+        f"WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+        (*args, per_page, (page - 1) * per_page)).fetchall()
     facets = {}
     for name in ("kind", "source", "doc_type", "year"):
         facets[name] = db.execute(

@@ -1,0 +1,114 @@
+"""What the benchmark scripts share: data directories, catalog filling, statistics, memory."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from indexer.catalog import CATALOG_FILE, Catalog  # noqa: E402
+from indexer.records import Document  # noqa: E402
+from veille.config import Config, load_config  # noqa: E402
+
+from bench.corpus import CACHE_DIR  # noqa: E402
+
+
+def write_config(data_dir: Path, engine: str) -> Config:
+    """A sources.yaml in `data_dir` selecting `engine`, loaded the way the CLI loads it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "sources.yaml"
+    path.write_text(f"data_dir: .\nsearch: {{engine: {engine}}}\n", encoding="utf-8")
+    return load_config(path)
+
+
+def fill_catalog(data_dir: Path, docs: Iterable[Document]) -> float:
+    """Put documents into the catalog of `data_dir` in one transaction; returns seconds."""
+    catalog = Catalog.in_data_dir(data_dir)
+    started = time.perf_counter()
+    with catalog.transaction():
+        for doc in docs:
+            catalog.put(doc)
+    catalog.close()
+    return time.perf_counter() - started
+
+
+def catalog_copy(n: int, seed: int, docs_loader) -> Path:
+    """A cached catalog file of the first n documents (filling it is the crawler's cost)."""
+    path = CACHE_DIR / f"catalog-{seed}-{n}.sqlite3"
+    if not path.exists():
+        tmp_dir = CACHE_DIR / f"catalog-{seed}-{n}.tmp"
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        fill_catalog(tmp_dir, docs_loader())
+        db = Catalog.in_data_dir(tmp_dir)
+        db._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        (tmp_dir / CATALOG_FILE).replace(path)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return path
+
+
+def fresh_data_dir(name: str, engine: str, catalog_file: Path) -> Config:
+    """An empty data dir holding a copy of `catalog_file`, configured for `engine`."""
+    data_dir = CACHE_DIR / name
+    shutil.rmtree(data_dir, ignore_errors=True)
+    config = write_config(data_dir, engine)
+    shutil.copyfile(catalog_file, data_dir / CATALOG_FILE)
+    return config
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {"p50_ms": round(statistics.median(ms), 2) if ms else 0.0,
+            "p95_ms": round(percentile(ms, 95), 2), "p99_ms": round(percentile(ms, 99), 2),
+            "max_ms": round(max(ms), 2) if ms else 0.0}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports kilobytes)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def dir_size_mb(path: Path, exclude_prefix: str = CATALOG_FILE) -> float:
+    total = sum(p.stat().st_size for p in Path(path).rglob("*")
+                if p.is_file() and not p.name.startswith(exclude_prefix) and p.suffix != ".yaml")
+    return round(total / 1e6, 1)
+
+
+def run_child(script: str, *args: str) -> dict:
+    """Run `python bench/<script> ARGS` and return the JSON object it prints last."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"{script} {' '.join(args)} failed ({proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_json(path: str | None, result: dict) -> None:
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}x FTS5" if baseline else "n/a"
