@@ -441,6 +441,9 @@ class Catalog:
             "SELECT * FROM documents WHERE indexed = 0 ORDER BY id LIMIT ?", (limit,))
         return [_row_to_document(row) for row in rows]
 
+    def pending_count(self) -> int:
+        return self._connection().execute("SELECT COUNT(*) FROM documents WHERE indexed = 0").fetchone()[0]
+
     def pending_deletions(self) -> list[str]:
         return [row[0] for row in self._connection().execute("SELECT id FROM index_deletions")]
 

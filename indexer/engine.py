@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Iterable, Mapping, Protocol
+from typing import Callable, Iterable, Mapping, Protocol
 
 from indexer.records import Document
 
@@ -60,13 +60,26 @@ class SearchResults:
         return max(1, -(-self.total // self.per_page))
 
 
+TextOf = Callable[[str], str]   # document id -> its text, from the catalog (the index stores none)
+
+
 class SearchEngine(Protocol):
-    """What an engine provides. Document text is fetched from the catalog for highlights."""
+    """What an engine provides. Document text is fetched from the catalog for highlights.
+
+    An engine class is built as `Engine(path, tz=tzinfo)`: the index lives in the directory
+    `path` (created when absent); `tz` is the centre's time zone, used for the `year` facet,
+    `Hit.published` and date filters (whole local days). Engines share `indexer.analysis`
+    (terms), `indexer.query` (syntax), `indexer.fields` (what is indexed) and
+    `indexer.highlight` (snippets), so they answer alike; `tests/test_search.py` runs
+    against each. `add` and `delete` commit whole or not at all.
+    """
+
+    name: str
 
     def add(self, documents: Iterable[Document]) -> int: ...
     def delete(self, ids: Iterable[str]) -> int: ...
-    def search(self, request: SearchRequest, text_of) -> SearchResults: ...
-    def more_like_this(self, doc_id: str, limit: int = 5) -> list[str]: ...
+    def search(self, request: SearchRequest, text_of: TextOf) -> SearchResults: ...
+    def more_like_this(self, doc_id: str, limit: int = 5, text_of: TextOf | None = None) -> list[str]: ...
     def doc_count(self) -> int: ...
     def optimize(self) -> None: ...
     def close(self) -> None: ...

@@ -40,6 +40,95 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sync_library(config: Config, catalog, progress) -> None:
+    """Bring the library folders into the catalog (new, changed, removed files)."""
+    try:
+        from indexer.library import sync_library
+    except ModuleNotFoundError as exc:  # the library sync lands from its own branch
+        if exc.name != "indexer.library":
+            raise
+        log.debug("library sync not available: %s", exc)
+        return
+    sync_library(config, catalog, progress)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from indexer.space import DocumentSpace
+    from veille.progress import ProgressBar
+
+    config = _config(args)
+    space = DocumentSpace(config)
+    try:
+        if config.library:
+            _sync_library(config, space.catalog, ProgressBar("Library"))
+        if args.rebuild:
+            report = space.rebuild(ProgressBar("Rebuilding"))
+        else:
+            report = space.index_pending(ProgressBar("Indexing"))
+    finally:
+        space.close()
+    action = "rebuilt" if report.rebuilt else "indexed"
+    print(f"{report.engine} index {action}: {report.indexed} documents, "
+          f"{report.deleted} removed, in {report.seconds:.1f} s")
+    return 0
+
+
+def _snippet_text(snippet: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"</?mark>", "*", snippet))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from indexer.engine import SearchRequest
+    from indexer.space import DocumentSpace
+
+    space = DocumentSpace(_config(args))
+    try:
+        found = space.search(SearchRequest(q=args.query, per_page=max(1, args.limit), facets=False))
+    finally:
+        space.close()
+    if args.json:
+        _print_json({"total": found.total, "results": [
+            {"id": h.id, "title": h.title, "url": h.url, "source": h.source, "kind": h.kind,
+             "published": h.published, "score": h.score, "snippet": h.snippet} for h in found.hits]})
+        return 0
+    if found.notice:
+        print(found.notice)
+    print(f"{found.total} document(s)" + (" (search cut short by the time limit)" if found.partial else ""))
+    if found.suggestion:
+        print(f"Did you mean: {found.suggestion}")
+    for rank, hit in enumerate(found.hits, 1):
+        meta = " · ".join(x for x in (hit.published, hit.source, hit.kind) if x)
+        print(f"\n{rank}. {hit.title}\n   {meta}")
+        if hit.url:
+            print(f"   {hit.url}")
+        if hit.snippet:
+            page = f"(p. {hit.page}) " if hit.page else ""
+            print(f"   {page}{_snippet_text(hit.snippet)}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from indexer.space import DocumentSpace
+
+    space = DocumentSpace(_config(args))
+    try:
+        stats = space.stats()
+    finally:
+        space.close()
+    if args.json:
+        _print_json(stats)
+        return 0
+    print(f"{stats['documents']} documents ({stats['pending']} waiting to be indexed)")
+    for title, key in (("By source", "by_source"), ("By kind", "by_kind")):
+        print(f"{title}:")
+        for name, count in stats[key].items():
+            print(f"  {name}: {count}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from veille.serve import serve
 
@@ -98,6 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate the configuration (exit 1 listing the errors)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("index", help="sync the library and index new or changed documents")
+    p.add_argument("--rebuild", action="store_true",
+                   help="rebuild the whole index from the catalog (searches keep working meanwhile)")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="search the documentation space")
+    p.add_argument("query", metavar="QUERY", help='a query: words, "exact phrase", OR, -exclude, title:...')
+    p.add_argument("--json", action="store_true", help="print JSON: {total, results: [...]}")
+    p.add_argument("--limit", type=int, default=10, metavar="N", help="number of results (default 10)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("stats", help="count documents by source and kind")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("serve", help="serve the web UI (search page) with a production WSGI server")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

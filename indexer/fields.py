@@ -1,0 +1,111 @@
+"""What an engine indexes for a document, and how request filters read: shared by engines.
+
+Keeping this mapping out of the engines keeps them equivalent: the same year for the same
+document (in the centre's time zone), the same facet values, the same words offered by
+"did you mean".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+from indexer.analysis import fold, fold_words
+from indexer.records import Document
+
+# Facet name (indexer.records.FACETS and SearchRequest.filters) -> engine field.
+FACET_FIELDS = {
+    "kind": "kind", "source": "source", "themes": "themes", "territories": "territories",
+    "doc_type": "doc_type", "year": "year",
+}
+# Query-language field (indexer.query.QUERY_FIELDS) -> engine field.
+QUERY_FIELD_TARGETS = {
+    "title": "title", "source": "source", "theme": "themes", "kind": "kind",
+    "type": "doc_type", "territory": "territories", "ref": "legal_refs", "year": "year",
+}
+TEXT_FIELDS = ("title", "summary", "content")
+FIELD_BOOSTS = {"title": 3.0, "summary": 1.5, "content": 1.0}
+MAX_SPELL_CHARS = 100_000   # "did you mean" vocabulary: the first 100k characters of a text
+
+
+def utc_naive(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day, as naive UTC datetimes."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return utc_naive(start), utc_naive(start + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    id: str
+    title: str
+    summary: str
+    content: str
+    source: str
+    kind: str
+    doc_type: str
+    themes: tuple[str, ...]
+    territories: tuple[str, ...]
+    legal_refs: tuple[str, ...]
+    year: str
+    date: datetime          # naive UTC: Document.date
+    local_date: str         # ISO date of Document.date in the centre's time zone
+    first_seen: datetime    # naive UTC
+    published: datetime | None
+    location: str           # url or library path
+    url: str | None
+    page_count: int | None
+    language: str
+    spell_words: tuple[str, ...]   # distinct folded words for "did you mean"
+
+
+def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
+    when = doc.date
+    local = when.astimezone(tz) if when.tzinfo else when
+    text = " ".join((doc.title, doc.summary, doc.content[:MAX_SPELL_CHARS]))
+    refs = doc.extra.get("legal_refs", []) if doc.extra else []
+    return IndexedDocument(
+        id=doc.id, title=doc.title, summary=doc.summary, content=doc.content,
+        source=doc.source, kind=doc.kind, doc_type=doc.doc_type,
+        themes=_clean_values(doc.themes), territories=_clean_values(doc.territories),
+        legal_refs=_clean_values(str(ref) for ref in refs if ref),
+        year=f"{local.year:04d}", date=utc_naive(when), local_date=local.date().isoformat(),
+        first_seen=utc_naive(doc.first_seen),
+        published=utc_naive(doc.published) if doc.published else None,
+        location=doc.url or doc.path or "", url=doc.url, page_count=doc.page_count,
+        language=doc.language or "fr",
+        spell_words=tuple(sorted(set(fold_words(text)))),
+    )
+
+
+def _clean_values(values) -> tuple[str, ...]:
+    # Facet values are stored comma-separated by some engines: a comma inside would split them.
+    out = []
+    for value in values:
+        value = " ".join(str(value).replace(",", " ").split())
+        if value and value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def matching_values(lexicon, wanted: str) -> list[str]:
+    """Values of a keyword field matching what someone typed after `field:`.
+
+    Accents and case are optional; a whole-value match wins, else values containing the
+    typed words (`theme:habitat` finds `habitat et renouvellement urbain`).
+    """
+    target = " ".join(fold(wanted).replace("-", " ").split())
+    if not target:
+        return []
+    values = list(lexicon)
+    folded = {value: " ".join(fold(value).replace("-", " ").split()) for value in values}
+    exact = [value for value in values if folded[value] == target]
+    if exact:
+        return exact
+    words = target.split()
+    return [value for value in values if all(word in folded[value].split() for word in words)]

@@ -1,0 +1,225 @@
+"""The documentation space: the catalog plus a search index, the one facade others use.
+
+The web, the CLI and the digest talk to `DocumentSpace`; only this package knows which
+engine runs. Indexes live in `<data_dir>/search/<engine>-<stamp>/`; the file
+`<data_dir>/search/CURRENT` names the one in use. A rebuild fills a fresh directory, then
+swaps CURRENT atomically (rename), so searches keep working during the rebuild and other
+processes (the web) switch to the new index at their next search.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from indexer.catalog import Catalog
+from indexer.engine import SearchEngine, SearchRequest, SearchResults
+from indexer.records import Document
+from veille.config import Config
+from veille.progress import Progress, no_progress
+
+log = logging.getLogger(__name__)
+
+# Engine name (sources.yaml `search: {engine: ...}`) -> "module:Class", imported on first use.
+ENGINES = {
+    "whoosh": "indexer.whoosh_engine:WhooshEngine",
+}
+
+SEARCH_DIR = "search"
+CURRENT_FILE = "CURRENT"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    indexed: int
+    deleted: int
+    seconds: float
+    engine: str
+    rebuilt: bool = False
+
+
+def engine_class(name: str) -> type:
+    try:
+        target = ENGINES[name]
+    except KeyError:
+        raise ValueError(f"unknown search engine {name!r} (one of: {', '.join(ENGINES)})") from None
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+class DocumentSpace:
+    """Catalog and index of one data directory. Safe to share between threads."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.engine_name = config.search.engine
+        self.catalog = Catalog.in_data_dir(config.data_dir)
+        self.root = Path(config.data_dir) / SEARCH_DIR
+        self._lock = threading.RLock()
+        self._engine: SearchEngine | None = None
+        self._engine_dir: Path | None = None
+
+    # ------------------------------------------------------------ the engine in use
+
+    def _current_dir(self) -> Path | None:
+        try:
+            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        path = self.root / name
+        if not name.startswith(self.engine_name + "-") or not path.is_dir():
+            return None   # another engine's index, or gone: this engine starts afresh
+        return path
+
+    def engine(self) -> SearchEngine:
+        """The engine of the current index, reopened when a rebuild swapped it."""
+        with self._lock:
+            current = self._current_dir()
+            if current is None:
+                current = self._new_dir()
+                self._open(current)
+                self._swap_to(current)
+                # a new (or other-engine) index holds nothing yet: everything is pending
+                self.catalog.mark_all_unindexed()
+            elif current != self._engine_dir:
+                self._open(current)
+            return self._engine
+
+    def _open(self, path: Path) -> None:
+        if self._engine is not None:
+            self._engine.close()
+        self._engine = engine_class(self.engine_name)(path, tz=self.config.tz)
+        self._engine_dir = path
+
+    def _new_dir(self) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        path = self.root / f"{self.engine_name}-{stamp}-{os.getpid()}"
+        path.mkdir(parents=True)
+        return path
+
+    def _swap_to(self, path: Path) -> None:
+        tmp = self.root / f".{CURRENT_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(path.name + "\n", encoding="utf-8")
+        os.replace(tmp, self.root / CURRENT_FILE)
+
+    # ------------------------------------------------------------ reading
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        try:
+            return self.engine().search(request, self._text_of)
+        except (FileNotFoundError, OSError):
+            # the index was swapped and its old files removed under us: reopen once
+            with self._lock:
+                self._engine_dir = None
+            return self.engine().search(request, self._text_of)
+
+    def _text_of(self, doc_id: str) -> str:
+        doc = self.catalog.get(doc_id)
+        if doc is None:
+            return ""
+        return doc.content or doc.summary
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.catalog.get(doc_id)
+
+    def similar(self, doc_id: str, limit: int = 5) -> list[Document]:
+        ids = self.engine().more_like_this(doc_id, limit, self._text_of)
+        docs = self.catalog.get_many(ids)
+        return [docs[i] for i in ids if i in docs]
+
+    def stats(self) -> dict:
+        """Every catalog document, even those with no extracted text."""
+        return {
+            "documents": self.catalog.count(),
+            "by_source": self.catalog.counts_by("source"),
+            "by_kind": self.catalog.counts_by("kind"),
+            "pending": self.catalog.pending_count(),
+        }
+
+    # ------------------------------------------------------------ writing
+
+    def index_pending(self, progress: Progress = no_progress) -> IndexReport:
+        """Apply the catalog's pending changes to the index, a batch per commit.
+
+        Each batch is marked indexed after its commit; a crash in between only means the
+        batch is indexed again next time (adding replaces by id).
+        """
+        started = time.monotonic()
+        engine = self.engine()
+        deletions = self.catalog.pending_deletions()
+        deleted = 0
+        if deletions:
+            deleted = engine.delete(deletions)
+            self.catalog.mark_indexed([], deleted=deletions)
+        total = self.catalog.pending_count()
+        done = 0
+        progress(0, total, "")
+        # bounded: documents re-queued while we run wait for the next call
+        while done < total:
+            batch = self.catalog.pending(limit=BATCH)
+            if not batch:
+                break
+            engine.add(batch)
+            self.catalog.mark_indexed([doc.id for doc in batch])
+            done += len(batch)
+            progress(min(done, total), total, batch[-1].title)
+        return IndexReport(indexed=done, deleted=deleted, seconds=time.monotonic() - started,
+                           engine=self.engine_name)
+
+    def rebuild(self, progress: Progress = no_progress) -> IndexReport:
+        """Index the whole catalog into a fresh directory, then swap it in atomically."""
+        started = time.monotonic()
+        deletions = self.catalog.pending_deletions()
+        total = self.catalog.count()
+        path = self._new_dir()
+        ids: list[str] = []
+
+        def documents() -> Iterator[Document]:
+            for doc in self.catalog.iter_documents():
+                ids.append(doc.id)
+                progress(len(ids), total, doc.title)
+                yield doc
+
+        fresh = engine_class(self.engine_name)(path, tz=self.config.tz)
+        try:
+            progress(0, total, "")
+            fresh.add(documents())
+        except BaseException:
+            fresh.close()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        fresh.close()
+        with self._lock:
+            old = self._engine_dir
+            self._swap_to(path)
+            self._open(path)
+        self.catalog.mark_indexed(ids, deleted=deletions)
+        self._remove_old_indexes(keep=path)
+        log.info("rebuilt the %s index: %d documents (previous: %s)", self.engine_name, len(ids), old)
+        return IndexReport(indexed=len(ids), deleted=len(deletions),
+                           seconds=time.monotonic() - started, engine=self.engine_name, rebuilt=True)
+
+    def _remove_old_indexes(self, keep: Path) -> None:
+        for entry in self.root.iterdir():
+            if entry.is_dir() and entry != keep:
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def optimize(self) -> None:
+        self.engine().optimize()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+                self._engine_dir = None
+        self.catalog.close()

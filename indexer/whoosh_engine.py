@@ -1,0 +1,610 @@
+"""The Whoosh engine: pure Python, the default. Implements `indexer.engine.SearchEngine`.
+
+How it stays fast and safe (see issue 8):
+- one long-lived searcher, reopened only when the index generation changed; a lock makes
+  it safe to share between the web's threads;
+- document text is analysed but not stored: snippets come from the catalog, for the shown
+  hits only (`indexer.highlight`);
+- facet counts and filters work on sets of document numbers: for each facet value, the set
+  of documents holding it is read once per searcher from the postings, then counts are set
+  intersections (C speed) rather than a per-document Python loop;
+- sorting by date reads the `date` column once per searcher;
+- a deadline bounds every query (~1 s): past it, the results found so far are returned and
+  flagged `partial`;
+- an LRU of recent result pages, emptied whenever the index changes;
+- writes go through one writer context: committed whole, or cancelled and re-raised;
+  commits merge only small segments (`optimize()` merges everything, run it off-peak);
+- a writer killed mid-commit leaves the previous generation readable (Whoosh writes the new
+  table of contents last, by rename); its lock owner file is found on the next write, the
+  dead process detected and the lock cleared.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections import OrderedDict
+from contextlib import contextmanager
+from datetime import timezone, tzinfo
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.collectors import WrappingCollector
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.index import LockError
+from whoosh.support.levenshtein import damerau_levenshtein
+from whoosh.util.filelock import FileLock
+
+from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
+from indexer.engine import Hit, SearchRequest, SearchResults
+from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
+                            indexed_document, local_day_bounds, matching_values)
+from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
+from indexer.query import And, Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
+from indexer.records import FACETS, Document
+from veille.errors import VeilleError
+
+log = logging.getLogger(__name__)
+
+OWNER_FILE = "veille-writer.json"
+LOCK_FILE = "MAIN_WRITELOCK"
+TIME_LIMIT = 1.0
+WRITE_TIMEOUT = 30.0
+CACHE_PAGES = 256
+MAX_FACET_VALUES = 100
+MAX_WILDCARD_WORDS = 300
+MLT_TERMS = 15
+MLT_TEXT_CHARS = 50_000
+
+_SKIP = object()   # a part of the query with nothing to search (stop words only)
+
+
+class IndexBusy(VeilleError):
+    code = "index_busy"
+
+
+def build_schema() -> Schema:
+    analyzer = FrenchTokenizer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=FIELD_BOOSTS["title"]),
+        summary=TEXT(analyzer=analyzer, phrase=True, field_boost=FIELD_BOOSTS["summary"]),
+        content=TEXT(analyzer=analyzer, phrase=True, field_boost=FIELD_BOOSTS["content"]),
+        source=ID(stored=True),
+        kind=ID(stored=True),
+        doc_type=ID(stored=True),
+        themes=KEYWORD(stored=True, commas=True, scorable=False),
+        territories=KEYWORD(stored=True, commas=True, scorable=False),
+        legal_refs=KEYWORD(commas=True, scorable=False),
+        year=ID(),
+        date=DATETIME(sortable=True),
+        local_date=STORED(),
+        first_seen=DATETIME(),
+        published=DATETIME(),
+        location=ID(stored=True),
+        url=STORED(),
+        page_count=NUMERIC(stored=True),
+        language=ID(stored=True),
+        spell=KEYWORD(scorable=False),     # folded unstemmed words: "did you mean", wildcards
+    )
+
+
+class _State:
+    """A searcher and what is derived from it, dropped together when the index changes."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self._value_sets: dict[str, dict[str, frozenset[int]]] = {}
+        self._all: frozenset[int] | None = None
+        self._dates: list[int] | None = None
+
+    def all_docs(self) -> frozenset[int]:
+        if self._all is None:
+            self._all = frozenset(self.reader.all_doc_ids())
+        return self._all
+
+    def value_sets(self, field: str) -> dict[str, frozenset[int]]:
+        sets = self._value_sets.get(field)
+        if sets is None:
+            sets = {}
+            for value in self.reader.field_terms(field):
+                docs = frozenset(self.reader.postings(field, value).all_ids())
+                if docs:
+                    sets[value] = docs
+            self._value_sets[field] = sets
+        return sets
+
+    def dates(self) -> list[int]:
+        if self._dates is None:
+            if self.reader.doc_count_all() and self.reader.has_column("date"):
+                column = self.reader.column_reader("date", translate=False)
+                self._dates = [value or 0 for value in column]
+            else:
+                self._dates = []
+        return self._dates
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+class _BoundedCollector(WrappingCollector):
+    """Collect only allowed documents, and stop at the deadline (results kept, flagged)."""
+
+    def __init__(self, child, allow: frozenset[int] | set[int] | None, deadline: float):
+        super().__init__(child)
+        self.allow = allow
+        self.deadline = deadline
+        self.timed_out = False
+
+    def collect_matches(self):
+        if self.timed_out:
+            return
+        child, allow, offset = self.child, self.allow, self.child.offset
+        for count, sub_docnum in enumerate(child.matches(), 1):
+            if allow is None or offset + sub_docnum in allow:
+                child.collect(sub_docnum)
+            if count % 512 == 0 and time.monotonic() > self.deadline:
+                self.timed_out = True
+                return
+
+
+class WhooshEngine:
+    """A Whoosh index in `path` (created when absent)."""
+
+    name = "whoosh"
+
+    def __init__(self, path: Path, *, tz: tzinfo = timezone.utc, time_limit: float = TIME_LIMIT,
+                 write_timeout: float = WRITE_TIMEOUT):
+        self.path = Path(path)
+        self.tz = tz
+        self.time_limit = time_limit
+        self.write_timeout = write_timeout
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.clear_stale_lock()
+        if whoosh_index.exists_in(str(self.path)):
+            self._ix = whoosh_index.open_dir(str(self.path))
+        else:
+            self._ix = whoosh_index.create_in(str(self.path), build_schema())
+        self._lock = threading.RLock()
+        self._state: _State | None = None
+        self._cache: OrderedDict = OrderedDict()
+
+    # ------------------------------------------------------------ writing
+
+    def add(self, documents: Iterable[Document]) -> int:
+        """Add or replace documents, all in one commit (or none of them)."""
+        count = 0
+        with self._writer() as writer:
+            fresh = self._ix.doc_count_all() == 0
+            put = writer.add_document if fresh else writer.update_document
+            for doc in documents:
+                put(**self._fields(doc))
+                count += 1
+        return count
+
+    def delete(self, ids: Iterable[str]) -> int:
+        count = 0
+        with self._writer() as writer:
+            for doc_id in ids:
+                count += writer.delete_by_term("id", doc_id) or 0
+        return count
+
+    def optimize(self) -> None:
+        with self._writer(optimize=True):
+            pass  # the commit merges every segment into one
+
+    def _fields(self, doc: Document) -> dict:
+        d = indexed_document(doc, self.tz)
+        fields = {
+            "id": d.id, "title": d.title, "summary": d.summary, "content": d.content,
+            "source": d.source, "kind": d.kind, "themes": ",".join(d.themes),
+            "territories": ",".join(d.territories), "legal_refs": ",".join(d.legal_refs),
+            "year": d.year, "date": d.date, "local_date": d.local_date,
+            "first_seen": d.first_seen, "location": d.location, "url": d.url,
+            "language": d.language, "spell": " ".join(d.spell_words),
+        }
+        if d.doc_type:
+            fields["doc_type"] = d.doc_type
+        if d.published:
+            fields["published"] = d.published
+        if d.page_count is not None:
+            fields["page_count"] = d.page_count
+        return fields
+
+    @contextmanager
+    def _writer(self, **commit_options) -> Iterator:
+        """A writer committed whole when the block succeeds, else cancelled and re-raised."""
+        writer = self._acquire_writer()
+        try:
+            yield writer
+            writer.commit(**commit_options)
+        except BaseException:
+            try:
+                writer.cancel()
+            except Exception:  # the original error matters, not the cleanup's
+                log.exception("cancelling the index writer failed")
+            raise
+        finally:
+            self._release_owner()
+            self._changed()
+
+    def _acquire_writer(self):
+        deadline = time.monotonic() + self.write_timeout
+        while True:
+            try:
+                writer = self._ix.writer(limitmb=128)
+                break
+            except LockError:
+                if self.clear_stale_lock():
+                    continue
+                if time.monotonic() > deadline:
+                    raise IndexBusy(f"the search index in {self.path} is being written by another process",
+                                    hint="try again when it has finished") from None
+                time.sleep(0.2)
+        self._write_owner()
+        return writer
+
+    def _write_owner(self) -> None:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        (self.path / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+
+    def _release_owner(self) -> None:
+        try:
+            (self.path / OWNER_FILE).unlink()
+        except FileNotFoundError:
+            pass
+
+    def clear_stale_lock(self) -> bool:
+        """Clear the write lock of a writer that died (killed mid-commit); True if cleared.
+
+        The owner file names the writing process; if that process is gone, its lock is
+        stale. The lock file is removed only when nobody holds it.
+        """
+        owner_path = self.path / OWNER_FILE
+        try:
+            owner = json.loads(owner_path.read_text(encoding="utf-8"))
+            pid, host = int(owner["pid"]), owner.get("host")
+        except FileNotFoundError:
+            return False
+        except (ValueError, KeyError, TypeError, OSError):
+            pid, host = -1, socket.gethostname()   # unreadable: written by a dying process
+        if host != socket.gethostname() or (pid != os.getpid() and _alive(pid)):
+            return False
+        if pid == os.getpid():
+            return False
+        lock = FileLock(str(self.path / LOCK_FILE))
+        if not lock.acquire(blocking=False):
+            return False   # a live writer holds it after all
+        try:
+            owner_path.unlink(missing_ok=True)
+            (self.path / LOCK_FILE).unlink(missing_ok=True)
+        finally:
+            lock.release()
+        log.warning("search index %s: cleared the stale write lock of process %s (no longer running)",
+                    self.path, pid)
+        return True
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    # ------------------------------------------------------------ reading
+
+    def _current(self) -> _State:
+        """The long-lived searcher, reopened only when the index has a new generation."""
+        state = self._state
+        if state is None:
+            self._state = _State(self._ix.searcher())
+            self._cache.clear()
+        elif not state.searcher.up_to_date():
+            self._state = _State(state.searcher.refresh())
+            self._cache.clear()
+        return self._state
+
+    def doc_count(self) -> int:
+        with self._lock:
+            return self._current().searcher.doc_count()
+
+    def search(self, request: SearchRequest, text_of: Callable[[str], str]) -> SearchResults:
+        with self._lock:
+            state = self._current()
+            key = _cache_key(request)
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+            results = self._search(state, request, text_of)
+            if not results.partial:
+                self._cache[key] = results
+                while len(self._cache) > CACHE_PAGES:
+                    self._cache.popitem(last=False)
+            return results
+
+    def _search(self, state: _State, request: SearchRequest, text_of) -> SearchResults:
+        deadline = time.monotonic() + self.time_limit
+        parsed = parse_query(request.q)
+        query = self._compile(state, parsed.root)
+        if isinstance(query, tuple):   # only exclusions: everything but them
+            query = _positive(query)
+        partial = False
+        if query is None:
+            base: frozenset[int] | set[int] = state.all_docs()
+        elif query is _SKIP:
+            base = frozenset()
+        else:
+            base, partial = _docs(state.searcher, query, deadline)
+        base = self._date_filter(state, request, base)
+        selections = self._selections(state, request)
+        final = _intersect(base, selections.values())
+        facets = self._facet_counts(state, base, selections, final) if request.facets else {}
+        per_page = max(1, request.per_page)
+        page = max(1, request.page)
+        wanted = page * per_page
+        by_date = request.sort == "date" or query is None or query is _SKIP
+        if not final:
+            ranked = []
+        elif by_date:
+            dates = state.dates()
+            ranked = [(0.0, n) for n in heapq.nlargest(wanted, final, key=lambda n: (dates[n], n))]
+        else:
+            ranked, timed_out = self._rank(state, query, final, wanted, deadline)
+            partial = partial or timed_out
+        shown = ranked[(page - 1) * per_page:wanted]
+        highlighter = highlighter_for(parsed, lambda p: self._expand_wildcard(state, p)[1])
+        hits = tuple(self._hit(state, score, docnum, highlighter, request.highlight, text_of)
+                     for score, docnum in shown)
+        suggestion = self._suggest(state, parsed) if parsed.root is not None else ""
+        return SearchResults(total=len(final), page=page, per_page=per_page, hits=hits,
+                             facets=facets, notice=parsed.notice, suggestion=suggestion,
+                             partial=partial)
+
+    def _rank(self, state: _State, query, final, wanted: int, deadline: float):
+        if not final:
+            return [], False
+        collector = _BoundedCollector(state.searcher.collector(limit=wanted), final, deadline)
+        state.searcher.search_with_collector(query, collector)
+        results = collector.results()
+        return [(hit.score, hit.docnum) for hit in results[:wanted]], collector.timed_out
+
+    def _hit(self, state: _State, score: float, docnum: int, highlighter: Highlighter,
+             highlight: bool, text_of) -> Hit:
+        stored = state.searcher.stored_fields(docnum)
+        text, page = "", None
+        if highlight:
+            text, page = snippet(text_of(stored["id"]) or "", highlighter)
+        return Hit(id=stored["id"], title=stored.get("title", ""), url=stored.get("url"),
+                   source=stored.get("source", ""), kind=stored.get("kind", ""),
+                   published=stored.get("local_date"), score=round(float(score), 4),
+                   snippet=text, page=page, themes=_split(stored.get("themes")),
+                   doc_type=stored.get("doc_type", ""))
+
+    # ------------------------------------------------------------ filters and facets
+
+    def _date_filter(self, state: _State, request: SearchRequest, base):
+        ranges = []
+        if request.date_from or request.date_to:
+            start = local_day_bounds(request.date_from, self.tz)[0] if request.date_from else None
+            end = local_day_bounds(request.date_to, self.tz)[1] if request.date_to else None
+            ranges.append(wq.DateRange("date", start, end, endexcl=True))
+        if request.first_seen_after:
+            ranges.append(wq.DateRange("first_seen", local_day_bounds(request.first_seen_after, self.tz)[0], None))
+        for query in ranges:
+            base = base & frozenset(state.searcher.docs_for_query(query))
+        return base
+
+    def _selections(self, state: _State, request: SearchRequest) -> dict[str, frozenset[int]]:
+        selections = {}
+        for name, values in request.filters.items():
+            field = FACET_FIELDS.get(name)
+            if field is None or not values:
+                continue
+            sets = state.value_sets(field)
+            chosen: set[int] = set()
+            for value in values:
+                chosen |= sets.get(value, frozenset())
+            selections[name] = frozenset(chosen)
+        return selections
+
+    def _facet_counts(self, state: _State, base, selections, final) -> dict:
+        everything = state.all_docs()
+        facets = {}
+        for name in FACETS:
+            others = [s for other, s in selections.items() if other != name]
+            # A facet's own selection does not narrow its counts: values are OR-ed within it.
+            scope = _intersect(base, others) if name in selections else final
+            whole = scope is everything or len(scope) == len(everything)
+            counts = []
+            for value, docs in state.value_sets(FACET_FIELDS[name]).items():
+                count = len(docs) if whole else len(docs & scope) if len(docs) < len(scope) else len(scope & docs)
+                if count:
+                    counts.append((value, count))
+            if name == "year":
+                counts.sort(key=lambda item: item[0], reverse=True)
+            else:
+                counts.sort(key=lambda item: (-item[1], fold(item[0])))
+            facets[name] = tuple(counts[:MAX_FACET_VALUES])
+        return facets
+
+    # ------------------------------------------------------------ compiling queries
+
+    def _compile(self, state: _State, node):
+        """A Whoosh query for the tree; None for "everything", _SKIP for "nothing to search"."""
+        if node is None:
+            return None
+        if isinstance(node, (Word, Phrase)):
+            return self._compile_leaf(state, node)
+        if isinstance(node, Not):
+            inner = self._compile(state, node.node)
+            return _SKIP if inner is _SKIP or inner is None else ("not", inner)
+        parts = [self._compile(state, item) for item in node.items]
+        parts = [p for p in parts if p is not _SKIP]
+        if not parts:
+            return _SKIP
+        if isinstance(node, Or):
+            subs = [_positive(p) for p in parts]
+            return wq.Or(subs) if len(subs) > 1 else subs[0]
+        positives = [p for p in parts if not isinstance(p, tuple)]
+        negatives = [p[1] for p in parts if isinstance(p, tuple)]
+        if not negatives:
+            return wq.And(positives) if len(positives) > 1 else positives[0]
+        keep = wq.And(positives) if len(positives) > 1 else positives[0] if positives else wq.Every()
+        drop = wq.Or(negatives) if len(negatives) > 1 else negatives[0]
+        return wq.AndNot(keep, drop)
+
+    def _compile_leaf(self, state: _State, node):
+        target = QUERY_FIELD_TARGETS.get(node.field, None) if node.field else None
+        if target is None or target == "title":
+            fields = ("title",) if target == "title" else TEXT_FIELDS
+            if isinstance(node, Word) and node.wildcard:
+                terms, _ = self._expand_wildcard(state, node.text)
+                if not terms:
+                    return wq.NullQuery()
+                return wq.Or([wq.Term(f, t) for f in fields for t in terms])
+            terms = analyze(node.text)
+            if not terms:
+                return _SKIP
+            if len(terms) == 1:
+                subs = [wq.Term(f, terms[0]) for f in fields]
+            else:
+                subs = [wq.Phrase(f, terms) for f in fields]
+            return wq.Or(subs) if len(subs) > 1 else subs[0]
+        lexicon = list(state.reader.field_terms(target))
+        if isinstance(node, Word) and node.wildcard:
+            pattern = fold(node.text)
+            values = [v for v in lexicon if fnmatchcase(fold(v), pattern)]
+        else:
+            values = matching_values(lexicon, node.text)
+        if not values:
+            return wq.NullQuery()
+        subs = [wq.Term(target, v) for v in values]
+        return wq.Or(subs) if len(subs) > 1 else subs[0]
+
+    def _expand_wildcard(self, state: _State, pattern: str) -> tuple[list[str], list[str]]:
+        """Index terms (stems) and words a wildcard stands for, from the index's vocabulary."""
+        folded = fold(pattern)
+        prefixes = wildcard_prefixes(pattern)
+        if not prefixes:
+            return [], []
+        words = []
+        for raw in state.reader.expand_prefix("spell", prefixes[0]):
+            word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            if fnmatchcase(word, folded):
+                words.append(word)
+                if len(words) >= MAX_WILDCARD_WORDS:
+                    break
+        terms = sorted({term for word in words for term in analyze(word)})
+        return terms, terms
+
+    # ------------------------------------------------------------ did you mean, similar
+
+    def _suggest(self, state: _State, parsed: ParsedQuery) -> str:
+        reader = state.reader
+        replacements = {}
+        for word in suggestion_words(parsed):
+            terms = analyze(word)
+            if not terms or all(any(reader.doc_frequency(f, t) for f in TEXT_FIELDS) for t in terms):
+                continue
+            folded = fold_words(word)
+            if len(folded) != 1:
+                continue
+            best = self._closest_word(reader, folded[0])
+            if best:
+                replacements[word] = best
+        return parsed.replace_words(replacements).text() if replacements else ""
+
+    @staticmethod
+    def _closest_word(reader, word: str) -> str | None:
+        maxdist = 1 if len(word) <= 4 else 2
+        candidates = []
+        for candidate in reader.terms_within("spell", word, maxdist, prefix=1):
+            if isinstance(candidate, bytes):
+                candidate = candidate.decode("utf-8")
+            if candidate == word:
+                continue
+            distance = damerau_levenshtein(word, candidate)
+            candidates.append((distance, -reader.doc_frequency("spell", candidate), candidate))
+        return min(candidates)[2] if candidates else None
+
+    def more_like_this(self, doc_id: str, limit: int = 5, text_of: Callable[[str], str] | None = None) -> list[str]:
+        with self._lock:
+            state = self._current()
+            searcher = state.searcher
+            docnum = searcher.document_number(id=doc_id)
+            if docnum is None:
+                return []
+            stored = searcher.stored_fields(docnum)
+            text = stored.get("title", "") + "\n" + ((text_of(doc_id) if text_of else "") or "")
+            keys = searcher.key_terms_from_text("content", text[:MLT_TEXT_CHARS], numterms=MLT_TERMS)
+            if not keys:
+                return []
+            query = wq.Or([wq.Term("content", term, boost=weight) for term, weight in keys]
+                          + [wq.Term("title", term, boost=weight) for term, weight in keys])
+            results = searcher.search(query, limit=limit + 1, mask=wq.Term("id", doc_id))
+            return [hit["id"] for hit in results[:limit]]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._state is not None:
+                self._state.close()
+                self._state = None
+            self._cache.clear()
+            self._ix.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _positive(part):
+    if isinstance(part, tuple):   # a lone NOT inside an OR: everything but it
+        return wq.AndNot(wq.Every(), part[1])
+    return part
+
+
+def _docs(searcher, query, deadline: float) -> tuple[set[int], bool]:
+    docs: set[int] = set()
+    add = docs.add
+    for count, docnum in enumerate(searcher.docs_for_query(query), 1):
+        add(docnum)
+        if count % 4096 == 0 and time.monotonic() > deadline:
+            return docs, True
+    return docs, False
+
+
+def _intersect(base, sets) -> frozenset[int] | set[int]:
+    result = base
+    for other in sorted(sets, key=len):
+        result = result & other
+    return result
+
+
+def _split(value) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(v.strip() for v in str(value).split(",") if v.strip())
+
+
+def _cache_key(request: SearchRequest) -> tuple:
+    filters = tuple(sorted((k, tuple(v)) for k, v in request.filters.items() if v))
+    return (request.q, filters, request.date_from, request.date_to, request.first_seen_after,
+            request.sort, request.page, request.per_page, request.facets, request.highlight)

@@ -1,0 +1,384 @@
+"""Indexing catalog documents and searching them through DocumentSpace.
+
+Every test goes through the facade the web and CLI use, on a real catalog and a real index
+in tmp_path. The `engine_name` fixture is the seam for running this file against each
+engine (whoosh today; tantivy joins by adding its name to ENGINE_NAMES).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from types import MappingProxyType
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from indexer.engine import SearchRequest
+from indexer.records import Document, document_id
+from indexer.space import DocumentSpace
+from veille.config import parse_config
+
+ENGINE_NAMES = ["whoosh"]
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def engine_name(request):
+    return request.param
+
+
+def make_config(tmp_path, engine_name):
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"data_dir: data\nsearch: {{engine: {engine_name}}}\n", encoding="utf-8")
+    return parse_config(path.read_text(encoding="utf-8"), path)
+
+
+def doc(key: str, title: str, content: str = "", *, day: int = 1, month: int = 1, year: int = 2025,
+        **fields) -> Document:
+    fields.setdefault("source", "vie-publique")
+    fields.setdefault("kind", "actualité")
+    when = datetime(year, month, day, 12, tzinfo=timezone.utc)
+    return Document(id=document_id(key), title=title, first_seen=fields.pop("first_seen", when),
+                    url=f"https://example.org/{key}", content=content, published=when, **fields)
+
+
+CORPUS = [
+    doc("renov", "La rénovation urbaine à Fort-de-France",
+        "Le nouveau programme de rénovation urbaine transforme les quartiers prioritaires. "
+        "Le contrat de ville est signé par l'État et la commune.",
+        day=10, month=3, year=2025, themes=("habitat et renouvellement urbain",),
+        territories=("Fort-de-France", "Martinique"), doc_type="compte-rendu"),
+    doc("ecoles", "Les écoles de Schœlcher",
+        "Première page sur la commune.\fLes écoles de Schœlcher accueillent les élèves "
+        "du quartier prioritaire.\fTroisième page.",
+        day=5, month=6, year=2023, kind="publication", themes=("éducation",),
+        territories=("Schœlcher", "Martinique"), doc_type="étude", page_count=3),
+    doc("decret", "Décret n° 2024-1234 relatif aux collectivités",
+        "Décret relatif aux collectivités territoriales d'outre-mer et à leurs compétences.",
+        day=20, month=11, year=2024, kind="juridique", source="legifrance",
+        territories=("outre-mer",), extra=MappingProxyType({"legal_refs": ["décret 2024-1234"]})),
+    doc("emploi", "Insertion et emploi des jeunes au Lamentin",
+        "Les missions locales accompagnent l'insertion professionnelle et l'emploi des jeunes "
+        "des quartiers prioritaires du Lamentin.",
+        day=2, month=2, year=2025, kind="publication", source="anct",
+        themes=("emploi et insertion",), territories=("Le Lamentin", "Martinique"),
+        doc_type="guide"),
+    doc("hostile", "Page <b>piégée</b>",
+        'Texte avec <script>alert("x")</script> et un lien <a href="javascript:alert(1)">'
+        "cliquez</a> au milieu de la rénovation.",
+        day=1, month=1, year=2022, source="inconnu"),
+]
+
+
+@pytest.fixture
+def space(tmp_path, engine_name):
+    space = DocumentSpace(make_config(tmp_path, engine_name))
+    for item in CORPUS:
+        space.catalog.put(item)
+    space.index_pending()
+    yield space
+    space.close()
+
+
+def ids(results):
+    return [hit.id for hit in results.hits]
+
+
+def search(space, q="", **kwargs):
+    return space.search(SearchRequest(q=q, **kwargs))
+
+
+def the(key):
+    return document_id(key)
+
+
+# ------------------------------------------------------------------ analysis through search
+
+
+@pytest.mark.parametrize("q, key", [
+    ("renovations urbaines", "renov"),
+    ("ecole", "ecoles"),
+    ("Schoelcher", "ecoles"),
+    ("collectivite", "decret"),
+    ("collectivité", "decret"),
+    ('"contrat de ville"', "renov"),
+    ("décret 2024-1234", "decret"),
+    ("Fort-de-France", "renov"),
+    ("renov*", "renov"),
+    ("title:ecoles", "ecoles"),
+])
+def test_french_queries_find_their_documents(space, q, key):
+    assert the(key) in ids(search(space, q))
+
+
+def test_all_words_are_required(space):
+    assert ids(search(space, "rénovation Schœlcher")) == []
+    assert ids(search(space, "écoles Schœlcher")) == [the("ecoles")]
+
+
+def test_phrase_is_exact(space):
+    assert ids(search(space, '"ville contrat"')) == []
+    assert ids(search(space, '"contrat ville"')) == [the("renov")]  # stop words between are skipped
+
+
+def test_or_and_exclusion(space):
+    assert set(ids(search(space, "Schœlcher OR Lamentin"))) == {the("ecoles"), the("emploi")}
+    found = ids(search(space, "quartiers prioritaires -Lamentin"))
+    assert the("emploi") not in found and the("renov") in found
+    everything_but = ids(search(space, "-rénovation", per_page=50))
+    assert the("renov") not in everything_but and the("decret") in everything_but
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("source:legifrance", {"decret"}),
+    ("kind:juridique", {"decret"}),
+    ("kind:actualite", {"renov", "hostile"}),
+    ("theme:habitat", {"renov"}),
+    ('theme:"emploi et insertion"', {"emploi"}),
+    ("territory:schoelcher", {"ecoles"}),
+    ("type:etude", {"ecoles"}),
+    ("year:2023", {"ecoles"}),
+    ('ref:"décret 2024-1234"', {"decret"}),
+    ("source:nowhere", set()),
+])
+def test_field_queries(space, q, expected):
+    assert set(ids(search(space, q, per_page=50))) == {the(k) for k in expected}
+
+
+def test_title_is_boosted(space):
+    found = ids(search(space, "rénovation"))
+    assert found[0] == the("renov")   # in the title beats in the text only
+
+
+# ------------------------------------------------------------------ facets, filters, sort
+
+
+def test_facets_count_every_field(space):
+    facets = search(space, "").facets
+    assert dict(facets["kind"]) == {"actualité": 2, "publication": 2, "juridique": 1}
+    assert dict(facets["territories"])["Martinique"] == 3
+    assert dict(facets["themes"]) == {"habitat et renouvellement urbain": 1, "éducation": 1,
+                                      "emploi et insertion": 1}
+    assert dict(facets["doc_type"]) == {"compte-rendu": 1, "étude": 1, "guide": 1}
+    assert [year for year, _ in facets["year"]] == ["2025", "2024", "2023", "2022"]
+    assert dict(facets["source"])["vie-publique"] == 2
+
+
+def test_facets_follow_the_query(space):
+    facets = search(space, "quartiers prioritaires").facets
+    assert dict(facets["kind"]) == {"actualité": 1, "publication": 2}
+
+
+def test_filters_or_within_a_field_and_across_fields(space):
+    one = search(space, "", filters={"kind": ("juridique", "publication")}, per_page=50)
+    assert set(ids(one)) == {the("decret"), the("ecoles"), the("emploi")}
+    both = search(space, "", filters={"kind": ("juridique", "publication"),
+                                      "territories": ("Martinique",)}, per_page=50)
+    assert set(ids(both)) == {the("ecoles"), the("emploi")}
+    assert both.total == 2
+    # a selected facet still offers its other values (they OR), counted under the other filters
+    assert dict(both.facets["kind"]) == {"publication": 2, "actualité": 1}
+    assert dict(both.facets["territories"])["Martinique"] == 2
+
+
+def test_unknown_filter_value_finds_nothing(space):
+    assert search(space, "", filters={"source": ("nowhere",)}).total == 0
+
+
+def test_sort_by_date_newest_first(space):
+    found = ids(search(space, "", sort="date", per_page=50))
+    assert found == [the(k) for k in ("renov", "emploi", "decret", "ecoles", "hostile")]
+    relevance = ids(search(space, "quartiers prioritaires", sort="date"))
+    assert relevance == [the("renov"), the("emploi"), the("ecoles")]
+
+
+def test_date_range_is_inclusive_local_days(space):
+    found = search(space, "", date_from=date(2024, 11, 20), date_to=date(2025, 2, 2), per_page=50)
+    assert set(ids(found)) == {the("decret"), the("emploi")}
+    assert ids(search(space, "", date_from=date(2025, 3, 11))) == []
+
+
+def test_first_seen_after(space):
+    space.catalog.put(doc("late", "Nouveauté du jour", "rénovation", first_seen=datetime(2026, 1, 5, tzinfo=timezone.utc)))
+    space.index_pending()
+    assert ids(search(space, "rénovation", first_seen_after=date(2026, 1, 1))) == [the("late")]
+
+
+def test_pagination(space):
+    first = search(space, "", sort="date", per_page=2, page=1)
+    second = search(space, "", sort="date", per_page=2, page=2)
+    third = search(space, "", sort="date", per_page=2, page=3)
+    assert first.total == 5 and first.pages == 3
+    assert len(set(ids(first)) | set(ids(second)) | set(ids(third))) == 5
+
+
+# ------------------------------------------------------------------ hits and snippets
+
+
+def test_hit_carries_the_metadata(space):
+    hit = search(space, "Schœlcher").hits[0]
+    assert hit.title == "Les écoles de Schœlcher"
+    assert hit.url == "https://example.org/ecoles"
+    assert (hit.source, hit.kind, hit.doc_type) == ("vie-publique", "publication", "étude")
+    assert hit.published == "2023-06-05"
+    assert hit.themes == ("éducation",)
+    assert hit.score > 0
+
+
+def test_snippet_marks_the_matches_and_gives_the_pdf_page(space):
+    hit = search(space, "écoles élèves").hits[0]
+    assert "<mark>écoles</mark>" in hit.snippet and "<mark>élèves</mark>" in hit.snippet
+    assert hit.page == 2
+
+
+def test_snippet_marks_folded_and_stemmed_forms(space):
+    hit = search(space, "renovations").hits[0]
+    assert "<mark>rénovation</mark>" in hit.snippet
+
+
+def test_hostile_text_is_escaped(space):
+    hit = search(space, "texte cliquez").hits[0]
+    assert "<script" not in hit.snippet and "<a " not in hit.snippet
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in hit.snippet
+    assert "&lt;a href=&quot;javascript:alert(1)&quot;&gt;<mark>cliquez</mark>" in hit.snippet
+    marked = search(space, "script").hits[0].snippet
+    assert "&lt;<mark>script</mark>&gt;" in marked
+    assert hit.snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+    assert hit.title == "Page <b>piégée</b>"   # titles are data: the templates escape them
+
+
+def test_no_highlight_when_not_asked(space):
+    assert search(space, "écoles", highlight=False).hits[0].snippet == ""
+
+
+# ------------------------------------------------------------------ suggestions, similar
+
+
+def test_did_you_mean_from_the_index_vocabulary(space):
+    results = search(space, "renovatoin urbaine")
+    assert results.total == 0
+    assert results.suggestion == "renovation urbaine"
+    assert search(space, results.suggestion).total >= 1
+    assert search(space, "rénovation").suggestion == ""
+
+
+def test_notice_for_repaired_query(space):
+    results = search(space, '"contrat de ville')
+    assert "Guillemet" in results.notice
+    assert ids(results) == [the("renov")]
+
+
+def test_more_like_this(space):
+    space.catalog.put(doc("renov2", "Rénovation urbaine au Lamentin",
+                          "Le programme de rénovation urbaine des quartiers prioritaires avance : "
+                          "démolitions, reconstructions et contrat de ville."))
+    space.index_pending()
+    similar = space.similar(the("renov"), limit=3)
+    assert similar and similar[0].id == the("renov2")
+    assert the("renov") not in [d.id for d in similar]
+    assert space.similar("unknown-id") == []
+
+
+# ------------------------------------------------------------------ incremental changes
+
+
+def test_update_replaces_the_indexed_version(space):
+    space.catalog.put(doc("ecoles", "Les collèges de Schœlcher", "Les collèges accueillent.",
+                          day=5, month=6, year=2023, kind="publication"))
+    report = space.index_pending()
+    assert report.indexed == 1
+    assert ids(search(space, "collèges")) == [the("ecoles")]
+    assert ids(search(space, "écoles élèves")) == []
+    assert search(space, "").total == 5
+
+
+def test_delete_removes_from_the_index(space):
+    assert space.catalog.delete(the("decret"))
+    report = space.index_pending()
+    assert report.deleted == 1
+    assert ids(search(space, "décret")) == []
+    assert dict(search(space, "").facets["kind"]).get("juridique") is None
+
+
+def test_index_pending_is_idempotent(space):
+    assert space.index_pending().indexed == 0
+    assert search(space, "").total == 5
+
+
+def test_results_cache_is_invalidated_by_changes(space):
+    assert search(space, "Lamentin").total == 1
+    space.catalog.put(doc("lamentin2", "Le Lamentin en chiffres", "Statistiques du Lamentin."))
+    space.index_pending()
+    assert search(space, "Lamentin").total == 2
+
+
+def test_rebuild_keeps_everything_and_swaps(space, tmp_path):
+    before = {h.id for h in search(space, "", per_page=50).hits}
+    old_dirs = {p.name for p in space.root.iterdir() if p.is_dir()}
+    report = space.rebuild()
+    assert report.rebuilt and report.indexed == 5
+    assert {h.id for h in search(space, "", per_page=50).hits} == before
+    new_dirs = {p.name for p in space.root.iterdir() if p.is_dir()}
+    assert new_dirs and not (new_dirs & old_dirs)
+    assert space.catalog.pending_count() == 0
+
+
+def test_another_space_sees_the_rebuilt_index(space, tmp_path, engine_name):
+    reader = DocumentSpace(make_config(tmp_path, engine_name))
+    try:
+        assert search(reader, "Lamentin").total == 1
+        space.catalog.put(doc("lamentin2", "Le Lamentin en chiffres", "Statistiques du Lamentin."))
+        space.rebuild()
+        assert search(reader, "Lamentin").total == 2
+    finally:
+        reader.close()
+
+
+def test_stats_count_every_catalog_document(space):
+    space.catalog.put(doc("scan", "Plan scanné", "", status="empty", status_reason="no text layer"))
+    stats = space.stats()
+    assert stats["documents"] == 6
+    assert stats["by_source"]["vie-publique"] == 3
+    assert stats["by_kind"]["actualité"] == 3
+
+
+def test_a_document_without_text_is_found_by_title(space):
+    space.catalog.put(doc("scan", "Plan local d'urbanisme scanné", "", status="empty",
+                          status_reason="no text layer: scanned document"))
+    space.index_pending()
+    hit = search(space, "urbanisme").hits[0]
+    assert hit.id == the("scan")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from(list('ab écoles"()-*:OR titlesource ')), max_size=30))
+def test_any_query_gives_results_not_errors(space, q):
+    results = search(space, q)
+    assert results.total >= 0
+
+
+# ------------------------------------------------------------------ the CLI
+
+
+def test_cli_index_search_stats(tmp_path, engine_name, run_cli):
+    config = make_config(tmp_path, engine_name)
+    space = DocumentSpace(config)
+    for item in CORPUS:
+        space.catalog.put(item)
+    space.close()
+    done = run_cli("--config", str(config.path), "index")
+    assert done.returncode == 0, done.stderr
+    assert "5 documents" in done.stdout
+    found = run_cli("--config", str(config.path), "search", "renovations", "--json", "--limit", "1")
+    assert found.returncode == 0, found.stderr
+    import json
+    payload = json.loads(found.stdout)
+    assert payload["total"] == 2 and len(payload["results"]) == 1
+    first = payload["results"][0]
+    assert set(first) == {"id", "title", "url", "source", "kind", "published", "score", "snippet"}
+    assert first["id"] == the("renov") and "<mark>" in first["snippet"]
+    text = run_cli("--config", str(config.path), "search", '"contrat de ville')
+    assert "Guillemet non fermé" in text.stdout and "La rénovation urbaine" in text.stdout
+    stats = json.loads(run_cli("--config", str(config.path), "stats", "--json").stdout)
+    assert stats["documents"] == 5 and stats["by_kind"]["actualité"] == 2
+    rebuilt = run_cli("--config", str(config.path), "index", "--rebuild")
+    assert rebuilt.returncode == 0 and "rebuilt: 5 documents" in rebuilt.stdout
