@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from indexer.records import KIND_LEGAL, KIND_NEWS, Document
 from veille.dates import french_date
 from veille.digest.alerts import AlertRecord, parse_alert_form, subscriptions
-from veille.digest.compose import (LEGAL_SECTION, DigestPeriod, Match, build_digest, next_period,
+from veille.digest.compose import (LEGAL_SECTION, DigestPeriod, Match, build_digest, day_text, next_period,
                                    render_html, render_text, snippet_parts)
 
 TZ = ZoneInfo("America/Martinique")
@@ -36,6 +36,9 @@ def test_french_dates_in_martinique_time():
     # 02:00 UTC on 1 August is still 31 July in Martinique (UTC-4)
     assert french_date(datetime(2025, 8, 1, 2, tzinfo=timezone.utc), TZ) == "31 juillet 2025"
     assert french_date(datetime(2025, 12, 25, 12, tzinfo=timezone.utc), TZ) == "25 décembre 2025"
+    # a bare date (midnight UTC) is that calendar day, not the evening before in Martinique
+    assert day_text(datetime(2025, 3, 13, tzinfo=timezone.utc), TZ) == "13 mars 2025"
+    assert day_text(datetime(2025, 3, 13, 2, tzinfo=timezone.utc), TZ) == "12 mars 2025"
 
 
 def test_first_digest_covers_one_period_back_then_starts_at_the_last_end():
@@ -87,7 +90,7 @@ def test_legal_texts_first_with_nor_and_publication_date():
     assert (legal.nor, legal.published_text) == ("TREL2501234D", "12 mars 2025")
     html, text = render_html(digest), render_text(digest)
     assert html.index(LEGAL_SECTION) < html.index("Actualité de la ville")
-    assert "NOR : TREL2501234D — publié le 12 mars 2025" in text
+    assert "NOR : TREL2501234D — publié le 12 mars 2025\n" in text
     assert "TREL2501234D" in html
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -116,6 +116,13 @@ def period_text(period: DigestPeriod, tz: ZoneInfo) -> str:
     return f"le {end}" if start == end else f"du {start} au {end}"
 
 
+def day_text(moment: datetime, tz: ZoneInfo) -> str:
+    """A document's date in French; a bare date (midnight UTC, as date-only feeds give) stays that day."""
+    if moment.tzinfo is not None and moment.utcoffset() == timedelta(0) and moment.time() == time(0):
+        return french_date(moment.date())
+    return french_date(moment, tz)
+
+
 def plural(count: int, singular: str, several: str) -> str:
     return f"{count} {singular if count == 1 else several}"
 
@@ -193,10 +200,10 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
                      link=document_link(base_url, doc.id),
                      original=doc.url if doc.url and is_http_url(doc.url) else None,
                      source=source_titles.get(doc.source, doc.source), date=doc.date,
-                     date_text=french_date(doc.date, tz), snippet_text=text, snippet_html=markup,
+                     date_text=day_text(doc.date, tz), snippet_text=text, snippet_html=markup,
                      alerts=tuple(alerts_of[doc.id]), kind=doc.kind, doc_type=doc.doc_type,
                      nor=str(doc.extra.get("nor", "") or ""),
-                     published_text=french_date(doc.published, tz) if doc.published else "",
+                     published_text=day_text(doc.published, tz) if doc.published else "",
                      themes=doc.themes)
 
     def newest_first(ids) -> tuple[Entry, ...]:
