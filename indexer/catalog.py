@@ -119,7 +119,7 @@ CREATE TABLE IF NOT EXISTS digest_periods (
 );
 
 -- every digest composed for sending, whatever became of it:
--- status sending (recorded before SMTP) -> sent | failed
+-- status sending (recorded before SMTP) -> sent | failed -> superseded (by a later sent one)
 CREATE TABLE IF NOT EXISTS digests (
     id TEXT PRIMARY KEY,
     recipient TEXT NOT NULL,
@@ -224,7 +224,7 @@ class DigestRecord:
     period_start: datetime
     period_end: datetime
     created: datetime
-    status: str                  # sending | sent | failed
+    status: str                  # sending | sent | failed | superseded
     message_id: str
     subject: str
     documents: int
@@ -574,7 +574,7 @@ class Catalog:
     def first_unsent_start(self, recipient: str) -> datetime | None:
         """Start of the earliest digest to `recipient` that never got through, if any."""
         row = self._connection().execute(
-            "SELECT MIN(period_start) FROM digests WHERE recipient = ? AND status != 'sent'",
+            "SELECT MIN(period_start) FROM digests WHERE recipient = ? AND status IN ('failed', 'sending')",
             (recipient,)).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
@@ -599,6 +599,10 @@ class Catalog:
                 raise KeyError(digest_id)
             db.execute("UPDATE digests SET status = 'sent', sent = ?, error = NULL, attempts = attempts + 1"
                        " WHERE id = ?", (to_iso(sent), digest_id))
+            # a failed digest always started at or after the recipient's last period end, as
+            # this one did: this one carries its documents
+            db.execute("UPDATE digests SET status = 'superseded' WHERE recipient = ? AND status = 'failed'",
+                       (row["recipient"],))
             db.execute("INSERT INTO digest_periods (recipient, period_end, digest_id) VALUES (?, ?, ?)"
                        " ON CONFLICT(recipient) DO UPDATE SET period_end = excluded.period_end,"
                        " digest_id = excluded.digest_id WHERE excluded.period_end > digest_periods.period_end",

@@ -70,3 +70,24 @@ def test_alert_filter_and_schedule_errors(write_config):
         "sources.yaml:5: alerts[0].filters.themes: unknown key (did you mean 'theme'?)",
         "sources.yaml:6: digest.schedule: not an interval (30m, 6h, 1d) nor a 5-field cron string",
     ]
+
+
+def test_alert_filter_values_and_duplicate_names(write_config):
+    found = problems(write_config, """
+        library:
+          - {name: Bibliothèque, path: lib/}
+        sources:
+          - {name: vie-publique, kind: feed, url: "https://www.vie-publique.fr/rss"}
+        alerts:
+          - name: Eau
+            query: eau
+            filters: {kind: [juridique, loi], source: [vie-publiqe, Bibliothèque]}
+          - {name: eau, query: assainissement}
+        """)
+    assert found == [
+        "sources.yaml:8: alerts[0].filters.kind: unknown kind 'loi' (one of: juridique, actualité, "
+        "publication, bibliothèque, page modifiée)",
+        "sources.yaml:8: alerts[0].filters.source: no source or library named 'vie-publiqe' "
+        "(did you mean 'vie-publique'?)",
+        "sources.yaml:9: alerts[1].name: duplicate alert name 'eau'",
+    ]

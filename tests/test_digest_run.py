@@ -147,6 +147,7 @@ def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup):
     body = by_recipient(recorder)["doc@example.org"].get_body(("plain",)).get_content()
     assert "Rénovation A" in body and "Rénovation B" in body       # the failed week is not lost
     assert "(du 10 mars 2025 au 24 mars 2025)" in by_recipient(recorder)["doc@example.org"]["Subject"]
+    assert catalog.digests(status="failed") == [] and len(catalog.digests(status="superseded")) == 2
 
     recorder.envelopes.clear()
     report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7, minutes=5))

@@ -482,8 +482,11 @@ def _sources(check: _Checker, node: yaml.Node, tz: str) -> tuple[Source, ...]:
     return tuple(sources)
 
 
-def _alerts(check: _Checker, node: yaml.Node) -> tuple[Alert, ...]:
+def _alerts(check: _Checker, node: yaml.Node, source_names: set[str]) -> tuple[Alert, ...]:
+    from indexer.records import KINDS
+
     alerts = []
+    names: set[str] = set()
     for i, item in enumerate(check.sequence(node, "alerts") or []):
         key = f"alerts[{i}]"
         items = check.mapping(item, key)
@@ -507,6 +510,21 @@ def _alerts(check: _Checker, node: yaml.Node) -> tuple[Alert, ...]:
             for fname, (_, fnode) in sub.items():
                 if fname in ALERT_FILTERS:
                     filters[fname] = check.strings(fnode, f"{key}.filters.{fname}")
+            for value in filters.get("kind", ()):
+                if value not in KINDS:
+                    check.error(sub["kind"][1], f"{key}.filters.kind",
+                                f"unknown kind {value!r} (one of: {', '.join(KINDS)})")
+            for value in filters.get("source", ()):
+                if value not in source_names:
+                    close = difflib.get_close_matches(value, sorted(source_names), n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    check.error(sub["source"][1], f"{key}.filters.source",
+                                f"no source or library named {value!r}{hint}")
+        if name and name.casefold() in names:
+            check.error(items["name"][1], f"{key}.name", f"duplicate alert name '{name}'")
+            continue
+        if name:
+            names.add(name.casefold())
         if name and query:
             alerts.append(Alert(name=name, query=query, recipients=recipients,
                                 filters=MappingProxyType(filters)))
@@ -603,7 +621,8 @@ def parse_config(text: str, path: Path) -> Config:
     http = _http(check, top["http"][1]) if "http" in top else HttpConfig()
     library = _library(check, top["library"][1], base) if "library" in top else ()
     sources = _sources(check, top["sources"][1], timezone) if "sources" in top else ()
-    alerts = _alerts(check, top["alerts"][1]) if "alerts" in top else ()
+    known = {s.name for s in sources} | {f.name for f in library}
+    alerts = _alerts(check, top["alerts"][1], known) if "alerts" in top else ()
     digest = _digest(check, top["digest"][1], timezone) if "digest" in top else DigestConfig()
     web = _single(check, top, "web", {"base_url": "str"}, WebConfig)
     if "web" in top and not is_http_url(web.base_url):

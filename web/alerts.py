@@ -28,7 +28,8 @@ public = Blueprint("alerts_public", __name__)
 PREVIEW_SIZE = 20
 ARCHIVE_PAGE = 50
 FEED_SIZE = 50
-STATUS_LABELS = {"sent": "envoyée", "failed": "échec, sera renvoyée", "sending": "envoi interrompu"}
+STATUS_LABELS = {"sent": "envoyée", "failed": "échec, sera renvoyée", "sending": "envoi interrompu",
+                 "superseded": "échec, contenu repris dans la lettre suivante"}
 FILTER_LABELS = {"kind": "Nature", "source": "Source", "theme": "Thème", "territory": "Territoire",
                  "doc_type": "Type de document"}
 
