@@ -58,6 +58,8 @@ def fold(text: str) -> str:
 
 
 STOP_WORDS = frozenset(fold(word) for word in _STOP_WORDS_ACCENTED.split())
+# As written (accents kept): lets an engine drop stop words before its own folding.
+WRITTEN_STOP_WORDS = frozenset(_STOP_WORDS_ACCENTED.split())
 
 _stemmer = FrenchStemmer()
 

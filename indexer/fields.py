@@ -64,7 +64,9 @@ class IndexedDocument:
     spell_words: tuple[str, ...]   # distinct folded words for "did you mean"
 
 
-def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
+def indexed_document(doc: Document, tz: tzinfo, spell: bool = True) -> IndexedDocument:
+    """What an engine indexes for `doc`; `spell=False` skips the "did you mean" words (an
+    engine that derives them itself saves folding the whole text in Python)."""
     when = doc.date
     local = when.astimezone(tz) if when.tzinfo else when
     text = " ".join((doc.title, doc.summary, doc.content[:MAX_SPELL_CHARS]))
@@ -79,7 +81,7 @@ def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
         published=utc_naive(doc.published) if doc.published else None,
         location=doc.url or doc.path or "", url=doc.url, page_count=doc.page_count,
         language=doc.language or "fr",
-        spell_words=tuple(sorted(set(fold_words(text)))),
+        spell_words=tuple(sorted(set(fold_words(text)))) if spell else (),
     )
 
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # Engine name (sources.yaml `search: {engine: ...}`) -> "module:Class", imported on first use.
 ENGINES = {
     "whoosh": "indexer.whoosh_engine:WhooshEngine",
+    "tantivy": "indexer.tantivy_engine:TantivyEngine",
 }
 
 SEARCH_DIR = "search"

@@ -2,7 +2,7 @@
 
 Every test goes through the facade the web and CLI use, on a real catalog and a real index
 in tmp_path. The `engine_name` fixture is the seam for running this file against each
-engine (whoosh today; tantivy joins by adding its name to ENGINE_NAMES).
+engine (whoosh and tantivy: they must stay equivalent).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from indexer.records import Document, document_id
 from indexer.space import DocumentSpace
 from veille.config import parse_config
 
-ENGINE_NAMES = ["whoosh"]
+ENGINE_NAMES = ["whoosh", "tantivy"]
 
 
 @pytest.fixture(params=ENGINE_NAMES)

@@ -1,0 +1,80 @@
+"""What is particular to the tantivy engine: its Rust analysis matches indexer.analysis,
+its index directory is checked before use. Search behaviour itself is tested for both
+engines by tests/test_search.py."""
+
+import pytest
+
+from indexer import analysis
+from indexer import tantivy_engine as te
+from indexer.analysis import analyze
+from indexer.records import Document, document_id
+from datetime import datetime, timezone
+
+# The cases of issue 4: accents, plurals, stop words, ligatures, elisions, numbers.
+CASES = [
+    "rénovation urbaine", "renovations urbaines", "écoles", "ecole", "collectivité",
+    "collectivite", "Schœlcher", "Schoelcher", "cæcum", "ﬁnancement", "les ils elles cette",
+    "l'école d'Anses-d'Arlet", "décret n° 2024-1234", "QPV Fort-de-France", "ÉTAT CIVIL",
+    "Contrat de ville 2015-2020 : bilan", "habitants", "logements sociaux", "Quartier Dillon",
+]
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_rust_analysis_gives_the_shared_terms(text):
+    assert list(te.analyze(text)) == analyze(text)
+
+
+def test_rust_analysis_agrees_on_real_french(shared_corpus):
+    """On the French legal codes, at most a few words in 10,000 stem differently."""
+    words = {}
+    for path in sorted((shared_corpus / "legal").rglob("*.md"))[:400]:
+        for word in analysis.WORD_RE.findall(path.read_text(encoding="utf-8")):
+            words[word] = words.get(word, 0) + 1
+    differ = sum(count for word, count in words.items() if list(te.analyze(word)) != analyze(word))
+    assert sum(words.values()) > 10_000
+    assert differ / sum(words.values()) < 0.001
+
+
+def test_phrase_positions_count_kept_words_only():
+    assert te.TantivyEngine._phrase_words("contrat de ville") == [(0, "contrat"), (1, "vill")]
+
+
+def _doc(n: int, title: str) -> Document:
+    return Document(id=document_id(f"https://example.org/{n}"), title=title, source="s",
+                    kind="actualité", first_seen=datetime(2024, 1, n, tzinfo=timezone.utc),
+                    content=title)
+
+
+def test_index_survives_reopening(tmp_path):
+    engine = te.TantivyEngine(tmp_path / "ix")
+    engine.add([_doc(1, "Rénovation urbaine"), _doc(2, "Cohésion sociale")])
+    engine.close()
+    again = te.TantivyEngine(tmp_path / "ix")
+    assert again.doc_count() == 2
+
+
+def test_refuses_a_foreign_directory(tmp_path):
+    (tmp_path / "ix").mkdir()
+    (tmp_path / "ix" / "something").write_text("x")
+    with pytest.raises(te.TantivyIndexError, match="not a Veille tantivy index"):
+        te.TantivyEngine(tmp_path / "ix")
+
+
+def test_refuses_another_layout(tmp_path):
+    te.TantivyEngine(tmp_path / "ix").close()
+    (tmp_path / "ix" / te.VERSION_FILE).write_text('{"schema": 0}')
+    with pytest.raises(te.TantivyIndexError, match="rebuild"):
+        te.TantivyEngine(tmp_path / "ix")
+
+
+def test_failed_batch_leaves_the_index_as_it_was(tmp_path):
+    engine = te.TantivyEngine(tmp_path / "ix")
+    engine.add([_doc(1, "Rénovation urbaine")])
+
+    def documents():
+        yield _doc(2, "Cohésion sociale")
+        raise RuntimeError("extraction failed")
+
+    with pytest.raises(RuntimeError):
+        engine.add(documents())
+    assert engine.doc_count() == 1
