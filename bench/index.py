@@ -44,7 +44,7 @@ def child(phase: str, config_path: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--docs", type=int, required=True)
+    parser.add_argument("--docs", type=int)
     parser.add_argument("--engine", default="whoosh", choices=("whoosh", "tantivy"))
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(*args.child)
         return 0
+    if not args.docs:
+        parser.error("--docs is required")
 
     n = args.docs
     docs = corpus.load(n + BATCH, args.seed, verbose=True)
