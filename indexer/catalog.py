@@ -160,6 +160,14 @@ CREATE TABLE IF NOT EXISTS unsubscriptions (
     PRIMARY KEY (recipient, alert)
 );
 
+-- staff accounts (web/auth.py): the password only as a salted KDF hash (scrypt)
+CREATE TABLE IF NOT EXISTS staff_users (
+    email TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_login TEXT
+);
+
 -- random keys generated once per data directory (signed links, sessions)
 CREATE TABLE IF NOT EXISTS secrets (
     name TEXT PRIMARY KEY,
@@ -200,6 +208,14 @@ class Run:
     unchanged: int
     error: str | None
     warning: str | None
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    email: str
+    password_hash: str
+    created: datetime
+    last_login: datetime | None
 
 
 @dataclass(frozen=True)
@@ -666,6 +682,44 @@ class Catalog:
             db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)",
                        (name, secrets.token_urlsafe(32)))
             return db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0]
+
+
+    # ------------------------------------------------------------ staff accounts
+
+    def add_staff_user(self, email: str, password_hash: str) -> bool:
+        """Create an account; False (and nothing changed) when the address already has one."""
+        with self.transaction() as db:
+            cur = db.execute("INSERT OR IGNORE INTO staff_users (email, password_hash, created)"
+                             " VALUES (?, ?, ?)", (email, password_hash, to_iso(utcnow())))
+            return cur.rowcount == 1
+
+    def set_staff_password(self, email: str, password_hash: str) -> bool:
+        with self.transaction() as db:
+            cur = db.execute("UPDATE staff_users SET password_hash = ? WHERE email = ?",
+                             (password_hash, email))
+            return cur.rowcount == 1
+
+    def staff_user(self, email: str) -> StaffUser | None:
+        row = self._connection().execute("SELECT * FROM staff_users WHERE email = ?", (email,)).fetchone()
+        return _row_to_staff(row) if row else None
+
+    def staff_users(self) -> list[StaffUser]:
+        rows = self._connection().execute("SELECT * FROM staff_users ORDER BY email")
+        return [_row_to_staff(row) for row in rows]
+
+    def remove_staff_user(self, email: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM staff_users WHERE email = ?", (email,)).rowcount == 1
+
+    def staff_logged_in(self, email: str, when: datetime | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE staff_users SET last_login = ? WHERE email = ?",
+                       (to_iso(when or utcnow()), email))
+
+
+def _row_to_staff(row: sqlite3.Row) -> StaffUser:
+    return StaffUser(email=row["email"], password_hash=row["password_hash"],
+                     created=from_iso(row["created"]), last_login=from_iso(row["last_login"]))
 
 
 def _row_to_alert(row: sqlite3.Row) -> SavedAlert:

@@ -49,9 +49,10 @@ def write_config(tmp_path):
 def run_cli():
     """Run `python -m veille ARGS` from this checkout; returns CompletedProcess (text)."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
+    def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120,
+            input: str | None = None):
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-        return subprocess.run([sys.executable, "-m", "veille", *args], cwd=cwd or ROOT,
+        return subprocess.run([sys.executable, "-m", "veille", *args], cwd=cwd or ROOT, input=input,
                               env=full_env, capture_output=True, text=True, timeout=timeout)
 
     return run
@@ -99,3 +100,36 @@ def smtp_server():
         yield controller.hostname, controller.port, recorder
     finally:
         controller.stop()
+
+
+# ------------------------------------------------------------------ web: staff sessions
+
+STAFF_EMAIL = "equipe@example.org"
+STAFF_PASSWORD = "mot de passe de test assez long"
+
+
+@pytest.fixture
+def login_staff():
+    """`login_staff(app)` -> a test client logged in through the real login form as a staff
+    member (the account is created if needed); it sends the session's CSRF token with every
+    request, as the pages' forms do."""
+    import re
+
+    def login(app, email: str = STAFF_EMAIL):
+        from indexer.catalog import Catalog
+        from web.auth import CSRF_FIELD, hash_password
+
+        catalog = Catalog.in_data_dir(app.config["VEILLE"].data_dir)
+        if catalog.staff_user(email) is None:
+            catalog.add_staff_user(email, hash_password(STAFF_PASSWORD))
+        client = app.test_client()
+        form = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        response = client.post("/login", data={"csrf_token": token, "email": email,
+                                               "password": STAFF_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        with client.session_transaction() as session:
+            client.environ_base["HTTP_X_CSRF_TOKEN"] = session[CSRF_FIELD]
+        return client
+
+    return login

@@ -20,7 +20,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def app_env(write_config, smtp_server):
+def app_env(write_config, smtp_server, login_staff):
     host, port, recorder = smtp_server
     config = load_config(write_config(f"""
         data_dir: data
@@ -30,13 +30,14 @@ def app_env(write_config, smtp_server):
         web: {{base_url: "https://veille.example.org"}}
         """))
     app = create_app(config, test_config={"TESTING": True})
+    app.staff_client = lambda: login_staff(app)  # alerts and archive are staff pages
     return app, config, Catalog.in_data_dir(config.data_dir), recorder
 
 
 def test_alert_list_shows_yaml_alerts_read_only(app_env):
     app, _, catalog, _ = app_env
     catalog.save_alert("Eau potable", "eau", {"theme": ("Eau",)}, ["eau@example.org"])
-    page = app.test_client().get("/alertes").get_data(as_text=True)
+    page = app.staff_client().get("/alertes").get_data(as_text=True)
     assert "Rénovation urbaine" in page and "sources.yaml (lecture seule)" in page
     assert "Eau potable" in page and "Thème : Eau" in page
     assert page.count("Modifier") == 1          # only the web alert can be edited
@@ -45,7 +46,7 @@ def test_alert_list_shows_yaml_alerts_read_only(app_env):
 
 def test_create_edit_delete_alert(app_env):
     app, _, catalog, _ = app_env
-    client = app.test_client()
+    client = app.staff_client()
     assert client.get("/alertes/nouvelle").status_code == 200
     response = client.post("/alertes/nouvelle", data={
         "name": "Logement social", "query": "logement social", "recipients": "a@example.org\nB@example.org",
@@ -69,7 +70,7 @@ def test_create_edit_delete_alert(app_env):
 
 def test_invalid_alert_form_keeps_input_and_explains(app_env):
     app, _, catalog, _ = app_env
-    response = app.test_client().post("/alertes/nouvelle", data={
+    response = app.staff_client().post("/alertes/nouvelle", data={
         "name": "Rénovation urbaine", "query": "", "recipients": "pas une adresse", "action": "enregistrer"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -81,7 +82,7 @@ def test_invalid_alert_form_keeps_input_and_explains(app_env):
 
 def test_yaml_alerts_cannot_be_edited_through_the_web(app_env):
     app, *_ = app_env
-    client = app.test_client()
+    client = app.staff_client()
     assert client.get("/alertes/yaml-renovation-urbaine/modifier").status_code == 404
     assert client.post("/alertes/1/supprimer").status_code == 404
 
@@ -91,7 +92,7 @@ def test_archive_digest_page_and_atom_feed(app_env):
     catalog.put(Document(id="doc1", title="Rénovation <b>du</b> bourg", source="s", kind=KIND_NEWS,
                          first_seen=MONDAY - timedelta(days=1), summary="Un résumé"))
     run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
-    client = app.test_client()
+    client = app.staff_client()
     (record,) = catalog.digests()
     archive = client.get("/lettres").get_data(as_text=True)
     assert "doc@example.org" in archive and "envoyée" in archive and f"/lettres/{record.id}" in archive
@@ -143,3 +144,14 @@ def test_one_click_unsubscribe_from_the_mail_header(app_env):
                                       content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     assert catalog.unsubscriptions() == {("doc@example.org", "*")}
+
+
+def test_alert_and_archive_pages_are_for_staff_only(app_env):
+    app, *_ = app_env
+    anonymous = app.test_client()
+    for path in ("/alertes", "/alertes/nouvelle", "/alertes/yaml-renovation-urbaine", "/lettres",
+                 "/lettres/x", "/lettres/x/contenu"):
+        response = anonymous.get(path)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+    assert anonymous.post("/alertes/nouvelle", data={"name": "x", "query": "y"}).status_code == 400
+    assert anonymous.get("/alertes/yaml-renovation-urbaine/atom").status_code == 200  # feeds stay public

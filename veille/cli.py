@@ -173,6 +173,62 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _read_new_password(args: argparse.Namespace) -> str:
+    """The new password: from stdin (first line) with --password-stdin, else typed twice."""
+    from web.auth import password_problem
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != password:
+            raise VeilleError("the two passwords differ")
+    problem = password_problem(password)
+    if problem:
+        raise VeilleError(problem)
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from indexer.catalog import Catalog
+    from veille.config import EMAIL_RE
+    from web.auth import hash_password, normalize_email
+
+    config = _config(args)
+    catalog = Catalog.in_data_dir(config.data_dir)
+    if args.user_command == "list":
+        users = catalog.staff_users()
+        for user in users:
+            last = user.last_login.isoformat() if user.last_login else "never"
+            print(f"{user.email}\tcreated {user.created.isoformat()}\tlast login {last}")
+        if not users:
+            print("no staff account yet: create one with `veille user add EMAIL`", file=sys.stderr)
+        return 0
+    email = normalize_email(args.email)
+    if args.user_command == "remove":
+        if not catalog.remove_staff_user(email):
+            raise VeilleError(f"no staff account for {email}")
+        print(f"removed {email}; their open sessions end at their next request")
+        return 0
+    if not EMAIL_RE.match(email):
+        raise VeilleError(f"not an e-mail address: {args.email!r}")
+    exists = catalog.staff_user(email) is not None
+    if exists and not args.reset:
+        raise VeilleError(f"{email} already has an account", hint="add --reset to change its password")
+    if args.reset and not exists:
+        raise VeilleError(f"no staff account for {email}")
+    password_hash = hash_password(_read_new_password(args))
+    if args.reset:
+        catalog.set_staff_password(email, password_hash)
+        print(f"password changed for {email}; their other sessions are closed")
+    else:
+        catalog.add_staff_user(email, password_hash)
+        print(f"added {email}")
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -219,6 +275,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipient", metavar="ADDRESS", help="with --preview: only this recipient")
     p.add_argument("--text", action="store_true", help="with --preview: the plain-text part instead of HTML")
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser("user", help="staff accounts for the web UI (add, list, remove)")
+    users = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    q = users.add_parser("add", help="create a staff account (asks for the password twice)")
+    q.add_argument("email", metavar="EMAIL")
+    q.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input (scripts)")
+    q.add_argument("--reset", action="store_true", help="change the password of an existing account")
+    q.set_defaults(func=cmd_user)
+    q = users.add_parser("list", help="list staff accounts and their last login")
+    q.set_defaults(func=cmd_user)
+    q = users.add_parser("remove", help="delete a staff account (its sessions end)")
+    q.add_argument("email", metavar="EMAIL")
+    q.set_defaults(func=cmd_user)
 
     return parser
 

@@ -661,3 +661,63 @@ def replace_data_dir(config: Config, data_dir: Path) -> Config:
     from dataclasses import replace
 
     return replace(config, data_dir=Path(data_dir).resolve())
+
+
+# ---------------------------------------------------------------- secret key
+
+SECRET_KEY_ENV = "VEILLE_SECRET_KEY"
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_LENGTH = 32
+
+
+def load_secret_key(data_dir: Path) -> str:
+    """The key signing session cookies: `$VEILLE_SECRET_KEY`, else `<data_dir>/secret_key`.
+
+    The file is created on first use, readable by its owner only (0600), and is refused when
+    others can read it. It lives with the data (and its backups), never in the repository.
+    """
+    from veille.errors import VeilleError
+
+    key = os.environ.get(SECRET_KEY_ENV, "").strip()
+    if key:
+        if len(key) < MIN_SECRET_LENGTH:
+            raise VeilleError(f"{SECRET_KEY_ENV} is too short",
+                              hint=f"use at least {MIN_SECRET_LENGTH} random characters")
+        return key
+    path = Path(data_dir) / SECRET_KEY_FILE
+    try:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _create_secret_file(path)
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise VeilleError(f"{path} can be read by other users",
+                              hint=f"run: chmod 600 {path}")
+        key = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VeilleError(f"cannot read or create the secret key {path}: {exc}",
+                          hint=f"check the data directory, or set {SECRET_KEY_ENV}") from None
+    if len(key) < MIN_SECRET_LENGTH:
+        raise VeilleError(f"{path} holds no usable key",
+                          hint="delete it to have a new one created (staff will log in again)")
+    return key
+
+
+def _create_secret_file(path: Path) -> None:
+    """Write the key to a private temporary file, then link it into place: two processes
+    starting together end up sharing one complete key, never reading a half-written file."""
+    import secrets
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won the race: use its key
+    finally:
+        os.unlink(tmp)

@@ -25,7 +25,9 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
 
-    from web import alerts, documents, search
+    from web import alerts, auth, documents, search
+
+    auth.init_app(app, config)
 
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)

@@ -18,10 +18,11 @@ from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alert
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
 from web import get_catalog, get_space, veille_config
+from web.auth import csrf_exempt, staff_only
 
-# Staff pages. When staff login lands (issue 6), one line protects them all:
-#     bp.before_request(require_staff)
+# Staff pages: alerts management and the digest archive.
 bp = Blueprint("alerts", __name__)
+bp.before_request(staff_only)
 # Reached from e-mails and feed readers, without an account.
 public = Blueprint("alerts_public", __name__)
 
@@ -202,6 +203,7 @@ def unsubscribe_form(token: str):
 
 
 @public.post("/desabonnement/<token>")
+@csrf_exempt  # mail clients post here without our form; the signed token is the authority
 def unsubscribe(token: str):
     """The form's button, and RFC 8058 one-click (List-Unsubscribe-Post) from mail clients."""
     wanted = _unsubscription(token)

@@ -1,0 +1,349 @@
+"""Staff access, and the protections every response gets.
+
+- Staff accounts live in the catalog (`veille user add EMAIL`), passwords hashed with scrypt
+  (werkzeug.security). The session cookie is signed with the key from `load_secret_key`,
+  HttpOnly, SameSite=Lax, and Secure when the public address is https.
+- `staff_required` guards a view; `bp.before_request(staff_only)` guards a whole blueprint.
+- Logins are rate limited per client address and per account (`LoginThrottle`).
+- CSRF: every unsafe request (POST, PUT, PATCH, DELETE) must carry the session's random
+  token, in the `csrf_token` form field or the `X-CSRF-Token` header; templates get it from
+  `csrf_token()`. This is the synchronizer-token pattern of Flask-WTF's CSRFProtect in forty
+  lines, without pulling in WTForms for forms we do not otherwise need; a cross-site
+  `Origin` is refused too. `csrf_exempt` marks the rare view that must accept foreign posts
+  (one-click unsubscribe from a mail client, RFC 8058).
+- Security headers (CSP without inline code, nosniff, frame-ancestors 'none', ...) on every
+  response, unless a view set its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import math
+import secrets
+import threading
+import time
+from collections import deque
+from datetime import timedelta
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template,
+                   request, session, url_for)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from indexer.catalog import Catalog, StaffUser
+from veille.config import Config, load_secret_key
+
+log = logging.getLogger("veille.web.auth")
+
+bp = Blueprint("auth", __name__)
+
+MIN_PASSWORD_LENGTH = 12
+SESSION_LIFETIME = timedelta(hours=8)
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+# Compared against when the address is unknown, so both cases cost one scrypt.
+_DUMMY_HASH = generate_password_hash("veille: no such account", method="scrypt")
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` cannot be used, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
+    if password.strip() != password:
+        return "password must not start or end with spaces"
+    return None
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def verify_login(catalog: Catalog, email: str, password: str) -> StaffUser | None:
+    """The account when `password` is right; constant work whether or not the account exists."""
+    user = catalog.staff_user(normalize_email(email))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def _password_stamp(user: StaffUser) -> str:
+    """Stored in the session: a password change (or account removal) ends open sessions."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- rate limiting
+
+
+class LoginThrottle:
+    """At most `limit` failed logins per key (client address, account) in `window` seconds.
+
+    Kept in memory: one process serves the site, and a restart forgetting the count is
+    harmless next to scrypt's cost per guess. `clock` is injectable for tests.
+    """
+
+    def __init__(self, limit: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        stamps = self._failures.setdefault(key, deque())
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        return stamps
+
+    def retry_after(self, *keys: str) -> int:
+        """Seconds until a blocked key may try again; 0 when none of `keys` is blocked."""
+        now = self.clock()
+        wait = 0.0
+        with self._lock:
+            for key in keys:
+                stamps = self._recent(key, now)
+                if len(stamps) >= self.limit:
+                    wait = max(wait, stamps[0] + self.window - now)
+        return math.ceil(wait) if wait > 0 else 0
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+            if len(self._failures) > 10_000:  # a flood of addresses: drop the idle ones
+                for key in [k for k, v in self._failures.items() if not v]:
+                    del self._failures[key]
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+# ---------------------------------------------------------------- CSRF
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (created on first use); put it in every form."""
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_exempt(view: Callable) -> Callable:
+    view.csrf_exempt = True
+    return view
+
+
+def _csrf_problem() -> str | None:
+    """Why the current unsafe request must be refused, or None."""
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and not _same_origin(origin):
+        return f"cross-site origin {origin}"
+    expected = session.get(CSRF_FIELD)
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    if not expected:
+        return "no CSRF token in the session"
+    if not hmac.compare_digest(expected.encode(), sent.encode()):
+        return "missing or wrong CSRF token"
+    return None
+
+
+def _same_origin(origin: str) -> bool:
+    parts = urlsplit(origin)
+    base = urlsplit(current_app.config["VEILLE"].web.base_url)
+    return parts.netloc == request.host or (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+
+
+def _check_csrf():
+    if request.method in SAFE_METHODS:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and getattr(view, "csrf_exempt", False):
+        return None
+    problem = _csrf_problem()
+    if problem is None:
+        return None
+    log.warning("refused %s %s from %s: %s", request.method, request.path, request.remote_addr, problem)
+    message = "Le formulaire a expiré ou ne vient pas de ce site ; rechargez la page et recommencez."
+    if request.path.startswith("/api/") or request.is_json:
+        return jsonify({"ok": False, "error": message}), 400
+    return render_template("error.html", title="Formulaire refusé", message=message), 400
+
+
+# ---------------------------------------------------------------- current staff member
+
+
+def _catalog() -> Catalog:
+    from web import get_catalog
+
+    return get_catalog()
+
+
+def current_staff() -> StaffUser | None:
+    """The logged-in staff member of this request, or None."""
+    if "staff" not in g:
+        g.staff = None
+        email = session.get("staff")
+        if email:
+            user = _catalog().staff_user(email)
+            if user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user)):
+                g.staff = user
+            else:  # removed account or changed password: the session ends here
+                session.pop("staff", None)
+                session.pop("stamp", None)
+    return g.staff
+
+
+def _login_redirect():
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify({"ok": False, "error": "Connexion requise."}), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def staff_only():
+    """A `before_request` hook: `bp.before_request(staff_only)` guards a whole blueprint."""
+    if current_staff() is None:
+        return _login_redirect()
+    return None
+
+
+def staff_required(view: Callable) -> Callable:
+    """Decorator for a view only staff may see; others are sent to the login page."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        if current_staff() is None:
+            return _login_redirect()
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after login: a path on this site only (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("search.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("search.home")
+    return target
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    throttle: LoginThrottle = current_app.extensions["veille.login_throttle"]
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_staff() is not None:
+            return redirect(target)
+        return render_template("login.html", next=target, email="")
+    email = normalize_email(request.form.get("email", ""))[:254]
+    password = request.form.get("password", "")[:1024]
+    keys = (f"ip:{request.remote_addr}", f"user:{email}")
+    wait = throttle.retry_after(*keys)
+    if wait:
+        log.warning("login throttled for %s from %s", email, request.remote_addr)
+        minutes = max(1, -(-wait // 60))
+        message = f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+        response = current_app.make_response(
+            (render_template("login.html", next=target, email=email, error=message), 429))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = verify_login(_catalog(), email, password) if email and password else None
+    if user is None:
+        throttle.failed(*keys)
+        log.warning("failed login for %s from %s", email or "-", request.remote_addr)
+        return render_template("login.html", next=target, email=email,
+                               error="Adresse ou mot de passe incorrect."), 401
+    throttle.succeeded(*keys)
+    session.clear()  # a fresh session (and CSRF token): no fixation across the login
+    session.permanent = True
+    session["staff"] = user.email
+    session["stamp"] = _password_stamp(user)
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    _catalog().staff_logged_in(user.email)
+    log.info("login %s from %s", user.email, request.remote_addr)
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout():
+    email = session.get("staff")
+    session.clear()
+    if email:
+        log.info("logout %s", email)
+    return redirect(url_for("search.home"))
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Secret key, cookie settings, CSRF check, security headers and the auth pages."""
+    secure = config.web.base_url.startswith("https://")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(config.data_dir)
+    app.config.update(
+        SESSION_COOKIE_NAME="veille_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+    )
+    app.extensions.setdefault("veille.login_throttle", LoginThrottle())
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_staff=current_staff)
+    app.before_request(_check_csrf)
+
+    @app.after_request
+    def _security_headers(response):
+        own_policy = response.headers.get("Content-Security-Policy", "")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if "frame-ancestors 'self'" in own_policy:  # a view framed by our own pages
+            response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if g.get("staff") is not None or request.endpoint == "auth.login":
+            # staff pages hold what the public must not see: never from a shared cache
+            response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    app.register_blueprint(bp)
