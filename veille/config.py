@@ -247,7 +247,8 @@ class _Checker:
             if name not in allowed:
                 close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.error(knode, _join(key, name), f"unknown key{hint}")
+                shown = name if name.strip() == name and name.isprintable() else repr(name)
+                self.error(knode, _join(key, shown), f"unknown key{hint}")
 
     def scalar(self, node: yaml.Node, key: str, kind: str) -> Any:
         """Convert a scalar node to `kind` (str, int, float, bool), or record a problem."""
