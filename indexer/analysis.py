@@ -100,6 +100,12 @@ def is_kept(word: str) -> bool:
     return len(word) > 1 or word.isdigit()
 
 
+@lru_cache(maxsize=200_000)
+def word_terms(word: str) -> tuple[str, ...]:
+    """Index terms of one word as WORD_RE finds it in a text; cached, as words repeat."""
+    return tuple(stem(folded) for folded, _, _ in _folded_words(word) if is_kept(folded))
+
+
 def tokens(text: str) -> Iterator[WordToken]:
     """Index tokens of `text` with positions and original character spans."""
     pos = 0
