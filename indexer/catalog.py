@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
@@ -89,6 +89,27 @@ CREATE TABLE IF NOT EXISTS legal_keys (
     PRIMARY KEY (doc_id, role, key)
 );
 CREATE INDEX IF NOT EXISTS legal_keys_key ON legal_keys(key, role);
+
+-- per-source crawl state: failures and backoff, shown by `veille sources`
+CREATE TABLE IF NOT EXISTS source_state (
+    source TEXT PRIMARY KEY,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_attempt TEXT,
+    last_success TEXT,
+    last_error TEXT,
+    last_error_code TEXT,
+    last_error_at TEXT,
+    backoff_until TEXT
+);
+
+-- the last text seen of each watched page (`change` sources), to diff the next version against
+CREATE TABLE IF NOT EXISTS page_snapshots (
+    source TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    seen TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS library_files (
     library TEXT NOT NULL,
@@ -262,6 +283,25 @@ class DigestItem:
     date: datetime
     summary: str = ""
 
+class SourceState:
+    source: str
+    consecutive_failures: int = 0
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_code: str | None = None
+    last_error_at: datetime | None = None
+    backoff_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PageSnapshot:
+    source: str
+    url: str
+    content_hash: str
+    text: str
+    seen: datetime
+
 
 @dataclass(frozen=True)
 class LibraryFile:
@@ -290,6 +330,20 @@ def _set_legal_keys(db: sqlite3.Connection, doc: Document) -> None:
     db.execute("DELETE FROM legal_keys WHERE doc_id = ?", (doc.id,))
     db.executemany("INSERT OR IGNORE INTO legal_keys (doc_id, key, role) VALUES (?, ?, ?)",
                    [(doc.id, k, "self") for k in own] + [(doc.id, k, "cites") for k in cited])
+
+
+def _row_to_run(r: sqlite3.Row) -> Run:
+    return Run(id=r["id"], source=r["source"], started=from_iso(r["started"]),
+               finished=from_iso(r["finished"]), http_status=r["http_status"], new=r["new"],
+               updated=r["updated"], unchanged=r["unchanged"], error=r["error"], warning=r["warning"])
+
+
+def _row_to_state(row: sqlite3.Row) -> SourceState:
+    return SourceState(
+        source=row["source"], consecutive_failures=row["consecutive_failures"],
+        last_attempt=from_iso(row["last_attempt"]), last_success=from_iso(row["last_success"]),
+        last_error=row["last_error"], last_error_code=row["last_error_code"],
+        last_error_at=from_iso(row["last_error_at"]), backoff_until=from_iso(row["backoff_until"]))
 
 
 def _document_to_row(doc: Document) -> dict:
@@ -511,10 +565,67 @@ class Catalog:
             sql += " WHERE source = ?"
             args.append(source)
         rows = self._connection().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
-        return [Run(id=r["id"], source=r["source"], started=from_iso(r["started"]),
-                    finished=from_iso(r["finished"]), http_status=r["http_status"], new=r["new"],
-                    updated=r["updated"], unchanged=r["unchanged"], error=r["error"],
-                    warning=r["warning"]) for r in rows]
+        return [_row_to_run(r) for r in rows]
+
+    def last_runs(self) -> dict[str, Run]:
+        """The latest run of every source that ran at least once."""
+        rows = self._connection().execute(
+            "SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY source)")
+        return {r["source"]: _row_to_run(r) for r in rows}
+
+    # ------------------------------------------------------------ source state
+
+    def source_state(self, source: str) -> SourceState:
+        row = self._connection().execute(
+            "SELECT * FROM source_state WHERE source = ?", (source,)).fetchone()
+        return _row_to_state(row) if row else SourceState(source=source)
+
+    def source_states(self) -> dict[str, SourceState]:
+        rows = self._connection().execute("SELECT * FROM source_state")
+        return {row["source"]: _row_to_state(row) for row in rows}
+
+    def record_success(self, source: str, when: datetime) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO source_state (source, consecutive_failures, last_attempt, last_success)"
+                " VALUES (?, 0, ?, ?) ON CONFLICT(source) DO UPDATE SET consecutive_failures = 0,"
+                " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
+                " backoff_until = NULL", (source, to_iso(when), to_iso(when)))
+
+    def record_failure(self, source: str, when: datetime, error: str, code: str,
+                       backoff_until: datetime | None) -> int:
+        """Count one more consecutive failure; returns the new count."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO source_state (source, consecutive_failures, last_attempt, last_error,"
+                " last_error_code, last_error_at, backoff_until) VALUES (?, 1, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(source) DO UPDATE SET"
+                " consecutive_failures = consecutive_failures + 1, last_attempt = excluded.last_attempt,"
+                " last_error = excluded.last_error, last_error_code = excluded.last_error_code,"
+                " last_error_at = excluded.last_error_at, backoff_until = excluded.backoff_until",
+                (source, to_iso(when), error, code, to_iso(when), to_iso(backoff_until)))
+            return db.execute("SELECT consecutive_failures FROM source_state WHERE source = ?",
+                              (source,)).fetchone()[0]
+
+    def set_backoff(self, source: str, until: datetime | None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE source_state SET backoff_until = ? WHERE source = ?", (to_iso(until), source))
+
+    # ------------------------------------------------------------ watched pages
+
+    def page_snapshot(self, source: str) -> PageSnapshot | None:
+        row = self._connection().execute(
+            "SELECT * FROM page_snapshots WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            return None
+        return PageSnapshot(source=row["source"], url=row["url"], content_hash=row["content_hash"],
+                            text=row["text"], seen=from_iso(row["seen"]))
+
+    def set_page_snapshot(self, snapshot: PageSnapshot) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO page_snapshots VALUES (?, ?, ?, ?, ?)",
+                       (snapshot.source, snapshot.url, snapshot.content_hash, snapshot.text,
+                        to_iso(snapshot.seen)))
 
     # ------------------------------------------------------------ HTTP validators
 

@@ -1,0 +1,318 @@
+"""Crawl sources into the catalog: fetch, parse, dedup, store, and keep a run log.
+
+`crawl_source` runs one source and never raises for the source's own failures: they end in
+its `RunReport`, its run log and its state (consecutive failures, backoff), and the other
+sources carry on. `crawl_sources` runs several, hosts in parallel (the fetcher keeps each
+host polite).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Callable, Iterable
+
+from indexer.catalog import Catalog
+from indexer.records import KIND_NEWS, KINDS, Document, content_hash, document_id
+from veille.config import Config, Source
+from watch.errors import FetchError, WatchError
+from watch.fetcher import FetchResult, Fetcher
+from watch.files import FileStore, suffix_for
+from watch.items import Item
+from watch.text import html_to_text
+from watch.urls import canonicalize_url
+
+log = logging.getLogger(__name__)
+
+# Below this many characters, two texts being equal says little (a bare title): no
+# cross-URL merge on so little evidence.
+MIN_DEDUP_CHARS = 200
+BACKOFF_BASE = timedelta(minutes=30)
+BACKOFF_MAX = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    source: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    http_status: int | None = None
+    not_modified: bool = False
+    error: str | None = None
+    error_code: str | None = None
+    warnings: tuple[str, ...] = ()
+    consecutive_failures: int = 0
+    backoff_until: datetime | None = None
+    skipped: bool = False              # not run: the source is backing off
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated)
+
+    def line(self) -> str:
+        """One line for the CLI and the logs."""
+        if self.skipped:
+            return f"{self.source}: en attente jusqu'à {self.backoff_until:%Y-%m-%d %H:%M} (échecs répétés)"
+        if self.error:
+            return f"{self.source}: ÉCHEC [{self.error_code}] {self.error}"
+        text = f"{self.source}: {self.new} nouveau(x), {self.updated} mis à jour, {self.unchanged} inchangé(s)"
+        if self.not_modified:
+            text += " (non modifié depuis le dernier passage)"
+        if self.warnings:
+            text += f" — attention : {'; '.join(self.warnings)}"
+        return text
+
+
+def backoff_delay(failures: int) -> timedelta:
+    """How long a source that failed `failures` times in a row waits beyond its schedule.
+
+    The first failure costs nothing (the next scheduled run retries); then 30 min, 1 h,
+    2 h ... up to one day, so a dead server is asked about once a day, and a source recovers
+    by itself when the server does.
+    """
+    if failures <= 1:
+        return timedelta(0)
+    return min(BACKOFF_BASE * 2 ** (failures - 2), BACKOFF_MAX)
+
+
+def source_kind(source: Source) -> str:
+    """The document kind of a source's items: its first tag that is a kind, else news."""
+    for tag in source.tags:
+        if tag in KINDS:
+            return tag
+    return KIND_NEWS
+
+
+def normalized_text(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+@dataclass
+class Counts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass
+class CrawlContext:
+    """What a source kind's crawl function gets: the source and the means to store."""
+
+    config: Config
+    source: Source
+    catalog: Catalog
+    fetcher: Fetcher
+    now: datetime
+    files: FileStore
+    counts: Counts = field(default_factory=Counts)
+    warnings: list[str] = field(default_factory=list)
+    http_status: int | None = None
+    not_modified: bool = False
+
+    @property
+    def kind(self) -> str:
+        return source_kind(self.source)
+
+    def base_extra(self) -> dict:
+        return {"tags": list(self.source.tags)}
+
+    def store(self, doc: Document, dedup: bool = True) -> str:
+        """Put `doc` in the catalog unless the same text is already there under another URL."""
+        if dedup and len(doc.content or doc.summary) >= MIN_DEDUP_CHARS and doc.content_hash:
+            twin = self.catalog.find_by_hash(doc.content_hash)
+            if twin is not None and twin.id != doc.id and self.catalog.get(doc.id) is None:
+                log.debug("%s: %s is the same text as %s", self.source.name, doc.url, twin.url)
+                self.counts.add("unchanged")
+                return "unchanged"
+        outcome = self.catalog.put(doc)
+        self.counts.add(outcome)
+        return outcome
+
+    def store_item(self, item: Item, follow: bool = False) -> str:
+        return store_item(self, item, follow)
+
+
+def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
+    """Turn a feed entry or listing item into a document (fetching its link if `follow`)."""
+    url = canonicalize_url(item.url)
+    doc_id = document_id(url)
+    item_hash = content_hash(json.dumps(
+        [item.title, item.summary, item.content, item.published.isoformat() if item.published else None,
+         follow], ensure_ascii=False))
+    existing = ctx.catalog.get(doc_id)
+    if existing is not None and existing.extra.get("item_hash") == item_hash and (
+            not follow or not existing.extra.get("link_error")):
+        # the entry is as we stored it: no need to fetch its link again
+        ctx.counts.add("unchanged")
+        return "unchanged"
+    extra = ctx.base_extra() | {"item_hash": item_hash}
+    if item.guid:
+        extra["guid"] = item.guid
+    if url != item.url:
+        extra["original_url"] = item.url
+    fields: dict = dict(content=item.content, status="ok", status_reason="")
+    if follow:
+        fields.update(_linked_fields(ctx, item.url, existing, extra))
+    text = fields["content"] or item.summary or item.title
+    doc = Document(
+        id=doc_id, title=item.title or fields.get("title") or url, source=ctx.source.name,
+        kind=ctx.kind, first_seen=ctx.now, updated=ctx.now, url=url, summary=item.summary,
+        content=fields["content"], published=item.published,
+        content_hash=content_hash(normalized_text(text)), stored_file=fields.get("stored_file"),
+        authors=item.authors, page_count=fields.get("page_count"), status=fields["status"],
+        status_reason=fields["status_reason"], extra=MappingProxyType(extra))
+    return ctx.store(doc)
+
+
+def _linked_fields(ctx: CrawlContext, url: str, existing: Document | None, extra: dict) -> dict:
+    """Fetch the page or file an item links to; store it; return document fields from it.
+
+    A failed link does not fail the source: the item is kept with what the listing said,
+    and the reason is recorded (and retried on the next run)."""
+    conditional = existing is not None and ctx.files.exists(existing.stored_file)
+    try:
+        result = ctx.fetcher.fetch(url, conditional=conditional)
+    except FetchError as exc:
+        extra["link_error"] = f"[{exc.code}] {exc}"
+        ctx.warnings.append(f"lien non récupéré : {exc}")
+        if existing is not None and existing.stored_file:
+            return _fields_of(existing)
+        return {"status_reason": f"document lié non récupéré : {exc}"}
+    if result.not_modified and existing is not None:
+        extra.update({k: existing.extra[k] for k in ("final_url", "content_type") if k in existing.extra})
+        return _fields_of(existing)
+    fields = linked_document_fields(ctx.files, result)
+    extra["content_type"] = result.content_type
+    if result.final_url != url:
+        extra["final_url"] = result.final_url
+    ctx.fetcher.store_validators(result)
+    return fields
+
+
+def _fields_of(doc: Document) -> dict:
+    return dict(content=doc.content, stored_file=doc.stored_file, page_count=doc.page_count,
+                status=doc.status, status_reason=doc.status_reason)
+
+
+def linked_document_fields(files: FileStore, result: FetchResult) -> dict:
+    """Store a fetched page or file content-addressed and extract its text."""
+    stored = files.put(result.body, suffix_for(result.final_url, result.content_type))
+    if result.content_type in ("text/html", "application/xhtml+xml"):
+        text = html_to_text(result.text)
+        status = "ok" if text.strip() else "empty"
+        return dict(content=text, stored_file=stored, page_count=None, status=status,
+                    status_reason="" if text.strip() else "page sans texte lisible")
+    from watch.text import extract_file
+
+    extracted = extract_file(result.body, filename=result.final_url.rsplit("/", 1)[-1],
+                             content_type=result.content_type)
+    return dict(content=extracted.text, stored_file=stored, page_count=extracted.page_count,
+                status=extracted.status, status_reason=extracted.reason, title=extracted.title)
+
+
+# ---------------------------------------------------------------- running sources
+
+
+CrawlFunction = Callable[[CrawlContext], None]
+
+
+def _kind_crawlers() -> dict[str, CrawlFunction]:
+    from watch.sources import change, feed, page
+
+    return {"feed": feed.crawl, "page": page.crawl, "change": change.crawl}
+
+
+# Other source kinds (e.g. legifrance) register here: kind -> crawl(ctx).
+EXTRA_CRAWLERS: dict[str, CrawlFunction] = {}
+
+
+def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetcher,
+                 now: datetime | None = None) -> RunReport:
+    """Crawl one source now; failures are reported, recorded and never raised."""
+    now = now or datetime.now(timezone.utc).replace(microsecond=0)
+    run_id = catalog.start_run(source.name, now)
+    ctx = CrawlContext(config=config, source=source, catalog=catalog, fetcher=fetcher, now=now,
+                       files=FileStore(config.data_dir))
+    error = code = None
+    try:
+        crawler = EXTRA_CRAWLERS.get(source.kind) or _kind_crawlers().get(source.kind)
+        if crawler is None:
+            raise WatchError(f"type de source non pris en charge par le robot : {source.kind}")
+        crawler(ctx)
+    except WatchError as exc:
+        error, code = str(exc), exc.code
+        if isinstance(exc, FetchError) and exc.status:
+            ctx.http_status = exc.status
+    except Exception as exc:  # a bug or a broken document must not stop the other sources
+        log.exception("%s: unexpected error", source.name)
+        error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
+    finished = datetime.now(timezone.utc).replace(microsecond=0)
+    warning = "; ".join(dict.fromkeys(ctx.warnings))[:2000] or None
+    counts = ctx.counts
+    catalog.finish_run(run_id, http_status=ctx.http_status, new=counts.new, updated=counts.updated,
+                       unchanged=counts.unchanged, error=error, warning=warning,
+                       finished=max(finished, now))
+    failures, backoff_until = 0, None
+    if error is None:
+        catalog.record_success(source.name, now)
+    else:
+        failures = catalog.source_state(source.name).consecutive_failures + 1
+        delay = backoff_delay(failures)
+        backoff_until = now + delay if delay else None
+        catalog.record_failure(source.name, now, error, code or "error", backoff_until)
+        log.warning("%s: %s", source.name, error)
+    return RunReport(source=source.name, new=counts.new, updated=counts.updated,
+                     unchanged=counts.unchanged, http_status=ctx.http_status,
+                     not_modified=ctx.not_modified, error=error, error_code=code,
+                     warnings=tuple(dict.fromkeys(ctx.warnings)), consecutive_failures=failures,
+                     backoff_until=backoff_until)
+
+
+def in_backoff(catalog: Catalog, source: Source, now: datetime) -> datetime | None:
+    """When a failing source may be tried again, if that is still in the future."""
+    until = catalog.source_state(source.name).backoff_until
+    return until if until is not None and until > now else None
+
+
+def crawl_sources(config: Config, catalog: Catalog, fetcher: Fetcher,
+                  sources: Iterable[Source] | None = None, now: datetime | None = None,
+                  on_report: Callable[[RunReport], None] | None = None,
+                  respect_backoff: bool = False) -> list[RunReport]:
+    """Crawl several sources, `http.concurrency` at a time; reports in the sources' order."""
+    chosen = [s for s in (config.sources if sources is None else sources)]
+    lock = threading.Lock()
+
+    def one(source: Source) -> RunReport:
+        start = now or datetime.now(timezone.utc).replace(microsecond=0)
+        until = in_backoff(catalog, source, start) if respect_backoff else None
+        if until is not None:
+            report = RunReport(source=source.name, skipped=True, backoff_until=until)
+        else:
+            report = crawl_source(config, source, catalog, fetcher, now=start)
+        if on_report is not None:
+            with lock:
+                on_report(report)
+        return report
+
+    workers = max(1, min(config.http.concurrency, len(chosen)))
+    if workers == 1:
+        return [one(s) for s in chosen]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
+        return list(pool.map(one, chosen))
+
+
+__all__ = ["CrawlContext", "RunReport", "backoff_delay", "crawl_source", "crawl_sources",
+           "in_backoff", "source_kind", "store_item"]

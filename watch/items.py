@@ -1,0 +1,36 @@
+"""What the source parsers return: items found on a feed or a listing page.
+
+Parsers are pure (bytes and a base URL in, a `Listing` out); the crawler turns items into
+catalog documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a feed or of a listing page."""
+
+    url: str                                  # absolute link to the item
+    title: str
+    summary: str = ""                         # plain text
+    content: str = ""                         # full plain text when the source carries it
+    published: datetime | None = None         # aware datetime when known
+    guid: str = ""                            # the feed's own id, when any
+    authors: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one fetched body of a source yields."""
+
+    items: tuple[Item, ...]
+    title: str = ""                           # the feed's or page's own title
+    warnings: tuple[str, ...] = ()            # recovered problems (ill-formed feed, bad dates)
+    next_url: str | None = None               # pagination: the next page to read, if any

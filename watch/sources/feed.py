@@ -1,0 +1,137 @@
+"""`feed` sources: RSS 0.9x/1.0/2.0 and Atom, through feedparser.
+
+`parse_feed(body, base_url, content_type)` is pure. An ill-formed feed that feedparser can
+recover ("bozo") keeps its entries and yields a warning; a body that is no feed at all
+raises ParseError.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from watch.errors import ParseError
+from watch.items import Item, Listing
+from watch.text import html_to_text
+
+
+def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Listing:
+    headers = {"content-location": base_url}
+    if content_type:
+        headers["content-type"] = content_type
+    # entry HTML is only ever turned into plain text, so feedparser's sanitiser and URI
+    # rewriting (most of its time on large feeds such as the JORF's) would be wasted
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
+                              resolve_relative_uris=False)
+    warnings: list[str] = []
+    problem = parsed.get("bozo_exception")
+    # a feed served as text/html or without Content-Type is common and harmless
+    if parsed.get("bozo") and not isinstance(problem, feedparser.NonXMLContentType):
+        reason = f"{type(problem).__name__}: {problem}" if problem else "inconnu"
+        if not parsed.entries and not parsed.get("version"):
+            raise ParseError(f"pas un flux RSS/Atom lisible ({reason})", url=base_url)
+        warnings.append(f"flux mal formé, {len(parsed.entries)} entrées récupérées ({reason[:300]})")
+    if not parsed.entries and not parsed.get("version"):
+        raise ParseError("pas un flux RSS/Atom (page HTML ou autre contenu ?)", url=base_url,
+                         hint="vérifier l'adresse du flux")
+    items: list[Item] = []
+    seen: set[str] = set()
+    skipped = 0
+    for entry in parsed.entries:
+        item = _item(entry, base_url)
+        if item is None:
+            skipped += 1
+            continue
+        key = item.guid or item.url
+        if key in seen:  # some generators repeat entries
+            continue
+        seen.add(key)
+        items.append(item)
+    if skipped:
+        warnings.append(f"{skipped} entrée(s) sans lien ignorée(s)")
+    return Listing(items=tuple(items), title=_text(parsed.feed.get("title", "")), warnings=tuple(warnings))
+
+
+def _item(entry, base_url: str) -> Item | None:
+    guid = str(entry.get("id") or "").strip()
+    link = str(entry.get("link") or "").strip()
+    if not link:
+        for candidate in entry.get("links", ()):
+            if candidate.get("href"):
+                link = candidate["href"]
+                break
+    if not link and _is_http(guid):
+        link = guid
+    if not link:
+        return None
+    url = urljoin(base_url, link)
+    if not _is_http(url):
+        return None
+    content = ""
+    for part in entry.get("content", ()) or ():
+        text = _text(part.get("value", ""), paragraphs=True)
+        if len(text) > len(content):
+            content = text
+    summary = _text(entry.get("summary", ""))
+    if summary == content:
+        summary = _shorten(content)
+    title = _text(entry.get("title", "")) or _shorten(summary or content, 120) or url
+    authors = tuple(a.get("name", "") for a in entry.get("authors", ()) if a.get("name"))
+    return Item(url=url, title=title, summary=summary, content=content, guid=guid,
+                published=_date(entry), authors=authors)
+
+
+def _date(entry) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def _text(value: str, paragraphs: bool = False) -> str:
+    """Plain text of a feed field (feedparser gives sanitised HTML or text)."""
+    value = str(value or "")
+    if "<" in value or "&" in value:
+        value = html_to_text(value)
+    if paragraphs:
+        return "\n".join(line.strip() for line in value.splitlines() if line.strip())
+    return " ".join(value.split())
+
+
+def _shorten(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+def _is_http(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
+
+
+def crawl(ctx) -> None:
+    """Crawl a `feed` source (`ctx` is a watch.crawler.CrawlContext)."""
+    result = ctx.fetcher.fetch(ctx.source.url, accept=FEED_ACCEPT)
+    ctx.http_status = result.status
+    if result.not_modified:
+        ctx.not_modified = True
+        return
+    listing = parse_feed(result.body, result.final_url, result.headers.get("content-type", ""))
+    ctx.warnings.extend(listing.warnings)
+    items = listing.items
+    limit = ctx.source.options.get("max_entries")
+    if limit:
+        items = items[:limit]
+    follow = bool(ctx.source.options.get("fetch_full"))
+    for item in items:
+        ctx.store_item(item, follow=follow)
+    ctx.fetcher.store_validators(result)
+
+
+FEED_ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+               "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5")
