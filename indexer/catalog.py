@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
@@ -283,6 +283,8 @@ class DigestItem:
     date: datetime
     summary: str = ""
 
+
+@dataclass(frozen=True)
 class SourceState:
     source: str
     consecutive_failures: int = 0

@@ -219,7 +219,6 @@ def test_source_kind_from_tags(make_env, httpserver):
 
 
 def test_fetch_full_stores_linked_pages_and_pdfs(make_env, httpserver):
-    pytest.importorskip("indexer.extract.pdf")
     httpserver.add("/rss.xml", (WATCH / "actualites.rss").read_bytes(), content_type="application/rss+xml")
     httpserver.add("/actualites/renovation-urbaine-martinique?utm_source=rss&utm_medium=feed",
                    "<html><head><title>Rénovation</title></head><body><main><p>Texte intégral de "

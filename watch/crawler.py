@@ -24,7 +24,7 @@ from watch.errors import FetchError, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for
 from watch.items import Item
-from watch.text import html_to_text
+from watch.text import FileReader, html_to_text
 from watch.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class CrawlContext:
     now: datetime
     files: FileStore
     counts: Counts = field(default_factory=Counts)
+    reader: FileReader = field(default_factory=FileReader)
     warnings: list[str] = field(default_factory=list)
     http_status: int | None = None
     not_modified: bool = False
@@ -194,7 +195,7 @@ def _linked_fields(ctx: CrawlContext, url: str, existing: Document | None, extra
     if result.not_modified and existing is not None:
         extra.update({k: existing.extra[k] for k in ("final_url", "content_type") if k in existing.extra})
         return _fields_of(existing)
-    fields = linked_document_fields(ctx.files, result)
+    fields = linked_document_fields(ctx.files, ctx.reader, result)
     extra["content_type"] = result.content_type
     if result.final_url != url:
         extra["final_url"] = result.final_url
@@ -207,7 +208,7 @@ def _fields_of(doc: Document) -> dict:
                 status=doc.status, status_reason=doc.status_reason)
 
 
-def linked_document_fields(files: FileStore, result: FetchResult) -> dict:
+def linked_document_fields(files: FileStore, reader: FileReader, result: FetchResult) -> dict:
     """Store a fetched page or file content-addressed and extract its text."""
     stored = files.put(result.body, suffix_for(result.final_url, result.content_type))
     if result.content_type in ("text/html", "application/xhtml+xml"):
@@ -215,10 +216,8 @@ def linked_document_fields(files: FileStore, result: FetchResult) -> dict:
         status = "ok" if text.strip() else "empty"
         return dict(content=text, stored_file=stored, page_count=None, status=status,
                     status_reason="" if text.strip() else "page sans texte lisible")
-    from watch.text import extract_file
-
-    extracted = extract_file(result.body, filename=result.final_url.rsplit("/", 1)[-1],
-                             content_type=result.content_type)
+    extracted = reader.extract(result.body, filename=result.final_url.split("?", 1)[0].rsplit("/", 1)[-1],
+                               content_type=result.content_type)
     return dict(content=extracted.text, stored_file=stored, page_count=extracted.page_count,
                 status=extracted.status, status_reason=extracted.reason, title=extracted.title)
 
@@ -259,6 +258,8 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
     except Exception as exc:  # a bug or a broken document must not stop the other sources
         log.exception("%s: unexpected error", source.name)
         error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
+    finally:
+        ctx.reader.close()
     finished = datetime.now(timezone.utc).replace(microsecond=0)
     warning = "; ".join(dict.fromkeys(ctx.warnings))[:2000] or None
     counts = ctx.counts

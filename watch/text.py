@@ -1,30 +1,28 @@
-"""Text out of fetched bytes, through the indexer's extractors (the crawler never parses
-PDF or DOCX itself)."""
+"""Text out of fetched bytes, through the indexer's extractors: the crawler never parses
+PDF, DOCX or HTML bodies itself."""
 
 from __future__ import annotations
 
-try:
-    from indexer.extract.html import html_to_text
-except ImportError:  # until the extractor lands on main
-    from bs4 import BeautifulSoup
-
-    def html_to_text(html: str) -> str:
-        soup = BeautifulSoup(html, "html.parser")
-        for tag in soup(["script", "style", "noscript"]):
-            tag.decompose()
-        return soup.get_text("\n").strip()
+from indexer.extract import BoundedExtractor, Extracted
+from indexer.extract.html import html_to_text
 
 
-def extract_file(data: bytes, filename: str = "", content_type: str = ""):
-    """Text and metadata of a downloaded file (an `indexer.extract.Extracted`).
+class FileReader:
+    """Extracts downloaded files in a worker process under size and time limits (files from
+    the web are not trusted); the worker starts on first use and serves a whole crawl run."""
 
-    Files from the web are not trusted: the bounded extractor reads them in a worker
-    process under size and time limits."""
-    try:
-        from indexer.extract import extract_bounded
-    except ImportError:
-        from indexer.extract import extract as extract_bounded
-    return extract_bounded(data, filename=filename, content_type=content_type)
+    def __init__(self) -> None:
+        self._extractor: BoundedExtractor | None = None
+
+    def extract(self, data: bytes, filename: str = "", content_type: str = "") -> Extracted:
+        if self._extractor is None:
+            self._extractor = BoundedExtractor()
+        return self._extractor.extract(data, filename, content_type)
+
+    def close(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
+            self._extractor = None
 
 
-__all__ = ["extract_file", "html_to_text"]
+__all__ = ["FileReader", "html_to_text"]
