@@ -229,6 +229,43 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chosen_sources(config: Config, name: str | None):
+    if name is None:
+        return [s for s in config.sources if s.enabled]
+    try:
+        return [config.source(name)]
+    except KeyError:
+        known = ", ".join(s.name for s in config.sources) or "none"
+        raise VeilleError(f"unknown source '{name}'", hint=f"sources: {known}") from None
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from indexer.catalog import Catalog
+    from watch.crawler import crawl_sources
+    from watch.fetcher import Fetcher
+
+    config = _config(args)
+    sources = _chosen_sources(config, args.source)
+    if not sources:
+        print("no enabled source to crawl", file=sys.stderr)
+        return 0
+    catalog = Catalog.in_data_dir(config.data_dir)
+    done = 0
+
+    def show(report) -> None:
+        nonlocal done
+        done += 1
+        print(f"[{done}/{len(sources)}] {report.line()}", flush=True)
+
+    with Fetcher(config.http, catalog) as fetcher:
+        reports = crawl_sources(config, catalog, fetcher, sources, on_report=show)
+    failed = [r for r in reports if not r.ok]
+    print(f"{len(reports)} source(s): {sum(r.new for r in reports)} new, "
+          f"{sum(r.updated for r in reports)} updated, {sum(r.unchanged for r in reports)} unchanged, "
+          f"{len(failed)} failed")
+    return 1 if args.source and failed else 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -243,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate the configuration (exit 1 listing the errors)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("crawl", help="crawl the watched sources once now (one line per source)")
+    p.add_argument("--source", metavar="NAME", help="only this source (exit 1 if it fails)")
+    p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("index", help="sync the library and index new or changed documents")
     p.add_argument("--rebuild", action="store_true",
