@@ -133,3 +133,111 @@ def login_staff():
         return client
 
     return login
+
+
+# ------------------------------------------------------------------ web: an indexed space
+
+WEB_CONFIG = """
+data_dir: data
+timezone: America/Martinique
+library:
+  - {name: Bibliothèque, path: library/}
+sources:
+  - {name: vie-publique, title: "Vie publique — actualités", kind: feed, url: "https://www.vie-publique.fr/rss.xml"}
+  - {name: anct, title: "Agence nationale de la cohésion des territoires", kind: feed, url: "https://agence-cohesion-territoires.gouv.fr/rss.xml"}
+  - {name: prefecture, title: "Préfecture de la Martinique", kind: change, url: "https://www.martinique.gouv.fr/Actualites"}
+web: {base_url: "http://veille.example.org"}
+"""
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def web_documents(now):
+    """Fixture documents for the web tests: kinds, sources, themes, years, a PDF, a library
+    file, a changed page, and hostile text in every displayed field."""
+    from datetime import timedelta
+
+    from indexer.records import Document, document_id
+
+    def doc(key, **fields):
+        fields.setdefault("first_seen", now - timedelta(days=1))
+        fields.setdefault("extra", {})  # Catalog.put's asdict() cannot deep-copy a mappingproxy
+        return Document(id=document_id(key), **fields)
+
+    docs = [
+        doc("https://www.vie-publique.fr/renovation", title="Rénovation urbaine : le nouveau programme",
+            source="vie-publique", kind="actualité", url="https://www.vie-publique.fr/renovation",
+            published=now - timedelta(days=2), summary="Le programme de rénovation urbaine des quartiers.",
+            content="La rénovation urbaine des quartiers prioritaires de Fort-de-France avance.\n\n"
+                    "Le contrat de ville est signé. Voir la loi n° 2014-173 du 21 février 2014.",
+            themes=("habitat et renouvellement urbain",), territories=("Fort-de-France",),
+            doc_type="communiqué"),
+        doc("https://anct.example/guide.pdf", title="Guide des conseils citoyens",
+            source="anct", kind="publication", url="https://agence-cohesion-territoires.gouv.fr/guide.pdf",
+            published=now.replace(year=now.year - 2), stored_file="ab/guide.pdf", page_count=3,
+            content="Page un : participation des habitants.\fPage deux : conseils citoyens.\fPage trois.",
+            themes=("participation des habitants",), territories=("Martinique",), doc_type="guide"),
+        doc("https://www.martinique.gouv.fr/Actualites", title="Actualités de la préfecture (modifiée)",
+            source="prefecture", kind="page modifiée", url="https://www.martinique.gouv.fr/Actualites",
+            published=now - timedelta(days=3), content="Nouvel appel à projets politique de la ville.",
+            extra={"diff": "--- avant\n+++ après\n@@ -1 +1 @@\n-Ancien appel <b>clos</b>\n+Nouvel appel à projets"},
+            themes=("cohésion sociale",)),
+        doc("library:Bibliothèque/fiches/fiche-jardins.txt", title="Fiche d'expérience : jardins partagés",
+            source="Bibliothèque", kind="bibliothèque", path="fiches/fiche-jardins.txt",
+            published=now.replace(year=now.year - 1), content="Les jardins partagés du Lamentin.",
+            themes=("cohésion sociale",), territories=("Le Lamentin",), doc_type="fiche d'expérience",
+            authors=("Centre de ressources",)),
+        doc("https://evil.example/x", title=f"Titre piégé {HOSTILE}", source="vie-publique",
+            kind="actualité", url="javascript:alert(document.cookie)",
+            summary=f"Résumé {HOSTILE}", content=f"Texte piégé {HOSTILE} logement",
+            themes=(f"thème {HOSTILE}",), doc_type=HOSTILE, authors=(HOSTILE,),
+            first_seen=now - timedelta(days=30), published=now - timedelta(days=30)),
+    ]
+    for i in range(12):
+        docs.append(doc(f"https://anct.example/logement-{i}", title=f"Logement social, étude {i:02d}",
+                        source="anct", kind="publication", url=f"https://anct.example/logement-{i}",
+                        published=now - timedelta(days=40 + 30 * i),
+                        first_seen=now - timedelta(days=40 + 30 * i),
+                        content=f"Étude numéro {i} sur le logement social en Martinique.",
+                        themes=("habitat et renouvellement urbain",), doc_type="étude"))
+    return docs
+
+
+@pytest.fixture
+def web_config(tmp_path):
+    """A configuration on tmp_path with the web fixture documents catalogued and indexed."""
+    from datetime import datetime, timezone
+
+    from indexer.catalog import Catalog
+    from veille.config import load_config
+
+    DocumentSpace = pytest.importorskip(
+        "indexer.space", reason="indexer.space (DocumentSpace) has not landed yet").DocumentSpace
+
+    (tmp_path / "sources.yaml").write_text(textwrap.dedent(WEB_CONFIG), encoding="utf-8")
+    (tmp_path / "library" / "fiches").mkdir(parents=True)
+    (tmp_path / "library" / "fiches" / "fiche-jardins.txt").write_text(
+        "Les jardins partagés du Lamentin.", encoding="utf-8")
+    (tmp_path / "library" / "notes.txt").write_text("Notes du centre.", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("outside the library", encoding="utf-8")
+    (tmp_path / "data" / "files" / "ab").mkdir(parents=True)
+    (tmp_path / "data" / "files" / "ab" / "guide.pdf").write_bytes((FIXTURES / "web" / "guide.pdf").read_bytes())
+    config = load_config(tmp_path / "sources.yaml")
+    catalog = Catalog.in_data_dir(config.data_dir)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    for doc in web_documents(now):
+        catalog.put(doc)
+    space = DocumentSpace(config)
+    space.index_pending()
+    if hasattr(space, "close"):
+        space.close()
+    catalog.close()
+    return config
+
+
+@pytest.fixture
+def web_client(web_config):
+    from web import create_app
+
+    app = create_app(web_config, {"TESTING": True})
+    return app.test_client()

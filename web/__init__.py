@@ -6,9 +6,11 @@ import threading
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from veille.config import Config, load_config
 from veille.dates import french_date, french_datetime
+from web import present
 
 
 def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -25,18 +27,29 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
 
-    from web import alerts, auth, documents, search
+    from web import alerts, api, auth, documents, library, search, sources
 
     auth.init_app(app, config)
+    present.install(app)
 
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(library.bp)
+    app.register_blueprint(sources.bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(alerts.public)
 
     @app.errorhandler(404)
     def not_found(error):
         return _error_response(404, "Page introuvable", "Cette adresse ne correspond à aucune page.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        # 400, 405, 413...: the API answers JSON, pages answer the French error page.
+        code = error.code or 500
+        return _error_response(code, HTTP_TITLES.get(code, "Erreur"),
+                               HTTP_MESSAGES.get(code, "La requête n'a pas pu aboutir."))
 
     @app.errorhandler(500)
     def server_error(error):
@@ -50,6 +63,14 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     return app
 
 
+HTTP_TITLES = {400: "Requête invalide", 403: "Accès réservé", 405: "Méthode non acceptée"}
+HTTP_MESSAGES = {
+    400: "La requête est incomplète ou mal formée.",
+    403: "Cette page est réservée à l'équipe du centre.",
+    405: "Cette méthode n'est pas acceptée à cette adresse.",
+}
+
+
 def _error_response(status: int, title: str, message: str):
     if request.path.startswith("/api/"):
         return jsonify({"ok": False, "error": message}), status
@@ -58,6 +79,20 @@ def _error_response(status: int, title: str, message: str):
 
 def veille_config() -> Config:
     return current_app.config["VEILLE"]
+
+
+def get_catalog():
+    """The catalog of the data directory (run log, library signatures), opened once."""
+    catalog = current_app.extensions.get("veille.catalog")
+    if catalog is None:
+        with current_app.extensions["veille.space_lock"]:
+            catalog = current_app.extensions.get("veille.catalog")
+            if catalog is None:
+                from indexer.catalog import Catalog
+
+                catalog = Catalog.in_data_dir(veille_config().data_dir)
+                current_app.extensions["veille.catalog"] = catalog
+    return catalog
 
 
 def get_space():

@@ -1,12 +1,115 @@
-"""The document page."""
+"""The document page, its text pages, and the stored copy of the original."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+import logging
+from dataclasses import dataclass
+from datetime import datetime
 
-from web import get_space
+from flask import Blueprint, abort, render_template, request
+
+from indexer.records import KIND_LIBRARY, KIND_PAGE_CHANGE, Document
+from web import get_space, veille_config
+from web.files import send_confined
+from web.params import page_window
+from web.present import as_date, diff_lines
+
+log = logging.getLogger("veille.web")
 
 bp = Blueprint("documents", __name__)
+
+TEXT_PAGE_CHARS = 8000     # a screenful or two of prose; PDFs keep their own pages
+SIMILAR = 5
+
+
+@dataclass(frozen=True)
+class TextPage:
+    number: int
+    total: int
+    paragraphs: tuple[str, ...]
+    is_pdf_page: bool
+
+
+@dataclass(frozen=True)
+class Related:
+    """A document shown in a list (similar, cited by): whatever record the space returns."""
+    id: str
+    title: str
+    source: str
+    kind: str
+    date: datetime | None
+
+
+def text_pages(content: str, page_count: int | None = None) -> list[str]:
+    """The text cut in pages: the PDF's own pages ("\\f"), else runs of paragraphs."""
+    if not content.strip():
+        return []
+    if "\f" in content or page_count:
+        return content.split("\f")
+    pages: list[str] = []
+    current = ""
+    for para in content.split("\n\n"):
+        if current and len(current) + len(para) > TEXT_PAGE_CHARS:
+            pages.append(current)
+            current = ""
+        current = f"{current}\n\n{para}" if current else para
+    if current:
+        pages.append(current)
+    return pages
+
+
+def text_page(doc: Document, number: int) -> TextPage | None:
+    pages = text_pages(doc.content, doc.page_count)
+    if not pages:
+        return None
+    number = max(1, min(number, len(pages)))
+    paragraphs = tuple(p.strip() for p in pages[number - 1].split("\n\n") if p.strip())
+    return TextPage(number, len(pages), paragraphs, "\f" in doc.content or bool(doc.page_count))
+
+
+def _related(item) -> Related:
+    if isinstance(item, Document):
+        return Related(item.id, item.title, item.source, item.kind, item.date)
+    if isinstance(item, str):  # an id
+        doc = get_space().document(item)
+        return _related(doc) if doc else None
+    return Related(item.id, item.title, item.source, item.kind, as_date(getattr(item, "published", None)))
+
+
+def similar_documents(doc_id: str) -> list[Related]:
+    try:
+        items = get_space().similar(doc_id, SIMILAR)
+    except Exception:  # "similar" is a courtesy: the page shows without it
+        log.exception("similar documents failed for %s", doc_id)
+        return []
+    return [r for r in map(_related, items) if r is not None and r.id != doc_id]
+
+
+def legal_references(doc: Document) -> tuple[list, list[Related]]:
+    """(references the text cites, documents of the index citing it), when the legal
+    module is installed: each reference has `.label` and `.key`."""
+    space = get_space()
+    cites, cited_by = [], []
+    if hasattr(space, "cites"):
+        cites = list(space.cites(doc.id))
+    else:
+        try:
+            from indexer.legal import extract_legal_refs
+        except ImportError:
+            extract_legal_refs = None
+        if extract_legal_refs is not None:
+            cites = extract_legal_refs(f"{doc.summary}\n{doc.content}")[:100]
+    if hasattr(space, "cited_by"):
+        cited_by = [r for r in map(_related, space.cited_by(doc.id)) if r is not None]
+    return cites, cited_by
+
+
+def legifrance_link(ref) -> str | None:
+    try:
+        from indexer.legal import legifrance_url
+    except ImportError:
+        return None
+    return legifrance_url(ref.key)
 
 
 @bp.get("/documents/<doc_id>")
@@ -14,4 +117,32 @@ def show(doc_id: str):
     doc = get_space().document(doc_id)
     if doc is None:
         abort(404)
-    return render_template("document.html", doc=doc)
+    try:
+        number = int(request.args.get("p", "1"))
+    except ValueError:
+        number = 1
+    page = text_page(doc, number)
+    cites, cited_by = legal_references(doc)
+    diff = diff_lines(doc.extra.get("diff")) if doc.kind == KIND_PAGE_CHANGE or doc.extra.get("diff") else []
+    library_file = doc.path if doc.kind == KIND_LIBRARY and doc.path else None
+    return render_template(
+        "document.html", doc=doc, page=page,
+        pages=page_window(page.number, page.total) if page else [],
+        cites=cites, cited_by=cited_by, legifrance_link=legifrance_link,
+        similar=similar_documents(doc_id), diff=diff, library_file=library_file)
+
+
+@bp.get("/documents/<doc_id>/copie")
+def stored_copy(doc_id: str):
+    """The copy the crawler stored under <data_dir>/files (PDFs open in the browser)."""
+    doc = get_space().document(doc_id)
+    if doc is None or not doc.stored_file:
+        abort(404)
+    return send_confined(veille_config().data_dir / "files", doc.stored_file,
+                         download_name=_download_name(doc))
+
+
+def _download_name(doc: Document) -> str:
+    suffix = "." + doc.stored_file.rsplit(".", 1)[-1] if "." in (doc.stored_file or "") else ""
+    stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in doc.title)[:80].strip() or doc.id
+    return stem + suffix.lower()

@@ -1,32 +1,130 @@
-"""Search pages: the home page and the results page."""
+"""Search pages: the home page, the results page and the Atom feed of any search."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from indexer.engine import SearchRequest
-from web import get_space
+from flask import Blueprint, Response, redirect, render_template, request
+
+from indexer.engine import SearchRequest, SearchResults
+from web import get_space, veille_config
+from web.atom import search_feed
+from web.params import FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, page_window, parse_state
+from web.present import facet_value_label, search_url, source_title
+
+log = logging.getLogger("veille.web")
 
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 10
+FEED_SIZE = 50
+FACET_VALUES_SHOWN = 8
+RECENT_DAYS = 7
+SYNTAX_CHARS = re.compile(r'["()*?:^~\[\]{}]|\b(?:AND|OR|NOT)\b|(?:^|\s)-')
 
 
-def _page_number(value: str | None) -> int:
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    url: str            # the search with this value toggled
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    param: str
+    label: str
+    values: tuple[FacetValue, ...]      # the first FACET_VALUES_SHOWN, selected ones included
+    more: tuple[FacetValue, ...]        # the rest, behind a <details>
+
+
+def run_search(state: SearchState, per_page: int = PER_PAGE, **overrides) -> tuple[SearchResults, str]:
+    """Search, never failing on the query: if the engine refuses it, retry with its plain
+    words. Returns the results and a French notice when the query had to be simplified."""
+    space = get_space()
     try:
-        return max(1, min(int(value or 1), 1000))
-    except ValueError:
-        return 1
+        return space.search(state.request(per_page=per_page, **overrides)), ""
+    except Exception:  # a query the engine could not repair must not become an error page
+        log.exception("search failed for %r; retrying with plain words", state.q)
+        plain = " ".join(SYNTAX_CHARS.sub(" ", state.q).split())
+        found = space.search(state.with_query(plain).request(per_page=per_page, **overrides))
+        return found, f"La syntaxe de la recherche n'a pas pu être comprise : recherche des mots « {plain} »."
+
+
+def facet_groups(state: SearchState, facets) -> list[FacetGroup]:
+    groups = []
+    for param, field_name in FACET_PARAMS.items():
+        counts = list(facets.get(field_name, ()))
+        if param == "year":
+            counts.sort(key=lambda vc: vc[0], reverse=True)
+        present = {value for value, _ in counts}
+        # a selected value with no result left is still shown, so it can be removed
+        counts += [(v, 0) for v in state.filters.get(param, ()) if v not in present]
+        values = [FacetValue(value=str(value), label=facet_value_label(param, str(value)), count=count,
+                             selected=state.is_selected(param, str(value)),
+                             url=search_url(state.toggled(param, str(value))))
+                  for value, count in counts if str(value)]
+        if not values:
+            continue
+        shown = values[:FACET_VALUES_SHOWN]
+        shown += [v for v in values[FACET_VALUES_SHOWN:] if v.selected]
+        more = [v for v in values[FACET_VALUES_SHOWN:] if not v.selected]
+        groups.append(FacetGroup(param, FACET_LABELS[param], tuple(shown), tuple(more)))
+    return groups
+
+
+def recent_documents(limit: int = 5):
+    found = get_space().search(SearchRequest(q="", sort="date", per_page=limit,
+                                             facets=False, highlight=False))
+    return found.hits
 
 
 @bp.get("/")
 def home():
-    return render_template("home.html")
+    config = veille_config()
+    since = (datetime.now(config.tz) - timedelta(days=RECENT_DAYS)).date()
+    found = get_space().search(SearchRequest(q="", first_seen_after=since, sort="date", per_page=60,
+                                             facets=False, highlight=False))
+    by_theme: dict[str, list] = {}
+    for hit in found.hits:
+        for theme in hit.themes or ("Autres sujets",):
+            by_theme.setdefault(theme, []).append(hit)
+    themes = sorted(by_theme.items(), key=lambda item: (item[0] == "Autres sujets", -len(item[1]), item[0]))
+    recent = recent_documents(8) if not found.hits else ()
+    return render_template("home.html", themes=themes, week_total=found.total, since=since,
+                           recent=recent)
 
 
 @bp.get("/search")
 def results():
-    q = request.args.get("q", "").strip()
-    page = _page_number(request.args.get("page"))
-    found = get_space().search(SearchRequest(q=q, page=page, per_page=PER_PAGE))
-    return render_template("search.html", q=q, results=found)
+    state = parse_state(request.args)
+    found, notice = run_search(state)
+    if found.total and state.page > found.pages:
+        return redirect(search_url(state.with_page(found.pages)))
+    recent = recent_documents() if not found.total else ()
+    return render_template(
+        "search.html", q=state.q, state=state, results=found, notice=notice,
+        facets=facet_groups(state, found.facets), recent=recent,
+        pages=page_window(found.page, found.pages), first=(found.page - 1) * found.per_page + 1,
+        last=min(found.total, found.page * found.per_page),
+        feed_url=search_url(replace(state, page=1), endpoint="search.feed"),
+        field_params=FIELD_PARAMS)
+
+
+@bp.get("/search.atom")
+def feed():
+    state = parse_state(request.args)
+    # A feed follows what is new: newest first unless the subscriber asked otherwise.
+    sort = state.sort if "sort" in request.args else "date"
+    found, _ = run_search(replace(state, sort=sort, page=1), per_page=FEED_SIZE, facets=False)
+    config = veille_config()
+    body = search_feed(state, found, base_url=config.web.base_url,
+                       page_url=search_url(replace(state, page=1)),
+                       self_url=search_url(replace(state, page=1), endpoint="search.feed"),
+                       source_name=source_title)
+    return Response(body, mimetype="application/atom+xml")

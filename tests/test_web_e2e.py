@@ -1,0 +1,118 @@
+"""End to end: headless Debian chromium drives a waitress server over an indexed space.
+
+Search, click a facet, open a document, check keyboard access; screenshots go to
+test-artifacts/ (git-ignored) for people to look at.
+"""
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def server(web_config):
+    """The app on waitress, on a free port of 127.0.0.1, like `veille serve`."""
+    import waitress
+
+    from web import create_app
+
+    app = create_app(web_config)
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="veille-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1000",
+                 "--lang=fr-FR"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(driver, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    width = driver.get_window_size()["width"]
+    driver.set_window_size(width, min(max(height + 120, 600), 4000))
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_search_facet_document(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server + "/")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+    assert "Rénovation urbaine" in browser.find_element(By.CSS_SELECTOR, "section.recent").text
+    shot(browser, "01-accueil")
+
+    # keyboard: the first Tab reaches the skip link
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("class") == "skip"
+
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("logement", Keys.ENTER)
+    count = browser.find_element(By.CSS_SELECTOR, ".result-bar .count").text
+    assert count == "Résultats 1 à 10 sur 13"
+    help_panel = browser.find_element(By.CSS_SELECTOR, "details.help")
+    help_panel.find_element(By.TAG_NAME, "summary").click()
+    assert "expression exacte" in help_panel.text
+    shot(browser, "02-resultats")
+
+    facet = [a for a in browser.find_elements(By.CSS_SELECTOR, "#facet-kind ~ ul a")
+             if a.text.startswith("Actualité")][0]
+    facet.click()
+    assert "kind=actualit%C3%A9" in browser.current_url
+    selected = browser.find_element(By.CSS_SELECTOR, "#facet-kind ~ ul a.selected")
+    assert "Actualité" in selected.text and "✓" in selected.text
+    results = browser.find_elements(By.CSS_SELECTOR, "li.result h3 a")
+    assert [r.text for r in results] == ['Titre piégé <script>alert("x")</script><img src=x onerror=alert(1)>']
+    assert browser.execute_script("return window.__xss === undefined && document.images.length === 0")
+    shot(browser, "03-facette")
+
+    browser.back()
+    browser.find_element(By.CSS_SELECTOR, "li.result h3 a").click()
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert heading.startswith("Logement social, étude")
+    assert browser.find_element(By.CSS_SELECTOR, ".notice-meta").text
+    shot(browser, "04-document")
+
+    # narrow screen: one column, nothing cut off horizontally
+    document_url = browser.current_url
+    browser.set_window_size(390, 900)
+    for url in (server + "/search?q=logement", document_url, server + "/bibliotheque"):
+        browser.get(url)
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth")
+        assert not overflow, url
+    browser.get(server + "/search?q=logement")
+    shot(browser, "05-mobile")

@@ -1,0 +1,98 @@
+"""The JSON API: the same searches as the pages, for other tools (documented in openapi.json)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request, url_for
+
+from indexer.records import KIND_LIBRARY, Document
+from web import get_catalog, get_space, veille_config
+from web.documents import legal_references, similar_documents
+from web.params import FACET_PARAMS, ParamError, parse_state
+from web.search import run_search
+from web.sources import source_statuses
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_PER_PAGE = 100
+
+
+def _bad_request(message: str):
+    return jsonify({"ok": False, "error": message}), 400
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def hit_json(hit) -> dict:
+    return {"id": hit.id, "title": hit.title, "url": hit.url, "source": hit.source,
+            "kind": hit.kind, "published": hit.published, "score": hit.score,
+            "snippet": hit.snippet}
+
+
+def facets_json(facets) -> dict:
+    """Facet counts keyed by the URL parameter that filters on them."""
+    return {param: [{"value": str(value), "count": count} for value, count in facets.get(field, ())]
+            for param, field in FACET_PARAMS.items()}
+
+
+@bp.get("/search")
+def search():
+    try:
+        state = parse_state(request.args, strict=True)
+        per_page = int(request.args.get("per_page", "10") or 10)
+    except ParamError as exc:
+        return _bad_request(str(exc))
+    except ValueError:
+        return _bad_request("per_page must be a whole number")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        return _bad_request(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    found, notice = run_search(state, per_page=per_page)
+    return jsonify({
+        "total": found.total,
+        "page": found.page,
+        "results": [hit_json(hit) for hit in found.hits],
+        "facets": facets_json(found.facets),
+        "pages": found.pages,
+        "per_page": found.per_page,
+        "sort": state.effective_sort,
+        "notice": notice or found.notice,
+        "suggestion": found.suggestion,
+        "partial": found.partial,
+    })
+
+
+def document_json(doc: Document) -> dict:
+    cites, cited_by = legal_references(doc)
+    return {
+        "id": doc.id, "title": doc.title, "url": doc.url, "source": doc.source,
+        "kind": doc.kind, "doc_type": doc.doc_type,
+        "published": _iso(doc.published), "first_seen": _iso(doc.first_seen),
+        "updated": _iso(doc.updated), "summary": doc.summary, "content": doc.content,
+        "themes": list(doc.themes), "territories": list(doc.territories),
+        "authors": list(doc.authors), "language": doc.language, "page_count": doc.page_count,
+        "status": doc.status, "status_reason": doc.status_reason,
+        "page_url": url_for("documents.show", doc_id=doc.id, _external=True),
+        "stored_copy_url": url_for("documents.stored_copy", doc_id=doc.id, _external=True)
+        if doc.stored_file else None,
+        "download_url": url_for("library.download", name=doc.source, path=doc.path, _external=True)
+        if doc.kind == KIND_LIBRARY and doc.path else None,
+        "cites": [{"key": ref.key, "label": ref.label} for ref in cites],
+        "cited_by": [r.id for r in cited_by],
+        "similar": [r.id for r in similar_documents(doc.id)],
+        "diff": doc.extra.get("diff") if isinstance(doc.extra.get("diff"), str) else None,
+    }
+
+
+@bp.get("/documents/<doc_id>")
+def document(doc_id: str):
+    doc = get_space().document(doc_id)
+    if doc is None:
+        abort(404)
+    return jsonify(document_json(doc))
+
+
+@bp.get("/sources")
+def sources():
+    statuses = source_statuses(veille_config(), get_catalog())
+    return jsonify({"sources": [s.as_json() for s in statuses]})

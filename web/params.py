@@ -1,0 +1,203 @@
+"""Search parameters as they travel in URLs: parsed once, rebuilt for every link.
+
+The page, the Atom feed and the JSON API read the same query string, so a search can move
+between them unchanged. Facet links add or remove one value and go back to page 1; nothing
+here needs JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from types import MappingProxyType
+from typing import Iterable, Mapping
+from urllib.parse import urlencode
+
+from indexer.engine import SearchRequest
+
+# URL parameter -> facet field of the index (indexer.records.FACETS), in display order.
+FACET_PARAMS: Mapping[str, str] = MappingProxyType({
+    "kind": "kind",
+    "source": "source",
+    "theme": "themes",
+    "territory": "territories",
+    "doc_type": "doc_type",
+    "year": "year",
+})
+FIELD_PARAMS: Mapping[str, str] = MappingProxyType({v: k for k, v in FACET_PARAMS.items()})
+
+FACET_LABELS: Mapping[str, str] = MappingProxyType({
+    "kind": "Catégorie",
+    "source": "Source",
+    "theme": "Thème",
+    "territory": "Territoire",
+    "doc_type": "Type de document",
+    "year": "Année",
+})
+
+SORTS = ("relevance", "date")
+MAX_PAGE = 1000
+MAX_QUERY = 500
+MAX_VALUES = 20       # per facet: more selected values than this is not a person clicking
+
+
+class ParamError(ValueError):
+    """A parameter the API refuses (the HTML pages repair instead, with a notice)."""
+
+
+@dataclass(frozen=True)
+class SearchState:
+    q: str = ""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    problems: tuple[str, ...] = ()    # French, one line each: what was ignored and why
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def effective_sort(self) -> str:
+        """Without words there is no relevance: the newest documents come first."""
+        return self.sort if self.q else "date"
+
+    @property
+    def active(self) -> list[tuple[str, str]]:
+        """Selected (param, value) pairs, in facet order."""
+        return [(p, v) for p in FACET_PARAMS for v in self.filters.get(p, ())]
+
+    def is_selected(self, param: str, value: str) -> bool:
+        return value in self.filters.get(param, ())
+
+    def request(self, per_page: int = 10, **overrides) -> SearchRequest:
+        filters = {FACET_PARAMS[p]: values for p, values in self.filters.items() if values}
+        values = dict(q=self.q, filters=MappingProxyType(filters), date_from=self.date_from,
+                      date_to=self.date_to, sort=self.effective_sort, page=self.page,
+                      per_page=per_page)
+        values.update(overrides)
+        return SearchRequest(**values)
+
+    # ------------------------------------------------------------ rebuilding
+
+    def args(self) -> list[tuple[str, str]]:
+        """The query string pairs of this state (defaults left out, so URLs stay short)."""
+        pairs: list[tuple[str, str]] = []
+        if self.q:
+            pairs.append(("q", self.q))
+        pairs.extend(self.active)
+        if self.date_from:
+            pairs.append(("from", self.date_from.isoformat()))
+        if self.date_to:
+            pairs.append(("to", self.date_to.isoformat()))
+        if self.sort != "relevance":
+            pairs.append(("sort", self.sort))
+        if self.page != 1:
+            pairs.append(("page", str(self.page)))
+        return pairs
+
+    def query_string(self) -> str:
+        return urlencode(self.args())
+
+    def toggled(self, param: str, value: str) -> "SearchState":
+        """This search with `value` of facet `param` added, or removed if it was selected."""
+        current = self.filters.get(param, ())
+        values = tuple(v for v in current if v != value) if value in current else (*current, value)
+        filters = {p: vs for p, vs in self.filters.items() if p != param}
+        if values:
+            filters[param] = values
+        return replace(self, filters=MappingProxyType(filters), page=1, problems=())
+
+    def without_dates(self) -> "SearchState":
+        return replace(self, date_from=None, date_to=None, page=1, problems=())
+
+    def cleared(self) -> "SearchState":
+        """The same words with no filters."""
+        return SearchState(q=self.q, sort=self.sort)
+
+    def with_page(self, page: int) -> "SearchState":
+        return replace(self, page=page, problems=())
+
+    def with_sort(self, sort: str) -> "SearchState":
+        return replace(self, sort=sort, page=1, problems=())
+
+    def with_query(self, q: str) -> "SearchState":
+        return replace(self, q=q, page=1, problems=())
+
+
+def _parse_date(text: str, label: str, strict: bool, problems: list[str]) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        message = f"La date {label} « {text} » n'est pas au format AAAA-MM-JJ ; elle a été ignorée."
+        if strict:
+            raise ParamError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+        problems.append(message)
+        return None
+
+
+def parse_state(args, strict: bool = False) -> SearchState:
+    """Read a search from request args (a MultiDict). Bad values are dropped with a French
+    notice, or raise ParamError when `strict` (the API prefers an explicit 400)."""
+    problems: list[str] = []
+    q = " ".join(args.get("q", "").split())
+    if len(q) > MAX_QUERY:
+        if strict:
+            raise ParamError(f"q is longer than {MAX_QUERY} characters")
+        q = q[:MAX_QUERY]
+        problems.append(f"La recherche a été raccourcie à {MAX_QUERY} caractères.")
+
+    filters: dict[str, tuple[str, ...]] = {}
+    for param in FACET_PARAMS:
+        values = _unique(v.strip() for v in args.getlist(param) if v.strip())
+        if len(values) > MAX_VALUES:
+            if strict:
+                raise ParamError(f"at most {MAX_VALUES} values of {param}")
+            values = values[:MAX_VALUES]
+        if values:
+            filters[param] = values
+
+    date_from = _parse_date(args.get("from", ""), "de début", strict, problems)
+    date_to = _parse_date(args.get("to", ""), "de fin", strict, problems)
+    if date_from and date_to and date_from > date_to:
+        date_from, date_to = date_to, date_from
+        problems.append("Les dates de début et de fin étaient inversées ; elles ont été échangées.")
+
+    sort = args.get("sort", "relevance") or "relevance"
+    if sort not in SORTS:
+        if strict:
+            raise ParamError(f"sort must be one of {', '.join(SORTS)}")
+        problems.append("Tri inconnu : les résultats sont triés par pertinence.")
+        sort = "relevance"
+
+    page_text = args.get("page", "1") or "1"
+    try:
+        page = int(page_text)
+    except ValueError:
+        if strict:
+            raise ParamError("page must be a whole number") from None
+        page = 1
+    if strict and not 1 <= page <= MAX_PAGE:
+        raise ParamError(f"page must be between 1 and {MAX_PAGE}")
+    page = max(1, min(page, MAX_PAGE))
+
+    return SearchState(q=q, filters=MappingProxyType(filters), date_from=date_from,
+                       date_to=date_to, sort=sort, page=page, problems=tuple(problems))
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
+    """Page numbers to show around `page`: first, last, neighbours; None marks a gap."""
+    shown = sorted({1, pages, *range(max(1, page - width), min(pages, page + width) + 1)})
+    out: list[int | None] = []
+    for number in shown:
+        if out and number - out[-1] > 1:
+            out.append(None)
+        out.append(number)
+    return out

@@ -1,0 +1,102 @@
+"""How records are shown: template filters and globals shared by every page.
+
+Crawled text is data, never markup: templates rely on Jinja's autoescaping, the only HTML
+taken as is being the engine's snippets (escaped text with <mark>). Links to the outside
+world are rendered only for http(s) URLs, so a `javascript:` URL stays inert text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, url_for
+
+from veille.config import is_http_url
+from web.params import FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState
+
+KIND_LABELS = {
+    "juridique": "Texte juridique",
+    "actualité": "Actualité",
+    "publication": "Publication",
+    "bibliothèque": "Bibliothèque du centre",
+    "page modifiée": "Page modifiée",
+}
+
+
+def safe_http_url(value) -> str | None:
+    """`value` if it is an http(s) URL, else None (the template then shows no link)."""
+    text = str(value or "").strip()
+    return text if text and is_http_url(text) else None
+
+
+def source_title(slug: str) -> str:
+    """The human title of a watched source or library folder, else the slug itself."""
+    config = current_app.config["VEILLE"]
+    for source in config.sources:
+        if source.name == slug:
+            return source.title
+    return slug
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+def facet_value_label(param: str, value: str) -> str:
+    if param == "source":
+        return source_title(value)
+    if param == "kind":
+        return kind_label(value)
+    return value
+
+
+def search_url(state: SearchState | None = None, endpoint: str = "search.results", **params) -> str:
+    """URL of a search page (or feed) for `state`, or for plain `params` (q=..., theme=...)."""
+    query = state.query_string() if state is not None else urlencode(
+        [(k, v) for k, v in params.items() if v not in (None, "")])
+    base = url_for(endpoint)
+    return f"{base}?{query}" if query else base
+
+
+def as_date(value) -> date | datetime | None:
+    """ISO text (a Hit's `published`) or a date, as a date for `french_date`."""
+    if value is None or isinstance(value, (date, datetime)):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def diff_lines(diff) -> list[tuple[str, str]]:
+    """(css class, line) for a unified diff: added, removed, hunk header, or context."""
+    if not diff:
+        return []
+    text = diff if isinstance(diff, str) else "\n".join(str(line) for line in diff)
+    out = []
+    for line in text.splitlines():
+        if line.startswith(("+++", "---")):
+            css = "file"
+        elif line.startswith("+"):
+            css = "added"
+        elif line.startswith("-"):
+            css = "removed"
+        elif line.startswith("@@"):
+            css = "hunk"
+        else:
+            css = "context"
+        out.append((css, line))
+    return out
+
+
+def install(app: Flask) -> None:
+    app.add_template_filter(safe_http_url, "http_url")
+    app.add_template_filter(source_title, "source_title")
+    app.add_template_filter(kind_label, "kind_label")
+    app.add_template_filter(as_date, "as_date")
+    app.add_template_global(search_url, "search_url")
+    app.add_template_global(facet_value_label, "facet_value_label")
+    app.add_template_global(FACET_LABELS, "FACET_LABELS")
+    app.add_template_global(FACET_PARAMS, "FACET_PARAMS")
+    app.add_template_global(FIELD_PARAMS, "FIELD_PARAMS")
