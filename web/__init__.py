@@ -81,20 +81,6 @@ def veille_config() -> Config:
     return current_app.config["VEILLE"]
 
 
-def get_catalog():
-    """The catalog of the data directory (run log, library signatures), opened once."""
-    catalog = current_app.extensions.get("veille.catalog")
-    if catalog is None:
-        with current_app.extensions["veille.space_lock"]:
-            catalog = current_app.extensions.get("veille.catalog")
-            if catalog is None:
-                from indexer.catalog import Catalog
-
-                catalog = Catalog.in_data_dir(veille_config().data_dir)
-                current_app.extensions["veille.catalog"] = catalog
-    return catalog
-
-
 def get_space():
     """The app's DocumentSpace, opened once and shared by every request thread."""
     space = current_app.extensions.get("veille.space")
@@ -110,7 +96,7 @@ def get_space():
 
 
 def get_catalog():
-    """The app's catalog (alerts, digest archive); its SQLite connections are per thread."""
+    """The app's catalog (alerts, digest archive, run log, library); SQLite connections per thread."""
     catalog = current_app.extensions.get("veille.catalog")
     if catalog is None:
         with current_app.extensions["veille.space_lock"]:
