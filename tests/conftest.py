@@ -155,14 +155,14 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 def web_documents(now):
     """Fixture documents for the web tests: kinds, sources, themes, years, a PDF, a library
     file, a changed page, and hostile text in every displayed field."""
-    from datetime import timedelta
+    from datetime import datetime, timedelta, timezone
 
+    from indexer.legal import enrich_legal
     from indexer.records import Document, document_id
 
     def doc(key, **fields):
         fields.setdefault("first_seen", now - timedelta(days=1))
-        fields.setdefault("extra", {})  # Catalog.put's asdict() cannot deep-copy a mappingproxy
-        return Document(id=document_id(key), **fields)
+        return enrich_legal(Document(id=document_id(key), **fields))   # as the crawler does
 
     docs = [
         doc("https://www.vie-publique.fr/renovation", title="Rénovation urbaine : le nouveau programme",
@@ -193,6 +193,13 @@ def web_documents(now):
             themes=(f"thème {HOSTILE}",), doc_type=HOSTILE, authors=(HOSTILE,),
             first_seen=now - timedelta(days=30), published=now - timedelta(days=30)),
     ]
+    docs.append(doc("https://www.legifrance.gouv.fr/loi/jo/2014/2/21/2014-173",
+                    title="LOI n° 2014-173 du 21 février 2014 de programmation pour la ville et la cohésion urbaine",
+                    source="vie-publique", kind="juridique",
+                    url="https://www.legifrance.gouv.fr/loi/jo/2014/2/21/2014-173",
+                    published=datetime(2014, 2, 21, tzinfo=timezone.utc),
+                    first_seen=now - timedelta(days=60),
+                    content="La politique de la ville est une politique de cohésion urbaine."))
     for i in range(12):
         docs.append(doc(f"https://anct.example/logement-{i}", title=f"Logement social, étude {i:02d}",
                         source="anct", kind="publication", url=f"https://anct.example/logement-{i}",

@@ -83,6 +83,12 @@ def test_document(web_client):
     assert body["stored_copy_url"].endswith(f"/documents/{doc_id}/copie")
     assert body["download_url"] is None
     assert isinstance(body["similar"], list) and isinstance(body["cites"], list)
+    loi = get_json(web_client, "/api/documents/" + document_id("https://www.legifrance.gouv.fr/loi/jo/2014/2/21/2014-173"))
+    assert loi["cited_by"] == [document_id("https://www.vie-publique.fr/renovation")]
+    renovation = get_json(web_client, "/api/documents/" + document_id("https://www.vie-publique.fr/renovation"))
+    cite = renovation["cites"][0]
+    assert "2014-173" in cite["label"] and cite["documents"] == [loi["id"]]
+    assert cite["legifrance_url"].startswith("https://www.legifrance.gouv.fr/")
     fiche = get_json(web_client, "/api/documents/" + document_id("library:Bibliothèque/fiches/fiche-jardins.txt"))
     assert fiche["download_url"].endswith("/fiches/fiche-jardins.txt")
 

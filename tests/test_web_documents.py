@@ -2,7 +2,6 @@
 
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from bs4 import BeautifulSoup
 
 from conftest import HOSTILE
@@ -14,6 +13,7 @@ GUIDE = document_id("https://anct.example/guide.pdf")
 CHANGE = document_id("https://www.martinique.gouv.fr/Actualites")
 FICHE = document_id("library:Bibliothèque/fiches/fiche-jardins.txt")
 EVIL = document_id("https://evil.example/x")
+LOI = document_id("https://www.legifrance.gouv.fr/loi/jo/2014/2/21/2014-173")
 
 
 def test_document_page_shows_metadata_text_and_original(web_client):
@@ -38,13 +38,21 @@ def test_similar_documents_are_listed(web_client):
     assert all(a["href"].startswith("/documents/") and RENOVATION not in a["href"] for a in similar)
 
 
-def test_legal_references_are_search_links_when_the_legal_module_exists(web_client):
-    pytest.importorskip("indexer.legal", reason="legal references land with the legal branch")
+def test_cited_texts_are_search_links_with_local_copy_and_legifrance(web_client):
     soup = page(web_client, f"/documents/{RENOVATION}")
-    refs = soup.select("#cite ~ ul.refs li > a:first-child")
-    assert refs, "the text cites loi n° 2014-173"
-    query = parse_qs(urlsplit(refs[0]["href"]).query)["q"][0]
-    assert "2014-173" in query
+    ref = soup.select_one("#cite ~ ul.refs li")
+    links = {a.get_text(): a["href"] for a in ref.select("a")}
+    label = ref.select_one("a").get_text()
+    assert "2014-173" in label
+    assert parse_qs(urlsplit(links[label]).query) == {"q": [label]}
+    assert links["copie locale"] == f"/documents/{LOI}"
+    assert links["Légifrance"].startswith("https://www.legifrance.gouv.fr/")
+
+
+def test_cited_by(web_client):
+    soup = page(web_client, f"/documents/{LOI}")
+    citing = [a["href"] for a in soup.select("#cite-par ~ ul a")]
+    assert citing == [f"/documents/{RENOVATION}"]
 
 
 def test_pdf_text_is_paginated_by_its_own_pages(web_client):

@@ -63,7 +63,7 @@ def search():
 
 
 def document_json(doc: Document) -> dict:
-    cites, cited_by = legal_references(doc)
+    cites, cited_by, same = legal_references(doc)
     return {
         "id": doc.id, "title": doc.title, "url": doc.url, "source": doc.source,
         "kind": doc.kind, "doc_type": doc.doc_type,
@@ -77,8 +77,10 @@ def document_json(doc: Document) -> dict:
         if doc.stored_file else None,
         "download_url": url_for("library.download", name=doc.source, path=doc.path, _external=True)
         if doc.kind == KIND_LIBRARY and doc.path else None,
-        "cites": [{"key": ref.key, "label": ref.label} for ref in cites],
+        "cites": [{"key": c.key, "label": c.label, "legifrance_url": c.legifrance_url,
+                   "documents": [d.id for d in c.documents]} for c in cites],
         "cited_by": [r.id for r in cited_by],
+        "same_as": [r.id for r in same],
         "similar": [r.id for r in similar_documents(doc.id)],
         "diff": doc.extra.get("diff") if isinstance(doc.extra.get("diff"), str) else None,
     }

@@ -9,7 +9,8 @@ from datetime import datetime
 from flask import Blueprint, abort, render_template, request
 
 from indexer.records import KIND_LIBRARY, KIND_PAGE_CHANGE, Document
-from web import get_space, veille_config
+from indexer import citations
+from web import get_catalog, get_space, veille_config
 from web.files import send_confined
 from web.params import page_window
 from web.present import as_date, diff_lines
@@ -85,31 +86,18 @@ def similar_documents(doc_id: str) -> list[Related]:
     return [r for r in map(_related, items) if r is not None and r.id != doc_id]
 
 
-def legal_references(doc: Document) -> tuple[list, list[Related]]:
-    """(references the text cites, documents of the index citing it), when the legal
-    module is installed: each reference has `.label` and `.key`."""
-    space = get_space()
-    cites, cited_by = [], []
-    if hasattr(space, "cites"):
-        cites = list(space.cites(doc.id))
-    else:
-        try:
-            from indexer.legal import extract_legal_refs
-        except ImportError:
-            extract_legal_refs = None
-        if extract_legal_refs is not None:
-            cites = extract_legal_refs(f"{doc.summary}\n{doc.content}")[:100]
-    if hasattr(space, "cited_by"):
-        cited_by = [r for r in map(_related, space.cited_by(doc.id)) if r is not None]
-    return cites, cited_by
-
-
-def legifrance_link(ref) -> str | None:
+def legal_references(doc: Document) -> tuple[list, list[Related], list[Related]]:
+    """(texts `doc` cites, as indexer.citations.Citation; documents citing it; other copies of
+    the same text from other sources)."""
+    catalog = get_catalog()
     try:
-        from indexer.legal import legifrance_url
-    except ImportError:
-        return None
-    return legifrance_url(ref.key)
+        cites = citations.cites(catalog, doc)
+        cited_by = [_related(d) for d in citations.cited_by(catalog, doc)]
+        same = [_related(d) for d in citations.same_as(catalog, doc)]
+    except Exception:  # references are a courtesy: the page shows without them
+        log.exception("legal references failed for %s", doc.id)
+        return [], [], []
+    return cites, cited_by, same
 
 
 @bp.get("/documents/<doc_id>")
@@ -122,13 +110,13 @@ def show(doc_id: str):
     except ValueError:
         number = 1
     page = text_page(doc, number)
-    cites, cited_by = legal_references(doc)
+    cites, cited_by, same = legal_references(doc)
     diff = diff_lines(doc.extra.get("diff")) if doc.kind == KIND_PAGE_CHANGE or doc.extra.get("diff") else []
     library_file = doc.path if doc.kind == KIND_LIBRARY and doc.path else None
     return render_template(
         "document.html", doc=doc, page=page,
         pages=page_window(page.number, page.total) if page else [],
-        cites=cites, cited_by=cited_by, legifrance_link=legifrance_link,
+        cites=cites, cited_by=cited_by, same=same,
         similar=similar_documents(doc_id), diff=diff, library_file=library_file)
 
 
