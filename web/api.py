@@ -6,6 +6,7 @@ from flask import Blueprint, abort, jsonify, request, url_for
 
 from indexer.records import KIND_LIBRARY, Document
 from web import get_catalog, get_space, veille_config
+from web.auth import current_staff
 from web.documents import legal_references, similar_documents
 from web.params import FACET_PARAMS, ParamError, parse_state
 from web.search import run_search
@@ -97,4 +98,5 @@ def document(doc_id: str):
 @bp.get("/sources")
 def sources():
     statuses = source_statuses(veille_config(), get_catalog())
-    return jsonify({"sources": [s.as_json() for s in statuses]})
+    staff = current_staff() is not None
+    return jsonify({"sources": [s.as_json(staff) for s in statuses]})

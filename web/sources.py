@@ -9,8 +9,10 @@ from flask import Blueprint, render_template
 
 from veille.config import Config
 from web import get_catalog, veille_config
+from web.auth import staff_only
 
 bp = Blueprint("sources", __name__)
+bp.before_request(staff_only)   # the status page is for the centre's team (issue 6)
 
 RUNS_LOOKED_AT = 20
 
@@ -37,12 +39,14 @@ class SourceStatus:
             return "never"
         return "failing" if self.failures else "ok"
 
-    def as_json(self) -> dict:
+    def as_json(self, staff: bool = False) -> dict:
+        """The public summary; error texts (which may name internal hosts) for staff only."""
         iso = lambda d: d.isoformat() if d else None  # noqa: E731
         return {"name": self.name, "title": self.title, "kind": self.kind, "url": self.url,
                 "schedule": self.schedule, "enabled": self.enabled, "state": self.state,
                 "documents": self.documents, "last_run": iso(self.last_run),
-                "last_success": iso(self.last_success), "last_error": self.last_error,
+                "last_success": iso(self.last_success),
+                "last_error": self.last_error if staff else None,
                 "consecutive_failures": self.failures}
 
 
