@@ -306,7 +306,14 @@ class WhooshEngine:
             self._state = _State(self._ix.searcher())
             self._cache.clear()
         elif not state.searcher.up_to_date():
-            self._state = _State(state.searcher.refresh())
+            try:
+                searcher = state.searcher.refresh()
+            except TypeError:
+                # whoosh cannot refresh a searcher opened on an empty index (its EmptyReader
+                # has no segments), and such a searcher is never up to date: open a new one
+                state.searcher.close()
+                searcher = self._ix.searcher()
+            self._state = _State(searcher)
             self._cache.clear()
         return self._state
 

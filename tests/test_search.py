@@ -382,3 +382,14 @@ def test_cli_index_search_stats(tmp_path, engine_name, run_cli):
     assert stats["documents"] == 5 and stats["by_kind"]["actualité"] == 2
     rebuilt = run_cli("--config", str(config.path), "index", "--rebuild")
     assert rebuilt.returncode == 0 and "rebuilt: 5 documents" in rebuilt.stdout
+
+
+def test_repeated_searches_on_an_empty_index(tmp_path, engine_name):
+    # found by the digest: a second search on a never-filled Whoosh index raised TypeError
+    empty = DocumentSpace(make_config(tmp_path, engine_name))
+    try:
+        empty.index_pending()
+        for q in ("eau", "rénovation", "eau"):
+            assert empty.search(SearchRequest(q=q, sort="date")).total == 0
+    finally:
+        empty.close()
