@@ -248,3 +248,23 @@ def web_client(web_config):
 
     app = create_app(web_config, {"TESTING": True})
     return app.test_client()
+
+
+@pytest.fixture
+def digest_matcher():
+    """`matcher(config, catalog)`: index what is pending, then match alerts with the real search."""
+    from indexer.space import DocumentSpace
+    from veille.digest.run import space_matcher
+
+    spaces: dict = {}
+
+    def matcher(config, catalog):
+        space = spaces.get(config.data_dir)
+        if space is None:
+            space = spaces[config.data_dir] = DocumentSpace(config)
+        space.index_pending()
+        return space_matcher(space, catalog)
+
+    yield matcher
+    for space in spaces.values():
+        space.close()

@@ -9,22 +9,10 @@ import pytest
 from indexer.catalog import Catalog
 from indexer.records import KIND_NEWS, Document
 from veille.config import load_config
-from veille.digest.compose import Match
 from veille.digest.run import compose_digests, run_digest
 from veille.digest.unsubscribe import SECRET_NAME, make_token, read_token
 
 MONDAY = datetime(2025, 3, 17, 11, 0, tzinfo=timezone.utc)     # 07:00 in Martinique
-
-
-def catalog_matcher(catalog: Catalog):
-    """Words of the query all present in title or summary (stands in for the search engine)."""
-
-    def match(alert, since, until):
-        words = alert.query.lower().split()
-        return [Match(d) for d in catalog.iter_documents()
-                if all(w in f"{d.title} {d.summary}".lower() for w in words) and since < d.first_seen <= until]
-
-    return match
 
 
 @pytest.fixture
@@ -61,12 +49,12 @@ def by_recipient(recorder):
     return {m["To"]: m for m in recorder.messages()}
 
 
-def test_one_mail_per_recipient_grouped_and_deduplicated(setup):
+def test_one_mail_per_recipient_grouped_and_deduplicated(setup, digest_matcher):
     config, catalog, recorder = setup()
     add(catalog, "r1", "Rénovation d'un quartier", MONDAY - timedelta(days=2))
     add(catalog, "both", "Rénovation et eau potable", MONDAY - timedelta(days=1))
     add(catalog, "e1", "Réseau d'eau", MONDAY - timedelta(days=3))
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.ok and report.count("sent") == 2
     mails = by_recipient(recorder)
     assert set(mails) == {"doc@example.org", "elu@example.org"}
@@ -82,10 +70,10 @@ def test_one_mail_per_recipient_grouped_and_deduplicated(setup):
     assert {r.recipient for r in catalog.digests(status="sent")} == {"doc@example.org", "elu@example.org"}
 
 
-def test_accented_subject_and_body_arrive_decoded(setup):
+def test_accented_subject_and_body_arrive_decoded(setup, digest_matcher):
     config, catalog, recorder = setup()
     add(catalog, "r1", "Rénovation : l'État s'engage à Fort-de-France", MONDAY - timedelta(days=2))
-    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     raw = recorder.envelopes[0].original_content
     assert b"=?utf-8?" in raw.lower()          # the subject travelled RFC 2047 encoded
     message = recorder.messages()[0]
@@ -98,16 +86,16 @@ def test_accented_subject_and_body_arrive_decoded(setup):
     assert message["Message-ID"].endswith("@example.org>")
 
 
-def test_first_seen_windows_across_two_weeks(setup):
+def test_first_seen_windows_across_two_weeks(setup, digest_matcher):
     config, catalog, recorder = setup()
     add(catalog, "w0", "Rénovation ancienne", MONDAY - timedelta(days=9))     # before the first period
     add(catalog, "w1", "Rénovation semaine 1", MONDAY - timedelta(days=3))
-    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     first = by_recipient(recorder)["elu@example.org"].get_body(("plain",)).get_content()
     assert "semaine 1" in first and "ancienne" not in first
     add(catalog, "w2", "Rénovation semaine 2", MONDAY + timedelta(days=2))
     recorder.envelopes.clear()
-    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7))
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(days=7))
     second = by_recipient(recorder)["elu@example.org"]
     body = second.get_body(("plain",)).get_content()
     assert "semaine 2" in body and "semaine 1" not in body
@@ -115,25 +103,25 @@ def test_first_seen_windows_across_two_weeks(setup):
     assert catalog.digest_period_end("elu@example.org") == MONDAY + timedelta(days=7)
 
 
-def test_nothing_new_sends_nothing_or_one_line(setup):
+def test_nothing_new_sends_nothing_or_one_line(setup, digest_matcher):
     config, catalog, recorder = setup()
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.count("empty") == 2 and recorder.envelopes == []
     assert catalog.digest_period_end("doc@example.org") is None
 
     config, catalog, recorder = setup(send_empty=True)
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.count("sent") == 2
     message = by_recipient(recorder)["doc@example.org"]
     assert message["Subject"] == "Veille : rien de nouveau (du 10 mars 2025 au 17 mars 2025)"
     assert "Rien de nouveau pour vos alertes du 10 mars 2025 au 17 mars 2025." in message.get_body(("plain",)).get_content()
 
 
-def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup):
+def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup, digest_matcher):
     config, catalog, recorder = setup()
     add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
     recorder.refuse_next = 5                     # more than this run's two messages
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.count("failed") == 2 and not report.ok
     assert "451" in report.outcomes[0].error
     assert recorder.envelopes == []
@@ -142,7 +130,7 @@ def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup):
 
     recorder.refuse_next = 0
     add(catalog, "b", "Rénovation B", MONDAY + timedelta(days=3))
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7))
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(days=7))
     assert report.count("sent") == 2
     body = by_recipient(recorder)["doc@example.org"].get_body(("plain",)).get_content()
     assert "Rénovation A" in body and "Rénovation B" in body       # the failed week is not lost
@@ -150,11 +138,11 @@ def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup):
     assert catalog.digests(status="failed") == [] and len(catalog.digests(status="superseded")) == 2
 
     recorder.envelopes.clear()
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7, minutes=5))
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(days=7, minutes=5))
     assert recorder.envelopes == [] and report.count("empty") == 2     # a rerun sends nothing again
 
 
-def test_server_down_then_up(setup, tmp_path):
+def test_server_down_then_up(setup, tmp_path, digest_matcher):
     config, catalog, recorder = setup()
     from dataclasses import replace
 
@@ -162,19 +150,19 @@ def test_server_down_then_up(setup, tmp_path):
 
     down = replace(config, digest=replace(config.digest, smtp=replace(config.digest.smtp, port=free_port())))
     add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
-    report = run_digest(down, catalog, catalog_matcher(catalog), now=MONDAY)
+    report = run_digest(down, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.count("failed") == 2 and "cannot deliver" in report.outcomes[0].error
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(hours=1))
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=1))
     assert report.count("sent") == 2 and len(recorder.envelopes) == 2
 
 
-def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(setup):
+def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(setup, digest_matcher):
     config, catalog, recorder = setup()
     add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
     # a crash between archiving ('sending') and SMTP: simulate by archiving without sending
     from veille.digest import run as run_module
 
-    composed, _ = compose_digests(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    composed, _ = compose_digests(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     item = next(c for c in composed if c.digest.recipient == "elu@example.org")
     recorder.refuse_next = 1                          # the interrupted attempt never arrived
     outcome = run_module._send(config, catalog, item, MONDAY, {})
@@ -183,7 +171,7 @@ def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(set
     catalog._connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))
 
     add(catalog, "b", "Rénovation B", MONDAY + timedelta(hours=1))
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(hours=2))
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=2))
     statuses = {(o.recipient, o.status) for o in report.outcomes}
     assert ("elu@example.org", "resent") in statuses
     elu = [m for m in recorder.messages() if m["To"] == "elu@example.org"]
@@ -194,7 +182,7 @@ def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(set
     assert "Rénovation B" in elu[1].get_body(("plain",)).get_content()
 
 
-def test_unsubscribe_token_and_effect(setup):
+def test_unsubscribe_token_and_effect(setup, digest_matcher):
     config, catalog, recorder = setup()
     secret = catalog.secret(SECRET_NAME)
     token = make_token(secret, "elu@example.org")
@@ -205,7 +193,7 @@ def test_unsubscribe_token_and_effect(setup):
     assert read_token(secret, forged) is None
 
     add(catalog, "a", "Rénovation et eau", MONDAY - timedelta(days=2))
-    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     message = by_recipient(recorder)["elu@example.org"]
     link = message["List-Unsubscribe"].strip("<>")
     got = read_token(secret, link.rsplit("/", 1)[1])
@@ -219,16 +207,16 @@ def test_unsubscribe_token_and_effect(setup):
 
     recorder.envelopes.clear()
     add(catalog, "b", "Rénovation et eau, suite", MONDAY + timedelta(days=2))
-    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY + timedelta(days=7))
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(days=7))
     mails = by_recipient(recorder)
     assert set(mails) == {"doc@example.org"}
     assert "- Eau" not in mails["doc@example.org"].get_body(("plain",)).get_content()
 
 
-def test_failing_alert_search_holds_back_only_its_recipients(setup):
+def test_failing_alert_search_holds_back_only_its_recipients(setup, digest_matcher):
     config, catalog, recorder = setup()
     add(catalog, "a", "Rénovation et eau", MONDAY - timedelta(days=2))
-    good = catalog_matcher(catalog)
+    good = digest_matcher(config, catalog)
 
     def matcher(alert, since, until):
         if alert.name == "Eau":
@@ -287,3 +275,38 @@ def _check_digest_job(scheduler, config, martinique):
         datetime(2025, 3, 24, 7, 0, tzinfo=martinique)
     register_digest_job(scheduler, config)  # registering twice replaces, never duplicates
     assert [j.id for j in scheduler.get_jobs()] == [JOB_ID]
+
+
+def test_filters_legal_texts_and_highlights_through_the_index(setup, digest_matcher):
+    from types import MappingProxyType
+
+    from indexer.records import KIND_LEGAL
+
+    config, catalog, recorder = setup(extra_alerts="""
+              - name: Textes sur la ville
+                query: ville
+                recipients: [juriste@example.org]
+                filters: {kind: [juridique]}
+              - name: Habitat
+                query: quartier
+                recipients: [juriste@example.org]
+                filters: {theme: [Habitat]}
+            """)
+    catalog.put(Document(id="decret", title="Décret relatif à la politique de la ville", source="legifrance",
+                         kind=KIND_LEGAL, first_seen=MONDAY - timedelta(days=1),
+                         published=datetime(2025, 3, 14, 12, tzinfo=timezone.utc), doc_type="Décret",
+                         content="Le présent décret précise la géographie de la politique de la ville.",
+                         extra=MappingProxyType({"nor": "TREL2500001D"})))
+    add(catalog, "news", "La ville de Fort-de-France en fête", MONDAY - timedelta(days=2))
+    add(catalog, "hab", "Un quartier rénové", MONDAY - timedelta(days=3), themes=("Habitat",),
+        content="Le quartier Trénelle voit ses logements rénovés.")
+    add(catalog, "other", "Un quartier sans thème", MONDAY - timedelta(days=3))
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
+    message = by_recipient(recorder)["juriste@example.org"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Décret relatif à la politique de la ville" in text and "NOR : TREL2500001D — publié le 14 mars 2025" in text
+    assert "Fort-de-France en fête" not in text            # not a legal text
+    assert "Un quartier rénové" in text and "sans thème" not in text
+    assert text.index("== Textes officiels ==") < text.index("== Habitat ==")
+    assert ">quartier</strong>" in html.lower()          # the search highlight, kept as <strong>

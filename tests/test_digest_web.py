@@ -14,7 +14,7 @@ from veille.digest.run import run_digest
 from veille.digest.unsubscribe import SECRET_NAME, make_token
 from web import create_app
 
-from tests.test_digest_run import MONDAY, catalog_matcher
+from tests.test_digest_run import MONDAY
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -87,11 +87,11 @@ def test_yaml_alerts_cannot_be_edited_through_the_web(app_env):
     assert client.post("/alertes/1/supprimer").status_code == 404
 
 
-def test_archive_digest_page_and_atom_feed(app_env):
+def test_archive_digest_page_and_atom_feed(app_env, digest_matcher):
     app, config, catalog, recorder = app_env
     catalog.put(Document(id="doc1", title="Rénovation <b>du</b> bourg", source="s", kind=KIND_NEWS,
                          first_seen=MONDAY - timedelta(days=1), summary="Un résumé"))
-    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     client = app.staff_client()
     (record,) = catalog.digests()
     archive = client.get("/lettres").get_data(as_text=True)
@@ -112,7 +112,7 @@ def test_archive_digest_page_and_atom_feed(app_env):
     assert client.get("/alertes/inconnue/atom").status_code == 404
 
 
-def test_unsubscribe_link_confirm_then_post(app_env):
+def test_unsubscribe_link_confirm_then_post(app_env, digest_matcher):
     app, config, catalog, recorder = app_env
     client = app.test_client()
     token = make_token(catalog.secret(SECRET_NAME), "doc@example.org", "yaml-renovation-urbaine")
@@ -129,15 +129,15 @@ def test_unsubscribe_link_confirm_then_post(app_env):
 
     catalog.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
                          first_seen=MONDAY - timedelta(days=1)))
-    report = run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.outcomes == () and recorder.envelopes == []   # no longer receives anything
 
 
-def test_one_click_unsubscribe_from_the_mail_header(app_env):
+def test_one_click_unsubscribe_from_the_mail_header(app_env, digest_matcher):
     app, config, catalog, recorder = app_env
     catalog.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
                          first_seen=MONDAY - timedelta(days=1)))
-    run_digest(config, catalog, catalog_matcher(catalog), now=MONDAY)
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     link = recorder.messages()[0]["List-Unsubscribe"].strip("<>")
     path = link.removeprefix("https://veille.example.org")
     response = app.test_client().post(path, data="List-Unsubscribe=One-Click",
@@ -155,3 +155,21 @@ def test_alert_and_archive_pages_are_for_staff_only(app_env):
         assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
     assert anonymous.post("/alertes/nouvelle", data={"name": "x", "query": "y"}).status_code == 400
     assert anonymous.get("/alertes/yaml-renovation-urbaine/atom").status_code == 200  # feeds stay public
+
+
+def test_preview_shows_current_matches_without_saving(app_env, digest_matcher):
+    app, config, catalog, _ = app_env
+    catalog.put(Document(id="doc1", title="Rénovation du quartier <script>x</script>", source="s",
+                         kind=KIND_NEWS, first_seen=MONDAY, content="La rénovation avance."))
+    catalog.put(Document(id="doc2", title="Eau potable", source="s", kind=KIND_NEWS, first_seen=MONDAY))
+    digest_matcher(config, catalog)            # indexes the catalog
+    client = app.staff_client()
+    page = client.post("/alertes/nouvelle", data={"name": "Essai", "query": "rénovation", "recipients": "",
+                                                   "action": "apercu"}).get_data(as_text=True)
+    assert "Aperçu" in page and "1 document correspond aujourd" in page
+    assert "Rénovation du quartier &lt;script&gt;" in page and "<script>x" not in page
+    assert "/documents/doc1" in page and "Eau potable" not in page
+    assert 'value="Essai"' in page and catalog.saved_alerts() == []
+    shown = client.get("/alertes/yaml-renovation-urbaine").get_data(as_text=True)
+    assert "/documents/doc1" in shown and "sources.yaml" in shown
+    assert client.get("/alertes/inconnue").status_code == 404

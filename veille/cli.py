@@ -167,7 +167,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
             if len(composed) > 1:  # one file per recipient beside the one asked for
                 out = out.with_name(f"{out.stem}-{item.digest.recipient}{out.suffix}")
             out.write_text(body, encoding="utf-8")
-            print(f"{item.digest.recipient}: {item.digest.total} documents -> {out}")
+            count = item.digest.total
+            print(f"{item.digest.recipient}: {count} document{'' if count == 1 else 's'} -> {out}")
         else:
             print(body)
     return 1 if failed else 0

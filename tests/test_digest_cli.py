@@ -1,0 +1,53 @@
+"""`veille digest --preview` and `--send` as a user runs them, against aiosmtpd on 127.0.0.1."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from indexer.catalog import Catalog
+from indexer.records import KIND_NEWS, Document
+from veille.config import load_config
+
+
+def test_preview_then_send_then_nothing_twice(write_config, smtp_server, digest_matcher, run_cli, tmp_path):
+    host, port, recorder = smtp_server
+    path = write_config(f"""
+        data_dir: data
+        alerts:
+          - {{name: Rénovation urbaine, query: rénovation, recipients: [doc@example.org]}}
+        digest: {{from: veille@example.org, smtp: {{host: {host}, port: {port}}}}}
+        """)
+    config = load_config(path)
+    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog.put(Document(id="d1", title="Rénovation à Sainte-Marie", source="s", kind=KIND_NEWS,
+                         first_seen=datetime.now(timezone.utc) - timedelta(days=1)))
+    digest_matcher(config, catalog)            # indexes the catalog
+
+    out = tmp_path / "apercu.html"
+    done = run_cli("--config", str(path), "digest", "--preview", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "doc@example.org: 1 document ->" in done.stdout
+    assert "Rénovation à Sainte-Marie" in out.read_text(encoding="utf-8")
+    assert recorder.envelopes == [] and catalog.digests() == []      # a preview sends and records nothing
+
+    done = run_cli("--config", str(path), "digest", "--send")
+    assert done.returncode == 0, done.stderr
+    assert "1 digests sent, 0 failed" in done.stdout
+    assert len(recorder.envelopes) == 1
+    done = run_cli("--config", str(path), "digest", "--send")
+    assert "0 digests sent" in done.stdout and len(recorder.envelopes) == 1
+
+
+def test_send_failure_is_one_line_and_exit_1(write_config, digest_matcher, run_cli):
+    from tests.conftest import free_port
+
+    path = write_config(f"""
+        data_dir: data
+        alerts:
+          - {{name: Eau, query: eau, recipients: [doc@example.org]}}
+        digest: {{send_empty: true, smtp: {{host: 127.0.0.1, port: {free_port()}}}}}
+        """)
+    done = run_cli("--config", str(path), "digest", "--send")
+    assert done.returncode == 1
+    assert "veille: digest to doc@example.org not sent: cannot deliver through 127.0.0.1:" in done.stderr
+    assert "Traceback" not in done.stderr
