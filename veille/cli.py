@@ -42,14 +42,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _sync_library(config: Config, catalog, progress) -> None:
     """Bring the library folders into the catalog (new, changed, removed files)."""
-    try:
-        from indexer.library import sync_library
-    except ModuleNotFoundError as exc:  # the library sync lands from its own branch
-        if exc.name != "indexer.library":
-            raise
-        log.debug("library sync not available: %s", exc)
-        return
-    sync_library(config, catalog, progress)
+    from indexer.library import sync_library
+
+    report = sync_library(config, catalog, progress)  # logs each problem as a warning
+    print(f"library: {report.summary()}", file=sys.stderr)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
