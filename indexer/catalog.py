@@ -700,6 +700,13 @@ class Catalog:
             "SELECT period_end FROM digest_periods WHERE recipient = ?", (recipient,)).fetchone()
         return from_iso(row[0]) if row else None
 
+    def sent_documents(self, recipient: str, since: datetime) -> set[str]:
+        """Ids of documents in digests delivered to `recipient` whose period ended after `since`."""
+        rows = self._connection().execute(
+            "SELECT DISTINCT i.doc_id FROM digest_items i JOIN digests d ON d.id = i.digest_id"
+            " WHERE d.recipient = ? AND d.status = 'sent' AND d.period_end > ?", (recipient, to_iso(since)))
+        return {row[0] for row in rows}
+
     def first_unsent_start(self, recipient: str) -> datetime | None:
         """Start of the earliest digest to `recipient` that never got through, if any."""
         row = self._connection().execute(

@@ -310,3 +310,30 @@ def test_filters_legal_texts_and_highlights_through_the_index(setup, digest_matc
     assert "Un quartier rénové" in text and "sans thème" not in text
     assert text.index("== Textes officiels ==") < text.index("== Habitat ==")
     assert ">quartier</strong>" in html.lower()          # the search highlight, kept as <strong>
+
+
+def test_late_indexed_document_is_sent_once_in_the_next_digest(setup, digest_matcher):
+    config, catalog, recorder = setup()
+    add(catalog, "early", "Rénovation sans retard", MONDAY - timedelta(hours=5))
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
+    # crawled before the first digest (first seen 07:00 minus 2 h) but indexed only after it
+    add(catalog, "late", "Rénovation en retard", MONDAY - timedelta(hours=2))
+    recorder.envelopes.clear()
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(days=7))
+    body = by_recipient(recorder)["elu@example.org"].get_body(("plain",)).get_content()
+    assert "Rénovation en retard" in body
+    assert "sans retard" not in body                 # already sent: the lookback never repeats
+    recorder.envelopes.clear()
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(days=7, hours=1))
+    assert recorder.envelopes == []
+
+
+def test_scheduled_job_sends_with_the_real_engine(setup):
+    from veille.digest.run import scheduled_digest
+
+    config, catalog, recorder = setup()
+    now = datetime.now(timezone.utc)
+    add(catalog, "fresh", "Rénovation de la semaine", now - timedelta(days=1))   # not indexed yet
+    scheduled_digest(str(config.path), str(config.data_dir))
+    assert {m["To"] for m in recorder.messages()} == {"doc@example.org", "elu@example.org"}
+    assert "Rénovation de la semaine" in recorder.messages()[0].get_body(("plain",)).get_content()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import AbstractSet as Set, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -29,24 +29,35 @@ SNIPPET_CHARS = 280
 
 @dataclass(frozen=True)
 class DigestPeriod:
-    """Documents first seen in (start, end] belong to the period."""
+    """Documents first seen in (start, end] belong to the period.
+
+    `lookback` widens the window backwards: a document crawled just before the last digest
+    but searchable only after it is still sent once (the caller excludes those already sent).
+    """
 
     start: datetime
     end: datetime
+    lookback: timedelta = timedelta(0)
+
+    @property
+    def since(self) -> datetime:
+        return self.start - self.lookback
 
     def __contains__(self, moment: datetime) -> bool:
-        return self.start < moment <= self.end
+        return self.since < moment <= self.end
 
 
 def next_period(now: datetime, period_days: int, last_end: datetime | None,
-                unsent_start: datetime | None = None) -> DigestPeriod:
+                unsent_start: datetime | None = None, lookback: timedelta = timedelta(0)) -> DigestPeriod:
     """The period a recipient's next digest covers.
 
-    Since their last delivered digest; before any, since the start of a first digest that
-    never got through; else `period_days` back, so a new subscriber gets news at once.
+    Since their last delivered digest (looking `lookback` further back for late documents);
+    before any, since the start of a first digest that never got through; else `period_days`
+    back, so a new subscriber gets news at once.
     """
-    start = last_end or unsent_start or now - timedelta(days=period_days)
-    return DigestPeriod(start=start, end=now)
+    if last_end is not None:
+        return DigestPeriod(start=last_end, end=now, lookback=lookback)
+    return DigestPeriod(start=unsent_start or now - timedelta(days=period_days), end=now)
 
 
 @dataclass(frozen=True)
@@ -170,11 +181,12 @@ def document_link(base_url: str, doc_id: str) -> str:
 def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[AlertRecord, Sequence[Match]]],
                  *, base_url: str, tz: ZoneInfo, source_titles: Mapping[str, str] | None = None,
                  unsubscribe_url: str = "", alert_unsubscribe_urls: Mapping[str, str] | None = None,
-                 ) -> Digest:
+                 already_sent: Set[str] = frozenset()) -> Digest:
     """The digest for one recipient from their alerts' matches (already limited to the period).
 
     Legal texts come first under "Textes officiels"; every other document sits under the
     first of its alerts (in the order given), newest first; each document appears once.
+    Documents in `already_sent` (sent to this recipient before) are left out.
     """
     source_titles = source_titles or {}
     alert_unsubscribe_urls = alert_unsubscribe_urls or {}
@@ -184,7 +196,7 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
     for alert, found in matches:
         for match in found:
             doc = match.document
-            if doc.first_seen not in period:
+            if doc.first_seen not in period or doc.id in already_sent:
                 continue
             names = alerts_of.setdefault(doc.id, [])
             if alert.name not in names:

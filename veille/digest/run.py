@@ -41,6 +41,9 @@ log = logging.getLogger("veille.digest")
 Matcher = Callable[[AlertRecord, datetime, datetime], Sequence[Match]]
 
 JOB_ID = "veille-digest"
+# Each digest also looks this far before its period for documents crawled before the last
+# digest but indexed after it; those already sent to the recipient are left out.
+LOOKBACK = timedelta(days=1)
 LOCK_FILE = "digest.lock"
 
 
@@ -101,7 +104,7 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
     if recipient is not None:
         subs = {r: a for r, a in subs.items() if r == recipient.strip().lower()}
     periods = {r: next_period(now, config.digest.period_days, catalog.digest_period_end(r),
-                              catalog.first_unsent_start(r)) for r in subs}
+                              catalog.first_unsent_start(r), LOOKBACK) for r in subs}
     secret = catalog.secret(SECRET_NAME)
     base_url = config.web.base_url
     titles = {s.name: s.title for s in config.sources}
@@ -110,7 +113,7 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
     found: dict[str, list[Match]] = {}
     broken: dict[str, str] = {}
     for alert in {a.key: a for followed in subs.values() for a in followed}.values():
-        since = min(periods[r].start for r, followed in subs.items() if alert in followed)
+        since = min(periods[r].since for r, followed in subs.items() if alert in followed)
         try:
             found[alert.key] = list(matcher(alert, since, now))
         except Exception as exc:  # one broken alert must not stop the others' digests
@@ -124,24 +127,26 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
             failed.append(Outcome(address, "failed", error="; ".join(problems)))
             continue
         period = periods[address]
+        already_sent = catalog.sent_documents(address, period.since) if period.lookback else set()
         digest = build_digest(
             address, period, [(a, found[a.key]) for a in followed], base_url=base_url, tz=config.tz,
             source_titles=titles,
             unsubscribe_url=unsubscribe_url(base_url, make_token(secret, address)),
             alert_unsubscribe_urls={a.key: unsubscribe_url(base_url, make_token(secret, address, a.key))
-                                    for a in followed})
+                                    for a in followed},
+            already_sent=already_sent)
         composed.append(Composed(digest=digest, html=render_html(digest), text=render_text(digest),
-                                 items=_items(followed, found, period, base_url)))
+                                 items=_items(followed, found, period, base_url, already_sent)))
     return composed, failed
 
 
 def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], period: DigestPeriod,
-           base_url: str) -> tuple[DigestItem, ...]:
+           base_url: str, already_sent: set[str]) -> tuple[DigestItem, ...]:
     items = {}
     for alert in followed:
         for match in found[alert.key]:
             doc = match.document
-            if doc.first_seen in period:
+            if doc.first_seen in period and doc.id not in already_sent:
                 text, _ = snippet_parts(match.snippet, doc.summary or doc.content)
                 items[(alert.key, doc.id)] = DigestItem(
                     alert=alert.key, doc_id=doc.id, title=doc.title, link=document_link(base_url, doc.id),
@@ -298,7 +303,14 @@ def open_space(config: Config):
 def send_digests(config: Config, *, now: datetime) -> RunReport:
     """The whole run with the real search engine and catalog of `config` (CLI, scheduler)."""
     catalog = Catalog.in_data_dir(config.data_dir)
+    space = open_space(config)
     try:
-        return run_digest(config, catalog, space_matcher(open_space(config), catalog), now=now)
+        try:
+            # documents crawled but not yet indexed would otherwise wait for the next digest
+            space.index_pending()
+        except Exception as exc:  # the index writer may be busy: LOOKBACK catches up next time
+            log.warning("digest: could not index pending documents first: %s", exc)
+        return run_digest(config, catalog, space_matcher(space, catalog), now=now)
     finally:
+        space.close()
         catalog.close()
