@@ -263,6 +263,44 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 1 if args.source and failed else 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from veille.backup import backup, default_archive_name
+
+    report = backup(_config(args), Path(args.file or default_archive_name()))
+    print(f"backup written to {report.path}: {report.files} files, {report.bytes / 1e6:.1f} MB "
+          f"({report.databases} databases) in {report.seconds:.1f} s")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from indexer.engine import SearchRequest
+    from indexer.space import DocumentSpace
+    from veille.backup import restore
+    from veille.progress import ProgressBar
+
+    config = _config(args)
+    report = restore(config, Path(args.file), force=args.force)
+    print(f"restored {report.files} files into {report.data_dir}")
+    if report.set_aside:
+        print(f"the previous data directory is kept in {report.set_aside} (delete it when satisfied)")
+    space = DocumentSpace(config)
+    try:
+        try:  # prove the restored index answers; a backup from another engine or a damaged
+            space.search(SearchRequest(q="", per_page=1, facets=False))  # index is rebuilt
+        except Exception as exc:
+            print(f"the restored index cannot be read ({type(exc).__name__}: {exc}); rebuilding it",
+                  file=sys.stderr)
+            space.close()
+            space = DocumentSpace(config)
+            space.rebuild(ProgressBar("Rebuilding"))
+        report_index = space.index_pending(ProgressBar("Indexing"))
+        stats = space.stats()
+    finally:
+        space.close()
+    print(f"{stats['documents']} documents in the catalog; {report_index.indexed} brought up to date in the index")
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -313,6 +351,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipient", metavar="ADDRESS", help="with --preview: only this recipient")
     p.add_argument("--text", action="store_true", help="with --preview: the plain-text part instead of HTML")
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser("backup", help="write the data directory to one consistent archive (.tar.gz)")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="archive to write (default: ./veille-backup-YYYYMMDD-HHMMSS.tar.gz)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace the data directory with the content of a backup")
+    p.add_argument("file", metavar="FILE", help="archive written by `veille backup`")
+    p.add_argument("--force", action="store_true",
+                   help="replace a non-empty data directory (it is kept aside, not deleted)")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("user", help="staff accounts for the web UI (add, list, remove)")
     users = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)

@@ -1,0 +1,216 @@
+"""`veille backup` / `veille restore`: one archive of the data directory, restored and searched."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import tarfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from indexer.catalog import Catalog
+from indexer.engine import SearchRequest
+from indexer.records import Document, document_id
+from indexer.space import DocumentSpace
+from veille.backup import BackupError, backup, restore
+from veille.config import load_config, load_secret_key
+from web.auth import hash_password
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
+
+
+def make_doc(i: int, word: str = "rénovation") -> Document:
+    url = f"https://example.org/doc-{i}"
+    return Document(id=document_id(url), title=f"Document {i} sur la {word} urbaine", source="test",
+                    kind="actualité", first_seen=NOW, url=url, content=f"Texte {i} : {word} des quartiers.",
+                    extra={})
+
+
+@pytest.fixture
+def configs(tmp_path, monkeypatch):
+    """Two configurations: the live one and a fresh machine's, each with its own data dir."""
+    monkeypatch.delenv("VEILLE_SECRET_KEY", raising=False)
+    live = tmp_path / "live"
+    fresh = tmp_path / "fresh"
+    for root in (live, fresh):
+        root.mkdir()
+        (root / "sources.yaml").write_text("data_dir: data\n", encoding="utf-8")
+    return load_config(live / "sources.yaml"), load_config(fresh / "sources.yaml")
+
+
+def populate(config, count: int = 5) -> None:
+    catalog = Catalog.in_data_dir(config.data_dir)
+    for i in range(count):
+        catalog.put(make_doc(i))
+    catalog.save_alert("Rénovation", "rénovation", {}, ["doc@example.org"])
+    catalog.add_staff_user("equipe@example.org", hash_password("un mot de passe assez long"))
+    catalog.close()
+    space = DocumentSpace(config)
+    space.index_pending()
+    space.close()
+    load_secret_key(config.data_dir)
+    stored = config.data_dir / "files" / "ab"
+    stored.mkdir(parents=True)
+    (stored / "guide.pdf").write_bytes(b"%PDF-1.4 stored copy")
+
+
+def search_ids(config, q: str) -> set[str]:
+    space = DocumentSpace(config)
+    try:
+        results = space.search(SearchRequest(q=q, per_page=100_000, facets=False))
+        assert results.total == len(results.hits)
+        return {hit.id for hit in results.hits}
+    finally:
+        space.close()
+
+
+def test_backup_then_restore_into_a_fresh_directory_and_search(configs, tmp_path):
+    live, fresh = configs
+    populate(live)
+    report = backup(live, tmp_path / "b.tar.gz")
+    assert report.files >= 4 and report.databases == 1
+    assert stat.S_IMODE((tmp_path / "b.tar.gz").stat().st_mode) == 0o600
+
+    restore(fresh, tmp_path / "b.tar.gz")
+    expected = {make_doc(i).id for i in range(5)}
+    assert search_ids(fresh, "renovation") == expected          # accents folded, index works
+    catalog = Catalog.in_data_dir(fresh.data_dir)
+    assert catalog.count() == 5 and catalog.pending_count() == 0
+    assert [a.name for a in catalog.saved_alerts()] == ["Rénovation"]
+    assert catalog.staff_user("equipe@example.org") is not None
+    secret = fresh.data_dir / "secret_key"
+    assert secret.read_text() == (live.data_dir / "secret_key").read_text()
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert (fresh.data_dir / "files" / "ab" / "guide.pdf").read_bytes() == b"%PDF-1.4 stored copy"
+    with tarfile.open(tmp_path / "b.tar.gz") as tar:
+        assert not [name for name in tar.getnames() if name.endswith(("-wal", "-shm"))]
+
+
+def test_restore_refuses_a_non_empty_directory_unless_forced(configs, tmp_path):
+    live, fresh = configs
+    populate(live)
+    backup(live, tmp_path / "b.tar.gz")
+    Catalog.in_data_dir(live.data_dir).put(make_doc(99))   # changed since the backup
+    with pytest.raises(BackupError, match="not empty"):
+        restore(live, tmp_path / "b.tar.gz")
+    report = restore(live, tmp_path / "b.tar.gz", force=True)
+    assert report.set_aside is not None and (report.set_aside / "catalog.sqlite3").exists()
+    assert Catalog.in_data_dir(live.data_dir).get(make_doc(99).id) is None
+
+
+def _tar_with(tmp_path: Path, name: str, entries: list[tarfile.TarInfo], manifest: dict | None = None) -> Path:
+    path = tmp_path / name
+    with tarfile.open(path, "w:gz") as tar:
+        if manifest is not None:
+            data = json.dumps(manifest).encode()
+            info = tarfile.TarInfo("MANIFEST.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for info in entries:
+            tar.addfile(info, io.BytesIO(b"x" * info.size) if info.isfile() else None)
+    return path
+
+
+@pytest.mark.parametrize("entry", ["../evil", "/etc/evil", "data/../../evil", "data/link"])
+def test_restore_refuses_archives_that_write_outside(configs, tmp_path, entry):
+    _, fresh = configs
+    info = tarfile.TarInfo(entry)
+    if entry == "data/link":
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    else:
+        info.size = 1
+    archive = _tar_with(tmp_path, "evil.tar.gz", [info], {"format": "veille-backup/1", "files": {}})
+    with pytest.raises(BackupError, match="unsafe path|links and devices|unexpected entry"):
+        restore(fresh, archive)
+    assert not (tmp_path / "evil").exists() and not fresh.data_dir.exists()
+
+
+def test_restore_refuses_a_damaged_archive_and_keeps_the_data(configs, tmp_path):
+    live, fresh = configs
+    populate(live)
+    backup(live, tmp_path / "b.tar.gz")
+    # rewrite the archive with one byte of the catalog flipped
+    damaged = tmp_path / "damaged.tar.gz"
+    with tarfile.open(tmp_path / "b.tar.gz") as src, tarfile.open(damaged, "w:gz") as out:
+        for member in src.getmembers():
+            data = src.extractfile(member).read() if member.isfile() else None
+            if member.name == "data/catalog.sqlite3":
+                data = data[:200] + bytes([data[200] ^ 0xFF]) + data[201:]
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+    populate(fresh, count=2)
+    with pytest.raises(BackupError, match="checksum mismatch"):
+        restore(fresh, damaged, force=True)
+    assert Catalog.in_data_dir(fresh.data_dir).count() == 2      # untouched
+    assert not list(fresh.data_dir.parent.glob(".data.restore-*"))
+    with pytest.raises(BackupError, match="no valid MANIFEST"):
+        restore(fresh, _tar_with(tmp_path, "plain.tar.gz", []), force=True)
+    (tmp_path / "garbage.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(BackupError, match="cannot read the archive"):
+        restore(fresh, tmp_path / "garbage.tar.gz", force=True)
+
+
+def test_backup_refuses_to_write_inside_the_data_directory(configs):
+    live, _ = configs
+    populate(live)
+    with pytest.raises(BackupError, match="inside the data directory"):
+        backup(live, live.data_dir / "b.tar.gz")
+
+
+@pytest.mark.slow
+def test_backup_while_documents_are_added_and_indexed_stays_consistent(configs, tmp_path):
+    """Every document the restored catalog calls indexed is found by the restored index."""
+    live, fresh = configs
+    populate(live, count=3)
+    stop = threading.Event()
+    errors = []
+
+    def writer():
+        space = DocumentSpace(live)
+        try:
+            i = 100
+            while not stop.is_set():
+                for _ in range(5):
+                    space.catalog.put(make_doc(i))
+                    i += 1
+                space.index_pending()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            space.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for n in range(3):
+            backup(live, tmp_path / f"b{n}.tar.gz")
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert Catalog.in_data_dir(live.data_dir).count() > 8   # the writer did run alongside
+    for n in range(3):
+        target = load_config(fresh.path)
+        restore(target, tmp_path / f"b{n}.tar.gz", force=True)
+        catalog = Catalog.in_data_dir(target.data_dir)
+        indexed = {d.id for d in catalog.iter_documents()} - {d.id for d in catalog.pending(limit=10_000)}
+        catalog.close()
+        assert indexed <= search_ids(target, "renovation")
+
+
+def test_cli_backup_and_restore(run_cli, configs, tmp_path):
+    live, fresh = configs
+    populate(live)
+    made = run_cli("--config", str(live.path), "backup", str(tmp_path / "cli.tar.gz"))
+    assert made.returncode == 0, made.stderr
+    assert "backup written to" in made.stdout
+    restored = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))
+    assert restored.returncode == 0, restored.stderr
+    assert "5 documents in the catalog" in restored.stdout
+    found = run_cli("--config", str(fresh.path), "search", "rénovation", "--json")
+    assert json.loads(found.stdout)["total"] == 5
+    again = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))
+    assert again.returncode == 1 and "not empty" in again.stderr and "--force" in again.stderr

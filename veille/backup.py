@@ -1,0 +1,294 @@
+"""`veille backup` / `veille restore`: the whole data directory as one consistent archive.
+
+The archive (tar.gz) holds every file of the data directory: the catalog (documents, alerts,
+digest history, staff accounts), the search index, stored files, the job store and the
+secret key, with a MANIFEST.json of sizes and SHA-256 sums.
+
+Consistency without stopping the service:
+- SQLite databases are copied with SQLite's backup API (a snapshot, WAL included).
+- The catalog is snapshotted *before* the index is copied. Indexing commits to the index
+  first and marks documents indexed in the catalog second, so every document the snapshot
+  calls indexed is already in the index files copied after it; the worst case is a document
+  indexed twice later (adding replaces by id), never one missing.
+- Index files are copied until a copy completes with no file appearing, vanishing or
+  changing during it (a commit in progress makes the copy start again).
+
+Restore unpacks into a staging directory beside the data directory, checks the manifest
+sums and SQLite's integrity check, and only then swaps it in; the replaced directory is
+kept aside (`<data_dir>.before-restore-<stamp>`) and never deleted.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from indexer.catalog import is_sqlite_file, snapshot_sqlite, sqlite_problem
+from indexer.space import SEARCH_DIR
+from veille.config import Config
+from veille.errors import VeilleError
+
+log = logging.getLogger("veille.backup")
+
+FORMAT = "veille-backup/1"
+MANIFEST = "MANIFEST.json"
+ROOT = "data"                       # members are stored under data/ in the archive
+SKIP_SUFFIXES = ("-wal", "-shm", "-journal", ".tmp")
+INDEX_COPY_ATTEMPTS = 20
+
+
+class BackupError(VeilleError):
+    code = "backup"
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    path: Path
+    files: int
+    bytes: int
+    databases: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    data_dir: Path
+    files: int
+    set_aside: Path | None
+
+
+def default_archive_name(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return f"veille-backup-{now.strftime('%Y%m%d-%H%M%S')}.tar.gz"
+
+
+def _skipped(path: Path) -> bool:
+    return path.name.endswith(SKIP_SUFFIXES) or path.name.startswith(".secret_key.")
+
+
+def _listing(root: Path) -> dict[str, tuple[int, int]]:
+    """relative path -> (size, mtime_ns) of the regular files under `root`."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and not _skipped(path):
+            out[path.relative_to(root).as_posix()] = (info.st_size, info.st_mtime_ns)
+    return out
+
+
+def _copy_quiet_tree(source: Path, dest: Path, attempts: int = INDEX_COPY_ATTEMPTS) -> None:
+    """Copy `source` to `dest` once a copy completes without the tree changing under it."""
+    for attempt in range(attempts):
+        before = _listing(source)
+        shutil.rmtree(dest, ignore_errors=True)
+        try:
+            for name in before:
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source / name, target)
+        except FileNotFoundError:
+            pass  # a file vanished mid-copy (a commit or merge): start again
+        else:
+            if _listing(source) == before:
+                return
+        log.debug("index changed while copying it (attempt %d); copying again", attempt + 1)
+        time.sleep(min(0.05 * (attempt + 1), 1.0))
+    raise BackupError(f"the index in {source} kept changing during {attempts} copy attempts",
+                      hint="try again, or stop `veille run` for the backup")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _snapshot(data_dir: Path, staging: Path) -> int:
+    """Copy the data directory into `staging` consistently; returns the number of databases."""
+    databases = 0
+    index_root = data_dir / SEARCH_DIR
+    trees = [index_root] if index_root.is_dir() else []
+    # 1. databases first (see the module docstring for why the order matters)
+    for path in sorted(data_dir.rglob("*")):
+        rel = path.relative_to(data_dir)
+        if any(path.is_relative_to(tree) for tree in trees) or not path.is_file() or path.is_symlink():
+            continue
+        if _skipped(path):
+            continue
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if is_sqlite_file(path):
+            snapshot_sqlite(path, target)
+            databases += 1
+    # 2. the index, copied whole while quiet
+    for tree in trees:
+        _copy_quiet_tree(tree, staging / tree.relative_to(data_dir))
+    # 3. everything else: stored files, the secret key, small state files
+    for path in sorted(data_dir.rglob("*")):
+        rel = path.relative_to(data_dir)
+        target = staging / rel
+        if any(path.is_relative_to(tree) for tree in trees) or target.exists():
+            continue
+        if path.is_file() and not path.is_symlink() and not _skipped(path):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copy2(path, target)
+            except FileNotFoundError:
+                continue  # removed meanwhile (a temporary file of a running job)
+    return databases
+
+
+def backup(config: Config, archive: Path) -> BackupReport:
+    """Write the data directory of `config` to `archive` (a .tar.gz), atomically."""
+    started = time.monotonic()
+    data_dir = Path(config.data_dir)
+    if not data_dir.is_dir():
+        raise BackupError(f"no data directory at {data_dir}", hint="nothing to back up yet")
+    archive = Path(archive).resolve()
+    if archive.is_relative_to(data_dir.resolve()):
+        raise BackupError(f"{archive} is inside the data directory", hint="write the backup elsewhere")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
+    try:
+        with tempfile.TemporaryDirectory(prefix="veille-backup-") as tmp:
+            staging = Path(tmp) / ROOT
+            staging.mkdir()
+            databases = _snapshot(data_dir, staging)
+            files = {}
+            for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+                files[path.relative_to(staging).as_posix()] = {"size": path.stat().st_size,
+                                                                "sha256": _sha256(path)}
+            manifest = {"format": FORMAT, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "engine": config.search.engine, "files": files}
+            with tarfile.open(partial, "w:gz") as tar:
+                data = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
+                info = tarfile.TarInfo(MANIFEST)
+                info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
+                tar.addfile(info, io.BytesIO(data))
+                tar.add(staging, arcname=ROOT)
+            with open(partial, "rb") as handle:
+                os.fsync(handle.fileno())
+        os.chmod(partial, 0o600)  # it holds the secret key and the staff password hashes
+        os.replace(partial, archive)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise BackupError(f"no space left on the device writing {archive}",
+                              hint="free some space or write the backup elsewhere") from None
+        raise BackupError(f"cannot write the backup {archive}: {exc.strerror or exc}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    total = sum(f["size"] for f in files.values())
+    report = BackupReport(path=archive, files=len(files), bytes=total, databases=databases,
+                          seconds=time.monotonic() - started)
+    log.info("backup %s: %d files, %d bytes, %d databases in %.1f s", archive, report.files,
+             report.bytes, report.databases, report.seconds)
+    return report
+
+
+# ---------------------------------------------------------------- restore
+
+
+def _safe_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's members, refusing anything that could write outside the target."""
+    members = []
+    for member in tar.getmembers():
+        path = PurePosixPath(member.name)
+        if path.is_absolute() or ".." in path.parts or "\\" in member.name:
+            raise BackupError(f"unsafe path in the archive: {member.name!r}", hint="not a Veille backup")
+        if not (member.isfile() or member.isdir()):
+            raise BackupError(f"unexpected entry in the archive: {member.name!r} (links and devices are refused)",
+                              hint="not a Veille backup")
+        if member.name != MANIFEST and path.parts[0] != ROOT:
+            raise BackupError(f"unexpected entry in the archive: {member.name!r}", hint="not a Veille backup")
+        members.append(member)
+    return members
+
+
+def _read_manifest(tar: tarfile.TarFile) -> dict:
+    try:
+        handle = tar.extractfile(MANIFEST)
+        manifest = json.loads(handle.read().decode("utf-8")) if handle else None
+    except (KeyError, ValueError, UnicodeDecodeError):
+        manifest = None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
+        raise BackupError("the archive has no valid MANIFEST.json", hint="not a Veille backup")
+    return manifest
+
+
+def _check_restored(staging: Path, manifest: dict) -> None:
+    found = {p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()}
+    expected = set(manifest["files"])
+    if found != expected:
+        missing, extra = sorted(expected - found), sorted(found - expected)
+        raise BackupError(f"the archive does not match its manifest (missing: {missing[:3]}, extra: {extra[:3]})")
+    for name, entry in manifest["files"].items():
+        path = staging / name
+        if path.stat().st_size != entry.get("size") or _sha256(path) != entry.get("sha256"):
+            raise BackupError(f"{name} is damaged in the archive (checksum mismatch)")
+        if is_sqlite_file(path):
+            problem = sqlite_problem(path)
+            if problem:
+                raise BackupError(f"{name} fails SQLite's integrity check: {problem}")
+
+
+def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport:
+    """Replace the data directory of `config` with the content of `archive`."""
+    archive = Path(archive)
+    data_dir = Path(config.data_dir)
+    if data_dir.exists() and any(data_dir.iterdir()) and not force:
+        raise BackupError(f"{data_dir} is not empty",
+                          hint="stop the service and add --force: the current data is kept aside, not deleted")
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging_root = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.restore-", dir=data_dir.parent))
+    try:
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                members = _safe_members(tar)
+                manifest = _read_manifest(tar)
+                tar.extractall(staging_root, members=members, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise BackupError(f"no space left on the device restoring into {data_dir.parent}") from None
+            raise BackupError(f"cannot read the archive {archive}: {exc}") from None
+        staging = staging_root / ROOT
+        staging.mkdir(exist_ok=True)
+        _check_restored(staging, manifest)
+        secret = staging / "secret_key"
+        if secret.exists():
+            secret.chmod(0o600)
+        set_aside = None
+        if data_dir.exists() and not any(data_dir.iterdir()):
+            data_dir.rmdir()
+        elif data_dir.exists():
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+            set_aside = data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}")
+            n = 1
+            while set_aside.exists():
+                n += 1
+                set_aside = data_dir.with_name(f"{data_dir.name}.before-restore-{stamp}-{n}")
+            os.replace(data_dir, set_aside)
+        os.replace(staging, data_dir)
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
+    log.info("restored %s from %s (%d files)%s", data_dir, archive, len(manifest["files"]),
+             f"; previous data kept in {set_aside}" if set_aside else "")
+    return RestoreReport(data_dir=data_dir, files=len(manifest["files"]), set_aside=set_aside)
