@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import FIXTURES
+from tests.httpserver import httpserver  # noqa: F401 (fixture)
 
 WATCH = FIXTURES / "watch"
 
