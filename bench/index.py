@@ -11,6 +11,8 @@ indexes the same documents in this process as the baseline.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,15 +33,23 @@ def child(phase: str, config_path: str) -> None:
     from indexer.space import DocumentSpace
 
     config = load_config(config_path)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     space = DocumentSpace(config)
     if phase == "rebuild":
         space.rebuild()
     else:
         space.index_pending()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     getattr(space, "close", lambda: None)()
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb()}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}))
+
+
+def publish_space(data_dir: Path, name: str) -> None:
+    """Keep a copy of the freshly built space for bench/search.py (saves a second rebuild)."""
+    target = CACHE_DIR / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(data_dir, target)
+    (target / ".built").write_text("ok\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     config = fresh_data_dir(f"index-run-{args.engine}-{n}", args.engine, catalog_file)
 
     rebuild = run_child("index.py", "--child", "rebuild", str(config.path))
+    publish_space(config.data_dir, f"search-{args.engine}-{args.seed}-{n}")
     fill_catalog(config.data_dir, docs[n:])
     incremental = run_child("index.py", "--child", "pending", str(config.path))
 
@@ -76,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "docs": n, "engine": args.engine,
         "docs_per_s": round(n / rebuild["seconds"], 1),
         "rebuild_s": round(rebuild["seconds"], 2),
+        "rebuild_cpu_s": round(rebuild["cpu_s"], 2),   # all threads: wall time on a busy box lies
         "fts5_docs_per_s": round(n / fts_seconds, 1),
         "incremental_100_s": round(incremental["seconds"], 3),
         "fts5_incremental_100_s": round(fts_incremental, 3),
@@ -83,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "fts5_index_mb": round(fts5.index_size(fts_path) / 1e6, 1),
         "peak_rss_mb": max(rebuild["peak_rss_mb"], incremental["peak_rss_mb"]),
         "bench_process_peak_rss_mb": peak_rss_mb(),
+        "load_average": os.getloadavg()[0],
     }
     print(f"{args.engine} {n} docs: rebuild {result['docs_per_s']:.0f} docs/s "
           f"({result['docs_per_s'] / result['fts5_docs_per_s']:.2f}x FTS5's "

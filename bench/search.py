@@ -13,6 +13,7 @@ searching one's.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_first_query_ms": round(cold * 1000, 1),
         "queries": len(times), "over_1s": sum(t > 1.0 for t in times), "partial": partial,
         "peak_rss_mb": peak_rss_mb(),
+        "load_average": os.getloadavg()[0],
         "p50_ms_by_kind": {label: round(statistics.median(v) * 1000, 2)
                            for label, v in by_label.items()},
         "fts5_p50_ms_by_kind": {label: round(statistics.median(v) * 1000, 2)
