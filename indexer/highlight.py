@@ -97,9 +97,11 @@ def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, 
     folding and stemming every word of ten documents.
     """
     marked: dict[str, str] = {}
+    wanted = highlighter.terms
+    matches = highlighter.matches if highlighter.prefixes else wanted.__contains__
     for word in set(WORD_RE.findall(text)):
         for term in word_terms(word):
-            if highlighter.matches(term):
+            if matches(term):
                 marked[word] = term
                 break
     if not marked:
