@@ -19,7 +19,7 @@ def test_library_index_lists_folders(web_client):
 
 def test_folder_lists_subfolders_then_files_with_notice(web_client):
     soup = page(web_client, LIB)
-    rows = [r.select_one("td a").get_text(strip=True) for r in soup.select("table.files tbody tr")]
+    rows = [r.select_one("td a").get_text(" ", strip=True) for r in soup.select("table.files tbody tr")]
     assert rows == ["📁 fiches", "notes.txt"]
     notes = soup.select("table.files tbody tr")[1]
     assert "pas encore indexé" in notes.get_text()                 # a file the index has not seen
@@ -75,3 +75,13 @@ def test_confined_path(tmp_path):
                 "a/f.txt\x00", "a\\f.txt", "nope"):
         assert confined_path(root, bad) is None, bad
     assert confined_path(Path("/nonexistent-root"), "a") is None
+
+
+def test_human_size():
+    from web.library import human_size
+
+    assert human_size(0) == "0 octets"
+    assert human_size(1023) == "1023 octets"
+    assert human_size(1536) == "1,5 Ko"
+    assert human_size(15 * 1024 * 1024) == "15 Mo"
+    assert human_size(3 * 1024 ** 4) == "3072 Go"

@@ -41,6 +41,11 @@ def send_confined(root: Path, relative: str, download_name: str | None = None):
     target = confined_path(Path(root), relative)
     if target is None or not target.is_file():
         abort(404)
+    return send_path(target, download_name)
+
+
+def send_path(target: Path, download_name: str | None = None):
+    """Send a file already checked to be ours: PDFs and images inline, the rest attached."""
     mimetype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     inline = mimetype in INLINE_TYPES
     if mimetype == "text/plain":
