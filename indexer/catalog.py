@@ -569,6 +569,12 @@ class Catalog:
         rows = self._connection().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [_row_to_run(r) for r in rows]
 
+    def last_successful_crawl(self) -> datetime | None:
+        """When the most recent crawl run without error finished (any source)."""
+        row = self._connection().execute(
+            "SELECT MAX(finished) FROM runs WHERE finished IS NOT NULL AND error IS NULL").fetchone()
+        return from_iso(row[0]) if row else None
+
     def last_runs(self) -> dict[str, Run]:
         """The latest run of every source that ran at least once."""
         rows = self._connection().execute(

@@ -1,0 +1,100 @@
+"""`/healthz`: 200 with JSON when the service works, 503 naming what does not."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from indexer.catalog import Catalog
+from indexer.records import Document
+from indexer.space import DocumentSpace
+from veille.config import load_config
+from web import create_app
+from web.health import crawl_stale_after
+
+
+@pytest.fixture
+def config(write_config, monkeypatch):
+    monkeypatch.delenv("VEILLE_SECRET_KEY", raising=False)
+    config = load_config(write_config("""
+        data_dir: data
+        sources:
+          - {name: journal, kind: feed, url: "https://example.org/rss", schedule: 6h}
+        """))
+    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog.put(Document(id="d1", title="Rénovation", source="journal", kind="actualité",
+                         first_seen=datetime.now(timezone.utc), extra={}))
+    space = DocumentSpace(config)
+    space.index_pending()
+    space.close()
+    return config
+
+
+def health(config, scheduler=None):
+    app = create_app(config, {"TESTING": True})
+    if scheduler is not None:
+        app.extensions["veille.scheduler"] = scheduler
+    response = app.test_client().get("/healthz")
+    return response.status_code, response.json
+
+
+def test_healthy_service_answers_200_with_its_state(config):
+    status, body = health(config)
+    assert status == 200 and body["ok"] is True and body["problems"] == []
+    assert body["index"] == {"ok": True, "documents": 1}
+    assert body["storage"]["writable"] is True and body["storage"]["free_bytes"] > 0
+    assert body["scheduler"]["running"] is None
+    assert body["crawl"]["last_success"] is None and body["digest"]["last_sent"] is None
+
+
+def test_stopped_scheduler_is_named(config):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler()
+    scheduler.start()
+    try:
+        assert health(config, scheduler)[1]["scheduler"] == {"running": True}
+    finally:
+        scheduler.shutdown()
+    status, body = health(config, scheduler)
+    assert status == 503 and body["problems"] == ["scheduler: stopped"]
+
+
+def test_stale_crawl_is_named_and_a_recent_one_is_fine(config):
+    catalog = Catalog.in_data_dir(config.data_dir)
+    now = datetime.now(timezone.utc)
+    run = catalog.start_run("journal", started=now - timedelta(days=3))
+    catalog.finish_run(run, http_status=200, new=1, finished=now - timedelta(days=3))
+    status, body = health(config)
+    assert status == 503 and body["problems"] == ["crawl: no successful crawl for 72 h"]
+    failed = catalog.start_run("journal")
+    catalog.finish_run(failed, error="HTTP 500")          # a failed run does not count
+    assert health(config)[0] == 503
+    run = catalog.start_run("journal")
+    catalog.finish_run(run, http_status=304)
+    status, body = health(config)
+    assert status == 200 and body["crawl"]["age_seconds"] < 3600
+
+
+def test_unreadable_index_is_named(config):
+    current = (config.data_dir / "search" / "CURRENT").read_text().strip()
+    for path in (config.data_dir / "search" / current).iterdir():
+        path.write_bytes(b"\x00garbage")
+    status, body = health(config)
+    assert status == 503 and body["index"]["ok"] is False
+    assert body["problems"][0].startswith("index: unreadable")
+
+
+def test_stale_threshold_follows_the_slowest_schedule(write_config):
+    config = load_config(write_config("""
+        sources:
+          - {name: a, kind: feed, url: "https://a.fr/rss", schedule: 30m}
+          - {name: b, kind: feed, url: "https://b.fr/rss", schedule: 2d}
+          - {name: c, kind: feed, url: "https://c.fr/rss", schedule: 30d, enabled: false}
+        """, name="s2.yaml"))
+    assert crawl_stale_after(config) == timedelta(days=4)
+    weekly = load_config(write_config("""
+        sources: [{name: a, kind: feed, url: "https://a.fr/rss", schedule: "0 7 * * mon"}]
+        """, name="s3.yaml"))
+    assert crawl_stale_after(weekly) == timedelta(days=8)
