@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.lang.snowball.french import FrenchStemmer
 
-WORD_RE = re.compile(r"\w+")
+# Words: letters and digits, with combining accents (text in decomposed form, `e\u0301`, is one
+# word, as it is once folded; so word-by-word and whole-text analysis agree).
+WORD_RE = re.compile("[\\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 # Letters NFKD does not decompose into a base letter plus accents.
 _SPELLED_OUT = str.maketrans({
@@ -48,13 +49,16 @@ sont soyez soyons suis sur t ta te tes toi ton tu un une vos votre vous y étaie
 """
 
 
+# Combining marks left by NFKD: accents, cedillas, diaereses (and the rarer blocks).
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def fold(text: str) -> str:
     """Compatibility-normalised, case-folded, accent-free text (`Schœlcher` -> `schoelcher`)."""
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).casefold().translate(_SPELLED_OUT)
-    decomposed = unicodedata.normalize("NFKD", text)
-    if decomposed.isascii():
-        return decomposed
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
 STOP_WORDS = frozenset(fold(word) for word in _STOP_WORDS_ACCENTED.split())
@@ -72,8 +76,7 @@ def stem(word: str) -> str:
     return _stemmer.stem(word)
 
 
-@dataclass(frozen=True)
-class WordToken:
+class WordToken(NamedTuple):   # a tuple: millions are made while highlighting
     term: str      # the index term (folded, stemmed)
     word: str      # the folded word before stemming
     pos: int       # position among kept words
@@ -85,7 +88,7 @@ def _folded_words(text: str) -> Iterator[tuple[str, int, int]]:
     """(folded word, start, end) for each word of the original text, stop words included."""
     for match in WORD_RE.finditer(text):
         raw = match.group()
-        folded = fold(raw) if not raw.isascii() else raw.lower()
+        folded = fold(raw)
         if folded.isalnum():
             yield folded, match.start(), match.end()
         else:  # folding split it (`½` -> `1⁄2`): every piece points at the original span
@@ -117,13 +120,18 @@ def tokens(text: str) -> Iterator[WordToken]:
 
 
 def analyze(text: str) -> list[str]:
-    """Index terms of `text`, in order: the pure pipeline every engine shares."""
-    return [stem(word) for word, _, _ in _folded_words(text) if is_kept(word)]
+    """Index terms of `text`, in order: the pure pipeline every engine shares.
+
+    Folds the whole text at once (no character spans needed), which is several times
+    faster than `tokens()` and gives the same terms.
+    """
+    return [stem(word) for word in WORD_RE.findall(fold(text))
+            if word not in STOP_WORDS and (len(word) > 1 or word.isdigit())]
 
 
 def fold_words(text: str) -> list[str]:
     """Folded, unstemmed words worth suggesting in "did you mean" (no stop words, no numbers)."""
-    return [word for word, _, _ in _folded_words(text)
+    return [word for word in WORD_RE.findall(fold(text))
             if len(word) > 2 and word.isalpha() and word not in STOP_WORDS]
 
 
@@ -143,6 +151,13 @@ class FrenchTokenizer(Tokenizer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not chars and not keeporiginal:   # indexing: terms and positions only, fast path
+            token.boost, token.stopped = 1.0, False
+            for pos, term in enumerate(analyze(value), start_pos):
+                token.text = term
+                token.pos = pos
+                yield token
+            return
         for item in tokens(value):
             token.text = item.term
             token.boost = 1.0

@@ -23,8 +23,10 @@ QUERY_FIELD_TARGETS = {
     "title": "title", "source": "source", "theme": "themes", "kind": "kind",
     "type": "doc_type", "territory": "territories", "ref": "legal_refs", "year": "year",
 }
-TEXT_FIELDS = ("title", "summary", "content")
-FIELD_BOOSTS = {"title": 3.0, "summary": 1.5, "content": 1.0}
+# The searchable text of a document is its title, summary and content as one field, so a
+# word is one posting list to read, not a union over three; the title is also indexed on
+# its own, for `title:` and to boost documents whose title matches.
+TITLE_BOOST = 3.0
 MAX_SPELL_CHARS = 100_000   # "did you mean" vocabulary: the first 100k characters of a text
 
 
@@ -62,6 +64,11 @@ class IndexedDocument:
     page_count: int | None
     language: str
     spell_words: tuple[str, ...]   # distinct folded words for "did you mean"
+
+    @property
+    def text(self) -> str:
+        """Everything searchable by default: title, summary and content."""
+        return "\n".join(part for part in (self.title, self.summary, self.content) if part)
 
 
 def indexed_document(doc: Document, tz: tzinfo, spell: bool = True) -> IndexedDocument:

@@ -45,7 +45,7 @@ from whoosh.util.filelock import FileLock
 
 from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
 from indexer.engine import Hit, SearchRequest, SearchResults
-from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
+from indexer.fields import (FACET_FIELDS, QUERY_FIELD_TARGETS, TITLE_BOOST,
                             indexed_document, local_day_bounds, matching_values)
 from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
 from indexer.query import And, Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
@@ -65,6 +65,7 @@ MLT_TERMS = 15
 MLT_TEXT_CHARS = 50_000
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
+_DROP = object()   # an exclusion, left out of the ranking query
 
 
 class IndexBusy(VeilleError):
@@ -72,18 +73,19 @@ class IndexBusy(VeilleError):
 
 
 def build_schema() -> Schema:
+    # Keyword fields are "scorable" only so Whoosh writes their length column: without it,
+    # its codec checks the file system for that column once per posting written (3x slower).
     analyzer = FrenchTokenizer()
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=FIELD_BOOSTS["title"]),
-        summary=TEXT(analyzer=analyzer, phrase=True, field_boost=FIELD_BOOSTS["summary"]),
-        content=TEXT(analyzer=analyzer, phrase=True, field_boost=FIELD_BOOSTS["content"]),
+        title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=TITLE_BOOST),
+        content=TEXT(analyzer=analyzer, phrase=True),   # title + summary + content
         source=ID(stored=True),
         kind=ID(stored=True),
         doc_type=ID(stored=True),
-        themes=KEYWORD(stored=True, commas=True, scorable=False),
-        territories=KEYWORD(stored=True, commas=True, scorable=False),
-        legal_refs=KEYWORD(commas=True, scorable=False),
+        themes=KEYWORD(stored=True, commas=True, scorable=True),
+        territories=KEYWORD(stored=True, commas=True, scorable=True),
+        legal_refs=KEYWORD(commas=True, scorable=True),
         year=ID(),
         date=DATETIME(sortable=True),
         local_date=STORED(),
@@ -93,7 +95,7 @@ def build_schema() -> Schema:
         url=STORED(),
         page_count=NUMERIC(stored=True),
         language=ID(stored=True),
-        spell=KEYWORD(scorable=False),     # folded unstemmed words: "did you mean", wildcards
+        spell=KEYWORD(scorable=True),     # folded unstemmed words: "did you mean", wildcards
     )
 
 
@@ -205,7 +207,7 @@ class WhooshEngine:
     def _fields(self, doc: Document) -> dict:
         d = indexed_document(doc, self.tz)
         fields = {
-            "id": d.id, "title": d.title, "summary": d.summary, "content": d.content,
+            "id": d.id, "title": d.title, "content": d.text,
             "source": d.source, "kind": d.kind, "themes": ",".join(d.themes),
             "territories": ",".join(d.territories), "legal_refs": ",".join(d.legal_refs),
             "year": d.year, "date": d.date, "local_date": d.local_date,
@@ -363,7 +365,11 @@ class WhooshEngine:
             dates = state.dates()
             ranked = [(0.0, n) for n in heapq.nlargest(wanted, final, key=lambda n: (dates[n], n))]
         else:
-            ranked, timed_out = self._rank(state, query, final, wanted, deadline)
+            ranking = self._compile(state, parsed.root, relaxed=True)
+            if ranking is _DROP:
+                ranking = wq.Every()
+            ranked, timed_out = self._rank(state, self._with_title_boost(state, parsed, ranking),
+                                           final, wanted, deadline)
             partial = partial or timed_out
         shown = ranked[(page - 1) * per_page:wanted]
         highlighter = highlighter_for(parsed, lambda p: self._expand_wildcard(state, p)[1])
@@ -373,6 +379,22 @@ class WhooshEngine:
         return SearchResults(total=len(final), page=page, per_page=per_page, hits=hits,
                              facets=facets, notice=parsed.notice, suggestion=suggestion,
                              partial=partial)
+
+    def _with_title_boost(self, state: _State, parsed: ParsedQuery, query):
+        """Rank documents whose title holds the words first: an optional title clause,
+        read only for documents the query already matched (AndMaybe), so it costs little."""
+        boosts = []
+        for node in parsed.positive_words():
+            if node.field is not None or (isinstance(node, Word) and node.wildcard):
+                continue
+            terms = analyze(node.text)
+            if len(terms) == 1:
+                boosts.append(wq.Term("title", terms[0]))
+            elif terms:
+                boosts.append(wq.Phrase("title", terms))
+        if not boosts:
+            return query
+        return wq.AndMaybe(query, wq.Or(boosts) if len(boosts) > 1 else boosts[0])
 
     def _rank(self, state: _State, query, final, wanted: int, deadline: float):
         if not final:
@@ -443,19 +465,30 @@ class WhooshEngine:
 
     # ------------------------------------------------------------ compiling queries
 
-    def _compile(self, state: _State, node):
-        """A Whoosh query for the tree; None for "everything", _SKIP for "nothing to search"."""
+    def _compile(self, state: _State, node, relaxed: bool = False):
+        """A Whoosh query for the tree; None for "everything", _SKIP for "nothing to search".
+
+        `relaxed` builds the query that only ranks documents already known to match: phrases
+        become plain ANDs and exclusions are left out, which spares Whoosh's slow position
+        checks a second time.
+        """
         if node is None:
             return None
         if isinstance(node, (Word, Phrase)):
-            return self._compile_leaf(state, node)
+            return self._compile_leaf(state, node, relaxed)
         if isinstance(node, Not):
+            if relaxed:
+                return _DROP
             inner = self._compile(state, node.node)
             return _SKIP if inner is _SKIP or inner is None else ("not", inner)
-        parts = [self._compile(state, item) for item in node.items]
+        parts = [self._compile(state, item, relaxed) for item in node.items]
         parts = [p for p in parts if p is not _SKIP]
         if not parts:
             return _SKIP
+        if _DROP in parts:
+            if isinstance(node, Or):
+                return wq.Every()
+            parts = [p for p in parts if p is not _DROP] or [wq.Every()]
         if isinstance(node, Or):
             subs = [_positive(p) for p in parts]
             return wq.Or(subs) if len(subs) > 1 else subs[0]
@@ -467,10 +500,10 @@ class WhooshEngine:
         drop = wq.Or(negatives) if len(negatives) > 1 else negatives[0]
         return wq.AndNot(keep, drop)
 
-    def _compile_leaf(self, state: _State, node):
+    def _compile_leaf(self, state: _State, node, relaxed: bool = False):
         target = QUERY_FIELD_TARGETS.get(node.field, None) if node.field else None
         if target is None or target == "title":
-            fields = ("title",) if target == "title" else TEXT_FIELDS
+            fields = ("title",) if target == "title" else ("content",)
             if isinstance(node, Word) and node.wildcard:
                 terms, _ = self._expand_wildcard(state, node.text)
                 if not terms:
@@ -481,6 +514,8 @@ class WhooshEngine:
                 return _SKIP
             if len(terms) == 1:
                 subs = [wq.Term(f, terms[0]) for f in fields]
+            elif relaxed:
+                subs = [wq.And([wq.Term(f, t) for t in terms]) for f in fields]
             else:
                 subs = [wq.Phrase(f, terms) for f in fields]
             return wq.Or(subs) if len(subs) > 1 else subs[0]
@@ -518,7 +553,7 @@ class WhooshEngine:
         replacements = {}
         for word in suggestion_words(parsed):
             terms = analyze(word)
-            if not terms or all(any(reader.doc_frequency(f, t) for f in TEXT_FIELDS) for t in terms):
+            if not terms or all(reader.doc_frequency("content", t) for t in terms):
                 continue
             folded = fold_words(word)
             if len(folded) != 1:
