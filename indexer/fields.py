@@ -27,6 +27,9 @@ QUERY_FIELD_TARGETS = {
 # word is one posting list to read, not a union over three; the title is also indexed on
 # its own, for `title:` and to boost documents whose title matches.
 TITLE_BOOST = 3.0
+# Engines that keep the three text fields apart (tantivy) weigh them with these.
+TEXT_FIELDS = ("title", "summary", "content")
+FIELD_BOOSTS = {"title": TITLE_BOOST, "summary": 1.5, "content": 1.0}
 MAX_SPELL_CHARS = 100_000   # "did you mean" vocabulary: the first 100k characters of a text
 
 
