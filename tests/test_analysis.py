@@ -22,6 +22,12 @@ def test_typed_words_give_the_indexed_terms(typed, indexed):
     assert analyze(typed)  # and they are not dropped
 
 
+def test_underscores_split_words_in_ascii_and_accented_text_alike():
+    # file names: the ASCII fast path of fold() must agree with the full one
+    assert analyze("Diagnostic_Tombolo_1998") == ["diagnostic", "tombolo", "1998"]
+    assert analyze("Diagnostic_Tombolo_1998 été") == ["diagnostic", "tombolo", "1998"]
+
+
 def test_accents_are_folded_before_stemming():
     # Snowball treats é as a vowel: stemming unfolded text would split these apart
     assert analyze("collectivité") == analyze("collectivite") == ["collectivit"]
