@@ -301,6 +301,91 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(value, tz) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    config = _config(args)
+    action = getattr(args, "sources_command", None) or "list"
+    if action == "import":
+        from watch.opml import add_feeds_to_config, read_opml
+
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise VeilleError(f"cannot read {args.file}: {exc.strerror}") from None
+        feeds = read_opml(data)
+        report = add_feeds_to_config(config, feeds, schedule=args.schedule)
+        for name in report.added:
+            print(f"added {name}")
+        for url in report.skipped:
+            print(f"already watched: {url}")
+        print(f"{len(report.added)} feed(s) added to {config.path.name}, {len(report.skipped)} already there")
+        return 0
+    if action == "export":
+        from watch.opml import write_opml
+
+        text = write_opml(config.sources)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+            print(f"{sum(s.kind == 'feed' for s in config.sources)} feed(s) written to {args.out}")
+        else:
+            sys.stdout.write(text)
+        return 0
+    from indexer.catalog import Catalog
+    from watch.scheduler import stored_next_runs
+    from watch.status import source_statuses
+
+    statuses = source_statuses(config, Catalog.in_data_dir(config.data_dir), stored_next_runs(config))
+    if args.json:
+        _print_json({"sources": [s.as_json() for s in statuses]})
+        return 0
+    tz = config.tz
+    rows = [("SOURCE", "KIND", "SCHEDULE", "STATE", "DOCS", "LAST SUCCESS", "NEXT RUN", "FAILURES",
+             "LAST ERROR")]
+    for s in statuses:
+        error = f"[{s.last_error_code}] {s.last_error}" if s.last_error and s.consecutive_failures else ""
+        rows.append((s.name, s.kind, s.schedule, s.state_label, str(s.documents), _when(s.last_success, tz),
+                     _when(s.next_run, tz), str(s.consecutive_failures), error[:100]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from veille.serve import serve
+    from watch.scheduler import build_scheduler, shutdown
+
+    config = _config(args)
+    extra_jobs = []
+    try:
+        from veille.digest.run import register_digest_job
+
+        extra_jobs.append(register_digest_job)
+    except ImportError:
+        log.warning("digest module not available: no digest job")
+    scheduler = build_scheduler(config, extra_jobs=extra_jobs)
+
+    def stop(signum, frame):  # SIGTERM (systemd, docker stop): shut down like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    scheduler.resume()
+    jobs = scheduler.get_jobs()
+    print(f"Veille : {sum(j.id.startswith('crawl:') for j in jobs)} source(s) planifiée(s), "
+          f"{len(jobs)} tâche(s) ; données dans {config.data_dir}", flush=True)
+    try:
+        serve(config, host=args.host, port=args.port)
+    finally:
+        print("Veille : arrêt (attente des relevés en cours)…", file=sys.stderr, flush=True)
+        shutdown(scheduler, wait=True)
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -319,6 +404,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("crawl", help="crawl the watched sources once now (one line per source)")
     p.add_argument("--source", metavar="NAME", help="only this source (exit 1 if it fails)")
     p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("sources", help="list the sources and their state; import/export OPML")
+    p.add_argument("--json", action="store_true", help="print JSON: {sources: [...]}")
+    p.set_defaults(func=cmd_sources)
+    srcs = p.add_subparsers(dest="sources_command", metavar="ACTION")
+    q = srcs.add_parser("list", help="the sources' state (the default)")
+    q.add_argument("--json", action="store_true", help="print JSON: {sources: [...]}")
+    q = srcs.add_parser("import", help="add the feeds of an OPML file to the configuration (comments kept)")
+    q.add_argument("file", metavar="FILE.opml")
+    q.add_argument("--schedule", default="12h", help="schedule of the added feeds (default 12h)")
+    q = srcs.add_parser("export", help="write the feed sources as OPML (stdout, or --out FILE)")
+    q.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+
+    p = sub.add_parser("run", help="the production process: scheduled crawls (and digest) plus the web UI")
+    p.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("index", help="sync the library and index new or changed documents")
     p.add_argument("--rebuild", action="store_true",

@@ -1,0 +1,172 @@
+"""`veille run`'s scheduler: persistent jobs, restart without lost or duplicated runs, backoff,
+indexing after each crawl. Real APScheduler, real SQLite job store, real HTTP server."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from indexer.catalog import Catalog
+from tests.conftest import FIXTURES
+from tests.httpserver import httpserver  # noqa: F401 (fixture)
+from veille.config import load_config
+from watch import scheduler as sched
+
+WATCH = FIXTURES / "watch"
+
+
+def write_config(tmp_path, server, schedule: str = "1h", extra: str = "") -> object:
+    path = tmp_path / "sources.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        data_dir: data
+        timezone: America/Martinique
+        http: {{delay_per_host: 0, retries: 0, timeout: 3, allow_private_networks: true}}
+        sources:
+          - {{name: agence, kind: feed, url: "{server.url('/rss.xml')}", schedule: "{schedule}"}}
+          - {{name: arrete, kind: feed, url: "{server.url('/rss.xml')}", schedule: "0 7 * * mon-fri",
+              enabled: false}}
+        """) + textwrap.indent(textwrap.dedent(extra), "  "), encoding="utf-8")
+    return load_config(path)
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    """Poll until `condition()` holds (the scheduler runs jobs in its own threads)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def feed(httpserver):
+    httpserver.add("/rss.xml", (WATCH / "actualites.rss").read_bytes(), content_type="application/rss+xml")
+    return httpserver
+
+
+def test_triggers_from_schedules():
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    interval = sched.schedule_trigger("6h", "America/Martinique")
+    assert isinstance(interval, IntervalTrigger) and interval.interval == timedelta(hours=6)
+    cron = sched.schedule_trigger("0 7 * * mon", "America/Martinique")
+    assert isinstance(cron, CronTrigger)
+    after = datetime(2025, 3, 12, 12, 0, tzinfo=timezone.utc)  # a Wednesday
+    fire = cron.get_next_fire_time(None, after)
+    assert (fire.weekday(), fire.hour, str(fire.tzinfo)) == (0, 7, "America/Martinique")
+
+
+def test_jobs_are_stored_and_a_restart_keeps_them(tmp_path, feed):
+    config = write_config(tmp_path, feed)
+    first = sched.build_scheduler(config, index_after_crawl=False)
+    try:
+        jobs = first.get_jobs()
+        assert [job.id for job in jobs] == ["crawl:agence"]  # the disabled source has no job
+        job = jobs[0]
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
+        planned = job.next_run_time
+    finally:
+        sched.shutdown(first)
+    assert (config.data_dir / sched.JOBSTORE_FILE).is_file()
+    assert sched.stored_next_runs(config) == {"agence": planned}
+    second = sched.build_scheduler(config, index_after_crawl=False)
+    try:
+        assert sched.sync_source_jobs(second, config) == {"agence": "kept"}
+        assert [(j.id, j.next_run_time) for j in second.get_jobs()] == [("crawl:agence", planned)]
+    finally:
+        sched.shutdown(second)
+    assert feed.requests == []  # nothing was due: nothing ran
+
+
+def test_changed_schedule_and_removed_source(tmp_path, feed):
+    config = write_config(tmp_path, feed, extra="""\
+          - {name: ancienne, kind: feed, url: "http://127.0.0.1:9/x"}
+        """)
+    scheduler = sched.build_scheduler(config, index_after_crawl=False)
+    sched.shutdown(scheduler)
+    config = write_config(tmp_path, feed, schedule="2h")
+    scheduler = sched.build_scheduler(config, index_after_crawl=False)
+    try:
+        assert sched.sync_source_jobs(scheduler, config) == {"agence": "kept"}
+        assert [j.id for j in scheduler.get_jobs()] == ["crawl:agence"]
+        assert scheduler.get_job("crawl:agence").trigger.interval == timedelta(hours=2)
+    finally:
+        sched.shutdown(scheduler)
+
+
+def test_missed_runs_during_a_stop_run_once_after_restart(tmp_path, feed):
+    config = write_config(tmp_path, feed, schedule="1h")
+    first = sched.build_scheduler(config, index_after_crawl=False)
+    # the process stops; meanwhile three runs fall due (3 h ago, 2 h ago, 1 h ago)
+    first.modify_job("crawl:agence", next_run_time=datetime.now(timezone.utc) - timedelta(hours=3, seconds=5))
+    sched.shutdown(first)
+    catalog = Catalog.in_data_dir(config.data_dir)
+    assert catalog.runs("agence") == []
+    second = sched.build_scheduler(config, index_after_crawl=False)
+    second.resume()
+    try:
+        wait_for(lambda: catalog.runs("agence") and catalog.runs("agence")[0].finished is not None)
+        wait_for(lambda: second.get_job("crawl:agence").next_run_time > datetime.now(timezone.utc))
+    finally:
+        sched.shutdown(second)
+    runs = catalog.runs("agence")
+    assert len(runs) == 1 and runs[0].new == 3  # coalesced: one run, not three, and not zero
+    assert len(feed.hits("/rss.xml")) == 1
+    # the next run is one interval after the missed one, in the future
+    third = sched.build_scheduler(config, index_after_crawl=False)
+    try:
+        assert sched.sync_source_jobs(third, config) == {"agence": "kept"}
+        assert third.get_job("crawl:agence").next_run_time > datetime.now(timezone.utc)
+    finally:
+        sched.shutdown(third)
+    assert len(catalog.runs("agence")) == 1
+
+
+def test_crawl_job_indexes_what_it_found(tmp_path, feed):
+    from indexer.engine import SearchRequest
+    from indexer.space import DocumentSpace
+
+    config = write_config(tmp_path, feed)
+    scheduler = sched.build_scheduler(config, index_after_crawl=True)
+    try:
+        sched.crawl_job("agence")   # what the scheduler calls when the job is due
+    finally:
+        sched.shutdown(scheduler)
+    catalog = Catalog.in_data_dir(config.data_dir)
+    assert catalog.count() == 3 and catalog.pending_count() == 0
+    space = DocumentSpace(config)
+    try:
+        results = space.search(SearchRequest(q="renovation urbaine"))
+        assert results.total >= 1
+        assert results.hits[0].title.startswith("Rénovation urbaine")
+    finally:
+        space.close()
+
+
+def test_crawl_job_skips_a_source_in_backoff_and_recovers(tmp_path, httpserver):
+    from tests.httpserver import Reply
+
+    httpserver.sequence("/rss.xml", [Reply(503, b"", {}), Reply(503, b"", {}),
+                                     Reply(200, (WATCH / "actualites.rss").read_bytes(),
+                                           {"Content-Type": "application/rss+xml"})])
+    config = write_config(tmp_path, httpserver)
+    scheduler = sched.build_scheduler(config, index_after_crawl=False)
+    catalog = Catalog.in_data_dir(config.data_dir)
+    try:
+        sched.crawl_job("agence")
+        sched.crawl_job("agence")   # second failure: backs off for 30 min
+        state = catalog.source_state("agence")
+        assert state.consecutive_failures == 2 and state.backoff_until is not None
+        sched.crawl_job("agence")   # due again, but backing off: the server is left alone
+        assert len(httpserver.hits("/rss.xml")) == 2 and len(catalog.runs("agence")) == 2
+        # the backoff ends: the next scheduled run succeeds and the source recovers
+        catalog.set_backoff("agence", datetime.now(timezone.utc) - timedelta(seconds=1))
+        sched.crawl_job("agence")
+    finally:
+        sched.shutdown(scheduler)
+    assert catalog.source_state("agence").consecutive_failures == 0
+    assert catalog.runs("agence")[0].new == 3
