@@ -345,3 +345,35 @@ def test_invalid_urls(http_config):
     for url in ("ftp://example.org/x", "file:///etc/passwd", "http://", "javascript:alert(1)"):
         with pytest.raises(errors.InvalidUrl):
             fetcher.fetch(url)
+
+
+def test_address_is_checked_again_when_connecting(httpserver, http_config):
+    """DNS rebinding: the name resolves to a public address for the check, then to the
+    loopback address; the connection goes to the checked address, never to the new one."""
+    httpserver.add("/x", "secret")
+    answers = {"count": 0}
+
+    def resolve(host, port, type=0):
+        answers["count"] += 1
+        # public for the first check, loopback afterwards
+        address = "93.184.216.34" if answers["count"] == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    strict = replace(http_config, allow_private_networks=False, timeout=0.5, retries=0)
+    fetcher = make_fetcher(strict, resolve=resolve)
+    with pytest.raises(errors.PrivateAddressRefused):
+        fetcher.fetch(httpserver.url("/x", host="rebind.example"))
+    assert answers["count"] >= 2  # checked before the request, then again when connecting
+    assert httpserver.requests == []
+
+
+def test_connection_goes_to_the_checked_address(httpserver, http_config):
+    # a guard that approves 127.0.0.1 (as if public) shows where the connection goes
+    httpserver.add("/x", "ok")
+    fetcher = make_fetcher(replace(http_config, allow_private_networks=False, retries=0),
+                           resolve=lambda host, port, type=0: [
+                               (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))],
+                           address_allowed=lambda address: True)
+    result = fetcher.fetch(httpserver.url("/x", host="anything.example"))
+    assert result.body == b"ok"
+    assert httpserver.hits("/x")[0].headers["host"].startswith("anything.example")

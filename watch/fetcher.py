@@ -137,12 +137,14 @@ class Fetcher:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
                  resolve: Callable[..., list] = socket.getaddrinfo,
+                 address_allowed: Callable[[str], bool] = is_public_address,
                  backoff: float = 1.0, max_retry_wait: float = 300.0):
         self.http = http
         self.validator_store = validators
         self._clock = clock
         self._sleep = sleep
         self._resolve = resolve
+        self._address_allowed = address_allowed
         self._backoff = backoff
         self._max_retry_wait = max_retry_wait
         self._hosts: dict[str, _Host] = {}
@@ -150,6 +152,10 @@ class Fetcher:
         self._slots = threading.BoundedSemaphore(max(1, http.concurrency))
         self._base_headers = {"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"}
         self._pool = urllib3.PoolManager(num_pools=50, maxsize=max(1, http.concurrency), retries=False)
+        if not http.allow_private_networks:
+            # check the address again when connecting, and connect to the address checked:
+            # a name that resolved to a public address a moment ago may not any more
+            self._pool.pool_classes_by_scheme = _guarded_pool_classes(self._public_address)
 
     def close(self) -> None:
         self._pool.clear()
@@ -218,18 +224,24 @@ class Fetcher:
                                    hint="le site refuse les robots pour cette adresse")
 
     def _check_address(self, host: str, port: int, url: str) -> None:
-        if self.http.allow_private_networks:
-            return
+        if not self.http.allow_private_networks:
+            self._public_address(host, port, url)
+
+    def _public_address(self, host: str, port: int, url: str = "") -> str:
+        """The address to connect to, once every address of `host` is known to be public."""
         try:
             infos = self._resolve(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise ConnectionFailed(f"nom d'hôte introuvable : {host} ({exc})", url=url) from None
+        if not infos:
+            raise ConnectionFailed(f"nom d'hôte sans adresse : {host}", url=url)
         for info in infos:
             address = info[4][0]
-            if not is_public_address(address):
+            if not self._address_allowed(address):
                 raise PrivateAddressRefused(
                     f"{host} pointe vers une adresse privée ou locale ({address}) : refusé", url=url,
                     hint="http.allow_private_networks: true pour l'autoriser")
+        return infos[0][4][0]
 
     def _robots_allow(self, url: str) -> bool:
         host = self._host(url)
@@ -319,6 +331,9 @@ class Fetcher:
             response = self._pool.request(
                 "GET", url, headers={**self._base_headers, **headers}, redirect=False, retries=False, preload_content=False,
                 decode_content=True, timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        except FetchError as exc:  # refused by the address guard while connecting
+            exc.url = exc.url or url
+            raise
         except urllib3.exceptions.NewConnectionError as exc:  # (a TimeoutError subclass in urllib3)
             raise ConnectionFailed(f"connexion impossible à {url} : {_reason(exc)}", url=url) from None
         except urllib3.exceptions.TimeoutError:
@@ -379,6 +394,33 @@ class Fetcher:
             result = FetchResult(body=response.body, encoding=decided.encoding,
                                  encoding_source=decided.source, **common)
         return result
+
+
+class _GuardedConnection:
+    """Mixin for urllib3 connections: resolve and check the host when connecting, then
+    connect to the checked address (TLS still verifies and sends the host name)."""
+
+    public_address: Callable[[str, int], str]
+
+    def _new_conn(self):
+        original = self._dns_host
+        self._dns_host = self.public_address(original, self.port)
+        try:
+            return super()._new_conn()
+        finally:
+            self._dns_host = original
+
+
+def _guarded_pool_classes(public_address: Callable[..., str]) -> dict:
+    check = staticmethod(public_address)
+    http_conn = type("GuardedHTTPConnection", (_GuardedConnection, urllib3.connection.HTTPConnection),
+                     {"public_address": check})
+    https_conn = type("GuardedHTTPSConnection", (_GuardedConnection, urllib3.connection.HTTPSConnection),
+                      {"public_address": check})
+    return {
+        "http": type("GuardedHTTPPool", (urllib3.HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("GuardedHTTPSPool", (urllib3.HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
 
 
 def _check_url(url: str) -> None:
