@@ -116,3 +116,21 @@ def test_search_facet_document(server, browser):
         assert not overflow, url
     browser.get(server + "/search?q=logement")
     shot(browser, "05-mobile")
+
+    browser.set_window_size(1280, 1000)
+    browser.get(server + "/search?q=xylophone")
+    assert "Aucun document ne correspond" in browser.find_element(By.CSS_SELECTOR, ".empty").text
+    assert browser.find_elements(By.CSS_SELECTOR, ".empty li.result")     # recent documents offered
+    shot(browser, "06-aucun-resultat")
+    browser.get(server + "/search?q=r%C3%A9novation+urbaine")
+    browser.find_element(By.CSS_SELECTOR, "li.result h3 a").click()
+    assert "2014-173" in browser.find_element(By.ID, "cite").find_element(By.XPATH, "..").text
+    shot(browser, "07-document-cite")
+    browser.find_element(By.LINK_TEXT, "copie locale").click()
+    assert "cité par" in browser.find_element(By.ID, "cite-par").text.lower()
+    shot(browser, "08-loi-cite-par")
+    browser.get(server + "/bibliotheque")
+    browser.find_element(By.CSS_SELECTOR, "ul.folders a").click()
+    browser.find_element(By.PARTIAL_LINK_TEXT, "fiches").click()
+    assert "jardins partagés" in browser.find_element(By.CSS_SELECTOR, "table.files").text
+    shot(browser, "09-bibliotheque")
