@@ -1,6 +1,18 @@
 """The sources status page: staff only, one row per source with its state."""
 
+from datetime import datetime, timezone
+
 from test_web_search import page
+
+
+def record_run(catalog, source, error=None, new=0):
+    """A crawl run as watch.crawler records it: the run log, then the source's state."""
+    now = datetime.now(timezone.utc)
+    catalog.finish_run(catalog.start_run(source), http_status=None if error else 200, new=new, error=error)
+    if error:
+        catalog.record_failure(source, now, error, "http", None)
+    else:
+        catalog.record_success(source, now)
 
 
 def test_sources_page_is_for_staff(web_client):
@@ -13,11 +25,11 @@ def test_sources_page_shows_each_source_state(web_config, web_client, login_staf
     from indexer.catalog import Catalog
 
     catalog = Catalog.in_data_dir(web_config.data_dir)
-    catalog.finish_run(catalog.start_run("prefecture"), http_status=200, new=1)
-    catalog.finish_run(catalog.start_run("anct"), error="ancienne erreur")
-    catalog.finish_run(catalog.start_run("anct"), http_status=200)
-    catalog.finish_run(catalog.start_run("vie-publique"), error="HTTP 503 <b>indisponible</b>")
-    catalog.finish_run(catalog.start_run("vie-publique"), error="HTTP 503 <b>indisponible</b>")
+    record_run(catalog, "prefecture", new=1)
+    record_run(catalog, "anct", error="ancienne erreur")
+    record_run(catalog, "anct")
+    record_run(catalog, "vie-publique", error="HTTP 503 <b>indisponible</b>")
+    record_run(catalog, "vie-publique", error="HTTP 503 <b>indisponible</b>")
     staff = login_staff(web_client.application)
     soup = page(staff, "/sources")
     rows = {r.th.a.get_text(): r for r in soup.select("table.sources tbody tr")}
@@ -29,7 +41,9 @@ def test_sources_page_shows_each_source_state(web_config, web_client, login_staf
     assert "HTTP 503 <b>indisponible</b>" in failing.get_text() and not failing.find("b")
     recovered = rows["Agence nationale de la cohésion des territoires"]
     assert recovered.select_one(".badge").get_text() == "en service"
-    assert "ancienne erreur" not in recovered.get_text()       # recovered: the old error is gone
+    assert "Dernière erreur" in recovered.get_text()           # recovered: the old error is history
+    assert not recovered.select(".error-text")
+    assert "+1 au dernier relevé" in rows["Préfecture de la Martinique"].get_text()
     assert recovered.select_one("td.num").get_text() == "13"
     assert "dont 1 en échec" in soup.get_text()
     assert "Sources" in [a.get_text() for a in page(staff, "/").select("nav.site-nav a")]

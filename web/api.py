@@ -10,7 +10,7 @@ from web.auth import current_staff
 from web.documents import legal_references, similar_documents
 from web.params import FACET_PARAMS, ParamError, parse_state
 from web.search import run_search
-from web.sources import source_statuses
+from web.sources import status_json, statuses
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -97,6 +97,5 @@ def document(doc_id: str):
 
 @bp.get("/sources")
 def sources():
-    statuses = source_statuses(veille_config(), get_catalog())
     staff = current_staff() is not None
-    return jsonify({"sources": [s.as_json(staff) for s in statuses]})
+    return jsonify({"sources": [status_json(s, staff) for s in statuses()]})
