@@ -170,6 +170,11 @@ def test_preview_shows_current_matches_without_saving(app_env, digest_matcher):
     assert "Rénovation du quartier &lt;script&gt;" in page and "<script>x" not in page
     assert "/documents/doc1" in page and "Eau potable" not in page
     assert 'value="Essai"' in page and catalog.saved_alerts() == []
+    catalog.put(Document(id="doc3", title="Habitat", source="s", kind=KIND_NEWS, first_seen=MONDAY,
+                         themes=("habitat et renouvellement urbain",)))
+    digest_matcher(config, catalog)
+    form = client.get("/alertes/nouvelle").get_data(as_text=True)
+    assert '<datalist id="known_theme"><option value="habitat et renouvellement urbain">' in form
     shown = client.get("/alertes/yaml-renovation-urbaine").get_data(as_text=True)
     assert "/documents/doc1" in shown and "sources.yaml" in shown
     assert client.get("/alertes/inconnue").status_code == 404

@@ -13,8 +13,8 @@ from flask import Blueprint, Response, abort, make_response, redirect, render_te
 
 from indexer.records import KINDS
 from veille.config import ALERT_FILTERS
-from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alerts, find_alert,
-                                  parse_alert_form, subscriptions)
+from veille.digest.alerts import (ALL_ALERTS, FILTER_FACETS, ORIGIN_WEB, AlertRecord, all_alerts,
+                                  find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
 from web import get_catalog, get_space, veille_config
@@ -77,11 +77,25 @@ def show(key: str):
                            filter_labels=FILTER_LABELS)
 
 
+def _known_values() -> dict[str, list[str]]:
+    """Theme, territory and document-type values present in the index, to suggest in the form
+    (a filter matches exact values only)."""
+    from indexer.engine import SearchRequest
+
+    try:
+        facets = get_space().search(SearchRequest(per_page=1, highlight=False)).facets
+    except Exception:  # suggestions are a convenience: the form works without them
+        return {}
+    return {name: [value for value, _ in facets.get(FILTER_FACETS[name], ())]
+            for name in ("theme", "territory", "doc_type")}
+
+
 def _form_page(alert_id: int | None, status: int = 200, **context):
     config = veille_config()
     sources = [(s.name, s.title) for s in config.sources] + [(f.name, f.name) for f in config.library]
     return render_template("alerts/form.html", alert_id=alert_id, kinds=KINDS, sources=sources,
-                           filter_names=ALERT_FILTERS, filter_labels=FILTER_LABELS, **context), status
+                           filter_names=ALERT_FILTERS, filter_labels=FILTER_LABELS,
+                           known=_known_values(), **context), status
 
 
 def _form_values(alert: AlertRecord | None) -> dict[str, str]:
