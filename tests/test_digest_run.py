@@ -240,32 +240,29 @@ def test_smtp_password_comes_from_the_environment(setup, write_config):
     assert smtp_password(SmtpConfig(), {}) is None
 
 
-def test_schedule_next_run_in_martinique(setup):
+def test_schedule_next_run_in_martinique_and_kept_across_restarts(setup, tmp_path):
     import pickle
     from zoneinfo import ZoneInfo
 
-    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     from veille.digest.run import JOB_ID, register_digest_job, scheduled_digest
+    from watch.scheduler import VeilleScheduler   # the scheduler of `veille run`
 
     config, _, _ = setup()
     martinique = ZoneInfo("America/Martinique")
-    scheduler = BackgroundScheduler(timezone=martinique)
-    scheduler.start(paused=True)
-    try:
-        _check_digest_job(scheduler, config, martinique)
-    finally:
-        scheduler.shutdown(wait=False)
+    store = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
 
+    def start():
+        scheduler = VeilleScheduler(jobstores={"default": SQLAlchemyJobStore(url=store)}, timezone=martinique)
+        scheduler.start(paused=True)
+        return scheduler
 
-def _check_digest_job(scheduler, config, martinique):
-    import pickle
-
-    from veille.digest.run import JOB_ID, register_digest_job, scheduled_digest
-
-    job = register_digest_job(scheduler, config)
-    assert job.id == JOB_ID and job.func is scheduled_digest
-    pickle.dumps(job.args)                 # persistent job stores can keep it
+    scheduler = start()
+    assert register_digest_job(scheduler, config) == "added"
+    job = scheduler.get_job(JOB_ID)
+    assert job.func is scheduled_digest
+    pickle.dumps(job.args)                 # the persistent job store keeps it
     wednesday = datetime(2025, 3, 12, 15, 30, tzinfo=martinique)
     nxt = job.trigger.get_next_fire_time(None, wednesday)
     assert nxt == datetime(2025, 3, 17, 7, 0, tzinfo=martinique)
@@ -273,8 +270,19 @@ def _check_digest_job(scheduler, config, martinique):
     # a Monday after 07:00 waits for the next Monday
     assert job.trigger.get_next_fire_time(None, datetime(2025, 3, 17, 7, 1, tzinfo=martinique)) == \
         datetime(2025, 3, 24, 7, 0, tzinfo=martinique)
-    register_digest_job(scheduler, config)  # registering twice replaces, never duplicates
-    assert [j.id for j in scheduler.get_jobs()] == [JOB_ID]
+
+    # the process was down when the digest fell due: a restart keeps that due time (the
+    # digest goes out once on resume) and never adds a second job
+    due = datetime.now(martinique).replace(microsecond=0) - timedelta(hours=1)
+    scheduler.modify_job(JOB_ID, next_run_time=due)
+    scheduler.shutdown(wait=False)
+    scheduler = start()
+    try:
+        assert register_digest_job(scheduler, config) == "kept"
+        assert [j.id for j in scheduler.get_jobs()] == [JOB_ID]
+        assert scheduler.get_job(JOB_ID).next_run_time == due
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def test_filters_legal_texts_and_highlights_through_the_index(setup, digest_matcher):

@@ -268,15 +268,19 @@ def digest_trigger(config: Config):
     return CronTrigger.from_crontab(config.digest.schedule, timezone=config.tz)
 
 
-def register_digest_job(scheduler, config: Config):
-    """Add (or replace) the digest job on an APScheduler 3 scheduler; returns the Job.
+def register_digest_job(scheduler, config: Config) -> str:
+    """Put the digest job on `veille run`'s APScheduler 3 scheduler; returns kept/rescheduled/added.
 
-    The job gets only strings (config path and data directory), so persistent job stores can
-    pickle it; it reloads the configuration when it fires, picking up edited alerts.
+    Through `watch.scheduler.ensure_job`, a stored job whose schedule did not change is kept
+    with its next run time, so a digest that fell due while the process was down is sent
+    once on restart, and a restart never adds a second one. The job gets only strings
+    (config path and data directory), as the persistent job store pickles its arguments; it
+    reloads the configuration when it fires, picking up edited alerts.
     """
-    return scheduler.add_job(scheduled_digest, digest_trigger(config), id=JOB_ID, name="digest e-mail",
-                             args=[str(config.path), str(config.data_dir)], replace_existing=True,
-                             coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
+    from watch.scheduler import ensure_job
+
+    return ensure_job(scheduler, JOB_ID, scheduled_digest, digest_trigger(config),
+                      args=(str(config.path), str(config.data_dir)), name="digest e-mail")
 
 
 def scheduled_digest(config_path: str, data_dir: str) -> None:
