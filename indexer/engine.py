@@ -27,6 +27,10 @@ class SearchRequest:
     per_page: int = 10
     facets: bool = True
     highlight: bool = True
+    # legal key named in `q` -> other keys of the same text in the catalog (its NOR, ELI,
+    # date...), so `loi 2014-173` also finds texts citing the law by NOR or date. Filled by
+    # DocumentSpace.search; engines pass it to indexer.query.parse_query.
+    legal_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -448,20 +448,53 @@ _QUERY_NUMBER_RE = re.compile(
     r"(?<![\w-])(?P<num>(?:\d\d|19\d\d|20\d\d)-\d{1,5})(?![\w-])", re.IGNORECASE)
 
 
-def query_keys(query: str) -> list[str]:
-    """Legal keys a search query names: `loi 2014-173` -> [loi:2014-173]; `2014-173` -> every
-    nature sharing the number sequence; NOR, ELI and Légifrance ids as such."""
+@dataclass(frozen=True)
+class QueryReference:
+    """A legal reference typed in a search query: where, and the keys it may stand for."""
+
+    start: int
+    end: int
+    keys: tuple[str, ...]
+
+
+def query_references(query: str) -> list[QueryReference]:
+    """References in a search query: `loi 2014-173` -> loi:2014-173; a bare `2014-173` -> every
+    nature sharing the number sequence; NOR, ELI, Légifrance ids; an article of a named text."""
     query = (query or "").translate(_TRANSLATE)
-    articles = [ref.key for ref in _article_refs(query, fold(query))]
-    keys: list[str] = []
-    for match in _QUERY_NUMBER_RE.finditer(ARTICLES_RE.sub(" ", query)):
+    found: list[QueryReference] = []
+    for ref in _article_refs(query, fold(query)):
+        if ":" in ref.key[len("article:"):]:  # of a named code or text only
+            found.append(QueryReference(ref.start, ref.start + len(ref.text), (ref.key,)))
+    for match in _QUERY_NUMBER_RE.finditer(query):
+        if any(r.start <= match.start("num") < r.end for r in found) or _after_article_letter(query, match):
+            continue
         if match.group("nature"):
-            keys.append(f"{_nature_key(match.group('nature'))}:{match.group('num')}")
+            keys: tuple[str, ...] = (f"{_nature_key(match.group('nature'))}:{match.group('num')}",)
         else:
-            keys.extend(f"{nature}:{match.group('num')}" for nature in NUMBERED_NATURES)
-    keys.extend(ref.key for ref in _identifier_refs(query))
-    keys.extend(key for key in articles if ":" in key[len("article:"):])  # of a named text only
-    return list(dict.fromkeys(keys))
+            keys = tuple(f"{nature}:{match.group('num')}" for nature in NUMBERED_NATURES)
+        found.append(QueryReference(match.start(), match.end(), keys))
+    for ref in _identifier_refs(query):
+        found.append(QueryReference(ref.start, ref.start + len(ref.text), (ref.key,)))
+    found.sort(key=lambda r: r.start)
+    merged: list[QueryReference] = []
+    for ref in found:  # an ELI holding a NOR: one reference, both keys
+        if merged and ref.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = QueryReference(last.start, max(last.end, ref.end),
+                                        tuple(dict.fromkeys(last.keys + ref.keys)))
+        else:
+            merged.append(ref)
+    return merged
+
+
+def _after_article_letter(query: str, match: re.Match) -> bool:
+    """`L. 300-1` is an article number, not a text number."""
+    return bool(re.search(r"\b[LRDA]\.?\s?\*?\s?$", query[:match.start("num")]))
+
+
+def query_keys(query: str) -> list[str]:
+    """Every legal key a search query names (see `query_references`)."""
+    return list(dict.fromkeys(k for ref in query_references(query) for k in ref.keys))
 
 
 # ------------------------------------------------------------------ documents
@@ -511,7 +544,8 @@ def enrich_legal(doc: Document) -> Document:
         extra["legal_refs"] = list(dict.fromkeys([*ids, *cited]))
     doc_type = doc.doc_type
     if ids and not doc_type:
-        doc_type = nature_label(extra.get("nature", "")) or nature_of_title(doc.title)
+        doc_type = (nature_label(extra.get("nature", "")) or nature_of_title(doc.title)
+                    or NATURE_LABELS.get(ids[0].split(":")[0], ""))
     return replace(doc, extra=MappingProxyType(extra), doc_type=doc_type)
 
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Iterable, Iterator, Mapping, Union
 
 from indexer.analysis import analyze, fold, fold_words
+from indexer.legal import query_references
 
 MAX_QUERY_CHARS = 500
 MAX_DEPTH = 16
@@ -377,8 +378,10 @@ def _combine(cls, items: list[Node]) -> Node | None:
     return flat[0] if len(flat) == 1 else cls(tuple(flat))
 
 
-def parse_query(text: str) -> ParsedQuery:
-    """Parse what a person typed; never raises. See the module docstring for the syntax."""
+def parse_query(text: str, legal_aliases: Mapping[str, Iterable[str]] | None = None) -> ParsedQuery:
+    """Parse what a person typed; never raises. See the module docstring for the syntax.
+
+    `legal_aliases` maps a legal key the query names to other keys of the same text."""
     repairs = _Repairs()
     text = "" if text is None else str(text)
     if len(text) > MAX_QUERY_CHARS:
@@ -387,7 +390,33 @@ def parse_query(text: str) -> ParsedQuery:
     root = _Parser(_lex(text, repairs), repairs).parse()
     if root is not None:
         _note_stop_words(root, repairs)
+        root = _with_legal_refs(text, root, legal_aliases or {})
     return ParsedQuery(root, " ".join(repairs.lines), tuple(repairs.lines))
+
+
+def _with_legal_refs(text: str, root: Node, aliases: Mapping[str, Iterable[str]]) -> Node:
+    """A plain query naming a legal text (`loi 2014-173`, `2014-173`, `ECOX2023815L`) also
+    matches documents whose legal references hold it (the `ref` field): the law itself under
+    its number, NOR or ELI, and every text citing it, whatever spelling they used. The other
+    words stay required. Queries using the syntax (quotes, fields, OR, NOT, groups) are
+    taken as written: `ref:` is there for those."""
+    if any(tok.kind != "word" or _FIELD_RE.match(tok.text) for tok in _lex(text, _Repairs())):
+        return root
+    references = query_references(text)
+    if not references:
+        return root
+    parts: list[Node] = []
+    rest, last = [], 0
+    for ref in references:
+        rest.append(text[last:ref.start])
+        last = ref.end
+        typed = _Parser(_lex(text[ref.start:ref.end], _Repairs()), _Repairs()).parse()
+        named = dict.fromkeys(k for key in ref.keys for k in (key, *aliases.get(key, ())))
+        keys: list[Node] = [Word(key, "ref") for key in named]
+        parts.append(_combine(Or, ([typed] if typed is not None else []) + keys))
+    rest.append(text[last:])
+    others = _Parser(_lex(" ".join(rest), _Repairs()), _Repairs()).parse()
+    return _combine(And, ([others] if others is not None else []) + parts) or root
 
 
 def _note_stop_words(root: Node, repairs: _Repairs) -> None:

@@ -15,13 +15,16 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from indexer import citations
 from indexer.catalog import Catalog
+from indexer.citations import Citation
 from indexer.engine import SearchEngine, SearchRequest, SearchResults
+from indexer.legal import is_date_key, query_keys
 from indexer.records import Document
 from veille.config import Config
 from veille.progress import Progress, no_progress
@@ -115,6 +118,10 @@ class DocumentSpace:
     # ------------------------------------------------------------ reading
 
     def search(self, request: SearchRequest) -> SearchResults:
+        if request.q and not request.legal_aliases:
+            aliases = self.legal_aliases(query_keys(request.q))
+            if aliases:
+                request = replace(request, legal_aliases=aliases)
         try:
             return self.engine().search(request, self._text_of)
         except (FileNotFoundError, OSError):
@@ -131,6 +138,40 @@ class DocumentSpace:
 
     def document(self, doc_id: str) -> Document | None:
         return self.catalog.get(doc_id)
+
+    # ------------------------------------------------------------ legal links
+
+    def cites(self, doc_id: str) -> list[Citation]:
+        """Texts the document cites ("cite"), each with its Légifrance link and local copies."""
+        doc = self.catalog.get(doc_id)
+        return citations.cites(self.catalog, doc) if doc else []
+
+    def cited_by(self, doc_id: str) -> list[Document]:
+        """Documents of the catalog citing this legal text ("cité par"), newest first."""
+        doc = self.catalog.get(doc_id)
+        return citations.cited_by(self.catalog, doc) if doc else []
+
+    def same_as(self, doc_id: str) -> list[Document]:
+        """The same legal text from other sources (feed item, API text, library PDF)."""
+        doc = self.catalog.get(doc_id)
+        return citations.same_as(self.catalog, doc) if doc else []
+
+    def legal_ids(self, doc_ids) -> dict[str, str]:
+        """doc id -> legal_id among `doc_ids`: results sharing one are the same text."""
+        return citations.legal_ids(self.catalog, doc_ids)
+
+    def legal_aliases(self, keys) -> dict[str, tuple[str, ...]]:
+        """For each key naming a text of the catalog, the text's other keys (NOR, ELI, date)."""
+        found = self.catalog.legal_key_documents(keys, "self")
+        docs = self.catalog.get_many({i for ids in found.values() for i in ids})
+        aliases = {}
+        for key, ids in found.items():
+            if is_date_key(key):  # a date names no text alone: no aliases from it
+                continue
+            others = [k for i in ids if i in docs for k in docs[i].extra.get("legal_ids", ()) if k != key]
+            if others:
+                aliases[key] = tuple(dict.fromkeys(others))
+        return aliases
 
     def similar(self, doc_id: str, limit: int = 5) -> list[Document]:
         ids = self.engine().more_like_this(doc_id, limit, self._text_of)

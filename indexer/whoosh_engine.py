@@ -340,7 +340,7 @@ class WhooshEngine:
 
     def _search(self, state: _State, request: SearchRequest, text_of) -> SearchResults:
         deadline = time.monotonic() + self.time_limit
-        parsed = parse_query(request.q)
+        parsed = parse_query(request.q, request.legal_aliases)
         query = self._compile(state, parsed.root)
         if isinstance(query, tuple):   # only exclusions: everything but them
             query = _positive(query)
@@ -649,4 +649,5 @@ def _split(value) -> tuple[str, ...]:
 def _cache_key(request: SearchRequest) -> tuple:
     filters = tuple(sorted((k, tuple(v)) for k, v in request.filters.items() if v))
     return (request.q, filters, request.date_from, request.date_to, request.first_seen_after,
-            request.sort, request.page, request.per_page, request.facets, request.highlight)
+            request.sort, request.page, request.per_page, request.facets, request.highlight,
+            tuple(sorted((k, tuple(v)) for k, v in request.legal_aliases.items())))

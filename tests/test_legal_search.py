@@ -1,0 +1,98 @@
+"""Searching a legal reference finds the text itself and every text citing it, however cited;
+and the legal links DocumentSpace exposes to the web and digest (cites, cited_by, same_as)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import MappingProxyType
+
+import pytest
+
+from indexer.engine import SearchRequest
+from indexer.legal import enrich_legal
+from indexer.query import parse_query
+from indexer.records import Document
+from indexer.space import DocumentSpace
+from veille.config import parse_config
+
+
+def make_space(tmp_path) -> DocumentSpace:
+    path = tmp_path / "sources.yaml"
+    path.write_text("data_dir: data\n", encoding="utf-8")
+    return DocumentSpace(parse_config(path.read_text(encoding="utf-8"), path))
+
+
+def doc(doc_id, title, content, kind="actualité", url=None, day=1, **extra) -> Document:
+    when = datetime(2021, 3, day, 12, tzinfo=timezone.utc)
+    return enrich_legal(Document(id=doc_id, title=title, source="test", kind=kind, first_seen=when,
+                                 published=when, url=url, content=content, extra=MappingProxyType(extra)))
+
+
+CORPUS = [
+    doc("law", "LOI n° 2014-173 du 21 février 2014 de programmation pour la ville et la cohésion urbaine (1)",
+        "L'Assemblée nationale et le Sénat ont délibéré. Article 5. Les quartiers prioritaires ...",
+        kind="juridique", url="https://www.legifrance.gouv.fr/jorf/id/JORFTEXT000028636804", nor="VILX1306039L"),
+    doc("law-pdf", "joe_20140222_0045_0001",
+        "JOURNAL OFFICIEL\nLOI n° 2014-173 du 21 février 2014 de programmation pour la ville (1)\n"
+        "NOR : VILX1306039L\nL'Assemblée nationale et le Sénat ont délibéré.", kind="bibliothèque"),
+    doc("by-number", "Décret relatif aux quartiers prioritaires",
+        "Vu la loi no 2014-173 du 21 février 2014, notamment son article 5 ;", kind="juridique", day=2),
+    doc("by-date", "Les contrats de ville en Martinique",
+        "Depuis la loi du 21 février 2014, les contrats de ville associent les habitants.", day=3),
+    doc("by-nor", "Note de lecture", "Texte de référence : NOR VILX1306039L, sur la géographie prioritaire.", day=4),
+    doc("unrelated", "Loi SRU", "La loi n° 2000-1208 du 13 décembre 2000 relative à la solidarité.", day=5),
+]
+
+
+@pytest.fixture
+def space(tmp_path):
+    space = make_space(tmp_path)
+    for item in CORPUS:
+        space.catalog.put(item)
+    space.index_pending()
+    yield space
+    space.close()
+
+
+def found(space, q):
+    return {hit.id for hit in space.search(SearchRequest(q=q, per_page=50)).hits}
+
+
+CITING = {"by-number", "by-date", "by-nor"}
+
+
+@pytest.mark.parametrize("q", ["2014-173", "loi 2014-173", "loi n° 2014-173", "LOI no 2014-173", "VILX1306039L"])
+def test_a_reference_finds_the_law_and_every_text_citing_it(space, q):
+    assert found(space, q) == {"law", "law-pdf"} | CITING
+
+
+def test_other_words_stay_required(space):
+    assert found(space, "2014-173 Martinique") == {"by-date"}
+    assert found(space, "loi 2000-1208") == {"unrelated"}
+
+
+def test_query_syntax_is_taken_as_written(space):
+    assert found(space, '"loi du 21 février 2014"') == {"by-date"}
+    assert found(space, "ref:loi:2014-173") == {"law", "law-pdf", "by-number"}
+
+
+def test_parse_query_adds_the_ref_clause():
+    parsed = parse_query("rénovation loi 2014-173", {"loi:2014-173": ("nor:VILX1306039L",)})
+    assert parsed.text() == "rénovation ((loi 2014-173) OR ref:loi:2014-173 OR ref:nor:VILX1306039L)"
+    assert parse_query("logement social").text() == "logement social"
+
+
+def test_space_exposes_legal_links(space):
+    assert [d.id for d in space.same_as("law")] == ["law-pdf"]
+    assert [d.id for d in space.cited_by("law")] == ["by-nor", "by-date", "by-number"]
+    cited = {c.key: c for c in space.cites("by-number")}
+    assert {d.id for d in cited["loi:2014-173"].documents} == {"law", "law-pdf"}
+    assert space.legal_ids(["law", "law-pdf", "by-date"]) == {"law": "loi:2014-173", "law-pdf": "loi:2014-173"}
+    assert space.cites("nope") == [] and space.cited_by("nope") == [] and space.same_as("nope") == []
+
+
+def test_nature_is_a_facet(space):
+    # the library PDF says it is a law only in its text: its nature comes from its key
+    assert dict(space.search(SearchRequest(q="")).facets["doc_type"]) == {"loi": 2}
+    assert dict(space.search(SearchRequest(q="", filters={"doc_type": ("loi",)})).facets["kind"]) == {
+        "juridique": 1, "bibliothèque": 1}
