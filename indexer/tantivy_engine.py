@@ -287,7 +287,7 @@ class TantivyEngine:
             return results
 
     def _search(self, searcher, request: SearchRequest, text_of: TextOf) -> SearchResults:
-        parsed = parse_query(request.q)
+        parsed = parse_query(request.q, request.legal_aliases)
         text_query = None if parsed.root is None else self._compile(searcher, parsed.root)
         base: list[Query] = []
         if text_query is _SKIP:
@@ -567,4 +567,5 @@ def _damerau_levenshtein(a: str, b: str, limit: int) -> int:
 def _cache_key(request: SearchRequest) -> tuple:
     filters = tuple(sorted((k, tuple(v)) for k, v in request.filters.items() if v))
     return (request.q, filters, request.date_from, request.date_to, request.first_seen_after,
-            request.sort, request.page, request.per_page, request.facets, request.highlight)
+            request.sort, request.page, request.per_page, request.facets, request.highlight,
+            tuple(sorted((k, tuple(v)) for k, v in request.legal_aliases.items())))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from indexer.legal import enrich_legal
 from indexer.records import Document
 from veille.errors import VeilleError
 
@@ -285,12 +286,15 @@ def _merge(first: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def enrich(doc: Document, thesaurus: Thesaurus | None = None) -> Document:
-    """The document with tagged themes and territories added after the ones it has.
+    """The document with tagged themes and territories added after the ones it has, and
+    its legal identity and references (`indexer.legal.enrich_legal`: extra legal_id,
+    legal_ids, legal_refs; a legal text's nature as doc_type).
 
+    The one enrichment step crawlers and library sync call on every document they build.
     Themes given by hand (library sidecar, source tags) stay first. Call it on a freshly
     built document: tags are only ever added.
     """
     thesaurus = thesaurus or default_thesaurus()
     tags = thesaurus.tag(doc.title, "\n".join(part for part in (doc.summary, doc.content) if part))
-    return replace(doc, themes=_merge(doc.themes, tags.themes),
-                   territories=_merge(doc.territories, tags.territories))
+    return enrich_legal(replace(doc, themes=_merge(doc.themes, tags.themes),
+                                territories=_merge(doc.territories, tags.territories)))

@@ -178,3 +178,21 @@ def test_api_text_is_identified(shared_corpus):
     keys = identify_all(text["title"], f"NOR : {text['nor']}\n", text["eli"])
     assert keys[0] == "loi:2020-1576"
     assert {"nor:ECOX2023815L", "eli:/eli/loi/2020/12/14/ECOX2023815L/jo/texte"} <= set(keys)
+
+
+def test_the_enrichment_hook_adds_legal_identity_and_references():
+    from datetime import datetime, timezone
+
+    from indexer.records import Document
+    from indexer.thesaurus import enrich
+
+    doc = enrich(Document(
+        id="x", title="Décret n° 2021-214 du 24 février 2021 établissant les limites extérieures",
+        source="jo", kind="juridique", first_seen=datetime(2021, 3, 2, tzinfo=timezone.utc),
+        url="https://www.legifrance.gouv.fr/jorf/id/JORFTEXT000043184966",
+        content="Vu le décret n° 72-692 du 25 juillet 1972 ; Saint-Pierre-et-Miquelon ..."))
+    assert doc.extra["legal_id"] == "decret:2021-214"
+    assert doc.extra["legal_refs"] == ["decret:2021-214", "jorftext:JORFTEXT000043184966",
+                                       "decret:2021-02-24", "decret:72-692"]
+    assert doc.doc_type == "décret"
+    assert enrich(doc) == doc

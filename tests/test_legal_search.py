@@ -15,10 +15,12 @@ from indexer.records import Document
 from indexer.space import DocumentSpace
 from veille.config import parse_config
 
+ENGINE_NAMES = ["whoosh", "tantivy"]
 
-def make_space(tmp_path) -> DocumentSpace:
+
+def make_space(tmp_path, engine_name) -> DocumentSpace:
     path = tmp_path / "sources.yaml"
-    path.write_text("data_dir: data\n", encoding="utf-8")
+    path.write_text(f"data_dir: data\nsearch: {{engine: {engine_name}}}\n", encoding="utf-8")
     return DocumentSpace(parse_config(path.read_text(encoding="utf-8"), path))
 
 
@@ -44,9 +46,9 @@ CORPUS = [
 ]
 
 
-@pytest.fixture
-def space(tmp_path):
-    space = make_space(tmp_path)
+@pytest.fixture(params=ENGINE_NAMES)
+def space(tmp_path, request):
+    space = make_space(tmp_path, request.param)
     for item in CORPUS:
         space.catalog.put(item)
     space.index_pending()
