@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 
 from indexer.catalog import Catalog
 from indexer.records import KIND_NEWS, KINDS, Document, content_hash, document_id
+from indexer.thesaurus import enrich
 from veille.config import Config, Source
 from watch.errors import FetchError, WatchError
 from watch.fetcher import FetchResult, Fetcher
@@ -131,7 +132,11 @@ class CrawlContext:
         return {"tags": list(self.source.tags)}
 
     def store(self, doc: Document, dedup: bool = True) -> str:
-        """Put `doc` in the catalog unless the same text is already there under another URL."""
+        """Put `doc` in the catalog unless the same text is already there under another URL.
+
+        Every document of every source kind goes through the one enrichment step here
+        (themes, territories, legal identity and references)."""
+        doc = enrich(doc)
         if dedup and len(doc.content or doc.summary) >= MIN_DEDUP_CHARS and doc.content_hash:
             twin = self.catalog.find_by_hash(doc.content_hash)
             if twin is not None and twin.id != doc.id and self.catalog.get(doc.id) is None:
@@ -229,9 +234,9 @@ CrawlFunction = Callable[[CrawlContext], None]
 
 
 def _kind_crawlers() -> dict[str, CrawlFunction]:
-    from watch.sources import change, feed, page
+    from watch.sources import change, feed, legifrance, page
 
-    return {"feed": feed.crawl, "page": page.crawl, "change": change.crawl}
+    return {"feed": feed.crawl, "page": page.crawl, "change": change.crawl, "legifrance": legifrance.crawl}
 
 
 # Other source kinds (e.g. legifrance) register here: kind -> crawl(ctx).

@@ -198,6 +198,24 @@ class Fetcher:
             break
         return self._result(url, current, tuple(chain), response, sent_validators)
 
+    def post(self, url: str, data: bytes, content_type: str, *, headers: Mapping[str, str] | None = None,
+             accept: str | None = None) -> FetchResult:
+        """POST `data` to an API endpoint (the Légifrance API and its OAuth2 token endpoint).
+
+        Same address checks, per-host politeness, size limit and retries as `fetch` (the
+        APIs we POST to answer read-only queries, so repeating one is safe). No robots.txt:
+        an API called with credentials is not crawled. No redirects, no validators.
+        Raises FetchError; an HTTP error keeps its status (401: credentials refused).
+        """
+        _check_url(url)
+        parts = urlsplit(url)
+        self._check_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80), url)
+        request_headers = {"Content-Type": content_type, **(headers or {})}
+        if accept:
+            request_headers["Accept"] = accept
+        response = self._request_with_retries(url, request_headers, method="POST", body=data)
+        return self._result(url, url, (), response, sent_validators=False)
+
     def store_validators(self, result: FetchResult) -> None:
         """Remember the result's ETag / Last-Modified: call once its content is safely stored."""
         if self.validator_store is None or result.not_modified:
@@ -291,11 +309,12 @@ class Fetcher:
 
     # ------------------------------------------------------------ requests
 
-    def _request_with_retries(self, url: str, headers: dict[str, str]) -> _Response:
+    def _request_with_retries(self, url: str, headers: dict[str, str], method: str = "GET",
+                              body: bytes | None = None) -> _Response:
         attempt = 0
         while True:
             try:
-                response = self._request_once(url, headers)
+                response = self._request_once(url, headers, method=method, body=body)
             except (FetchTimeout, ConnectionFailed):
                 if attempt >= self.http.retries:
                     raise
@@ -313,7 +332,7 @@ class Fetcher:
             self._sleep(wait)
 
     def _request_once(self, url: str, headers: dict[str, str], max_bytes: int | None = None,
-                      truncate: bool = False) -> _Response:
+                      truncate: bool = False, method: str = "GET", body: bytes | None = None) -> _Response:
         host = self._host(url)
         with host.lock:  # one request at a time per host
             wait = host.next_allowed - self._clock()
@@ -321,15 +340,16 @@ class Fetcher:
                 self._sleep(wait)
             try:
                 with self._slots:  # bounded concurrency across hosts
-                    return self._get(url, headers, max_bytes or self.http.max_bytes, truncate)
+                    return self._send(method, url, headers, body, max_bytes or self.http.max_bytes, truncate)
             finally:
                 host.next_allowed = self._clock() + max(self.http.delay_per_host, host.crawl_delay)
 
-    def _get(self, url: str, headers: dict[str, str], max_bytes: int, truncate: bool) -> _Response:
+    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, max_bytes: int,
+              truncate: bool) -> _Response:
         timeout = self.http.timeout or None
         try:
             response = self._pool.request(
-                "GET", url, headers={**self._base_headers, **headers}, redirect=False, retries=False, preload_content=False,
+                method, url, headers={**self._base_headers, **headers}, body=body, redirect=False, retries=False, preload_content=False,
                 decode_content=True, timeout=urllib3.Timeout(connect=timeout, read=timeout))
         except FetchError as exc:  # refused by the address guard while connecting
             exc.url = exc.url or url

@@ -38,7 +38,7 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Listing:
         raise ParseError("pas un flux RSS/Atom (page HTML ou autre contenu ?)", url=base_url,
                          hint="vérifier l'adresse du flux")
     items: list[Item] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     skipped = 0
     for entry in parsed.entries:
         item = _item(entry, base_url)
@@ -46,9 +46,14 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Listing:
             skipped += 1
             continue
         key = item.guid or item.url
-        if key in seen:  # some generators repeat entries
+        if key in seen:
+            # some generators repeat entries, not always the fullest first (the JORF feeds
+            # of legifrss list a text again with empty content): keep the fullest
+            kept = items[seen[key]]
+            if len(item.content) > len(kept.content):
+                items[seen[key]] = item
             continue
-        seen.add(key)
+        seen[key] = len(items)
         items.append(item)
     if skipped:
         warnings.append(f"{skipped} entrée(s) sans lien ignorée(s)")
