@@ -211,3 +211,26 @@ def test_legifrance_source_errors(write_config):
         "sources.yaml:8: sources[0].max_issues: must be at least 1",
         "sources.yaml:9: sources[0].select: unknown key",
     ]
+
+
+def test_crawler_options_are_checked(write_config):
+    problems = problems_of(write_config, """
+        sources:
+          - name: liste
+            kind: page
+            url: https://example.org/liste
+            select: {item: "li[[", link: a, date: ".date"}
+            next: "a..suivant"
+            max_pages: 0
+          - name: veille-page
+            kind: change
+            url: https://example.org/page
+            selector: "#contenu >"
+          - {name: flux, kind: feed, url: "https://example.org/rss", max_entries: -3}
+        """)
+    assert problems[0].startswith("sources.yaml:5: sources[0].select.item: invalid CSS selector 'li[['")
+    assert problems[1].startswith("sources.yaml:6: sources[0].next: invalid CSS selector 'a..suivant'")
+    assert problems[2] == "sources.yaml:7: sources[0].max_pages: must be at least 1"
+    assert problems[3].startswith("sources.yaml:11: sources[1].selector: invalid CSS selector")
+    assert problems[4] == "sources.yaml:12: sources[2].max_entries: must be at least 1"
+    assert len(problems) == 5

@@ -427,12 +427,23 @@ def _source_options(check: _Checker, items: dict, key: str, kind: str) -> dict[s
             if sub is None:
                 continue
             check.unknown_keys(sub, PAGE_SELECT_KEYS, opt_key)
-            options[opt] = MappingProxyType(
-                {k: v for k, (_, n) in sub.items() if (v := check.scalar(n, f"{opt_key}.{k}", "str"))})
+            values = {k: v for k, (_, n) in sub.items() if (v := check.scalar(n, f"{opt_key}.{k}", "str"))}
+            for name, value in values.items():
+                problem = _css_problem(value)
+                if problem:
+                    check.error(sub[name][1], f"{opt_key}.{name}", problem)
+            options[opt] = MappingProxyType(values)
         else:
             value = check.scalar(node, opt_key, opt_kind)
-            if value is not None:
-                options[opt] = value
+            if value is None:
+                continue
+            if opt_kind == "int" and value < 1:
+                check.error(node, opt_key, "must be at least 1")
+                continue
+            if opt in CSS_OPTIONS and _css_problem(value):
+                check.error(node, opt_key, _css_problem(value))
+                continue
+            options[opt] = value
     if kind == "legifrance":
         _legifrance_options(check, items, key, options)
     if kind == "page":
@@ -441,6 +452,20 @@ def _source_options(check: _Checker, items: dict, key: str, kind: str) -> dict[s
             check.error(items.get("select", (None, None))[1] or items["kind"][1], f"{key}.select",
                         "a page source needs select.item and select.link CSS selectors")
     return options
+
+
+CSS_OPTIONS = ("next", "selector")   # source options holding a CSS selector
+
+
+def _css_problem(selector: str) -> str | None:
+    """Why `selector` is not a CSS selector the crawler can use, or None."""
+    import soupsieve
+
+    try:
+        soupsieve.compile(selector)
+    except Exception as exc:  # soupsieve.SelectorSyntaxError, and odd inputs
+        return f"invalid CSS selector {selector!r}: {str(exc).splitlines()[0]}"
+    return None
 
 
 def _fold(text: str) -> str:
