@@ -287,3 +287,18 @@ def test_real_corpus_feeds_served_locally_never_crash(make_env, httpserver, shar
     legifrss = [r for r, p in zip(reports, feeds) if "legifrss" in str(p)]
     assert all(r.ok and r.new + r.unchanged > 0 for r in legifrss)
     assert len(env.catalog.runs(limit=1000)) == len(feeds)
+
+
+def test_sources_interleaved_by_host(make_env, httpserver):
+    from watch.crawler import interleave_hosts
+
+    env = make_env("""
+        - {name: a1, kind: feed, url: "https://a.example/1"}
+        - {name: a2, kind: feed, url: "https://a.example/2"}
+        - {name: a3, kind: feed, url: "https://A.example/3"}
+        - {name: b1, kind: feed, url: "https://b.example/1"}
+        - {name: c1, kind: feed, url: "https://c.example/1"}
+        - {name: b2, kind: feed, url: "https://b.example/2"}
+        """)
+    order = [s.name for s in interleave_hosts(list(env.config.sources))]
+    assert order == ["a1", "b1", "c1", "a2", "b2", "a3"]

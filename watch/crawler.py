@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Callable, Iterable
+from urllib.parse import urlsplit
 
 from indexer.catalog import Catalog
 from indexer.records import KIND_NEWS, KINDS, Document, content_hash, document_id
@@ -316,8 +317,24 @@ def crawl_sources(config: Config, catalog: Catalog, fetcher: Fetcher,
     workers = max(1, min(config.http.concurrency, len(chosen)))
     if workers == 1:
         return [one(s) for s in chosen]
+    order = interleave_hosts(chosen)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
-        return list(pool.map(one, chosen))
+        reports = dict(zip((s.name for s in order), pool.map(one, order)))
+    return [reports[s.name] for s in chosen]
+
+
+def interleave_hosts(sources: list[Source]) -> list[Source]:
+    """Sources reordered round-robin over their hosts, so that the workers start on
+    different hosts instead of queueing behind one host's politeness delay."""
+    by_host: dict[str, list[Source]] = {}
+    for source in sources:
+        by_host.setdefault((urlsplit(source.url).hostname or "").lower(), []).append(source)
+    queues = list(by_host.values())
+    order: list[Source] = []
+    while queues:
+        order.extend(queue.pop(0) for queue in queues)
+        queues = [queue for queue in queues if queue]
+    return order
 
 
 __all__ = ["CrawlContext", "RunReport", "backoff_delay", "crawl_source", "crawl_sources",
