@@ -53,7 +53,10 @@ def test_fetch_records_user_agent_headers_and_charset(httpserver, http_config):
     assert result.charset == "utf-8"
     assert result.encoding_source == "declared"
     assert result.text == "<p>Été</p>"
-    assert httpserver.hits("/page")[0].headers["user-agent"] == "VeilleTest/1.0"
+    sent = httpserver.hits("/page")[0].headers
+    assert sent["user-agent"] == "VeilleTest/1.0"
+    assert sent["accept-language"].startswith("fr")
+    assert sent["accept"].startswith("text/html")
 
 
 def test_conditional_get_uses_stored_validators_and_304_has_no_body(httpserver, http_config, catalog):

@@ -180,7 +180,8 @@ def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
         content=fields["content"], published=item.published,
         content_hash=content_hash(normalized_text(text)), stored_file=fields.get("stored_file"),
         authors=item.authors, page_count=fields.get("page_count"), status=fields["status"],
-        status_reason=fields["status_reason"], extra=MappingProxyType(extra))
+        status_reason=fields["status_reason"], language=fields.get("language") or "fr",
+        extra=MappingProxyType(extra))
     return ctx.store(doc)
 
 
@@ -211,7 +212,7 @@ def _linked_fields(ctx: CrawlContext, url: str, existing: Document | None, extra
 
 def _fields_of(doc: Document) -> dict:
     return dict(content=doc.content, stored_file=doc.stored_file, page_count=doc.page_count,
-                status=doc.status, status_reason=doc.status_reason)
+                status=doc.status, status_reason=doc.status_reason, language=doc.language)
 
 
 def linked_document_fields(files: FileStore, reader: FileReader, result: FetchResult) -> dict:
@@ -225,7 +226,8 @@ def linked_document_fields(files: FileStore, reader: FileReader, result: FetchRe
     extracted = reader.extract(result.body, filename=result.final_url.split("?", 1)[0].rsplit("/", 1)[-1],
                                content_type=result.content_type)
     return dict(content=extracted.text, stored_file=stored, page_count=extracted.page_count,
-                status=extracted.status, status_reason=extracted.reason, title=extracted.title)
+                status=extracted.status, status_reason=extracted.reason, title=extracted.title,
+                language=extracted.language or "fr")
 
 
 # ---------------------------------------------------------------- running sources

@@ -52,6 +52,7 @@ ROBOTS_MAX_BYTES = 512 * 1024          # RFC 9309 asks parsers to read at least 
 ROBOTS_TTL = 24 * 3600.0
 ROBOTS_ERROR_TTL = 600.0
 MAX_CRAWL_DELAY = 60.0
+DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;q=0.9,*/*;q=0.8"
 TEXT_TYPES = ("text/", "application/xml", "application/xhtml+xml", "application/rss+xml",
               "application/atom+xml", "application/rdf+xml", "application/json", "application/feed+json")
 
@@ -150,7 +151,8 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, http.concurrency))
-        self._base_headers = {"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._base_headers = {"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate",
+                              "Accept": DEFAULT_ACCEPT, "Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
         self._pool = urllib3.PoolManager(num_pools=50, maxsize=max(1, http.concurrency), retries=False)
         if not http.allow_private_networks:
             # check the address again when connecting, and connect to the address checked:
