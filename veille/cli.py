@@ -386,6 +386,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from veille.demo import run_demo
+
+    config = run_demo(data_dir=args.data_dir)
+    if args.no_serve:
+        print(f"Demo data ready in {config.data_dir}")
+        return 0
+    from veille.serve import serve
+
+    serve(config, host=args.host, port=args.port)
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -441,6 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="run the whole pipeline offline on the bundled demo data, then serve it")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.add_argument("--data-dir", type=Path, help="where to build the demo index (default index/demo)")
+    p.add_argument("--no-serve", action="store_true", help="build the demo data, do not serve it")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("digest", help="preview or send the alert digests by e-mail")
     mode = p.add_mutually_exclusive_group(required=True)
