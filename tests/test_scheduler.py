@@ -170,3 +170,25 @@ def test_crawl_job_skips_a_source_in_backoff_and_recovers(tmp_path, httpserver):
         sched.shutdown(scheduler)
     assert catalog.source_state("agence").consecutive_failures == 0
     assert catalog.runs("agence")[0].new == 3
+
+
+def test_extra_jobs_are_kept_across_restarts(tmp_path, feed):
+    """How another job (the digest) plugs in: a function given to build_scheduler."""
+    config = write_config(tmp_path, feed)
+
+    def add_weekly(scheduler, config):
+        sched.ensure_job(scheduler, "weekly", "watch.scheduler:crawl_job",
+                         sched.schedule_trigger("0 7 * * mon", config.tz), args=("agence",),
+                         misfire_grace_time=6 * 3600)
+
+    first = sched.build_scheduler(config, index_after_crawl=False, extra_jobs=[add_weekly])
+    job = first.get_job("weekly")
+    planned, grace = job.next_run_time, job.misfire_grace_time
+    sched.shutdown(first)
+    assert grace == 6 * 3600 and planned.hour == 7 and planned.weekday() == 0
+    second = sched.build_scheduler(config, index_after_crawl=False, extra_jobs=[add_weekly])
+    try:
+        assert second.get_job("weekly").next_run_time == planned
+        assert sorted(j.id for j in second.get_jobs()) == ["crawl:agence", "weekly"]
+    finally:
+        sched.shutdown(second)

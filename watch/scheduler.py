@@ -169,12 +169,13 @@ def build_scheduler(config: Config, *, catalog: Catalog | None = None, fetcher: 
 
 
 def ensure_job(scheduler: BackgroundScheduler, job_id: str, func: str | Callable, trigger: BaseTrigger,
-               args: tuple = (), name: str | None = None, run_now: bool = False) -> str:
+               args: tuple = (), name: str | None = None, run_now: bool = False, **job_options) -> str:
     """Add a job, or keep the stored one when it is the same; returns kept/rescheduled/added.
 
     Keeping the stored job keeps its next run time: a run that fell due while the process
     was stopped happens (once) on resume instead of being forgotten. A job added with
-    `run_now` runs as soon as the scheduler resumes, then on its trigger."""
+    `run_now` runs as soon as the scheduler resumes, then on its trigger. `job_options`
+    (misfire_grace_time, coalesce ...) override the scheduler's job defaults."""
     func_ref = func if isinstance(func, str) else f"{func.__module__}:{func.__qualname__}"
     existing = scheduler.get_job(job_id)
     if existing is not None and existing.func_ref == func_ref and tuple(existing.args) == tuple(args):
@@ -184,7 +185,7 @@ def ensure_job(scheduler: BackgroundScheduler, job_id: str, func: str | Callable
         return "rescheduled"
     when = {"next_run_time": datetime.now(timezone.utc)} if run_now else {}
     scheduler.add_job(func_ref, trigger=trigger, args=list(args), id=job_id, name=name or job_id,
-                      replace_existing=True, **when)
+                      replace_existing=True, **when, **job_options)
     return "added"
 
 
