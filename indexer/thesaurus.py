@@ -99,6 +99,7 @@ class Thesaurus:
         self.ignore = ignore
         self._territory = {t.name: t for t in territories}
         self._theme = {t.name: t for t in themes}
+        self._labels = {fold_accents(n).casefold(): n for n in (*self._theme, *self._territory)}
         # key -> (kind, name); kind is "theme", "territory" or "ignore"
         self._folded: dict[tuple[str, ...], tuple[str, str]] = {}
         self._exact: dict[tuple[str, ...], tuple[str, str]] = {}
@@ -122,6 +123,19 @@ class Thesaurus:
 
     def territory(self, name: str) -> Territory | None:
         return self._territory.get(name)
+
+    def canonical(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Hand-given theme or territory names spelt as in the thesaurus, duplicates dropped.
+
+        A sidecar typed by a person says "habitat et renouvellement urbain" where the
+        thesaurus says "Habitat et renouvellement urbain": one facet value, not two.
+        """
+        out: dict[str, str] = {}
+        for name in names:
+            key = fold_accents(name).casefold().strip()
+            if key and key not in out:
+                out[key] = self._labels.get(key, name.strip())
+        return tuple(out.values())
 
     def theme(self, name: str) -> Theme | None:
         return self._theme.get(name)
@@ -296,5 +310,6 @@ def enrich(doc: Document, thesaurus: Thesaurus | None = None) -> Document:
     """
     thesaurus = thesaurus or default_thesaurus()
     tags = thesaurus.tag(doc.title, "\n".join(part for part in (doc.summary, doc.content) if part))
-    return enrich_legal(replace(doc, themes=_merge(doc.themes, tags.themes),
-                                territories=_merge(doc.territories, tags.territories)))
+    return enrich_legal(replace(
+        doc, themes=thesaurus.canonical(_merge(doc.themes, tags.themes)),
+        territories=thesaurus.canonical(_merge(doc.territories, tags.territories))))

@@ -150,3 +150,17 @@ def test_invalid_yaml_names_the_line(tmp_path):
 def test_shipped_file_is_the_default():
     assert default_thesaurus().themes == load_thesaurus(THESAURUS_FILE).themes
     assert isinstance(yaml.safe_load(THESAURUS_FILE.read_text(encoding="utf-8")), dict)
+
+
+def test_enrich_spells_hand_given_tags_as_the_thesaurus():
+    doc = Document(id="y", title="Guide du relogement", source="Bibliothèque", kind=KIND_LIBRARY,
+                   first_seen=datetime(2024, 1, 1, tzinfo=timezone.utc),
+                   content="Le renouvellement urbain et la rénovation urbaine des quartiers.",
+                   themes=("habitat et renouvellement urbain", "Habitat et renouvellement urbain",
+                           "Thème maison"),
+                   territories=("FORT-DE-FRANCE",))
+    enriched = enrich(doc)
+    assert enriched.themes.count("Habitat et renouvellement urbain") == 1
+    assert "habitat et renouvellement urbain" not in enriched.themes
+    assert enriched.themes[:2] == ("Habitat et renouvellement urbain", "Thème maison")
+    assert enriched.territories[0] == "Fort-de-France"
