@@ -94,3 +94,12 @@ def test_legifrss_atom_feeds_parse_to_french_entries(shared_corpus):
     outre_mer = [p for p in feeds if p.name == "all_ministere-des-outre-mer.xml"]
     counts = sorted(len(parse_feed(p.read_bytes(), "https://x.example/").items) for p in outre_mer)
     assert counts == [7, 8]  # SOURCES.md: 7 -> 8 distinct entries between the two snapshots
+
+
+def test_html_page_announcing_its_feed_names_it_in_the_error():
+    page = b"""<html><head><title>Actualites</title>
+      <link rel="alternate" type="application/rss+xml" title="RSS" href="/rss/actualites.xml">
+      </head><body><p>Bienvenue</p></body></html>"""
+    with pytest.raises(ParseError) as caught:
+        parse_feed(page, "https://site.example/actualites")
+    assert "la page annonce le flux https://site.example/rss/actualites.xml" in str(caught.value)

@@ -32,11 +32,10 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Listing:
     if parsed.get("bozo") and not isinstance(problem, feedparser.NonXMLContentType):
         reason = f"{type(problem).__name__}: {problem}" if problem else "inconnu"
         if not parsed.entries and not parsed.get("version"):
-            raise ParseError(f"pas un flux RSS/Atom lisible ({reason})", url=base_url)
+            raise _not_a_feed(body, base_url, f"pas un flux RSS/Atom lisible ({reason})")
         warnings.append(f"flux mal formé, {len(parsed.entries)} entrées récupérées ({reason[:300]})")
     if not parsed.entries and not parsed.get("version"):
-        raise ParseError("pas un flux RSS/Atom (page HTML ou autre contenu ?)", url=base_url,
-                         hint="vérifier l'adresse du flux")
+        raise _not_a_feed(body, base_url, "pas un flux RSS/Atom (page HTML ou autre contenu ?)")
     items: list[Item] = []
     seen: dict[str, int] = {}
     skipped = 0
@@ -58,6 +57,33 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Listing:
     if skipped:
         warnings.append(f"{skipped} entrée(s) sans lien ignorée(s)")
     return Listing(items=tuple(items), title=_text(parsed.feed.get("title", "")), warnings=tuple(warnings))
+
+
+def _not_a_feed(body: bytes, base_url: str, message: str) -> ParseError:
+    announced = announced_feeds(body, base_url)
+    hint = (f"la page annonce le flux {announced[0]} : le mettre dans url" if announced
+            else "vérifier l'adresse du flux")
+    return ParseError(message, url=base_url, hint=hint)
+
+
+_ALTERNATE_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+
+
+def announced_feeds(body: bytes, base_url: str) -> list[str]:
+    """Feeds an HTML page announces (<link rel="alternate" type="application/rss+xml">)."""
+    if b"<link" not in body[:200_000].lower():
+        return []
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body[:200_000], "html.parser")
+    found = []
+    for link in soup.find_all("link", href=True):
+        rel = [r.lower() for r in (link.get("rel") or [])]
+        if "alternate" in rel and (link.get("type") or "").lower() in _ALTERNATE_TYPES:
+            url = urljoin(base_url, link["href"].strip())
+            if _is_http(url) and url not in found:
+                found.append(url)
+    return found
 
 
 def _item(entry, base_url: str) -> Item | None:
