@@ -155,3 +155,18 @@ def test_alert_form_validation_in_french():
     assert dict(form.filters) == {"theme": ("Eau", "Assainissement")}
     ok = parse_alert_form({"name": "Habitat", "query": "logement", "recipients": "A@Example.org;b@example.org"})
     assert not ok.errors and ok.recipients == ("a@example.org", "b@example.org")
+
+
+def test_long_sections_are_cut_with_a_link_to_the_rest():
+    from veille.digest.compose import MAX_PER_SECTION
+
+    many = [doc(f"d{i:03}", f"Document {i}", days_ago=1 + i / 100) for i in range(MAX_PER_SECTION + 3)]
+    digest = build_digest("a@example.org", PERIOD, [(alert("k", "Large", query="ville durable"),
+                                                     [Match(d) for d in many])], base_url=BASE, tz=TZ)
+    (section,) = digest.sections
+    assert len(section.entries) == MAX_PER_SECTION and section.more == 3
+    assert section.entries[0].doc_id == "d000"                    # the newest are kept
+    assert digest.total == MAX_PER_SECTION + 3 and digest.alert_counts == (("Large", MAX_PER_SECTION + 3),)
+    assert section.more_url == f"{BASE}/search?q=ville+durable&sort=date"
+    assert "Et 3 autres documents : " + section.more_url in render_text(digest)
+    assert "Et 3 autres documents" in render_html(digest)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 from typing import AbstractSet as Set, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,7 @@ from veille.digest.alerts import AlertRecord
 
 LEGAL_SECTION = "Textes officiels"
 SNIPPET_CHARS = 280
+MAX_PER_SECTION = 25   # beyond, a link to the search page: a digest stays a quick read
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class Section:
     title: str
     entries: tuple[Entry, ...]
     alert_key: str | None = None      # None for the legal texts section
+    more: int = 0                     # documents left out to keep the e-mail readable
+    more_url: str = ""                # where to see them all (the search page, newest first)
     query: str = ""
 
 
@@ -229,8 +233,11 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
     for alert, _ in matches:
         ids = [i for i in best if home[i] == alert.key and i not in legal]
         if ids:
-            sections.append(Section(title=alert.name, entries=newest_first(ids), alert_key=alert.key,
-                                    query=alert.query))
+            entries = newest_first(ids)
+            sections.append(Section(title=alert.name, entries=entries[:MAX_PER_SECTION], alert_key=alert.key,
+                                    query=alert.query, more=max(0, len(entries) - MAX_PER_SECTION),
+                                    more_url=f"{base_url.rstrip('/')}/search?"
+                                             + urlencode({"q": alert.query, "sort": "date"})))
     alert_counts = tuple((alert.name, sum(1 for i in best if alert.name in alerts_of[i]))
                          for alert, _ in matches)
     themes: dict[str, int] = {}
