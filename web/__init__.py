@@ -82,29 +82,27 @@ def veille_config() -> Config:
     return current_app.config["VEILLE"]
 
 
+def _shared(name: str, factory):
+    """One instance per app of `factory()`, created on first use by whichever thread asks."""
+    key = f"veille.{name}"
+    value = current_app.extensions.get(key)
+    if value is None:
+        with current_app.extensions["veille.space_lock"]:
+            value = current_app.extensions.get(key)
+            if value is None:
+                value = current_app.extensions[key] = factory()
+    return value
+
+
 def get_space():
     """The app's DocumentSpace, opened once and shared by every request thread."""
-    space = current_app.extensions.get("veille.space")
-    if space is None:
-        with current_app.extensions["veille.space_lock"]:
-            space = current_app.extensions.get("veille.space")
-            if space is None:
-                from indexer.space import DocumentSpace
+    from indexer.space import DocumentSpace
 
-                space = DocumentSpace(veille_config())
-                current_app.extensions["veille.space"] = space
-    return space
+    return _shared("space", lambda: DocumentSpace(veille_config()))
 
 
 def get_catalog():
     """The app's catalog (alerts, digest archive, run log, library); SQLite connections per thread."""
-    catalog = current_app.extensions.get("veille.catalog")
-    if catalog is None:
-        with current_app.extensions["veille.space_lock"]:
-            catalog = current_app.extensions.get("veille.catalog")
-            if catalog is None:
-                from indexer.catalog import Catalog
+    from indexer.catalog import Catalog
 
-                catalog = Catalog.in_data_dir(veille_config().data_dir)
-                current_app.extensions["veille.catalog"] = catalog
-    return catalog
+    return _shared("catalog", lambda: Catalog.in_data_dir(veille_config().data_dir))
