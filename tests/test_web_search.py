@@ -270,3 +270,14 @@ def test_search_page_announces_its_feed(web_client):
     soup = page(web_client, "/search?q=logement&theme=éducation")
     alternate = soup.select_one("link[rel=alternate][type='application/atom+xml']")["href"]
     assert alternate.startswith("/search.atom?") and "q=logement" in alternate
+
+
+def test_pdf_snippet_names_its_page(web_client):
+    soup = page(web_client, "/search?q=conseils+citoyens")
+    result = soup.select_one("li.result")
+    assert result.h3.get_text() == "Guide des conseils citoyens"
+    ref = result.select_one(".snippet a.page-ref")
+    assert ref.get_text() == "p. 2"
+    assert ref["href"].endswith("?p=2#texte")
+    text_page = page(web_client, ref["href"])
+    assert "page 2 sur 3" in text_page.select_one("#texte").get_text()
