@@ -134,3 +134,11 @@ def test_openapi_documents_every_api_route(web_client):
     assert served.status_code == 200 and served.get_json() == spec
     rules = {r.rule for r in web_client.application.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert rules == {"/api/search", "/api/documents/<doc_id>", "/api/sources"}
+
+
+def test_readme_documents_the_api():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for route in ("GET /api/search", "GET /api/documents/ID", "GET /api/sources", "openapi.json"):
+        assert route in readme, route
+    for param in ("q", "page", "per_page", "sort", "from", "to", *FACET_KEYS):
+        assert f"`{param}`" in readme, param
