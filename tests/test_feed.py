@@ -80,6 +80,7 @@ def _corpus_feeds(corpus, folder):
     return sorted(p for p in (corpus / "feeds" / folder).rglob("*.xml"))
 
 
+@pytest.mark.slow  # loi_all.xml holds 2.4 MB of law text as HTML
 def test_legifrss_atom_feeds_parse_to_french_entries(shared_corpus):
     feeds = _corpus_feeds(shared_corpus, "legifrss-jorf-atom")
     assert len(feeds) >= 10
