@@ -302,3 +302,16 @@ def test_sources_interleaved_by_host(make_env, httpserver):
         """)
     order = [s.name for s in interleave_hosts(list(env.config.sources))]
     assert order == ["a1", "b1", "c1", "a2", "b2", "a3"]
+
+
+def test_retry_after_beyond_the_run_is_honoured_by_the_backoff(make_env, httpserver):
+    # too long to wait inside a run: the source fails, and is not tried again before then
+    httpserver.add("/rss.xml", "maintenance", status=503, headers={"Retry-After": "7200"})
+    env = make_env(FEED_SOURCE)
+    env.fetcher = Fetcher(env.config.http, env.catalog, max_retry_wait=60)
+    report = env.crawl("agence")
+    assert report.error_code == "http_error" and report.consecutive_failures == 1
+    assert report.backoff_until == T0 + timedelta(hours=2)
+    skipped = crawl_sources(env.config, env.catalog, env.fetcher, now=T0 + timedelta(hours=1),
+                            respect_backoff=True)
+    assert skipped[0].skipped and len(httpserver.hits("/rss.xml")) == 1

@@ -254,6 +254,7 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
     ctx = CrawlContext(config=config, source=source, catalog=catalog, fetcher=fetcher, now=now,
                        files=FileStore(config.data_dir))
     error = code = None
+    retry_after = None
     try:
         crawler = EXTRA_CRAWLERS.get(source.kind) or _kind_crawlers().get(source.kind)
         if crawler is None:
@@ -263,6 +264,7 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
         error, code = str(exc), exc.code
         if isinstance(exc, FetchError) and exc.status:
             ctx.http_status = exc.status
+        retry_after = getattr(exc, "retry_after", None)
     except Exception as exc:  # a bug or a broken document must not stop the other sources
         log.exception("%s: unexpected error", source.name)
         error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
@@ -280,6 +282,8 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
     else:
         failures = catalog.source_state(source.name).consecutive_failures + 1
         delay = backoff_delay(failures)
+        if retry_after:  # the server said when to come back: not before (capped like backoff)
+            delay = max(delay, min(timedelta(seconds=retry_after), BACKOFF_MAX))
         backoff_until = now + delay if delay else None
         catalog.record_failure(source.name, now, error, code or "error", backoff_until)
         log.warning("%s: %s", source.name, error)

@@ -57,9 +57,11 @@ class TooManyRedirects(FetchError):
 class HttpError(FetchError):
     code = "http_error"
 
-    def __init__(self, message: str, *, status: int, url: str = "", hint: str = ""):
+    def __init__(self, message: str, *, status: int, url: str = "", hint: str = "",
+                 retry_after: float | None = None):
         super().__init__(message, url=url, hint=hint)
         self.status = status
+        self.retry_after = retry_after    # seconds the server asked us to wait (429, 503)
 
 
 class ParseError(WatchError):

@@ -408,8 +408,11 @@ class Fetcher:
         if response.status == 304:
             return FetchResult(not_modified=True, **common)
         if response.status >= 400 or not 200 <= response.status < 300:
+            retry_after = None
+            if response.status in RETRY_STATUSES:
+                retry_after = retry_after_seconds(headers.get("retry-after"))
             raise HttpError(_status_message(response.status, final_url), status=response.status,
-                            url=final_url)
+                            url=final_url, retry_after=retry_after)
         result = FetchResult(body=response.body, **common)
         if result.is_text or not media_type:
             decided = charsets.detect_encoding(response.body, content_type_header)
