@@ -529,7 +529,8 @@ def enrich_legal(doc: Document) -> Document:
     - `legal_id`: the key of the text itself (`loi:2014-173`), or absent;
     - `legal_ids`: every key naming the text itself (number, NOR, ELI, Légifrance id, date);
     - `legal_refs`: `legal_ids` then every key the text cites, so that searching a key finds
-      the text itself and every text citing it.
+      the text itself and every text citing it;
+    - `nor`, when the text states its own NOR and no source recorded one.
     """
     ids = document_identity(doc)
     text = "\n".join(p for p in (doc.title, doc.summary, doc.content) if p)[:MAX_SCAN_CHARS]
@@ -540,6 +541,9 @@ def enrich_legal(doc: Document) -> Document:
         extra["legal_id"] = legal_id
     if ids:
         extra["legal_ids"] = list(ids)
+        nor = next((k[4:] for k in ids if k.startswith("nor:")), "")
+        if nor and not extra.get("nor"):  # a JO print states its NOR: shown beside the title
+            extra["nor"] = nor
     if ids or cited:
         extra["legal_refs"] = list(dict.fromkeys([*ids, *cited]))
     doc_type = doc.doc_type

@@ -52,6 +52,7 @@ def test_enrichment_names_the_texts():
     assert LAW_API.extra["legal_id"] == "loi:2014-173"
     assert LAW_PDF.extra["legal_id"] == "loi:2014-173"
     assert LAW_API.doc_type == "loi" and DECREE.doc_type == "décret"
+    assert LAW_PDF.extra["nor"] == "VILX1306039L"  # read from the JO print, for the digest
     assert "legal_id" not in GUIDE.extra and GUIDE.doc_type == ""
     # searching the key finds the law itself and the texts citing it
     assert "loi:2014-173" in LAW_API.extra["legal_refs"]

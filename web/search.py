@@ -100,6 +100,25 @@ def home():
                            recent=recent)
 
 
+def same_text_groups(hits) -> tuple[dict[str, list], set[str]]:
+    """Hits that are one legal text from several sources (a JORF feed item, the API text, a
+    PDF in the library) are shown together: ({first hit id: [the other hits]}, their ids)."""
+    legal_ids = get_space().legal_ids([hit.id for hit in hits])
+    first: dict[str, str] = {}
+    groups: dict[str, list] = {}
+    twins: set[str] = set()
+    for hit in hits:
+        legal_id = legal_ids.get(hit.id)
+        if legal_id is None:
+            continue
+        if legal_id in first:
+            groups.setdefault(first[legal_id], []).append(hit)
+            twins.add(hit.id)
+        else:
+            first[legal_id] = hit.id
+    return groups, twins
+
+
 @bp.get("/search")
 def results():
     state = parse_state(request.args)
@@ -107,8 +126,10 @@ def results():
     if found.total and state.page > found.pages:
         return redirect(search_url(state.with_page(found.pages)))
     recent = recent_documents() if not found.total else ()
+    same_text, twins = same_text_groups(found.hits)
     return render_template(
         "search.html", q=state.q, state=state, results=found, notice=notice,
+        same_text=same_text, twins=twins,
         facets=facet_groups(state, found.facets), recent=recent,
         pages=page_window(found.page, found.pages), first=(found.page - 1) * found.per_page + 1,
         last=min(found.total, found.page * found.per_page),
