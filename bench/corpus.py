@@ -237,9 +237,12 @@ def load(n: int, seed: int = DEFAULT_SEED, cache_dir: Path = CACHE_DIR,
     """The first n documents, from the pickle cache when present (built on first use)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f"corpus-{seed}-{n}.pickle"
-    if path.exists():
-        with path.open("rb") as f:
-            return [Document(*row) for row in pickle.load(f)]
+    # document i does not depend on n: the first n of a larger cached corpus are the same
+    larger = sorted((int(p.stem.rsplit("-", 1)[1]), p) for p in cache_dir.glob(f"corpus-{seed}-*.pickle"))
+    found = path if path.exists() else next((p for m, p in larger if m >= n), None)
+    if found is not None:
+        with found.open("rb") as f:
+            return [Document(*row) for row in pickle.load(f)[:n]]
     started = time.perf_counter()
     docs = list(generate(n, seed))
     tmp = path.with_suffix(".tmp")
