@@ -31,6 +31,12 @@ TITLE_BOOST = 3.0
 TEXT_FIELDS = ("title", "summary", "content")
 FIELD_BOOSTS = {"title": TITLE_BOOST, "summary": 1.5, "content": 1.0}
 MAX_SPELL_CHARS = 100_000   # "did you mean" vocabulary: the first 100k characters of a text
+# Bounds every engine applies alike.
+CACHE_PAGES = 256           # recent result pages kept per engine
+MAX_FACET_VALUES = 100      # values shown per facet
+MAX_WILDCARD_WORDS = 300    # words a wildcard may stand for
+MLT_TERMS = 15              # key terms of a "similar documents" query
+MLT_TEXT_CHARS = 50_000     # text read to find them
 
 
 def utc_naive(value: datetime) -> datetime:
@@ -125,3 +131,20 @@ def matching_values(lexicon, wanted: str) -> list[str]:
         return exact
     words = target.split()
     return [value for value in values if all(word in folded[value].split() for word in words)]
+
+
+def ordered_facet(name: str, counts: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """A facet's (value, count) pairs as shown: years newest first, others most frequent first."""
+    if name == "year":
+        counts = sorted(counts, key=lambda item: item[0], reverse=True)
+    else:
+        counts = sorted(counts, key=lambda item: (-item[1], fold(item[0])))
+    return tuple(counts[:MAX_FACET_VALUES])
+
+
+def request_key(request) -> tuple:
+    """A hashable key of a SearchRequest, for the engines' caches of result pages."""
+    filters = tuple(sorted((k, tuple(v)) for k, v in request.filters.items() if v))
+    return (request.q, filters, request.date_from, request.date_to, request.first_seen_after,
+            request.sort, request.page, request.per_page, request.facets, request.highlight,
+            tuple(sorted((k, tuple(v)) for k, v in request.legal_aliases.items())))

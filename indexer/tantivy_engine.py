@@ -37,9 +37,10 @@ from tantivy import Occur, Query
 
 from indexer.analysis import STOP_WORDS, WRITTEN_STOP_WORDS, fold, fold_words
 from indexer.engine import Hit, SearchRequest, SearchResults, TextOf
-from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
+from indexer.fields import (CACHE_PAGES, FACET_FIELDS, FIELD_BOOSTS, MAX_WILDCARD_WORDS,
+                            MLT_TERMS, MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
                             IndexedDocument, indexed_document, local_day_bounds,
-                            matching_values)
+                            matching_values, ordered_facet, request_key)
 from indexer.highlight import highlighter_for, snippet, wildcard_prefixes
 from indexer.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
 from indexer.records import FACETS, Document
@@ -56,12 +57,7 @@ _PY_WORD = re.compile(r"[^\W_]+")
 # indexer.analysis (`"contrat ville"` is the phrase of `contrat de ville`).
 _STOP_WRITTEN = WRITTEN_STOP_WORDS | STOP_WORDS
 WRITER_HEAP = 256_000_000     # split across the writer threads; bounds memory while indexing
-CACHE_PAGES = 256
-MAX_FACET_VALUES = 100
-FACET_BUCKETS = 10_000        # ask for every value, then order and cut as the Whoosh engine does
-MAX_WILDCARD_WORDS = 300
-MLT_TERMS = 15
-MLT_TEXT_CHARS = 50_000
+FACET_BUCKETS = 10_000        # ask for every value, then order and cut as every engine does
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
 
@@ -275,7 +271,7 @@ class TantivyEngine:
     def search(self, request: SearchRequest, text_of: TextOf) -> SearchResults:
         with self._lock:
             searcher = self._searcher()
-            key = _cache_key(request)
+            key = request_key(request)
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
@@ -365,15 +361,7 @@ class TantivyEngine:
             for n in names:
                 buckets = found.get(n, {}).get("buckets", [])
                 counts[n] = [(str(b["key"]), int(b["doc_count"])) for b in buckets if b["doc_count"]]
-        facets = {}
-        for name in FACETS:
-            pairs = counts.get(name, [])
-            if name == "year":
-                pairs.sort(key=lambda item: item[0], reverse=True)
-            else:
-                pairs.sort(key=lambda item: (-item[1], fold(item[0])))
-            facets[name] = tuple(pairs[:MAX_FACET_VALUES])
-        return facets
+        return {name: ordered_facet(name, counts.get(name, [])) for name in FACETS}
 
     # ------------------------------------------------------------ compiling queries
 
@@ -562,10 +550,3 @@ def _damerau_levenshtein(a: str, b: str, limit: int) -> int:
             return limit + 1
         before, previous = previous, current
     return previous[-1]
-
-
-def _cache_key(request: SearchRequest) -> tuple:
-    filters = tuple(sorted((k, tuple(v)) for k, v in request.filters.items() if v))
-    return (request.q, filters, request.date_from, request.date_to, request.first_seen_after,
-            request.sort, request.page, request.per_page, request.facets, request.highlight,
-            tuple(sorted((k, tuple(v)) for k, v in request.legal_aliases.items())))

@@ -45,8 +45,9 @@ from whoosh.util.filelock import FileLock
 
 from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
 from indexer.engine import Hit, SearchRequest, SearchResults
-from indexer.fields import (FACET_FIELDS, QUERY_FIELD_TARGETS, TITLE_BOOST,
-                            indexed_document, local_day_bounds, matching_values)
+from indexer.fields import (CACHE_PAGES, FACET_FIELDS, MAX_WILDCARD_WORDS, MLT_TERMS,
+                            MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TITLE_BOOST, indexed_document,
+                            local_day_bounds, matching_values, ordered_facet, request_key)
 from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
 from indexer.query import And, Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
 from indexer.records import FACETS, Document
@@ -58,11 +59,6 @@ OWNER_FILE = "veille-writer.json"
 LOCK_FILE = "MAIN_WRITELOCK"
 TIME_LIMIT = 1.0
 WRITE_TIMEOUT = 30.0
-CACHE_PAGES = 256
-MAX_FACET_VALUES = 100
-MAX_WILDCARD_WORDS = 300
-MLT_TERMS = 15
-MLT_TEXT_CHARS = 50_000
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
 _DROP = object()   # an exclusion, left out of the ranking query
@@ -326,7 +322,7 @@ class WhooshEngine:
     def search(self, request: SearchRequest, text_of: Callable[[str], str]) -> SearchResults:
         with self._lock:
             state = self._current()
-            key = _cache_key(request)
+            key = request_key(request)
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
@@ -456,11 +452,7 @@ class WhooshEngine:
                 count = len(docs) if whole else len(docs & scope) if len(docs) < len(scope) else len(scope & docs)
                 if count:
                     counts.append((value, count))
-            if name == "year":
-                counts.sort(key=lambda item: item[0], reverse=True)
-            else:
-                counts.sort(key=lambda item: (-item[1], fold(item[0])))
-            facets[name] = tuple(counts[:MAX_FACET_VALUES])
+            facets[name] = ordered_facet(name, counts)
         return facets
 
     # ------------------------------------------------------------ compiling queries
@@ -644,10 +636,3 @@ def _split(value) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(v.strip() for v in str(value).split(",") if v.strip())
-
-
-def _cache_key(request: SearchRequest) -> tuple:
-    filters = tuple(sorted((k, tuple(v)) for k, v in request.filters.items() if v))
-    return (request.q, filters, request.date_from, request.date_to, request.first_seen_after,
-            request.sort, request.page, request.per_page, request.facets, request.highlight,
-            tuple(sorted((k, tuple(v)) for k, v in request.legal_aliases.items())))
