@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from indexer.catalog import Catalog, LibraryFile
-from indexer.extract import DEFAULT_LIMITS, STATUS_ERROR, Extracted, Limits
+from indexer.extract import STATUS_ERROR, Extracted, Limits
 from indexer.extract.bounded import BoundedExtractor
 from indexer.extract.common import parse_date
 from indexer.records import KIND_LIBRARY, Document, document_id
@@ -371,10 +371,13 @@ def _sync_file(library: str, relpath: str, path: Path, entry: SidecarEntry | Non
 
 
 def sync_library(config: Config, catalog: Catalog, progress: Progress = no_progress, *,
-                 limits: Limits = DEFAULT_LIMITS, now: datetime | None = None) -> SyncReport:
-    """Sync every folder of `config.library`; one folder's trouble does not stop the others."""
+                 limits: Limits | None = None, now: datetime | None = None) -> SyncReport:
+    """Sync every folder of `config.library`; one folder's trouble does not stop the others.
+
+    Extraction limits come from the configuration's `extraction:` section unless given.
+    """
     report = SyncReport()
-    with BoundedExtractor(limits) as extractor:
+    with BoundedExtractor(limits or Limits.from_config(config.extraction)) as extractor:
         for folder in config.library:
             try:
                 part = sync_folder(folder, catalog, extractor, progress, now)

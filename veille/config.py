@@ -109,6 +109,15 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class ExtractionConfig:
+    """Bounds on reading one document (library file or fetched PDF): see indexer.extract."""
+
+    max_file_mb: float = 100.0     # larger files are listed with a reason, not read
+    timeout: float = 120.0         # seconds per document, in a worker process
+    max_pages: int = 3000          # PDF pages read; the rest is cut off, with a note
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     data_dir: Path
@@ -120,6 +129,7 @@ class Config:
     digest: DigestConfig = DigestConfig()
     web: WebConfig = WebConfig()
     search: SearchConfig = SearchConfig()
+    extraction: ExtractionConfig = ExtractionConfig()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -615,7 +625,8 @@ def _single(check: _Checker, top: dict, name: str, spec: dict[str, str], cls: ty
     return cls(**_fields(check, items, name, spec))
 
 
-TOP_KEYS = ("data_dir", "timezone", "http", "library", "sources", "alerts", "digest", "web", "search")
+TOP_KEYS = ("data_dir", "timezone", "http", "library", "sources", "alerts", "digest", "web", "search",
+            "extraction")
 
 
 def parse_config(text: str, path: Path) -> Config:
@@ -657,11 +668,17 @@ def parse_config(text: str, path: Path) -> Config:
     if search.engine not in SEARCH_ENGINES:
         check.error(top["search"][1], "search.engine",
                     f"unknown engine '{search.engine}' (one of: {', '.join(SEARCH_ENGINES)})")
+    extraction = _single(check, top, "extraction",
+                         {"max_file_mb": "float", "timeout": "float", "max_pages": "int"}, ExtractionConfig)
+    for name in ("max_file_mb", "timeout", "max_pages"):
+        if getattr(extraction, name) <= 0:
+            node = check.mapping(top["extraction"][1], "extraction")[name][1]
+            check.error(node, f"extraction.{name}", "must be greater than 0")
     if check.problems:
         raise ConfigError(sorted(check.problems, key=_line_of))
     return Config(path=path.resolve(), data_dir=(base / data_dir).resolve(), timezone=timezone,
                   http=http, library=library, sources=sources, alerts=alerts, digest=digest,
-                  web=web, search=search)
+                  web=web, search=search, extraction=extraction)
 
 
 def _line_of(problem: str) -> int:

@@ -57,6 +57,13 @@ class Limits:
     max_memory: int = 2 * 1024 * 1024 * 1024   # address space of the worker process, bytes
 
 
+    @classmethod
+    def from_config(cls, extraction) -> "Limits":
+        """Limits from `sources.yaml`'s `extraction:` section (veille.config.ExtractionConfig)."""
+        return cls(max_bytes=int(extraction.max_file_mb * 1024 * 1024), timeout=extraction.timeout,
+                   max_pages=extraction.max_pages)
+
+
 DEFAULT_LIMITS = Limits()
 
 
