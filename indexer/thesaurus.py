@@ -209,6 +209,20 @@ def _strings(value, where: str, problems: list[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _entries(data: dict, section: str, keys: tuple[str, ...], source: str, problems: list[str]):
+    """(entry, where) for each well-formed entry of a section; problems for the others."""
+    for i, entry in enumerate(data.get(section) or []):
+        where = f"{source}: {section}[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            problems.append(f"{where}: expected a mapping with a 'name'")
+            continue
+        where += f" ({entry['name']})"
+        extra = set(entry) - {"name", *keys}
+        if extra:
+            problems.append(f"{where}: unknown keys {sorted(extra)}")
+        yield entry, where
+
+
 def parse_thesaurus(data, source: str = "thesaurus.yaml") -> Thesaurus:
     """Validate the YAML structure; every problem is listed, naming the entry and key."""
     problems: list[str] = []
@@ -218,15 +232,7 @@ def parse_thesaurus(data, source: str = "thesaurus.yaml") -> Thesaurus:
     if unknown:
         problems.append(f"{source}: unknown keys {sorted(unknown)}")
     themes: list[Theme] = []
-    for i, entry in enumerate(data.get("themes") or []):
-        where = f"{source}: themes[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            problems.append(f"{where}: expected a mapping with a 'name'")
-            continue
-        where += f" ({entry['name']})"
-        extra = set(entry) - {"name", "keywords", "case_sensitive", "min_hits"}
-        if extra:
-            problems.append(f"{where}: unknown keys {sorted(extra)}")
+    for entry, where in _entries(data, "themes", ("keywords", "case_sensitive", "min_hits"), source, problems):
         min_hits = entry.get("min_hits", DEFAULT_MIN_HITS)
         if not isinstance(min_hits, int) or isinstance(min_hits, bool) or min_hits < 1:
             problems.append(f"{where}.min_hits: expected a whole number >= 1")
@@ -237,15 +243,8 @@ def parse_thesaurus(data, source: str = "thesaurus.yaml") -> Thesaurus:
             problems.append(f"{where}: no keywords")
         themes.append(theme)
     territories: list[Territory] = []
-    for i, entry in enumerate(data.get("territories") or []):
-        where = f"{source}: territories[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            problems.append(f"{where}: expected a mapping with a 'name'")
-            continue
-        where += f" ({entry['name']})"
-        extra = set(entry) - {"name", "kind", "parents", "variants", "case_sensitive"}
-        if extra:
-            problems.append(f"{where}: unknown keys {sorted(extra)}")
+    for entry, where in _entries(data, "territories", ("kind", "parents", "variants", "case_sensitive"),
+                                 source, problems):
         if entry.get("kind") not in TERRITORY_KINDS:
             problems.append(f"{where}.kind: one of {', '.join(TERRITORY_KINDS)}")
         territory = Territory(entry["name"], entry.get("kind", ""),
