@@ -33,6 +33,7 @@ def config_keys() -> set[str]:
     keys |= {f.name for f in fields(cfg.SmtpConfig)}
     keys |= {f.name for f in fields(cfg.WebConfig)} | {f.name for f in fields(cfg.SearchConfig)}
     keys |= {f.name for f in fields(cfg.LibraryFolder)}
+    keys |= {f.name for f in fields(cfg.ExtractionConfig)}
     return keys
 
 
