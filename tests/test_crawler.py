@@ -315,3 +315,20 @@ def test_retry_after_beyond_the_run_is_honoured_by_the_backoff(make_env, httpser
     skipped = crawl_sources(env.config, env.catalog, env.fetcher, now=T0 + timedelta(hours=1),
                             respect_backoff=True)
     assert skipped[0].skipped and len(httpserver.hits("/rss.xml")) == 1
+
+
+def test_fetch_full_reads_an_attached_pdf_rather_than_the_page(make_env, httpserver):
+    httpserver.add("/rss.xml", f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Cour</title>
+      <item><title>Rapport public annuel</title><link>{httpserver.url('/publications/rapport')}</link>
+        <enclosure url="/fichiers/rapport.pdf" type="application/pdf" length="1000"/>
+        <enclosure url="/podcast.mp3" type="audio/mpeg" length="1000"/></item>
+    </channel></rss>""", content_type="application/rss+xml")
+    httpserver.add("/fichiers/rapport.pdf", (WATCH / "guide.pdf").read_bytes(), content_type="application/pdf")
+    env = make_env(FEED_SOURCE.replace("tags:", "fetch_full: true\n  tags:"))
+    report = env.crawl("agence")
+    assert report.ok and report.new == 1
+    doc = env.catalog.get(document_id(httpserver.url("/publications/rapport")))
+    assert doc.url == httpserver.url("/publications/rapport")
+    assert doc.extra["document_url"] == httpserver.url("/fichiers/rapport.pdf")
+    assert "concertation des habitants" in doc.content and doc.stored_file.endswith(".pdf")
+    assert httpserver.hits("/publications/rapport") == [] and httpserver.hits("/podcast.mp3") == []

@@ -172,7 +172,12 @@ def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
         extra["original_url"] = item.url
     fields: dict = dict(content=item.content, status="ok", status_reason="")
     if follow:
-        fields.update(_linked_fields(ctx, item.url, existing, extra))
+        # an entry's attached document (a PDF enclosure) is what it announces: read that
+        # rather than the HTML page around it
+        target = item.attachments[0] if item.attachments else item.url
+        if target != item.url:
+            extra["document_url"] = target
+        fields.update(_linked_fields(ctx, target, existing, extra))
     text = fields["content"] or item.summary or item.title
     doc = Document(
         id=doc_id, title=item.title or fields.get("title") or url, source=ctx.source.name,

@@ -23,6 +23,7 @@ class Item:
     published: datetime | None = None         # aware datetime when known
     guid: str = ""                            # the feed's own id, when any
     authors: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()         # documents attached to a feed entry (enclosures)
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 

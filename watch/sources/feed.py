@@ -112,7 +112,26 @@ def _item(entry, base_url: str) -> Item | None:
     title = _text(entry.get("title", "")) or _shorten(summary or content, 120) or url
     authors = tuple(a.get("name", "") for a in entry.get("authors", ()) if a.get("name"))
     return Item(url=url, title=title, summary=summary, content=content, guid=guid,
-                published=_date(entry), authors=authors)
+                published=_date(entry), authors=authors, attachments=_documents_attached(entry, base_url))
+
+
+DOCUMENT_TYPES = ("application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                  "application/vnd.oasis.opendocument.text")
+DOCUMENT_SUFFIXES = (".pdf", ".docx", ".odt")
+
+
+def _documents_attached(entry, base_url: str) -> tuple[str, ...]:
+    """Enclosures that are documents (PDF, DOCX, ODT), not podcasts or pictures."""
+    found = []
+    for enclosure in entry.get("enclosures", ()) or ():
+        href = (enclosure.get("href") or "").strip()
+        kind = (enclosure.get("type") or "").split(";")[0].strip().lower()
+        path = href.split("?", 1)[0].lower()
+        if href and (kind in DOCUMENT_TYPES or path.endswith(DOCUMENT_SUFFIXES)):
+            url = urljoin(base_url, href)
+            if _is_http(url) and url not in found:
+                found.append(url)
+    return tuple(found)
 
 
 def _date(entry) -> datetime | None:
