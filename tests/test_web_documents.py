@@ -146,3 +146,26 @@ def test_diff_lines_classify():
         ("file", "--- a"), ("file", "+++ b"), ("hunk", "@@ -1 +1 @@"), ("removed", "-x"),
         ("added", "+y"), ("context", " z")]
     assert diff_lines(None) == [] and diff_lines(["+a", "-b"]) == [("added", "+a"), ("removed", "-b")]
+
+
+def test_summary_repeating_the_text_is_not_shown_twice():
+    from datetime import datetime, timezone
+
+    from indexer.records import Document
+    from web.documents import SUMMARY_CHARS, summary_to_show
+
+    def doc(summary, content):
+        return Document(id="x", title="t", source="s", kind="juridique", summary=summary,
+                        content=content, first_seen=datetime(2025, 1, 1, tzinfo=timezone.utc))
+
+    text = "Article 1 En application du décret n° 2019-1441, les réorganisations " * 5
+    assert summary_to_show(doc(text, "Article 1\nEn application du décret n° 2019-1441, les réorganisations " * 5)) == ""
+    assert summary_to_show(doc("Un résumé propre.", text)) == "Un résumé propre."
+    long = summary_to_show(doc("mot " * 1000, "autre chose"))
+    assert long.endswith(" …") and len(long) <= SUMMARY_CHARS + 2
+    assert summary_to_show(doc("", text)) == ""
+
+
+def test_document_page_shows_a_distinct_summary(web_client):
+    soup = page(web_client, f"/documents/{RENOVATION}")
+    assert soup.select_one("#resume ~ p.summary").get_text() == "Le programme de rénovation urbaine des quartiers."

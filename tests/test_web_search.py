@@ -198,6 +198,7 @@ def test_did_you_mean(web_client):
     assert "Vouliez-vous dire" in soup.select_one(".suggestion").get_text()
     fixed = page(web_client, suggestion["href"])
     assert titles(fixed)
+    assert len(soup.select(f"a[href='{suggestion['href']}']")) == 1     # offered once
 
 
 def test_empty_state_helps(web_client):

@@ -68,6 +68,23 @@ def text_page(doc: Document, number: int) -> TextPage | None:
     return TextPage(number, len(pages), paragraphs, "\f" in doc.content or bool(doc.page_count))
 
 
+SUMMARY_CHARS = 1200
+
+
+def summary_to_show(doc: Document) -> str:
+    """The summary, unless it merely repeats the start of the text (feeds often send the
+    text itself as the summary); a long one is cut at a word."""
+    summary = " ".join(doc.summary.split())
+    if not summary:
+        return ""
+    head = summary[:200].rstrip(" .…")
+    if head and head in " ".join(doc.content[:5000].split()):
+        return ""
+    if len(summary) > SUMMARY_CHARS:
+        summary = summary[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+    return summary
+
+
 def _related(item) -> Related:
     if isinstance(item, Document):
         return Related(item.id, item.title, item.source, item.kind, item.date)
@@ -114,7 +131,7 @@ def show(doc_id: str):
     diff = diff_lines(doc.extra.get("diff")) if doc.kind == KIND_PAGE_CHANGE or doc.extra.get("diff") else []
     library_file = doc.path if doc.kind == KIND_LIBRARY and doc.path else None
     return render_template(
-        "document.html", doc=doc, page=page,
+        "document.html", doc=doc, page=page, summary=summary_to_show(doc),
         pages=page_window(page.number, page.total) if page else [],
         cites=cites, cited_by=cited_by, same=same,
         similar=similar_documents(doc_id), diff=diff, library_file=library_file)
