@@ -115,10 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copytree(source, run_dir)
     config_path = run_dir / "sources.yaml"
     port = free_port()
+    server_log = (CACHE_DIR / f"web-{args.engine}-{args.docs}.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "veille", "--config", str(config_path), "serve",
          "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT, text=True)
     try:
         wait_until_up(port, server)
         # one request opens the index, as the first visitor would
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        server_log.close()
 
     latencies = [end - begin for begin, end in samples]
     during = [end - begin for begin, end in samples if begin < commit_end and end > commit_start]
@@ -169,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
           f"searches/s, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms; during the "
           f"commit ({result['during_commit']['commit_s']} s) p95 {result['during_commit']['p95_ms']} "
           f"ms; {len(errors)} errors; web peak RSS {web_rss} MB", file=sys.stderr)
+    if errors:
+        print(f"server log: {server_log.name}", file=sys.stderr)
     write_json(args.json, result)
     shutil.rmtree(run_dir, ignore_errors=True)
     return 1 if errors else 0
