@@ -106,9 +106,18 @@ def _date_re(prefix: str) -> str:
 DATE_RE = re.compile(_date_re(""), re.IGNORECASE)
 
 
+_ASCII_LOWER = {ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
 def fold(text: str) -> str:
     """Lower-case letters without accents, one character for one (offsets stay valid)."""
-    return "".join(_fold_char(c) for c in text)
+    if text.isascii():
+        return text.lower()
+    table = dict(_ASCII_LOWER)
+    for char in set(text):  # a text has few distinct characters: fold each once
+        if not char.isascii():
+            table[ord(char)] = _fold_char(char)
+    return text.translate(table)
 
 
 def _fold_char(char: str) -> str:
@@ -280,10 +289,11 @@ def _identifier_refs(text: str) -> list[LegalRef]:
     refs = []
     for match in NOR_RE.finditer(text):
         refs.append(LegalRef("nor", f"nor:{match.group(1)}", match.group(1), None, match.start(1)))
-    for match in ELI_RE.finditer(text):
+    for match in ELI_RE.finditer(text) if "/eli/" in text else ():
         path = match.group(1).rstrip("/.")
         refs.append(LegalRef("eli", f"eli:{path}", match.group(0), _eli_date(match), match.start()))
-    for match in LEGIFRANCE_ID_RE.finditer(text):
+    has_ids = any(prefix in text for prefix in LEGIFRANCE_ID_PREFIXES)
+    for match in LEGIFRANCE_ID_RE.finditer(text) if has_ids else ():
         ident = match.group(1)
         kind = ident[:8].lower()
         refs.append(LegalRef(kind, f"{kind}:{ident}", ident, None, match.start(1)))
