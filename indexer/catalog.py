@@ -10,6 +10,7 @@ Datetimes are stored as ISO 8601 strings in UTC.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -196,6 +197,8 @@ CREATE TABLE IF NOT EXISTS secrets (
 );
 """
 
+SCHEMA_OBJECTS = frozenset(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
+
 _LIST_FIELDS = ("themes", "territories", "authors")
 _DATE_FIELDS = ("first_seen", "published", "updated")
 _DOC_COLUMNS = tuple(f.name for f in fields(Document))
@@ -366,8 +369,13 @@ class Catalog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        # executescript manages its own transaction; the IF NOT EXISTS make it idempotent
-        self._connection().executescript(SCHEMA)
+        db = self._connection()
+        existing = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        # Only write when something is missing: a catalog on a full or read-only disk must
+        # still open for reading (search keeps answering). executescript manages its own
+        # transaction; the IF NOT EXISTS make it idempotent.
+        if not SCHEMA_OBJECTS <= existing:
+            db.executescript(SCHEMA)
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> "Catalog":

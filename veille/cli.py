@@ -15,7 +15,7 @@ from pathlib import Path
 
 from veille import __version__
 from veille.config import CONFIG_ENV, DEFAULT_CONFIG, Config, ConfigError, load_config
-from veille.errors import VeilleError
+from veille.errors import VeilleError, storage_error_message
 
 log = logging.getLogger("veille")
 
@@ -508,6 +508,13 @@ def configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
 
 
+def _data_dir_or_none(args: argparse.Namespace):
+    try:
+        return _config(args).data_dir
+    except Exception:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -529,6 +536,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last resort: one line, the traceback only on request
         if args.verbose:
             log.exception("unexpected error")
+        storage = storage_error_message(exc, _data_dir_or_none(args))
+        if storage:  # read-only or full data directory: say so plainly; nothing was half-written
+            print(f"veille: {storage}", file=sys.stderr)
+            return 1
         print(f"veille: unexpected error: {type(exc).__name__}: {exc} (run with --verbose for details)",
               file=sys.stderr)
         return 2
