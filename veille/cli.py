@@ -379,7 +379,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Veille : {sum(j.id.startswith('crawl:') for j in jobs)} source(s) planifiée(s), "
           f"{len(jobs)} tâche(s) ; données dans {config.data_dir}", flush=True)
     try:
-        serve(config, host=args.host, port=args.port)
+        serve(config, host=args.host, port=args.port, scheduler=scheduler)
     finally:
         print("Veille : arrêt (attente des relevés en cours)…", file=sys.stderr, flush=True)
         shutdown(scheduler, wait=True)
