@@ -193,3 +193,99 @@ def test_kill_during_a_rebuild_keeps_the_old_index(write_config):
     finish(path, "index", "--rebuild")
     assert len(found_ids(config)) == 1500
     assert len([p for p in search_dir.iterdir() if p.is_dir()]) == 1   # the orphan is cleaned up
+
+
+# ---------------------------------------------------------------- the production process
+
+
+def _run_config(write_config, server, feeds: list[str]) -> Path:
+    sources = "".join(f'  - {{name: {name}, kind: feed, schedule: 1h, url: "{server.url(f"/{name}.xml")}"}}\n'
+                      for name in feeds)
+    return write_config(
+        "data_dir: data\n"
+        "http: {delay_per_host: 0, retries: 0, timeout: 20, allow_private_networks: true, concurrency: 2}\n"
+        "sources:\n" + sources)
+
+
+def _healthz(port: int) -> dict | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return json.loads(response.read())
+    except Exception:
+        return None
+
+
+def _settled(config, expected: int) -> bool:
+    catalog = Catalog.in_data_dir(config.data_dir)
+    try:
+        return catalog.count() == expected and catalog.pending_count() == 0
+    finally:
+        catalog.close()
+
+
+def test_kill_veille_run_during_a_crawl_and_an_index_commit_then_restart(httpserver, write_config):  # noqa: F811
+    from tests.conftest import free_port
+
+    gate_hit, gate_open = threading.Event(), threading.Event()
+    for feed in range(3):
+        httpserver.add(f"/flux-{feed}.xml", rss(feed), content_type="application/rss+xml")
+    httpserver.add("/gros.xml", rss(9, items=1400), content_type="application/rss+xml")
+    held = httpserver.routes["/flux-2.xml"]
+
+    def gated(request):
+        gate_hit.set()
+        gate_open.wait(30)
+        return held(request)
+
+    httpserver.route("/flux-2.xml", gated)
+    path = _run_config(write_config, httpserver, ["flux-0", "flux-1", "flux-2"])
+    config = load_config(path)
+    port = free_port()
+
+    # 1. killed while a crawl is in progress
+    run = veille(path, "run", "--port", str(port))
+    wait_for(gate_hit.is_set, "the crawl to reach the held feed")
+    kill9(run)
+    before = catalogued(config.data_dir)
+    gate_open.set()
+
+    # 2. restart: the interrupted crawl is run again, everything is indexed, health is green
+    run = veille(path, "run", "--port", str(port))
+    try:
+        wait_for(lambda: _settled(config, 3 * ITEMS), "the interrupted crawl to be redone and indexed")
+        wait_for(lambda: (_healthz(port) or {}).get("scheduler") == {"running": True}, "/healthz")
+    finally:
+        kill9(run)
+    after = catalogued(config.data_dir)
+    assert set(before) <= set(after)
+    assert sorted(found_ids(config)) == sorted(after)
+
+    # 3. a new, large source: killed while its documents are being indexed (batches of 500)
+    path = _run_config(write_config, httpserver, ["flux-0", "flux-1", "flux-2", "gros"])
+    catalog = Catalog.in_data_dir(config.data_dir)
+    run = veille(path, "run", "--port", str(port))
+    wait_for(lambda: catalog.count() == 3 * ITEMS + 1400 and 0 < catalog.pending_count() < 1400
+             or run.poll() is not None, "the first batch of the large source to be indexed")
+    assert run.poll() is None
+    kill9(run)
+    catalog.close()
+    indexed_before = set(found_ids(config))              # the index opens after the kill
+    assert set(after) <= indexed_before
+
+    # 4. restart: the pending documents are indexed without a new crawl; the schedule stands
+    run = veille(path, "run", "--port", str(port))
+    try:
+        wait_for(lambda: _settled(config, 3 * ITEMS + 1400), "the pending documents to be indexed")
+        health = None
+        wait_for(lambda: (health := _healthz(port)) is not None and health["ok"], "a healthy service")
+    finally:
+        kill9(run)
+    ids = found_ids(config)
+    assert len(ids) == len(set(ids)) == 3 * ITEMS + 1400
+    from watch.scheduler import stored_next_runs
+
+    nexts = stored_next_runs(config)
+    assert set(nexts) == {"flux-0", "flux-1", "flux-2", "gros"}
+    assert all(when > datetime.now(timezone.utc) for when in nexts.values())   # next runs planned

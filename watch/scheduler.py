@@ -163,9 +163,38 @@ def build_scheduler(config: Config, *, catalog: Catalog | None = None, fetcher: 
         timezone=config.tz)
     scheduler.start(paused=True)
     sync_source_jobs(scheduler, config)
+    resume_interrupted_work(scheduler, catalog)
     for add_jobs in extra_jobs:
         add_jobs(scheduler, config)
     return scheduler
+
+
+def index_job() -> None:
+    """The stored one-off job indexing what an earlier process left pending."""
+    if _runtime is not None:
+        _runtime.index()
+
+
+def resume_interrupted_work(scheduler: BackgroundScheduler, catalog: Catalog) -> list[str]:
+    """After a crash (kill -9, power cut), redo what the dead process left half done.
+
+    APScheduler advances a job's next run time when it starts the job, so a crawl killed
+    mid-way would otherwise wait a whole interval: a source whose last run never finished
+    is crawled again right away. Documents catalogued but not yet indexed are indexed at
+    once rather than after the next crawl that finds something new. Returns the sources
+    rescheduled."""
+    now = datetime.now(timezone.utc)
+    redone = []
+    for source, run in catalog.last_runs().items():
+        job = scheduler.get_job(CRAWL_PREFIX + source)
+        if run.finished is None and job is not None:
+            scheduler.modify_job(job.id, next_run_time=now)
+            redone.append(source)
+            log.info("crawl of %s was interrupted (run %d): running it again now", source, run.id)
+    if catalog.pending_count() or catalog.pending_deletions():
+        scheduler.add_job(f"{__name__}:index_job", id="index:pending", name="index pending documents",
+                          replace_existing=True, next_run_time=now)
+    return redone
 
 
 def ensure_job(scheduler: BackgroundScheduler, job_id: str, func: str | Callable, trigger: BaseTrigger,
