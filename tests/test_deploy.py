@@ -25,7 +25,7 @@ def test_unit_runs_veille_run_restarting_on_failure_as_a_dedicated_user():
     command = service["ExecStart"].split()
     assert command[0].endswith("/veille") and "run" in command
     assert service["Restart"] == "on-failure"
-    assert service["DynamicUser"] == "yes" and service["StateDirectory"] == "veille"
+    assert service["User"] == "veille" and service["StateDirectory"] == "veille"
     assert service["WorkingDirectory"] == "/var/lib/veille"
     for option, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
                           "PrivateTmp": "yes", "PrivateDevices": "yes", "UMask": "0077",

@@ -22,6 +22,7 @@ from indexer.catalog import Catalog
 from indexer.records import KIND_NEWS, KINDS, Document, content_hash, document_id
 from indexer.thesaurus import enrich
 from veille.config import Config, Source
+from veille.logs import log_event
 from watch.errors import FetchError, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for
@@ -146,6 +147,8 @@ class CrawlContext:
                 return "unchanged"
         outcome = self.catalog.put(doc)
         self.counts.add(outcome)
+        if outcome != "unchanged":
+            log_event(log, "document", source=self.source.name, document=doc.id, outcome=outcome, url=doc.url)
         return outcome
 
     def store_item(self, item: Item, follow: bool = False) -> str:

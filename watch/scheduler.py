@@ -40,6 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from indexer.catalog import Catalog
 from veille.config import Config, parse_interval
 from watch.crawler import RunReport, crawl_sources
+from veille.logs import log_event, timed
 from watch.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class Runtime:
             if self._space is None:
                 self._space = DocumentSpace(self.config)
             report = self._space.index_pending()
-        log.info("indexed %s document(s) after the crawl", getattr(report, "indexed", "?"))
+        log_event(log, "index", documents=report.indexed, deleted=report.deleted, duration=report.seconds)
 
     def close(self) -> None:
         if self._space is not None:
@@ -110,9 +111,13 @@ def crawl_job(source_name: str) -> None:
     except KeyError:
         log.warning("crawl job for unknown source %s ignored", source_name)
         return
-    [report] = crawl_sources(runtime.config, runtime.catalog, runtime.fetcher, [source],
-                             respect_backoff=True)
-    log.info("%s", report.line())
+    with timed() as clock:
+        [report] = crawl_sources(runtime.config, runtime.catalog, runtime.fetcher, [source],
+                                 respect_backoff=True)
+    log_event(log, "crawl", logging.WARNING if report.error else logging.INFO, source=source_name,
+              duration=clock["duration"], new=report.new, updated=report.updated,
+              unchanged=report.unchanged, http_status=report.http_status,
+              skipped=True if report.skipped else None, error=report.error)
     if runtime.on_report is not None:
         runtime.on_report(report)
     if report.changed and runtime.index_after_crawl:
