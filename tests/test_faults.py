@@ -48,22 +48,36 @@ def rss(feed: int, items: int = ITEMS) -> bytes:
 
 
 def veille(config_path: Path, *args: str) -> subprocess.Popen:
+    """Start `veille ARGS`; its output goes to a file beside the configuration (a pipe
+    nobody reads would fill up with log lines and block the process)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "veille", "--config", str(config_path), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    output = open(config_path.parent / f"veille-{'-'.join(args[:1])}-{time.monotonic_ns()}.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(config_path), *args],
+                            env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
+    proc.output = output
+    return proc
 
 
-def finish(config_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def output_of(proc: subprocess.Popen) -> str:
+    proc.output.seek(0)
+    text = proc.output.read()
+    proc.output.close()
+    return text
+
+
+def finish(config_path: Path, *args: str, timeout: float = 300) -> str:
     proc = veille(config_path, *args)
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, f"veille {' '.join(args)} failed:\n{out}\n{err}"
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    proc.wait(timeout=timeout)
+    out = output_of(proc)
+    assert proc.returncode == 0, f"veille {' '.join(args)} failed:\n{out[-3000:]}"
+    return out
 
 
 def kill9(proc: subprocess.Popen) -> None:
     os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.wait(timeout=30)
+    output_of(proc)
     assert proc.returncode == -signal.SIGKILL
 
 
@@ -87,11 +101,11 @@ def found_ids(config, q: str = WORD) -> list[str]:
     return ids
 
 
-def wait_for(condition, what: str, timeout: float = 120.0) -> None:
+def wait_for(condition, what: str, timeout: float = 120.0, detail=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+            pytest.fail(f"timed out waiting for {what} {detail()}")
         time.sleep(0.02)
 
 
@@ -267,7 +281,8 @@ def test_kill_veille_run_during_a_crawl_and_an_index_commit_then_restart(httpser
     catalog = Catalog.in_data_dir(config.data_dir)
     run = veille(path, "run", "--port", str(port))
     wait_for(lambda: catalog.count() == 3 * ITEMS + 1400 and 0 < catalog.pending_count() < 1400
-             or run.poll() is not None, "the first batch of the large source to be indexed")
+             or run.poll() is not None, "the first batch of the large source to be indexed",
+             detail=lambda: f"(catalog {catalog.count()}, pending {catalog.pending_count()})")
     assert run.poll() is None
     kill9(run)
     catalog.close()

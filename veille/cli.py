@@ -519,6 +519,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
+    if args.command != "run" and not args.verbose:
+        # one line per stored document belongs in the service's journal, not on a console
+        # where `crawl` and `demo` print their own summary per source
+        logging.getLogger("watch.crawler").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
