@@ -169,3 +169,37 @@ def test_summary_repeating_the_text_is_not_shown_twice():
 def test_document_page_shows_a_distinct_summary(web_client):
     soup = page(web_client, f"/documents/{RENOVATION}")
     assert soup.select_one("#resume ~ p.summary").get_text() == "Le programme de rénovation urbaine des quartiers."
+
+
+def test_stored_copy_cannot_leave_the_files_folder(web_config, web_client):
+    """A catalog entry naming a path outside <data_dir>/files (a bug, or a tampered catalog)
+    does not serve that file."""
+    from dataclasses import replace
+
+    from indexer.catalog import Catalog
+
+    catalog = Catalog.in_data_dir(web_config.data_dir)
+    guide = catalog.get(GUIDE)
+    for i, path in enumerate(("../../secret.txt", "/etc/passwd", "ab/../../catalog.sqlite3")):
+        doc_id = f"evil{i}"
+        catalog.put(replace(guide, id=doc_id, stored_file=path))
+        response = web_client.get(f"/documents/{doc_id}/copie")
+        assert response.status_code == 404, path
+        assert b"outside the library" not in response.data
+
+
+def test_stored_html_copy_is_an_inert_attachment(web_config, web_client):
+    """A stored web page would run its scripts on our origin if shown inline."""
+    from dataclasses import replace
+
+    from indexer.catalog import Catalog
+
+    (web_config.data_dir / "files" / "cd").mkdir(parents=True)
+    (web_config.data_dir / "files" / "cd" / "page.html").write_text(f"<p>page</p>{HOSTILE}", encoding="utf-8")
+    catalog = Catalog.in_data_dir(web_config.data_dir)
+    catalog.put(replace(catalog.get(CHANGE), id="htmlcopy", stored_file="cd/page.html"))
+    response = web_client.get("/documents/htmlcopy/copie")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
