@@ -12,6 +12,13 @@ from types import MappingProxyType
 from typing import Callable, Iterable, Mapping, Protocol
 
 from indexer.records import Document
+from veille.errors import VeilleError
+
+
+class IndexOutdated(VeilleError):
+    """The index on disk was built with another schema (an older Veille): rebuild it."""
+
+    code = "index_outdated"
 
 
 @dataclass(frozen=True)

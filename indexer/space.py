@@ -23,7 +23,7 @@ from typing import Iterator
 from indexer import citations
 from indexer.catalog import Catalog
 from indexer.citations import Citation
-from indexer.engine import SearchEngine, SearchRequest, SearchResults
+from indexer.engine import IndexOutdated, SearchEngine, SearchRequest, SearchResults
 from indexer.legal import is_date_key, query_keys
 from indexer.records import Document
 from veille.config import Config
@@ -88,14 +88,18 @@ class DocumentSpace:
         """The engine of the current index, reopened when a rebuild swapped it."""
         with self._lock:
             current = self._current_dir()
+            if current is not None and current != self._engine_dir:
+                try:
+                    self._open(current)
+                except IndexOutdated as exc:
+                    log.warning("%s: starting a new index; documents are indexed again", exc)
+                    current = None
             if current is None:
                 current = self._new_dir()
                 self._open(current)
                 self._swap_to(current)
                 # a new (or other-engine) index holds nothing yet: everything is pending
                 self.catalog.mark_all_unindexed()
-            elif current != self._engine_dir:
-                self._open(current)
             return self._engine
 
     def _open(self, path: Path) -> None:

@@ -44,7 +44,7 @@ from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.filelock import FileLock
 
 from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
-from indexer.engine import Hit, SearchRequest, SearchResults
+from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults
 from indexer.fields import (CACHE_PAGES, FACET_FIELDS, MAX_WILDCARD_WORDS, MLT_TERMS,
                             MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TITLE_BOOST, indexed_document,
                             local_day_bounds, matching_values, ordered_facet, request_key)
@@ -137,10 +137,12 @@ class _State:
 class _BoundedCollector(WrappingCollector):
     """Collect only allowed documents, and stop at the deadline (results kept, flagged)."""
 
-    def __init__(self, child, allow: frozenset[int] | set[int] | None, deadline: float):
+    def __init__(self, child, allow: frozenset[int] | set[int] | None, deadline: float,
+                 check_every: int):
         super().__init__(child)
         self.allow = allow
         self.deadline = deadline
+        self.check_every = check_every
         self.timed_out = False
 
     def collect_matches(self):
@@ -150,7 +152,7 @@ class _BoundedCollector(WrappingCollector):
         for count, sub_docnum in enumerate(child.matches(), 1):
             if allow is None or offset + sub_docnum in allow:
                 child.collect(sub_docnum)
-            if count % 512 == 0 and time.monotonic() > self.deadline:
+            if count % self.check_every == 0 and time.monotonic() > self.deadline:
                 self.timed_out = True
                 return
 
@@ -161,15 +163,20 @@ class WhooshEngine:
     name = "whoosh"
 
     def __init__(self, path: Path, *, tz: tzinfo = timezone.utc, time_limit: float = TIME_LIMIT,
-                 write_timeout: float = WRITE_TIMEOUT):
+                 write_timeout: float = WRITE_TIMEOUT, check_every: int = 512):
         self.path = Path(path)
         self.tz = tz
         self.time_limit = time_limit
         self.write_timeout = write_timeout
+        self.check_every = check_every   # documents between two looks at the clock
         self.path.mkdir(parents=True, exist_ok=True)
         self.clear_stale_lock()
         if whoosh_index.exists_in(str(self.path)):
             self._ix = whoosh_index.open_dir(str(self.path))
+            if sorted(self._ix.schema.names()) != sorted(build_schema().names()):
+                self._ix.close()
+                raise IndexOutdated(f"the search index in {self.path} was built by another version",
+                                    hint="run `veille index --rebuild`")
         else:
             self._ix = whoosh_index.create_in(str(self.path), build_schema())
         self._lock = threading.RLock()
@@ -346,7 +353,7 @@ class WhooshEngine:
         elif query is _SKIP:
             base = frozenset()
         else:
-            base, partial = _docs(state.searcher, query, deadline)
+            base, partial = _docs(state.searcher, query, deadline, self.check_every * 8)
         base = self._date_filter(state, request, base)
         selections = self._selections(state, request)
         final = _intersect(base, selections.values())
@@ -395,7 +402,8 @@ class WhooshEngine:
     def _rank(self, state: _State, query, final, wanted: int, deadline: float):
         if not final:
             return [], False
-        collector = _BoundedCollector(state.searcher.collector(limit=wanted), final, deadline)
+        collector = _BoundedCollector(state.searcher.collector(limit=wanted), final, deadline,
+                                      self.check_every)
         state.searcher.search_with_collector(query, collector)
         results = collector.results()
         return [(hit.score, hit.docnum) for hit in results[:wanted]], collector.timed_out
@@ -615,12 +623,12 @@ def _positive(part):
     return part
 
 
-def _docs(searcher, query, deadline: float) -> tuple[set[int], bool]:
+def _docs(searcher, query, deadline: float, check_every: int) -> tuple[set[int], bool]:
     docs: set[int] = set()
     add = docs.add
     for count, docnum in enumerate(searcher.docs_for_query(query), 1):
         add(docnum)
-        if count % 4096 == 0 and time.monotonic() > deadline:
+        if count % check_every == 0 and time.monotonic() > deadline:
             return docs, True
     return docs, False
 

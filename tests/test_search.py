@@ -393,3 +393,38 @@ def test_repeated_searches_on_an_empty_index(tmp_path, engine_name):
             assert empty.search(SearchRequest(q=q, sort="date")).total == 0
     finally:
         empty.close()
+
+
+def test_time_limit_returns_partial_results_flagged(tmp_path):
+    from indexer.whoosh_engine import WhooshEngine
+
+    engine = WhooshEngine(tmp_path / "ix", time_limit=0.0, check_every=1)
+    engine.add(CORPUS)
+    results = engine.search(SearchRequest(q="quartiers OR rénovation"), lambda _id: "")
+    assert results.partial
+    assert len(results.hits) < 4      # ranking cut short after the first document
+    engine.close()
+    patient = WhooshEngine(tmp_path / "ix")
+    complete = patient.search(SearchRequest(q="quartiers OR rénovation"), lambda _id: "")
+    assert not complete.partial and complete.total == len(complete.hits) == 4
+    patient.close()
+
+
+def test_index_of_an_older_schema_is_replaced_and_refilled(space, tmp_path, engine_name):
+    if engine_name != "whoosh":
+        pytest.skip("whoosh schema")
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, Schema
+
+    old = space.root / "whoosh-old"
+    old.mkdir()
+    whoosh_index.create_in(str(old), Schema(id=ID(stored=True)))
+    (space.root / "CURRENT").write_text("whoosh-old\n")
+    reader = DocumentSpace(make_config(tmp_path, engine_name))
+    try:
+        assert search(reader, "").total == 0          # a fresh, empty index; no crash
+        assert reader.catalog.pending_count() == 5    # everything queued again
+        reader.index_pending()
+        assert search(reader, "Lamentin").total == 1
+    finally:
+        reader.close()
