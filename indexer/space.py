@@ -126,12 +126,16 @@ class DocumentSpace:
             aliases = self.legal_aliases(query_keys(request.q))
             if aliases:
                 request = replace(request, legal_aliases=aliases)
+        engine = self.engine()
         try:
-            return self.engine().search(request, self._text_of)
-        except (FileNotFoundError, OSError):
-            # the index was swapped and its old files removed under us: reopen once
+            return engine.search(request, self._text_of)
+        except Exception:
+            # A rebuild may have swapped the index meanwhile (this engine closed by another
+            # thread, or its files removed by another process): search the current index
+            # once more. A second failure is a real error and propagates.
             with self._lock:
-                self._engine_dir = None
+                if self._engine is engine:
+                    self._engine_dir = None   # reopen it: its files may be gone
             return self.engine().search(request, self._text_of)
 
     def _text_of(self, doc_id: str) -> str:

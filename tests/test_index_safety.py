@@ -168,3 +168,21 @@ def test_lock_of_a_live_writer_is_respected(tmp_path):
     assert other.add([make_doc(1, "rénovation")]) == 1
     writer_engine.close()
     other.close()
+
+
+def test_searches_do_not_wait_for_an_open_writer(config):
+    space = DocumentSpace(config)
+    for i in range(5):
+        space.catalog.put(make_doc(i, "rénovation"))
+    space.index_pending()
+    engine = space.engine()
+    try:
+        with engine._writer() as writer:        # a long batch in progress, lock held
+            writer.update_document(**engine._fields(make_doc(99, "médiation")))
+            # the reader answers from the last commit while the writer is still open
+            assert total(space, "rénovation") == 5
+            assert total(space, "médiation") == 0
+            assert (engine.path / OWNER_FILE).exists()
+        assert total(space, "médiation") == 1
+    finally:
+        space.close()
