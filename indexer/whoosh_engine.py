@@ -22,6 +22,7 @@ How it stays fast and safe (see issue 8):
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from datetime import timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -42,6 +43,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.filelock import FileLock
+from whoosh.util.times import datetime_to_long
 
 from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
 from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults
@@ -85,7 +87,7 @@ def build_schema() -> Schema:
         year=ID(),
         date=DATETIME(sortable=True),
         local_date=STORED(),
-        first_seen=DATETIME(),
+        first_seen=DATETIME(sortable=True),
         published=DATETIME(),
         location=ID(stored=True),
         url=STORED(),
@@ -103,7 +105,8 @@ class _State:
         self.reader = searcher.reader()
         self._value_sets: dict[str, dict[str, frozenset[int]]] = {}
         self._all: frozenset[int] | None = None
-        self._dates: list[int] | None = None
+        self._columns: dict[str, list[int]] = {}
+        self._ordered: dict[str, tuple[list[int], list[int]]] = {}
 
     def all_docs(self) -> frozenset[int]:
         if self._all is None:
@@ -121,14 +124,32 @@ class _State:
             self._value_sets[field] = sets
         return sets
 
-    def dates(self) -> list[int]:
-        if self._dates is None:
-            if self.reader.doc_count_all() and self.reader.has_column("date"):
-                column = self.reader.column_reader("date", translate=False)
-                self._dates = [value or 0 for value in column]
+    def column(self, field: str) -> list[int]:
+        """A sortable field's raw values, indexed by document number (dates: microseconds)."""
+        values = self._columns.get(field)
+        if values is None:
+            if self.reader.doc_count_all() and self.reader.has_column(field):
+                values = [value or 0 for value in self.reader.column_reader(field, translate=False)]
             else:
-                self._dates = []
-        return self._dates
+                values = []
+            self._columns[field] = values
+        return values
+
+    def dates(self) -> list[int]:
+        return self.column("date")
+
+    def in_range(self, field: str, start: datetime | None, end: datetime | None) -> frozenset[int]:
+        """Live documents with start <= field < end, by bisecting the sorted column."""
+        ordered = self._ordered.get(field)
+        if ordered is None:
+            column, live = self.column(field), self.all_docs()
+            pairs = sorted((value, docnum) for docnum, value in enumerate(column) if docnum in live)
+            ordered = ([value for value, _ in pairs], [docnum for _, docnum in pairs])
+            self._ordered[field] = ordered
+        keys, docnums = ordered
+        lo = bisect_left(keys, datetime_to_long(start)) if start else 0
+        hi = bisect_left(keys, datetime_to_long(end)) if end else len(keys)
+        return frozenset(docnums[lo:hi])
 
     def close(self) -> None:
         self.searcher.close()
@@ -173,7 +194,7 @@ class WhooshEngine:
         self.clear_stale_lock()
         if whoosh_index.exists_in(str(self.path)):
             self._ix = whoosh_index.open_dir(str(self.path))
-            if sorted(self._ix.schema.names()) != sorted(build_schema().names()):
+            if _schema_signature(self._ix.schema) != _schema_signature(build_schema()):
                 self._ix.close()
                 raise IndexOutdated(f"the search index in {self.path} was built by another version",
                                     hint="run `veille index --rebuild`")
@@ -423,15 +444,13 @@ class WhooshEngine:
     # ------------------------------------------------------------ filters and facets
 
     def _date_filter(self, state: _State, request: SearchRequest, base):
-        ranges = []
         if request.date_from or request.date_to:
             start = local_day_bounds(request.date_from, self.tz)[0] if request.date_from else None
             end = local_day_bounds(request.date_to, self.tz)[1] if request.date_to else None
-            ranges.append(wq.DateRange("date", start, end, endexcl=True))
+            base = base & state.in_range("date", start, end)
         if request.first_seen_after:
-            ranges.append(wq.DateRange("first_seen", local_day_bounds(request.first_seen_after, self.tz)[0], None))
-        for query in ranges:
-            base = base & frozenset(state.searcher.docs_for_query(query))
+            start = local_day_bounds(request.first_seen_after, self.tz)[0]
+            base = base & state.in_range("first_seen", start, None)
         return base
 
     def _selections(self, state: _State, request: SearchRequest) -> dict[str, frozenset[int]]:
@@ -603,6 +622,11 @@ class WhooshEngine:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _schema_signature(schema: Schema) -> list[tuple]:
+    return sorted((name, type(field).__name__, bool(field.column_type), field.scorable)
+                  for name, field in schema.items())
 
 
 def _alive(pid: int) -> bool:
