@@ -49,7 +49,7 @@ _TITLE_SEPARATORS = re.compile(r"\s+[|–—-]\s+|\s+::\s+")
 
 
 def _soup(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "html.parser")
+    return BeautifulSoup(html, "lxml")
 
 
 def _meta(soup: BeautifulSoup, keys) -> list[str]:
@@ -144,13 +144,16 @@ def _strip(node: Tag, keep_inner_furniture: bool) -> None:
         comment.extract()
     for tag in node.find_all(_DROP_TAGS):
         tag.decompose()
-    for tag in list(node.find_all(True)):
-        if tag.decomposed or not _is_furniture(tag):
+    doomed = []
+    for tag in node.find_all(True):
+        if not _is_furniture(tag):
             continue
         # inside <article>, a <header> holds the headline and date: keep it
         if keep_inner_furniture and tag.name in ("header", "footer") and tag.find_parent("article"):
             continue
-        tag.decompose()
+        doomed.append(tag)
+    for tag in doomed:
+        tag.extract()  # extracting an ancestor first leaves this one detached: harmless
 
 
 def html_to_text(html: str) -> str:
