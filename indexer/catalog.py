@@ -670,6 +670,11 @@ class Catalog:
         with self.transaction() as db:
             db.execute("DELETE FROM library_files WHERE library = ? AND path = ?", (library, path))
 
+    def library_names(self) -> list[str]:
+        """Libraries that have files recorded (configured or not any more)."""
+        rows = self._connection().execute("SELECT DISTINCT library FROM library_files ORDER BY library")
+        return [row[0] for row in rows]
+
     # ------------------------------------------------------------ alerts (web UI)
 
     def saved_alerts(self) -> list[SavedAlert]:

@@ -386,7 +386,24 @@ def sync_library(config: Config, catalog: Catalog, progress: Progress = no_progr
             for problem in part.problems:
                 log.warning("library %s: %s", folder.name, problem)
             report = report + part
-    return report
+    return report + _forget_unconfigured(config, catalog)
+
+
+def _forget_unconfigured(config: Config, catalog: Catalog) -> SyncReport:
+    """Remove the documents of libraries taken out of (or renamed in) the configuration."""
+    configured = {folder.name for folder in config.library}
+    removed, problems = 0, []
+    for name in catalog.library_names():
+        if name in configured:
+            continue
+        known = catalog.library_files(name)
+        for relpath, entry in known.items():
+            removed += catalog.delete(entry.doc_id)
+            catalog.forget_library_file(name, relpath)
+        problems.append(f"Bibliothèque « {name} » retirée de la configuration : "
+                        f"ses {len(known)} documents sont retirés du catalogue")
+        log.warning("library %s is no longer configured: %d documents removed", name, len(known))
+    return SyncReport(removed=removed, problems=tuple(problems))
 
 
 # ------------------------------------------------------------------ browsing and download

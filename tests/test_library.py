@@ -268,3 +268,19 @@ def test_guess_doc_type_and_title_from_filename():
     assert guess_doc_type("", "Quartiers 2030") == ""
     assert title_from_filename("cr/CR_COPIL_2024-02.docx") == "CR COPIL 2024-02"
     assert title_from_filename(".bashrc") == ".bashrc"
+
+
+def test_library_removed_from_the_configuration_is_forgotten(library, write_config):
+    folder, config, catalog = library
+    put(folder, "a.txt", data=b"texte sur la culture")
+    sync(config, catalog)
+    renamed = load_config(write_config("""
+        data_dir: data
+        library:
+          - {name: Centre de ressources, path: bibliotheque/}
+    """))
+    report = sync(renamed, catalog, now=T1)
+    assert report.new == 1 and report.removed == 1
+    assert [d.source for d in library_docs(catalog).values()] == ["Centre de ressources"]
+    assert catalog.library_names() == ["Centre de ressources"]
+    assert any("retirée de la configuration" in p for p in report.problems)
