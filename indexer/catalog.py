@@ -419,6 +419,13 @@ class Catalog:
         row = self._connection().execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
         return _row_to_document(row) if row else None
 
+    def text_of(self, doc_id: str) -> str:
+        """A document's text (its summary when it has none), without decoding the whole row:
+        what search snippets read for each hit shown."""
+        row = self._connection().execute(
+            "SELECT content, summary FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return (row[0] or row[1]) if row else ""
+
     def get_many(self, ids: Iterable[str]) -> dict[str, Document]:
         ids = list(ids)
         if not ids:

@@ -139,10 +139,7 @@ class DocumentSpace:
             return self.engine().search(request, self._text_of)
 
     def _text_of(self, doc_id: str) -> str:
-        doc = self.catalog.get(doc_id)
-        if doc is None:
-            return ""
-        return doc.content or doc.summary
+        return self.catalog.text_of(doc_id)
 
     def document(self, doc_id: str) -> Document | None:
         return self.catalog.get(doc_id)

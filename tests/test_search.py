@@ -428,3 +428,12 @@ def test_index_of_an_older_schema_is_replaced_and_refilled(space, tmp_path, engi
         assert search(reader, "Lamentin").total == 1
     finally:
         reader.close()
+
+
+def test_snippet_text_comes_from_the_catalog(space):
+    assert space.catalog.text_of(the("decret")).startswith("Décret relatif aux collectivités")
+    space.catalog.put(doc("nosum", "Sans texte", "", summary="Résumé du quartier Dillon."))
+    assert space.catalog.text_of(the("nosum")) == "Résumé du quartier Dillon."
+    assert space.catalog.text_of("unknown") == ""
+    space.index_pending()
+    assert "<mark>Dillon</mark>" in search(space, "Dillon").hits[0].snippet
