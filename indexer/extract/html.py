@@ -52,6 +52,48 @@ def _soup(html: str) -> BeautifulSoup:
     return BeautifulSoup(html, "lxml")
 
 
+# Deeper nesting than any real page has: BeautifulSoup's tree costs quadratic time and then
+# recursion to walk (10 000 nested <div> take 20 s), so such a page is read without a tree.
+MAX_DEPTH = 512
+DEPTH_REASON = f"structure HTML imbriquée sur plus de {MAX_DEPTH} niveaux : texte lu sans la mise en page"
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+# elements whose end tag may be left out: sloppy pages leave hundreds open, parsers close them
+_OPTIONAL_END = frozenset("p li dt dd tr td th option optgroup thead tbody tfoot colgroup rp rt".split())
+_BLOCKS = frozenset("address article aside blockquote br dd div dl dt figcaption figure footer form h1 h2 "
+                    "h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split())
+_SCRIPT_STYLE_RE = re.compile(r"<(script|style|template|head)\b.*?</\1\s*>", re.S | re.I)
+
+
+def too_deep(html: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether elements nest deeper than `limit` (a linear scan, no tree built)."""
+    depth = 0
+    for match in _TAG_RE.finditer(html):
+        closing, name, self_closing = match.groups()
+        name = name.lower()
+        if name in _VOID or name in _OPTIONAL_END or self_closing:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
+def flat_text(html: str) -> str:
+    """The text of a page read without a tree: tags become spaces, block tags line breaks."""
+    import html as html_lib
+
+    html = _SCRIPT_STYLE_RE.sub(" ", html)
+
+    def replace(match: re.Match) -> str:
+        return "\n" if match.group(2).lower() in _BLOCKS else " "
+
+    return normalize_text(html_lib.unescape(_TAG_RE.sub(replace, html)))
+
+
 def _meta(soup: BeautifulSoup, keys) -> list[str]:
     values = []
     for attr, name in keys:
@@ -158,6 +200,8 @@ def _strip(node: Tag, keep_inner_furniture: bool) -> None:
 
 def html_to_text(html: str) -> str:
     """The readable main content of an HTML page, one paragraph per line."""
+    if too_deep(html):
+        return flat_text(html)
     soup = _soup(html)
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
@@ -234,6 +278,8 @@ def decode_html(data: bytes) -> str:
 
 
 def extract_html_text(html: str) -> Extracted:
+    if too_deep(html):
+        return Extracted(text=flat_text(html), reason=DEPTH_REASON)
     soup = _soup(html)
     title = _title(soup, None)
     published = _published(soup)

@@ -8,6 +8,7 @@ raises ParseError.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -18,7 +19,25 @@ from watch.items import Item, Listing
 from watch.text import html_to_text
 
 
-def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Listing:
+# Entries read from one feed at most: feedparser holds them all in memory and takes seconds
+# per ten thousand, so a feed of a million entries is cut before parsing, with a warning.
+MAX_FEED_ENTRIES = 5000
+_ENTRY_START = re.compile(rb"<(?:[A-Za-z0-9_]+:)?(?:item|entry)[\s>/]")
+
+
+def _cut_entries(body: bytes, limit: int) -> tuple[bytes, int]:
+    """`body` cut before its entry number `limit + 1`, and the number of entries it had."""
+    starts = [m.start() for m in _ENTRY_START.finditer(body)]
+    if len(starts) <= limit:
+        return body, len(starts)
+    return body[:starts[limit]], len(starts)
+
+
+def parse_feed(body: bytes, base_url: str, content_type: str = "",
+               max_entries: int = MAX_FEED_ENTRIES) -> Listing:
+    body, total = _cut_entries(body, max_entries)
+    cut_warning = (f"flux tronqué : {total} entrées, seules les {max_entries} premières ont été lues"
+                   if total > max_entries else "")
     headers = {"content-location": base_url}
     if content_type:
         headers["content-type"] = content_type
@@ -26,8 +45,10 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "") -> Listing:
     # rewriting (most of its time on large feeds such as the JORF's) would be wasted
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=False)
-    warnings: list[str] = []
+    warnings: list[str] = [cut_warning] if cut_warning else []
     problem = parsed.get("bozo_exception")
+    if cut_warning:  # the cut leaves the XML unclosed: that is ours, not the feed's fault
+        problem, parsed["bozo"] = None, False
     # a feed served as text/html or without Content-Type is common and harmless
     if parsed.get("bozo") and not isinstance(problem, feedparser.NonXMLContentType):
         reason = f"{type(problem).__name__}: {problem}" if problem else "inconnu"
