@@ -49,7 +49,9 @@ CREATE TABLE IF NOT EXISTS documents (
     status TEXT NOT NULL DEFAULT 'ok',
     status_reason TEXT NOT NULL DEFAULT '',
     extra TEXT NOT NULL DEFAULT '{}',
-    indexed INTEGER NOT NULL DEFAULT 0
+    indexed INTEGER NOT NULL DEFAULT 0,
+    revision INTEGER NOT NULL DEFAULT 0   -- bumped by every change, so indexing a stale copy
+                                          -- never marks the newer one indexed
 );
 CREATE INDEX IF NOT EXISTS documents_url ON documents(url);
 CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
@@ -376,6 +378,9 @@ class Catalog:
         # transaction; the IF NOT EXISTS make it idempotent.
         if not SCHEMA_OBJECTS <= existing:
             db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+        if "revision" not in columns:  # a catalog made before revisions existed
+            db.execute("ALTER TABLE documents ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> "Catalog":
@@ -463,7 +468,9 @@ class Catalog:
                 values["first_seen"] = old["first_seen"]  # first seen never moves
             columns = ", ".join(values)
             marks = ", ".join(f":{k}" for k in values)
-            db.execute(f"INSERT OR REPLACE INTO documents ({columns}, indexed) VALUES ({marks}, 0)", values)
+            values["revision"] = (old["revision"] + 1) if old is not None else 1
+            db.execute(f"INSERT OR REPLACE INTO documents ({columns}, indexed, revision)"
+                       f" VALUES ({marks}, 0, :revision)", values)
             db.execute("DELETE FROM index_deletions WHERE id = ?", (doc.id,))
             _set_legal_keys(db, doc)
         return "new" if old is None else "updated"
@@ -528,15 +535,31 @@ class Catalog:
             "SELECT * FROM documents WHERE indexed = 0 ORDER BY id LIMIT ?", (limit,))
         return [_row_to_document(row) for row in rows]
 
+    def pending_batch(self, limit: int = 500) -> tuple[list[Document], dict[str, int]]:
+        """Documents waiting for the index, with the revision read at the same moment."""
+        rows = self._connection().execute(
+            "SELECT * FROM documents WHERE indexed = 0 ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [_row_to_document(row) for row in rows], {row["id"]: row["revision"] for row in rows}
+
+    def revisions(self) -> dict[str, int]:
+        return dict(self._connection().execute("SELECT id, revision FROM documents"))
+
     def pending_count(self) -> int:
         return self._connection().execute("SELECT COUNT(*) FROM documents WHERE indexed = 0").fetchone()[0]
 
     def pending_deletions(self) -> list[str]:
         return [row[0] for row in self._connection().execute("SELECT id FROM index_deletions")]
 
-    def mark_indexed(self, ids: Iterable[str], deleted: Iterable[str] = ()) -> None:
+    def mark_indexed(self, ids: Iterable[str], deleted: Iterable[str] = (),
+                     revisions: Mapping[str, int] | None = None) -> None:
+        """Record that the index holds these documents. With `revisions` (as read when the
+        documents were), a document changed since then stays pending."""
         with self.transaction() as db:
-            db.executemany("UPDATE documents SET indexed = 1 WHERE id = ?", [(i,) for i in ids])
+            if revisions is None:
+                db.executemany("UPDATE documents SET indexed = 1 WHERE id = ?", [(i,) for i in ids])
+            else:
+                db.executemany("UPDATE documents SET indexed = 1 WHERE id = ? AND revision = ?",
+                               [(i, revisions[i]) for i in ids if i in revisions])
             db.executemany("DELETE FROM index_deletions WHERE id = ?", [(i,) for i in deleted])
 
     def mark_all_unindexed(self) -> None:

@@ -212,11 +212,11 @@ class DocumentSpace:
         progress(0, total, "")
         # bounded: documents re-queued while we run wait for the next call
         while done < total:
-            batch = self.catalog.pending(limit=BATCH)
+            batch, revisions = self.catalog.pending_batch(limit=BATCH)
             if not batch:
                 break
             engine.add(batch)
-            self.catalog.mark_indexed([doc.id for doc in batch])
+            self.catalog.mark_indexed([doc.id for doc in batch], revisions=revisions)
             done += len(batch)
             progress(min(done, total), total, batch[-1].title)
         return IndexReport(indexed=done, deleted=deleted, seconds=time.monotonic() - started,
@@ -227,6 +227,8 @@ class DocumentSpace:
         started = time.monotonic()
         deletions = self.catalog.pending_deletions()
         total = self.catalog.count()
+        # read before the documents: one changed during the rebuild stays pending
+        revisions = self.catalog.revisions()
         path = self._new_dir()
         ids: list[str] = []
 
@@ -249,7 +251,7 @@ class DocumentSpace:
             old = self._engine_dir
             self._swap_to(path)
             self._open(path)
-        self.catalog.mark_indexed(ids, deleted=deletions)
+        self.catalog.mark_indexed(ids, deleted=deletions, revisions=revisions)
         self._remove_old_indexes(keep=path)
         log.info("rebuilt the %s index: %d documents (previous: %s)", self.engine_name, len(ids), old)
         return IndexReport(indexed=len(ids), deleted=len(deletions),

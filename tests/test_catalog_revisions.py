@@ -1,0 +1,71 @@
+"""A document changed while the indexer works on its old copy stays pending."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from indexer.catalog import Catalog
+from indexer.engine import SearchRequest
+from indexer.records import Document
+from indexer.space import DocumentSpace
+from veille.config import load_config
+
+NOW = datetime(2025, 3, 12, tzinfo=timezone.utc)
+
+
+def doc(doc_id: str, title: str) -> Document:
+    return Document(id=doc_id, title=title, source="s", kind="actualité", first_seen=NOW,
+                    url=f"https://example.org/{doc_id}", content=title)
+
+
+def test_change_between_read_and_mark_keeps_the_document_pending(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog.put(doc("a", "Première version"))
+    catalog.put(doc("b", "Autre document"))
+    batch, revisions = catalog.pending_batch()
+    assert [d.id for d in batch] == ["a", "b"]
+    catalog.put(doc("a", "Deuxième version"))     # changed while "indexing"
+    catalog.mark_indexed([d.id for d in batch], revisions=revisions)
+    assert [d.title for d in catalog.pending_batch()[0]] == ["Deuxième version"]
+    assert catalog.put(doc("b", "Autre document")) == "unchanged"
+    assert catalog.pending_count() == 1
+
+
+def test_revisions_survive_an_old_catalog(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).put(doc("a", "Texte"))
+    db = sqlite3.connect(path)  # a catalog made before the revision column existed
+    db.execute("ALTER TABLE documents DROP COLUMN revision")
+    db.commit()
+    db.close()
+    catalog = Catalog(path)
+    assert catalog.put(doc("a", "Texte modifié")) == "updated"
+    assert catalog.revisions() == {"a": 1}
+
+
+def test_rebuild_leaves_documents_changed_meanwhile_pending(write_config, tmp_path):
+    config = load_config(write_config("data_dir: data\n"))
+    space = DocumentSpace(config)
+    try:
+        for i in range(5):
+            space.catalog.put(doc(f"d{i}", f"Rénovation urbaine {i}"))
+        space.index_pending()
+        real_iter = space.catalog.iter_documents
+
+        def iter_and_change(*args, **kwargs):
+            for n, item in enumerate(real_iter(*args, **kwargs)):
+                if n == 2:  # a crawl updates d0 while the rebuild runs
+                    space.catalog.put(doc("d0", "Contrat de ville révisé"))
+                yield item
+
+        space.catalog.iter_documents = iter_and_change
+        space.rebuild()
+        assert [d.id for d in space.catalog.pending_batch()[0]] == ["d0"]
+        space.index_pending()
+        hits = space.search(SearchRequest(q="contrat de ville")).hits
+        assert [h.id for h in hits] == ["d0"]
+    finally:
+        space.close()
