@@ -332,3 +332,18 @@ def test_fetch_full_reads_an_attached_pdf_rather_than_the_page(make_env, httpser
     assert doc.extra["document_url"] == httpserver.url("/fichiers/rapport.pdf")
     assert "concertation des habitants" in doc.content and doc.stored_file.endswith(".pdf")
     assert httpserver.hits("/publications/rapport") == [] and httpserver.hits("/podcast.mp3") == []
+
+
+def test_linked_files_are_extracted_under_the_configured_limits(make_env, httpserver):
+    from dataclasses import replace
+
+    httpserver.add("/rss.xml", (WATCH / "actualites.rss").read_bytes(), content_type="application/rss+xml")
+    httpserver.add("/documents/guide-renouvellement.pdf", (WATCH / "guide.pdf").read_bytes(),
+                   content_type="application/pdf")
+    env = make_env(FEED_SOURCE.replace("tags:", "fetch_full: true\n  tags:"))
+    tiny = (WATCH / "guide.pdf").stat().st_size / 2 / 1024 / 1024  # half the PDF, in MB
+    env.config = replace(env.config, extraction=replace(env.config.extraction, max_file_mb=tiny))
+    assert env.crawl("agence").ok
+    pdf = env.catalog.get(document_id(httpserver.url("/documents/guide-renouvellement.pdf")))
+    assert pdf.status == "error" and pdf.status_reason, pdf
+    assert "concertation des habitants" not in pdf.content

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from indexer.catalog import Catalog
+from indexer.extract import Limits
 from indexer.records import KIND_NEWS, KINDS, Document, content_hash, document_id
 from indexer.thesaurus import enrich
 from veille.config import Config, Source
@@ -260,7 +261,8 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
     run_id = catalog.start_run(source.name, now)
     ctx = CrawlContext(config=config, source=source, catalog=catalog, fetcher=fetcher, now=now,
-                       files=FileStore(config.data_dir))
+                       files=FileStore(config.data_dir),
+                       reader=FileReader(Limits.from_config(config.extraction)))
     error = code = None
     retry_after = None
     try:

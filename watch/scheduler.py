@@ -79,11 +79,8 @@ class Runtime:
 
     def index(self) -> None:
         """Index what the crawl added (incrementally); one indexing at a time."""
-        try:
-            from indexer.space import DocumentSpace
-        except ImportError:  # an installation without the search engine: crawl only
-            log.warning("indexer.space is not available: documents stay pending")
-            return
+        from indexer.space import DocumentSpace
+
         with self._index_lock:
             if self._space is None:
                 self._space = DocumentSpace(self.config)
