@@ -361,14 +361,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from watch.scheduler import build_scheduler, shutdown
 
     config = _config(args)
-    extra_jobs = []
-    try:
-        from veille.digest.run import register_digest_job
+    from veille.digest.run import register_digest_job
 
-        extra_jobs.append(register_digest_job)
-    except ImportError:
-        log.warning("digest module not available: no digest job")
-    scheduler = build_scheduler(config, extra_jobs=extra_jobs)
+    scheduler = build_scheduler(config, extra_jobs=[register_digest_job])
 
     def stop(signum, frame):  # SIGTERM (systemd, docker stop): shut down like Ctrl-C
         raise KeyboardInterrupt

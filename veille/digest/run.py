@@ -297,10 +297,8 @@ def scheduled_digest(config_path: str, data_dir: str) -> None:
 
 
 def open_space(config: Config):
-    try:
-        from indexer.space import DocumentSpace
-    except ImportError:
-        raise VeilleError("the search engine (indexer.space) is not available") from None
+    from indexer.space import DocumentSpace
+
     return DocumentSpace(config)
 
 
