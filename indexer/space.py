@@ -5,16 +5,23 @@ engine runs. Indexes live in `<data_dir>/search/<engine>-<stamp>/`; the file
 `<data_dir>/search/CURRENT` names the one in use. A rebuild fills a fresh directory, then
 swaps CURRENT atomically (rename), so searches keep working during the rebuild and other
 processes (the web) switch to the new index at their next search.
+
+Every write to the indexes (incremental batches, rebuilds, optimisation) and every backup
+copy of them holds one cross-process lock, `<data_dir>/search/.write.lock`: a backup never
+copies half a commit, and a batch indexed by another process during a rebuild cannot land
+in the old index just before it is swapped out.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import logging
 import os
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +46,34 @@ ENGINES = {
 
 SEARCH_DIR = "search"
 CURRENT_FILE = "CURRENT"
+WRITE_LOCK_FILE = ".write.lock"
 BATCH = 500
+
+
+class IndexBusy(TimeoutError):
+    """The index write lock could not be had in time."""
+
+
+@contextmanager
+def index_write_lock(data_dir: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the indexes' write lock (across processes and threads); wait up to `timeout`."""
+    path = Path(data_dir) / SEARCH_DIR / WRITE_LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    # flock belongs to the open file, so each holder opens its own: threads exclude each other too
+    with open(path, "a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise IndexBusy(f"the index in {path.parent} stayed busy for {timeout:.0f} s") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -200,6 +234,10 @@ class DocumentSpace:
         Each batch is marked indexed after its commit; a crash in between only means the
         batch is indexed again next time (adding replaces by id).
         """
+        with index_write_lock(self.config.data_dir):
+            return self._index_pending(progress)
+
+    def _index_pending(self, progress: Progress) -> IndexReport:
         started = time.monotonic()
         engine = self.engine()
         deletions = self.catalog.pending_deletions()
@@ -224,6 +262,10 @@ class DocumentSpace:
 
     def rebuild(self, progress: Progress = no_progress) -> IndexReport:
         """Index the whole catalog into a fresh directory, then swap it in atomically."""
+        with index_write_lock(self.config.data_dir):
+            return self._rebuild(progress)
+
+    def _rebuild(self, progress: Progress) -> IndexReport:
         started = time.monotonic()
         deletions = self.catalog.pending_deletions()
         total = self.catalog.count()
@@ -263,7 +305,8 @@ class DocumentSpace:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def optimize(self) -> None:
-        self.engine().optimize()
+        with index_write_lock(self.config.data_dir):
+            self.engine().optimize()
 
     def close(self) -> None:
         with self._lock:

@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from indexer.catalog import is_sqlite_file, snapshot_sqlite, sqlite_problem
-from indexer.space import SEARCH_DIR
+from indexer.space import SEARCH_DIR, WRITE_LOCK_FILE, IndexBusy, index_write_lock
 from veille.config import Config
 from veille.errors import VeilleError
 
@@ -47,6 +47,7 @@ MANIFEST = "MANIFEST.json"
 ROOT = "data"                       # members are stored under data/ in the archive
 SKIP_SUFFIXES = ("-wal", "-shm", "-journal", ".tmp")
 INDEX_COPY_ATTEMPTS = 20
+INDEX_LOCK_TIMEOUT = 600.0          # seconds a backup waits for a running index write
 
 
 class BackupError(VeilleError):
@@ -75,7 +76,8 @@ def default_archive_name(now: datetime | None = None) -> str:
 
 
 def _skipped(path: Path) -> bool:
-    return path.name.endswith(SKIP_SUFFIXES) or path.name.startswith(".secret_key.")
+    return (path.name.endswith(SKIP_SUFFIXES) or path.name.startswith(".secret_key.")
+            or path.name == WRITE_LOCK_FILE)
 
 
 def _listing(root: Path) -> dict[str, tuple[int, int]]:
@@ -137,9 +139,13 @@ def _snapshot(data_dir: Path, staging: Path) -> int:
         if is_sqlite_file(path):
             snapshot_sqlite(path, target)
             databases += 1
-    # 2. the index, copied whole while quiet
+    # 2. the index, copied whole while no process writes to it
     for tree in trees:
-        _copy_quiet_tree(tree, staging / tree.relative_to(data_dir))
+        try:
+            with index_write_lock(data_dir, timeout=INDEX_LOCK_TIMEOUT):
+                _copy_quiet_tree(tree, staging / tree.relative_to(data_dir))
+        except IndexBusy as exc:
+            raise BackupError(str(exc), hint="try again when the indexing is over") from None
     # 3. everything else: stored files, the secret key, small state files
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir)

@@ -1,4 +1,5 @@
-"""A document changed while the indexer works on its old copy stays pending."""
+"""Index writes against concurrent change: revisions keep changed documents pending, and one
+write lock serialises index writers and backups across threads and processes."""
 
 from __future__ import annotations
 
@@ -69,3 +70,72 @@ def test_rebuild_leaves_documents_changed_meanwhile_pending(write_config, tmp_pa
         assert [h.id for h in hits] == ["d0"]
     finally:
         space.close()
+
+
+def test_write_lock_excludes_other_holders_until_released(tmp_path):
+    import threading
+
+    import pytest
+
+    from indexer.space import IndexBusy, index_write_lock
+
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with index_write_lock(tmp_path):
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(IndexBusy):
+            with index_write_lock(tmp_path, timeout=0.2):
+                pass
+    finally:
+        release.set()
+        thread.join()
+    with index_write_lock(tmp_path, timeout=5):  # free again
+        pass
+
+
+def test_index_pending_waits_for_a_rebuild_in_progress(write_config):
+    """A batch indexed by another writer during a rebuild must end up in the new index."""
+    import threading
+
+    config = load_config(write_config("data_dir: data\n"))
+    rebuilding = DocumentSpace(config)
+    other = DocumentSpace(config)
+    try:
+        for i in range(3):
+            rebuilding.catalog.put(doc(f"d{i}", f"Rénovation urbaine {i}"))
+        rebuilding.index_pending()
+        real_iter = rebuilding.catalog.iter_documents
+        done, threads = [], []
+
+        def index_meanwhile():
+            other.catalog.put(doc("late", "Contrat de ville tardif"))
+            other.index_pending()
+            done.append(True)
+
+        def iter_and_index(*args, **kwargs):
+            for n, item in enumerate(real_iter(*args, **kwargs)):
+                if n == 1:
+                    thread = threading.Thread(target=index_meanwhile)
+                    thread.start()
+                    thread.join(0.5)  # it must wait for the rebuild's lock
+                    assert not done
+                    threads.append(thread)
+                yield item
+
+        rebuilding.catalog.iter_documents = iter_and_index
+        rebuilding.rebuild()
+        threads[0].join(30)
+        assert done
+        hits = rebuilding.search(SearchRequest(q="contrat de ville")).hits
+        assert [h.id for h in hits] == ["late"]
+        assert rebuilding.catalog.pending_count() == 0
+    finally:
+        rebuilding.close()
+        other.close()
