@@ -167,3 +167,31 @@ def test_no_pdf_of_the_corpus_crashes(shared_corpus):
 def test_malformed_xref_is_read_leniently(shared_corpus):
     result = extract((shared_corpus / "pdf" / "pypdf-resources" / "issue-297.pdf").read_bytes())
     assert result.status == "ok" and result.page_count == 1 and result.text.strip()
+
+
+def _handmade_pdf(objects: list[bytes]) -> bytes:
+    """A minimal PDF whose objects are given as written (1-based numbering)."""
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    return out + (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
+                  f"startxref\n{xref}\n%%EOF\n").encode()
+
+
+@pytest.mark.parametrize("objects", [
+    # the page tree lists itself among its kids
+    [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+     b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"],
+    # a content stream whose length is a reference to itself
+    [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+     b"<< /Length 3 0 R >>", b"<< /Type /Page /Parent 2 0 R /Contents 5 0 R /MediaBox [0 0 612 792] >>",
+     b"5 0 R"],
+], ids=["page-tree-loop", "reference-loop"])
+def test_reference_loops_end_with_a_reason(objects):
+    result = extract(_handmade_pdf(objects), filename="boucle.pdf")
+    assert result.status in ("error", "empty") and result.reason
+    assert result.text == ""
