@@ -47,6 +47,22 @@ def rss(feed: int, items: int = ITEMS) -> bytes:
             ).encode("utf-8")
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test():
+    """A failed wait must not leave `veille run` behind (they run in their own session)."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        if not proc.output.closed:
+            proc.output.close()
+
+
 def veille(config_path: Path, *args: str) -> subprocess.Popen:
     """Start `veille ARGS`; its output goes to a file beside the configuration (a pipe
     nobody reads would fill up with log lines and block the process)."""
@@ -56,6 +72,7 @@ def veille(config_path: Path, *args: str) -> subprocess.Popen:
                             env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     proc.output = output
+    _STARTED.append(proc)
     return proc
 
 
