@@ -7,8 +7,10 @@ document (in the centre's time zone), the same facet values, the same words offe
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Callable
 
 from indexer.analysis import fold, fold_words
 from indexer.records import Document
@@ -140,6 +142,34 @@ def ordered_facet(name: str, counts: list[tuple[str, int]]) -> tuple[tuple[str, 
     else:
         counts = sorted(counts, key=lambda item: (-item[1], fold(item[0])))
     return tuple(counts[:MAX_FACET_VALUES])
+
+
+class PageCache:
+    """An engine's LRU of recent result pages, emptied whenever its index changes.
+
+    Results cut short by the time limit are not kept, so asking again gets another chance
+    at the complete answer.
+    """
+
+    def __init__(self, size: int = CACHE_PAGES):
+        self._pages: OrderedDict = OrderedDict()
+        self._size = size
+
+    def get_or_compute(self, request, compute: Callable[[], object]):
+        key = request_key(request)
+        cached = self._pages.get(key)
+        if cached is not None:
+            self._pages.move_to_end(key)
+            return cached
+        results = compute()
+        if not results.partial:
+            self._pages[key] = results
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+        return results
+
+    def clear(self) -> None:
+        self._pages.clear()
 
 
 def request_key(request) -> tuple:

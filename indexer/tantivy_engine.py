@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import OrderedDict
 from datetime import datetime, timezone, tzinfo
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -37,10 +36,10 @@ from tantivy import Occur, Query
 
 from indexer.analysis import STOP_WORDS, WRITTEN_STOP_WORDS, fold, fold_words
 from indexer.engine import Hit, SearchRequest, SearchResults, TextOf
-from indexer.fields import (CACHE_PAGES, FACET_FIELDS, FIELD_BOOSTS, MAX_WILDCARD_WORDS,
+from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, MAX_WILDCARD_WORDS,
                             MLT_TERMS, MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
                             IndexedDocument, indexed_document, local_day_bounds,
-                            matching_values, ordered_facet, request_key)
+                            matching_values, ordered_facet, PageCache)
 from indexer.highlight import highlighter_for, snippet, wildcard_prefixes
 from indexer.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
 from indexer.records import FACETS, Document
@@ -148,7 +147,7 @@ class TantivyEngine:
         self.index.register_tokenizer(FOLDED, folded_analyzer())
         self._write_lock = threading.Lock()
         self._lock = threading.Lock()
-        self._cache: OrderedDict = OrderedDict()
+        self._cache = PageCache()
         self._cache_generation = None
         self._lexicons: dict[str, list[str]] = {}
 
@@ -271,16 +270,7 @@ class TantivyEngine:
     def search(self, request: SearchRequest, text_of: TextOf) -> SearchResults:
         with self._lock:
             searcher = self._searcher()
-            key = request_key(request)
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
-            results = self._search(searcher, request, text_of)
-            self._cache[key] = results
-            while len(self._cache) > CACHE_PAGES:
-                self._cache.popitem(last=False)
-            return results
+            return self._cache.get_or_compute(request, lambda: self._search(searcher, request, text_of))
 
     def _search(self, searcher, request: SearchRequest, text_of: TextOf) -> SearchResults:
         parsed = parse_query(request.q, request.legal_aliases)

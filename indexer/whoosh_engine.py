@@ -29,7 +29,6 @@ import os
 import socket
 import threading
 import time
-from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import datetime, timezone, tzinfo
 from fnmatch import fnmatchcase
@@ -47,9 +46,9 @@ from whoosh.util.times import datetime_to_long
 
 from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
 from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults
-from indexer.fields import (CACHE_PAGES, FACET_FIELDS, MAX_WILDCARD_WORDS, MLT_TERMS,
+from indexer.fields import (FACET_FIELDS, MAX_WILDCARD_WORDS, MLT_TERMS,
                             MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TITLE_BOOST, indexed_document,
-                            local_day_bounds, matching_values, ordered_facet, request_key)
+                            local_day_bounds, matching_values, ordered_facet, PageCache)
 from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
 from indexer.query import And, Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
 from indexer.records import FACETS, Document
@@ -202,7 +201,7 @@ class WhooshEngine:
             self._ix = whoosh_index.create_in(str(self.path), build_schema())
         self._lock = threading.RLock()
         self._state: _State | None = None
-        self._cache: OrderedDict = OrderedDict()
+        self._cache = PageCache()
 
     # ------------------------------------------------------------ writing
 
@@ -350,17 +349,7 @@ class WhooshEngine:
     def search(self, request: SearchRequest, text_of: Callable[[str], str]) -> SearchResults:
         with self._lock:
             state = self._current()
-            key = request_key(request)
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
-            results = self._search(state, request, text_of)
-            if not results.partial:
-                self._cache[key] = results
-                while len(self._cache) > CACHE_PAGES:
-                    self._cache.popitem(last=False)
-            return results
+            return self._cache.get_or_compute(request, lambda: self._search(state, request, text_of))
 
     def _search(self, state: _State, request: SearchRequest, text_of) -> SearchResults:
         deadline = time.monotonic() + self.time_limit
