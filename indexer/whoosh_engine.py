@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 OWNER_FILE = "veille-writer.json"
 LOCK_FILE = "MAIN_WRITELOCK"
 TIME_LIMIT = 1.0
-PAIR_FIELDS = {"title": "title_pairs", "content": "pairs"}
 WRITE_TIMEOUT = 30.0
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
@@ -76,12 +75,8 @@ def build_schema() -> Schema:
     analyzer = FrenchTokenizer()
     return Schema(
         id=ID(stored=True, unique=True),
-        # No positions: phrases are answered by the word-pair fields below, which Whoosh
-        # reads as plain postings instead of checking positions in Python per document.
-        title=TEXT(analyzer=analyzer, stored=True, phrase=False, field_boost=TITLE_BOOST),
-        content=TEXT(analyzer=analyzer, phrase=False),   # title + summary + content
-        pairs=KEYWORD(scorable=True),        # adjacent index terms of title+summary+content
-        title_pairs=KEYWORD(scorable=True),  # the same for the title alone
+        title=TEXT(analyzer=analyzer, stored=True, phrase=True, field_boost=TITLE_BOOST),
+        content=TEXT(analyzer=analyzer, phrase=True),   # title + summary + content
         source=ID(stored=True),
         kind=ID(stored=True),
         doc_type=ID(stored=True),
@@ -236,8 +231,6 @@ class WhooshEngine:
         d = indexed_document(doc, self.tz)
         fields = {
             "id": d.id, "title": d.title, "content": d.text,
-            "pairs": " ".join(word_pairs(analyze(d.text))),
-            "title_pairs": " ".join(word_pairs(analyze(d.title))),
             "source": d.source, "kind": d.kind, "themes": ",".join(d.themes),
             "territories": ",".join(d.territories), "legal_refs": ",".join(d.legal_refs),
             "year": d.year, "date": d.date, "local_date": d.local_date,
@@ -411,7 +404,7 @@ class WhooshEngine:
             if len(terms) == 1:
                 boosts.append(wq.Term("title", terms[0]))
             elif terms:
-                boosts.append(_phrase("title_pairs", terms))
+                boosts.append(wq.Phrase("title", terms))
         if not boosts:
             return query
         return wq.AndMaybe(query, wq.Or(boosts) if len(boosts) > 1 else boosts[0])
@@ -532,7 +525,7 @@ class WhooshEngine:
             elif relaxed:
                 subs = [wq.And([wq.Term(f, t) for t in terms]) for f in fields]
             else:
-                subs = [_phrase(PAIR_FIELDS[f], terms) for f in fields]
+                subs = [wq.Phrase(f, terms) for f in fields]
             return wq.Or(subs) if len(subs) > 1 else subs[0]
         lexicon = list(state.reader.field_terms(target))
         if isinstance(node, Word) and node.wildcard:
@@ -621,8 +614,7 @@ class WhooshEngine:
 
 
 def _schema_signature(schema: Schema) -> list[tuple]:
-    return sorted((name, type(field).__name__, type(field.format).__name__,
-                   bool(field.column_type), field.scorable)
+    return sorted((name, type(field).__name__, bool(field.column_type), field.scorable)
                   for name, field in schema.items())
 
 
@@ -636,18 +628,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def word_pairs(terms: list[str]) -> list[str]:
-    """Adjacent index terms joined by `_` (which no term holds): a phrase's terms in order
-    are the chain of its pairs, `contrat vill` -> `contrat_vill`."""
-    return [f"{a}_{b}" for a, b in zip(terms, terms[1:])]
-
-
-def _phrase(field: str, terms: list[str]):
-    # Exact for two words; a longer phrase matches documents holding each adjacent pair.
-    pairs = [wq.Term(field, pair) for pair in dict.fromkeys(word_pairs(terms))]
-    return wq.And(pairs) if len(pairs) > 1 else pairs[0]
 
 
 def _positive(part):
