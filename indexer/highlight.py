@@ -92,14 +92,16 @@ def snippet(text: str, highlighter: Highlighter, width: int = SNIPPET_CHARS) -> 
 def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, str]]:
     """(start, end, term) of the words of `text` the highlighter marks, in order.
 
-    Each distinct word is analysed once (and cached across calls), then one regex finds the
-    matching words: a page of results costs a few C-speed passes, not a Python loop
-    folding and stemming every word of ten documents.
+    Only candidate words are analysed (folded and stemmed, cached across calls): those one
+    C-speed regex finds starting, once folded, with a marked term's stem less its last
+    letters (`_candidate_words`). Then one regex finds the marked words. A page of results
+    costs a few passes over its texts, not a Python loop over every distinct word, and new
+    long-tail words are not stemmed unless they could match.
     """
     marked: dict[str, str] = {}
     wanted = highlighter.terms
     matches = highlighter.matches if highlighter.prefixes else wanted.__contains__
-    for word in set(WORD_RE.findall(text)):
+    for word in _candidate_words(text, highlighter):
         for term in word_terms(word):
             if matches(term):
                 marked[word] = term
@@ -109,10 +111,134 @@ def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, 
     return [(m.start(), m.end(), marked[m.group()]) for m in _words_pattern(frozenset(marked)).finditer(text)]
 
 
+# Snowball French rewrites at most the last STEM_SLACK letters of a stem: the folded word
+# starts with its stem less those (`publication` -> `publiqu`, `constamment` -> `constant`,
+# `nationaux` -> `national`). tests/test_highlight.py checks it over real vocabularies.
+STEM_SLACK = 2
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"   # WORD_RE's combining marks
+_LOOSE_MARK = re.compile(f"[{_MARKS}]")
+_LETTER_RANGES = ((0x30, 0x24F), (0x1E00, 0x1EFF), (0x2100, 0x214F), (0xFF10, 0xFF5A))
+
+
+def _candidate_words(text: str, highlighter: Highlighter) -> set[str]:
+    """Distinct words of `text` that may carry a marked term: a superset, never fewer.
+
+    A word made only of letters that each fold to ASCII letters or digits (`É`, `œ`, `ﬁ`,
+    `ß`) and of accents folds letter by letter, so it can carry a term only if it starts with
+    the term's prefix, matched letter by letter by `_prefix_pattern`. In a text holding other
+    words (`_`, other scripts, `½`, a leading accent), those are all candidates too.
+    """
+    prefixes = _search_prefixes(highlighter)
+    if prefixes is None:
+        return set(WORD_RE.findall(text))
+    found = set(_prefix_pattern(prefixes).findall(text)) if prefixes else set()
+    if not _folds_by_letter(text):
+        found.update(word for word in set(WORD_RE.findall(text)) if not _folds_by_letter(word))
+    return found
+
+
+@lru_cache(maxsize=256)
+def _search_prefixes_of(terms: frozenset[str], prefixes: tuple[str, ...]) -> tuple[str, ...] | None:
+    out = {term[:len(term) - STEM_SLACK] for term in terms}
+    out.update(prefix[:len(prefix) - STEM_SLACK] for prefix in prefixes)
+    if any(not p or not (p.isascii() and p.isalnum()) for p in out):
+        return None   # too short to narrow anything, or not letter by letter: every word
+    # a prefix of another prefix finds all its words already
+    return tuple(sorted(p for p in out if not any(q != p and p.startswith(q) for q in out)))
+
+
+def _search_prefixes(highlighter: Highlighter) -> tuple[str, ...] | None:
+    return _search_prefixes_of(highlighter.terms, highlighter.prefixes)
+
+
+@dataclass(frozen=True)
+class _Letters:
+    classes: dict[str, str]         # folded ASCII letter or digit -> class of what folds to it
+    spelled: tuple[tuple[str, str], ...]   # (`œ`, `oe`): one character folding to several
+    marks: str                      # class body of the accents folding removes
+    other: re.Pattern               # a word character folding otherwise (`_`, `α`, `½`)
+    odd_mark: re.Pattern            # an accent kept by folding, or starting a word
+
+
+@lru_cache(maxsize=1)
+def _letters() -> _Letters:
+    groups: dict[str, list[str]] = {}
+    spelled = []
+    for low, high in _LETTER_RANGES:
+        for code in range(low, high + 1):
+            ch = chr(code)
+            folded = fold(ch)
+            if ch == "_" or not WORD_RE.fullmatch(ch) or not (folded.isascii() and folded.isalnum()):
+                continue
+            if len(folded) == 1:
+                groups.setdefault(folded, []).append(ch)
+            else:
+                spelled.append((ch, folded))
+    marks = "".join(re.escape(chr(c)) for low, high in ((0x300, 0x36F), (0x1AB0, 0x1AFF),
+                    (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
+                    for c in range(low, high + 1) if not fold(chr(c)))
+    safe = "".join(re.escape(ch) for chars in groups.values() for ch in chars)
+    safe += "".join(re.escape(ch) for ch, _ in spelled)
+    kept_marks = "".join(re.escape(chr(c)) for c in range(0x300, 0x370) if fold(chr(c)))  # U+0345: ι
+    other = re.compile(f"[^\\W{safe}]")
+    odd_mark = re.compile(f"[{kept_marks}]|(?<![\\w{_MARKS}])[{_MARKS}]")
+    classes = {letter: "".join(re.escape(ch) for ch in chars) for letter, chars in groups.items()}
+    return _Letters(classes, tuple(spelled), marks, other, odd_mark)
+
+
+def _folds_by_letter(text: str) -> bool:
+    """Whether every word of `text` folds letter by letter (`_letters`): usually, and fast."""
+    if text.isascii():
+        return "_" not in text
+    letters = _letters()
+    if letters.other.search(text):
+        return False
+    # accents are mostly precomposed (`é`): look closer only when there are loose ones
+    return not (_LOOSE_MARK.search(text) and letters.odd_mark.search(text))
+
+
+@lru_cache(maxsize=256)
+def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern:
+    """Whole words starting, once folded, with one of `prefixes` (ASCII letters, digits)."""
+    letters = _letters()
+    firsts: dict[str, list[str]] = {}   # first character's class -> the rest of each prefix
+    for prefix in prefixes:
+        firsts.setdefault(letters.classes[prefix[0]], []).append(_folding_to(prefix[1:]))
+        for ch, folded in letters.spelled:
+            if prefix.startswith(folded):
+                firsts.setdefault(re.escape(ch), []).append(_folding_to(prefix[len(folded):]))
+            elif folded.startswith(prefix):
+                firsts.setdefault(re.escape(ch), []).append("")
+    # The pattern opens with one character class, which lets `re` skip ahead at C speed; the
+    # lookbehinds then say the character starts a word and which prefixes it can begin.
+    branches = "|".join(f"(?<=[{chars}])[{letters.marks}]*(?:{'|'.join(rests)})"
+                        for chars, rests in firsts.items())
+    return re.compile(f"[{''.join(firsts)}](?<![\\w{_MARKS}].)(?:{branches})[\\w{_MARKS}]*")
+
+
+def _folding_to(prefix: str) -> str:
+    """A regex of the text whose folding starts with `prefix`, character by character."""
+    if not prefix:
+        return ""
+    letters = _letters()
+    marks = f"[{letters.marks}]*"
+    options = [f"[{letters.classes[prefix[0]]}]{marks}{_folding_to(prefix[1:])}"]
+    for ch, folded in letters.spelled:
+        if prefix.startswith(folded):
+            options.append(f"{re.escape(ch)}{marks}{_folding_to(prefix[len(folded):])}")
+        elif folded.startswith(prefix):
+            options.append(re.escape(ch))
+    return options[0] if len(options) == 1 else f"(?:{'|'.join(options)})"
+
+
 @lru_cache(maxsize=256)
 def _words_pattern(words: frozenset[str]) -> re.Pattern:
-    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+    # each alternative opens with a literal character (then says it starts a word), so `re`
+    # skips ahead at C speed to the characters words can start with
+    alternatives = "|".join(re.escape(word[0]) + r"(?<!\w.)" + re.escape(word[1:])
+                            for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?:{alternatives})(?!\w)")
+
 
 
 def _best_window(spans: list[tuple[int, int, str]], width: int) -> int:

@@ -1,11 +1,15 @@
 """Snippets: best passage, escaping, page numbers; matching_spans (the fast path) marks
 exactly the words the analysis matches."""
 
+import os
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from indexer.analysis import analyze, tokens
-from indexer.highlight import Highlighter, highlighter_for, matching_spans, snippet
+from indexer.analysis import WORD_RE, analyze, fold, stem, tokens
+from indexer.highlight import (STEM_SLACK, Highlighter, _candidate_words, highlighter_for,
+                               matching_spans, snippet)
 from indexer.query import parse_query
 
 TEXT = ("La rénovation urbaine de Schœlcher : l'école, les écoles et la RÉNOVATION des "
@@ -84,3 +88,95 @@ def test_fast_path_agrees_with_tokens_and_the_index_terms(parts, query_words):
     assert matching_spans(text, highlighter) == found
     # word by word gives the terms the index gets from the whole text
     assert [t.term for t in tokens(text)] == analyze(text)
+
+
+# ---------------------------------------------------------------- candidate words (the fast path)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def stem_prefix_slack(word: str) -> int:
+    """How many of its stem's last letters a folded word does not start with."""
+    folded = fold(word)
+    term = stem(folded)
+    same = len(os.path.commonprefix([term, folded]))
+    return len(term) - same
+
+
+def test_snowball_keeps_the_stem_but_its_last_letters_committed_words():
+    words = [line for line in (FIXTURES / "french_words.txt").read_text(encoding="utf-8").splitlines()
+             if line and not line.startswith("#")]
+    assert len(words) > 300
+    slack = {word: stem_prefix_slack(word) for word in words}
+    assert max(slack.values()) == STEM_SLACK   # the list holds the worst cases
+    assert slack["fréquemment"] == 2 and slack["publication"] == 2 and slack["nationaux"] == 1
+
+
+def test_snowball_keeps_the_stem_but_its_last_letters_real_vocabulary(shared_corpus):
+    words = set()
+    for path in sorted((shared_corpus / "legal").rglob("*.md"))[:800]:
+        words.update(WORD_RE.findall(path.read_text(encoding="utf-8", errors="replace")))
+    assert len(words) > 5000
+    worst = max(words, key=lambda w: max((stem_prefix_slack(p) for p in fold(w).split() if p), default=0))
+    assert stem_prefix_slack(worst) <= STEM_SLACK, worst
+
+
+MARKED_CASES = [
+    # (query, text, marked words)
+    ("ecole", "L'ÉCOLE, les écoles, une Ecole, l'e\u0301cole et l'E\u0301COLE.",
+     ["ÉCOLE", "écoles", "Ecole", "e\u0301cole", "E\u0301COLE"]),
+    ("coeur", "Le cœur, les CŒURS, le coeur ; cœurs.", ["cœur", "CŒURS", "coeur", "cœurs"]),
+    ("oeuvre", "Œuvre, œuvres, mise en œuvre, oeuvrer.", ["Œuvre", "œuvres", "œuvre", "oeuvrer"]),
+    ("efficace", "Une action eﬃcace, efﬁcaces, EFFICACE.", ["eﬃcace", "efﬁcaces", "EFFICACE"]),
+    ("financement", "Le ﬁnancement et les ﬁnancements.", ["ﬁnancement", "ﬁnancements"]),
+    ("strasse", "Die Straße, die STRASSE.", ["Straße", "STRASSE"]),
+    ("frequemment", "Il vient fréquemment, FRÉQUEMMENT.", ["fréquemment", "FRÉQUEMMENT"]),
+    ("application", "L'application, les applications, appliquer la loi, appliqué.",
+     ["application", "applications", "appliquer", "appliqué"]),
+    ("nationaux", "Les parcs nationaux, un parc national.", ["nationaux", "national"]),
+    ("renov*", "La rénovation, RÉNOVER, renové, un renouveau.", ["rénovation", "RÉNOVER", "renové"]),
+    ("ville", "ville_de_paris, la ville, ﬁnvilles, villes.", ["ville_de_paris", "ville", "villes"]),
+    ("ville", "\u0301ville et \u0301villes, e\u0345ville", ["\u0301ville", "\u0301villes"]),
+    ("2020", "décret n° 2020-1576 du 14 décembre 2020, ２０２０, 20201.", ["2020", "2020", "２０２０"]),
+    ("ecole", "σχολή école", ["école"]),
+]
+
+
+@pytest.mark.parametrize("query, text, expected", MARKED_CASES)
+def test_marks_accents_ligatures_and_decomposed_letters(query, text, expected):
+    highlighter = highlighter_for(parse_query(query))
+    reference = [(t.start, t.end, t.term) for t in tokens(text) if highlighter.matches(t.term)]
+    spans = matching_spans(text, highlighter)
+    assert spans == reference
+    assert [text[s:e] for s, e, _ in spans] == expected
+
+
+def test_long_tail_words_are_not_stemmed_unless_they_could_match():
+    text = " ".join(f"zyxmot{i}verbe" for i in range(50)) + " logements"
+    highlighter = highlighter_for(parse_query("logement"))
+    candidates = _candidate_words(text, highlighter)
+    assert candidates == {"logements"}
+    assert [text[s:e] for s, e, _ in matching_spans(text, highlighter)] == ["logements"]
+
+
+def test_short_terms_fall_back_to_every_word():
+    text = "Le eu, les eux, un euro."
+    highlighter = Highlighter(frozenset({"eu"}))
+    assert _candidate_words(text, highlighter) == set(WORD_RE.findall(text))
+    assert matching_spans(text, highlighter) == [(t.start, t.end, t.term) for t in tokens(text)
+                                                 if highlighter.matches(t.term)]
+
+
+ODD_CHARACTERS = ["é", "É", "e\u0301", "\u0301", "\u0345", "œ", "Œ", "æ", "ﬁ", "ﬃ", "ß", "_", "ǆ",
+                  "½", "²", "K", "ſ", "ı", "İ", "ﬅ", "ĳ", "σ", "ж", "٣", "２", "ｅ", "-", "'", " "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS + ODD_CHARACTERS + list("aeiousltcrnm")), max_size=80),
+       st.lists(st.sampled_from(WORDS + ["efficace", "finance", "coeur", "strasse", "dz", "renov*",
+                                         "ecol*", "fi*"]), min_size=1, max_size=3))
+def test_candidates_never_miss_a_word_the_analysis_marks(parts, query_words):
+    text = "".join(parts)
+    highlighter = highlighter_for(parse_query(" OR ".join(query_words)))
+    found = [(t.start, t.end, t.term) for t in tokens(text) if highlighter.matches(t.term)]
+    assert matching_spans(text, highlighter) == found
