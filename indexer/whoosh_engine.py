@@ -5,12 +5,15 @@ How it stays fast and safe (see issue 8):
   it safe to share between the web's threads;
 - document text is analysed but not stored: snippets come from the catalog, for the shown
   hits only (`indexer.highlight`);
-- facet counts and filters work on sets of document numbers: for each facet value, the set
-  of documents holding it is read once per searcher from the postings, then counts are set
-  intersections (C speed) rather than a per-document Python loop;
-- sorting by date reads the `date` column once per searcher;
-- a deadline bounds every query (~1 s): past it, the results found so far are returned and
-  flagged `partial`;
+- Whoosh's matchers (Python, one document at a time) are bypassed when searching: posting
+  lists are read in bulk into NumPy arrays (`indexer.whoosh_arrays`); a query is evaluated
+  as boolean masks over document numbers, ranked by BM25 computed for all matches at once,
+  and facet counts are `bincount`s of per-document value codes (built once per searcher);
+- a phrase is checked on the documents holding all its words only, their positions
+  decoded in one pass over the posting blocks;
+- sorting by date and date filters read the `date` column once per searcher;
+- a deadline bounds every query (~1 s): past it, the terms not read yet count as absent,
+  and the results are flagged `partial`;
 - an LRU of recent result pages, emptied whenever the index changes;
 - writes go through one writer context: committed whole, or cancelled and re-raised;
   commits merge only small segments (`optimize()` merges everything, run it off-peak);
@@ -21,29 +24,30 @@ How it stays fast and safe (see issue 8):
 
 from __future__ import annotations
 
-import heapq
-from bisect import bisect_left
 import json
 import logging
 import os
 import socket
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.collectors import WrappingCollector
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.filelock import FileLock
 from whoosh.util.times import datetime_to_long
 
+from indexer import whoosh_arrays as arrays
 from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
 from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults
 from indexer.fields import (FACET_FIELDS, MAX_WILDCARD_WORDS, MLT_TERMS,
@@ -59,6 +63,8 @@ log = logging.getLogger(__name__)
 OWNER_FILE = "veille-writer.json"
 LOCK_FILE = "MAIN_WRITELOCK"
 TIME_LIMIT = 1.0
+BM25_B, BM25_K1 = 0.75, 1.2           # Whoosh's BM25F defaults, which scored searches before
+POSTINGS_CACHE_BYTES = 64 * 2**20     # posting lists kept between searches
 WRITE_TIMEOUT = 30.0
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
@@ -97,84 +103,125 @@ def build_schema() -> Schema:
 
 
 class _State:
-    """A searcher and what is derived from it, dropped together when the index changes."""
+    """A searcher and the arrays derived from it, dropped together when the index changes.
+
+    Everything a search computes over the whole collection works on NumPy arrays indexed by
+    document number (`indexer.whoosh_arrays`): a boolean mask per query part, facet value
+    codes per document, the date columns, field lengths for scoring. Posting lists read for
+    a query are kept (bounded) for the next searches of the same terms.
+    """
 
     def __init__(self, searcher):
         self.searcher = searcher
         self.reader = searcher.reader()
-        self._value_sets: dict[str, dict[str, frozenset[int]]] = {}
-        self._all: frozenset[int] | None = None
-        self._columns: dict[str, list[int]] = {}
-        self._ordered: dict[str, tuple[list[int], list[int]]] = {}
+        self.size = searcher.doc_count_all()
+        self._live: np.ndarray | None = None
+        self._postings: OrderedDict = OrderedDict()
+        self._postings_bytes = 0
+        self._facets: dict[str, _FacetColumn] = {}
+        self._columns: dict[str, np.ndarray] = {}
+        self._lengths: dict[str, np.ndarray] = {}
+        self._lexicons: dict[str, list[str]] = {}
 
-    def all_docs(self) -> frozenset[int]:
-        if self._all is None:
-            self._all = frozenset(self.reader.all_doc_ids())
-        return self._all
+    def live(self) -> np.ndarray:
+        if self._live is None:
+            self._live = arrays.live_mask(self.searcher)
+        return self._live
 
-    def value_sets(self, field: str) -> dict[str, frozenset[int]]:
-        sets = self._value_sets.get(field)
-        if sets is None:
-            sets = {}
+    def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, weights) of a term, from a bounded LRU."""
+        key = (field, term)
+        found = self._postings.get(key)
+        if found is not None:
+            self._postings.move_to_end(key)
+            return found
+        ids, weights = arrays.postings(self.searcher, field, term, weights=True)
+        found = (ids.astype(np.int32), weights)
+        self._postings[key] = found
+        self._postings_bytes += found[0].nbytes + found[1].nbytes
+        while self._postings_bytes > POSTINGS_CACHE_BYTES and len(self._postings) > 1:
+            _, (old_ids, old_weights) = self._postings.popitem(last=False)
+            self._postings_bytes -= old_ids.nbytes + old_weights.nbytes
+        return found
+
+    def term_mask(self, field: str, term: str) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        mask[self.postings(field, term)[0]] = True
+        return mask
+
+    def facet(self, field: str) -> "_FacetColumn":
+        column = self._facets.get(field)
+        if column is None:
+            values, docs, codes = [], [], []
             for value in self.reader.field_terms(field):
-                docs = frozenset(self.reader.postings(field, value).all_ids())
-                if docs:
-                    sets[value] = docs
-            self._value_sets[field] = sets
-        return sets
+                ids = arrays.postings(self.searcher, field, value)
+                if len(ids):
+                    docs.append(ids)
+                    codes.append(np.full(len(ids), len(values), dtype=np.int32))
+                    values.append(value)
+            column = _FacetColumn(
+                values, np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64),
+                np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32))
+            self._facets[field] = column
+        return column
 
-    def column(self, field: str) -> list[int]:
-        """A sortable field's raw values, indexed by document number (dates: microseconds)."""
+    def column(self, field: str) -> np.ndarray:
+        """A sortable field's raw values by document number (dates: Whoosh's long form)."""
         values = self._columns.get(field)
         if values is None:
-            if self.reader.doc_count_all() and self.reader.has_column(field):
-                values = [value or 0 for value in self.reader.column_reader(field, translate=False)]
-            else:
-                values = []
+            values = arrays.numeric_column(self.searcher, field)
             self._columns[field] = values
         return values
 
-    def dates(self) -> list[int]:
-        return self.column("date")
+    def lengths(self, field: str) -> np.ndarray:
+        values = self._lengths.get(field)
+        if values is None:
+            values = arrays.field_lengths(self.searcher, field)
+            self._lengths[field] = values
+        return values
 
-    def in_range(self, field: str, start: datetime | None, end: datetime | None) -> frozenset[int]:
-        """Live documents with start <= field < end, by bisecting the sorted column."""
-        ordered = self._ordered.get(field)
-        if ordered is None:
-            column, live = self.column(field), self.all_docs()
-            pairs = sorted((value, docnum) for docnum, value in enumerate(column) if docnum in live)
-            ordered = ([value for value, _ in pairs], [docnum for _, docnum in pairs])
-            self._ordered[field] = ordered
-        keys, docnums = ordered
-        lo = bisect_left(keys, datetime_to_long(start)) if start else 0
-        hi = bisect_left(keys, datetime_to_long(end)) if end else len(keys)
-        return frozenset(docnums[lo:hi])
+    def lexicon(self, field: str) -> list[str]:
+        values = self._lexicons.get(field)
+        if values is None:
+            values = list(self.reader.field_terms(field))
+            self._lexicons[field] = values
+        return values
 
     def close(self) -> None:
         self.searcher.close()
 
 
-class _BoundedCollector(WrappingCollector):
-    """Collect only allowed documents, and stop at the deadline (results kept, flagged)."""
+@dataclass(frozen=True)
+class _FacetColumn:
+    """A keyword field as (document, value code) pairs: one pair per value a document holds."""
 
-    def __init__(self, child, allow: frozenset[int] | set[int] | None, deadline: float,
-                 check_every: int):
-        super().__init__(child)
-        self.allow = allow
-        self.deadline = deadline
-        self.check_every = check_every
-        self.timed_out = False
+    values: list[str]
+    docs: np.ndarray
+    codes: np.ndarray
 
-    def collect_matches(self):
-        if self.timed_out:
-            return
-        child, allow, offset = self.child, self.allow, self.child.offset
-        for count, sub_docnum in enumerate(child.matches(), 1):
-            if allow is None or offset + sub_docnum in allow:
-                child.collect(sub_docnum)
-            if count % self.check_every == 0 and time.monotonic() > self.deadline:
-                self.timed_out = True
-                return
+    def counts(self, scope: np.ndarray) -> list[tuple[str, int]]:
+        counts = np.bincount(self.codes[scope[self.docs]], minlength=len(self.values))
+        return [(self.values[i], int(counts[i])) for i in np.flatnonzero(counts)]
+
+    def mask(self, chosen: Iterable[str], size: int) -> np.ndarray:
+        wanted = [i for i, value in enumerate(self.values) if value in set(chosen)]
+        mask = np.zeros(size, dtype=bool)
+        if wanted:
+            mask[self.docs[np.isin(self.codes, wanted)]] = True
+        return mask
+
+
+class _Deadline:
+    """The time limit of one search: once past, the rest of the query reads as empty."""
+
+    def __init__(self, seconds: float):
+        self.at = time.monotonic() + seconds
+        self.passed = False
+
+    def check(self) -> bool:
+        if not self.passed and time.monotonic() > self.at:
+            self.passed = True
+        return self.passed
 
 
 class WhooshEngine:
@@ -183,12 +230,11 @@ class WhooshEngine:
     name = "whoosh"
 
     def __init__(self, path: Path, *, tz: tzinfo = timezone.utc, time_limit: float = TIME_LIMIT,
-                 write_timeout: float = WRITE_TIMEOUT, check_every: int = 512):
+                 write_timeout: float = WRITE_TIMEOUT):
         self.path = Path(path)
         self.tz = tz
         self.time_limit = time_limit
         self.write_timeout = write_timeout
-        self.check_every = check_every   # documents between two looks at the clock
         self.path.mkdir(parents=True, exist_ok=True)
         self.clear_stale_lock()
         if whoosh_index.exists_in(str(self.path)):
@@ -352,18 +398,18 @@ class WhooshEngine:
             return self._cache.get_or_compute(request, lambda: self._search(state, request, text_of))
 
     def _search(self, state: _State, request: SearchRequest, text_of) -> SearchResults:
-        deadline = time.monotonic() + self.time_limit
+        deadline = _Deadline(self.time_limit)
         parsed = parse_query(request.q, request.legal_aliases)
         query = self._compile(state, parsed.root)
         if isinstance(query, tuple):   # only exclusions: everything but them
             query = _positive(query)
-        partial = False
+        live = state.live()
         if query is None:
-            base: frozenset[int] | set[int] = state.all_docs()
+            base = live
         elif query is _SKIP:
-            base = frozenset()
+            base = np.zeros(state.size, dtype=bool)
         else:
-            base, partial = _docs(state.searcher, query, deadline, self.check_every * 8)
+            base = self._mask(state, query, deadline) & live
         base = self._date_filter(state, request, base)
         selections = self._selections(state, request)
         final = _intersect(base, selections.values())
@@ -372,30 +418,32 @@ class WhooshEngine:
         page = max(1, request.page)
         wanted = page * per_page
         by_date = request.sort == "date" or query is None or query is _SKIP
-        if not final:
+        candidates = np.flatnonzero(final)
+        if not len(candidates):
             ranked = []
         elif by_date:
-            dates = state.dates()
-            ranked = [(0.0, n) for n in heapq.nlargest(wanted, final, key=lambda n: (dates[n], n))]
+            dates = state.column("date")[candidates]
+            ranked = [(0.0, int(n)) for n in _top(candidates, dates, wanted)]
         else:
             ranking = self._compile(state, parsed.root, relaxed=True)
             if ranking is _DROP:
                 ranking = wq.Every()
-            ranked, timed_out = self._rank(state, self._with_title_boost(state, parsed, ranking),
-                                           final, wanted, deadline)
-            partial = partial or timed_out
+            ranking = self._with_title_boost(state, parsed, ranking)
+            scores = self._scores(state, ranking, deadline)[candidates]
+            ranked = [(float(scores[i]), int(candidates[i]))
+                      for i in _top(np.arange(len(candidates)), scores, wanted)]
         shown = ranked[(page - 1) * per_page:wanted]
         highlighter = highlighter_for(parsed, lambda p: self._expand_wildcard(state, p)[1])
         hits = tuple(self._hit(state, score, docnum, highlighter, request.highlight, text_of)
                      for score, docnum in shown)
         suggestion = self._suggest(state, parsed) if parsed.root is not None else ""
-        return SearchResults(total=len(final), page=page, per_page=per_page, hits=hits,
+        return SearchResults(total=len(candidates), page=page, per_page=per_page, hits=hits,
                              facets=facets, notice=parsed.notice, suggestion=suggestion,
-                             partial=partial)
+                             partial=deadline.passed)
 
     def _with_title_boost(self, state: _State, parsed: ParsedQuery, query):
-        """Rank documents whose title holds the words first: an optional title clause,
-        read only for documents the query already matched (AndMaybe), so it costs little."""
+        """Rank documents whose title holds the words first: title terms add to the score
+        of documents the query matched."""
         boosts = []
         for node in parsed.positive_words():
             if node.field is not None or (isinstance(node, Word) and node.wildcard):
@@ -409,14 +457,59 @@ class WhooshEngine:
             return query
         return wq.AndMaybe(query, wq.Or(boosts) if len(boosts) > 1 else boosts[0])
 
-    def _rank(self, state: _State, query, final, wanted: int, deadline: float):
-        if not final:
-            return [], False
-        collector = _BoundedCollector(state.searcher.collector(limit=wanted), final, deadline,
-                                      self.check_every)
-        state.searcher.search_with_collector(query, collector)
-        results = collector.results()
-        return [(hit.score, hit.docnum) for hit in results[:wanted]], collector.timed_out
+    # ------------------------------------------------------------ evaluating queries
+
+    def _mask(self, state: _State, query, deadline: _Deadline) -> np.ndarray:
+        """The documents a compiled query matches, as a boolean mask (deletions included)."""
+        if isinstance(query, wq.Term):
+            if deadline.check():
+                return np.zeros(state.size, dtype=bool)
+            return state.term_mask(query.fieldname, query.text)
+        if isinstance(query, wq.Every):
+            return np.ones(state.size, dtype=bool)
+        if isinstance(query, wq.And):
+            masks = [self._mask(state, q, deadline) for q in query.subqueries]
+            return np.logical_and.reduce(masks) if masks else np.ones(state.size, dtype=bool)
+        if isinstance(query, wq.Or):
+            masks = [self._mask(state, q, deadline) for q in query.subqueries]
+            return np.logical_or.reduce(masks) if masks else np.zeros(state.size, dtype=bool)
+        if isinstance(query, wq.AndNot):
+            return self._mask(state, query.a, deadline) & ~self._mask(state, query.b, deadline)
+        if isinstance(query, wq.AndMaybe):
+            return self._mask(state, query.a, deadline)
+        if isinstance(query, wq.Phrase):
+            masks = [self._mask(state, wq.Term(query.fieldname, word), deadline)
+                     for word in query.words]
+            candidates = np.flatnonzero(np.logical_and.reduce(masks) & state.live())
+            found = arrays.phrase_docs(state.searcher, query.fieldname, query.words, candidates,
+                                       deadline.check)
+            mask = np.zeros(state.size, dtype=bool)
+            mask[found] = True
+            return mask
+        if query is wq.NullQuery:
+            return np.zeros(state.size, dtype=bool)
+        raise TypeError(f"no mask for the query {query!r}")
+
+    def _scores(self, state: _State, query, deadline: _Deadline) -> np.ndarray:
+        """BM25 (as Whoosh's BM25F scores one field) summed over the query's positive terms,
+        for every document at once; callers read it where the query matched."""
+        scores = np.zeros(state.size, dtype=np.float32)
+        for term in _positive_terms(query):
+            if deadline.check():
+                break
+            ids, tf = state.postings(term.fieldname, term.text)
+            if not len(ids):
+                continue
+            searcher = state.searcher
+            if not searcher.schema[term.fieldname].scorable:
+                scores[ids] += term.boost * tf    # Whoosh scores such fields by weight alone
+                continue
+            avg = searcher.avg_field_length(term.fieldname) or 1.0
+            lengths = state.lengths(term.fieldname)[ids]
+            norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / avg)
+            idf = searcher.idf(term.fieldname, term.text)
+            scores[ids] += (term.boost * idf) * (tf * (BM25_K1 + 1)) / (tf + norm)
+        return scores
 
     def _hit(self, state: _State, score: float, docnum: int, highlighter: Highlighter,
              highlight: bool, text_of) -> Hit:
@@ -432,43 +525,32 @@ class WhooshEngine:
 
     # ------------------------------------------------------------ filters and facets
 
-    def _date_filter(self, state: _State, request: SearchRequest, base):
+    def _date_filter(self, state: _State, request: SearchRequest, base: np.ndarray) -> np.ndarray:
         if request.date_from or request.date_to:
             start = local_day_bounds(request.date_from, self.tz)[0] if request.date_from else None
             end = local_day_bounds(request.date_to, self.tz)[1] if request.date_to else None
-            base = base & state.in_range("date", start, end)
+            base = base & _in_range(state.column("date"), start, end)
         if request.first_seen_after:
             start = local_day_bounds(request.first_seen_after, self.tz)[0]
-            base = base & state.in_range("first_seen", start, None)
+            base = base & _in_range(state.column("first_seen"), start, None)
         return base
 
-    def _selections(self, state: _State, request: SearchRequest) -> dict[str, frozenset[int]]:
+    def _selections(self, state: _State, request: SearchRequest) -> dict[str, np.ndarray]:
         selections = {}
         for name, values in request.filters.items():
             field = FACET_FIELDS.get(name)
             if field is None or not values:
                 continue
-            sets = state.value_sets(field)
-            chosen: set[int] = set()
-            for value in values:
-                chosen |= sets.get(value, frozenset())
-            selections[name] = frozenset(chosen)
+            selections[name] = state.facet(field).mask(values, state.size)
         return selections
 
     def _facet_counts(self, state: _State, base, selections, final) -> dict:
-        everything = state.all_docs()
         facets = {}
         for name in FACETS:
             others = [s for other, s in selections.items() if other != name]
             # A facet's own selection does not narrow its counts: values are OR-ed within it.
             scope = _intersect(base, others) if name in selections else final
-            whole = scope is everything or len(scope) == len(everything)
-            counts = []
-            for value, docs in state.value_sets(FACET_FIELDS[name]).items():
-                count = len(docs) if whole else len(docs & scope) if len(docs) < len(scope) else len(scope & docs)
-                if count:
-                    counts.append((value, count))
-            facets[name] = ordered_facet(name, counts)
+            facets[name] = ordered_facet(name, state.facet(FACET_FIELDS[name]).counts(scope))
         return facets
 
     # ------------------------------------------------------------ compiling queries
@@ -614,7 +696,8 @@ class WhooshEngine:
 
 
 def _schema_signature(schema: Schema) -> list[tuple]:
-    return sorted((name, type(field).__name__, bool(field.column_type), field.scorable)
+    return sorted((name, type(field).__name__, type(field.format).__name__,
+                   bool(field.column_type), field.scorable)
                   for name, field in schema.items())
 
 
@@ -636,21 +719,51 @@ def _positive(part):
     return part
 
 
-def _docs(searcher, query, deadline: float, check_every: int) -> tuple[set[int], bool]:
-    docs: set[int] = set()
-    add = docs.add
-    for count, docnum in enumerate(searcher.docs_for_query(query), 1):
-        add(docnum)
-        if count % check_every == 0 and time.monotonic() > deadline:
-            return docs, True
-    return docs, False
-
-
-def _intersect(base, sets) -> frozenset[int] | set[int]:
+def _intersect(base: np.ndarray, masks) -> np.ndarray:
     result = base
-    for other in sorted(sets, key=len):
-        result = result & other
+    for mask in masks:
+        result = result & mask
     return result
+
+
+def _in_range(column: np.ndarray, start: datetime | None, end: datetime | None) -> np.ndarray:
+    """start <= value < end on a date column (Whoosh's long form of datetimes)."""
+    mask = np.ones(len(column), dtype=bool)
+    if start is not None:
+        mask &= column >= datetime_to_long(start)
+    if end is not None:
+        mask &= column < datetime_to_long(end)
+    return mask
+
+
+def _top(items: np.ndarray, keys: np.ndarray, count: int) -> np.ndarray:
+    """The `count` items of highest key, in order; ties go to the lower document number,
+    as Whoosh orders them."""
+    if len(items) > count * 4:
+        keep = np.argpartition(-keys, count - 1)[:count] if count < len(items) else np.arange(len(items))
+        # argpartition cuts ties anywhere: keep every item tied with the last one kept
+        threshold = keys[keep].min()
+        keep = np.flatnonzero(keys >= threshold)
+        items, keys = items[keep], keys[keep]
+    order = np.lexsort((items, -keys))
+    return items[order[:count]]
+
+
+def _positive_terms(query) -> Iterator:
+    """The terms of a compiled query that add to a document's score (not exclusions)."""
+    if isinstance(query, wq.Term):
+        yield query
+    elif isinstance(query, wq.Phrase):   # ranked by its words (matching is checked apart)
+        for word in dict.fromkeys(query.words):
+            yield wq.Term(query.fieldname, word, boost=query.boost)
+    elif isinstance(query, (wq.And, wq.Or)):
+        for sub in query.subqueries:
+            yield from _positive_terms(sub)
+    elif isinstance(query, (wq.AndNot,)):
+        yield from _positive_terms(query.a)
+    elif isinstance(query, wq.AndMaybe):
+        yield from _positive_terms(query.a)
+        yield from _positive_terms(query.b)
 
 
 def _split(value) -> tuple[str, ...]:

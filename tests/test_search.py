@@ -398,7 +398,7 @@ def test_repeated_searches_on_an_empty_index(tmp_path, engine_name):
 def test_time_limit_returns_partial_results_flagged(tmp_path):
     from indexer.whoosh_engine import WhooshEngine
 
-    engine = WhooshEngine(tmp_path / "ix", time_limit=0.0, check_every=1)
+    engine = WhooshEngine(tmp_path / "ix", time_limit=0.0)
     engine.add(CORPUS)
     results = engine.search(SearchRequest(q="quartiers OR rénovation"), lambda _id: "")
     assert results.partial
