@@ -234,3 +234,11 @@ def test_crawler_options_are_checked(write_config):
     assert problems[3].startswith("sources.yaml:11: sources[1].selector: invalid CSS selector")
     assert problems[4] == "sources.yaml:12: sources[2].max_entries: must be at least 1"
     assert len(problems) == 5
+
+
+def test_search_optimisation_schedule(write_config):
+    assert load_config(write_config("search: {optimize: 1d}\n")).search.optimize == "1d"
+    assert load_config(write_config("search: {optimize: 'off'}\n")).search.optimize == "off"
+    assert load_config(write_config("data_dir: d\n")).search.optimize == "0 3 * * sun"
+    problems = problems_of(write_config, "data_dir: d\nsearch:\n  engine: whoosh\n  optimize: weekly\n")
+    assert len(problems) == 1 and problems[0].startswith("sources.yaml:4: search.optimize: not an interval")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -65,7 +66,7 @@ def test_jobs_are_stored_and_a_restart_keeps_them(tmp_path, feed):
     first = sched.build_scheduler(config, index_after_crawl=False)
     try:
         jobs = first.get_jobs()
-        assert [job.id for job in jobs] == ["crawl:agence"]  # the disabled source has no job
+        assert [job.id for job in jobs] == ["crawl:agence", "index:optimize"]  # the disabled source has no job
         job = jobs[0]
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, None)
         planned = job.next_run_time
@@ -76,7 +77,8 @@ def test_jobs_are_stored_and_a_restart_keeps_them(tmp_path, feed):
     second = sched.build_scheduler(config, index_after_crawl=False)
     try:
         assert sched.sync_source_jobs(second, config) == {"agence": "kept"}
-        assert [(j.id, j.next_run_time) for j in second.get_jobs()] == [("crawl:agence", planned)]
+        assert [(j.id, j.next_run_time) for j in second.get_jobs()
+                if j.id.startswith(sched.CRAWL_PREFIX)] == [("crawl:agence", planned)]
     finally:
         sched.shutdown(second)
     assert feed.requests == []  # nothing was due: nothing ran
@@ -92,7 +94,7 @@ def test_changed_schedule_and_removed_source(tmp_path, feed):
     scheduler = sched.build_scheduler(config, index_after_crawl=False)
     try:
         assert sched.sync_source_jobs(scheduler, config) == {"agence": "kept"}
-        assert [j.id for j in scheduler.get_jobs()] == ["crawl:agence"]
+        assert [j.id for j in scheduler.get_jobs()] == ["crawl:agence", "index:optimize"]
         assert scheduler.get_job("crawl:agence").trigger.interval == timedelta(hours=2)
     finally:
         sched.shutdown(scheduler)
@@ -189,6 +191,43 @@ def test_extra_jobs_are_kept_across_restarts(tmp_path, feed):
     second = sched.build_scheduler(config, index_after_crawl=False, extra_jobs=[add_weekly])
     try:
         assert second.get_job("weekly").next_run_time == planned
-        assert sorted(j.id for j in second.get_jobs()) == ["crawl:agence", "weekly"]
+        assert sorted(j.id for j in second.get_jobs()) == ["crawl:agence", "index:optimize", "weekly"]
     finally:
         sched.shutdown(second)
+
+
+def test_index_optimisation_is_scheduled_and_merges_segments(tmp_path, feed):
+    from indexer.engine import SearchRequest
+    from indexer.space import DocumentSpace
+
+    config = write_config(tmp_path, feed)
+    scheduler = sched.build_scheduler(config, index_after_crawl=False)
+    try:
+        job = scheduler.get_job(sched.OPTIMIZE_JOB)
+        after = datetime(2025, 3, 12, 12, 0, tzinfo=timezone.utc)   # a Wednesday
+        fire = job.trigger.get_next_fire_time(None, after)
+        assert (fire.weekday(), fire.hour, str(fire.tzinfo)) == (6, 3, "America/Martinique")
+        sched.crawl_job("agence")
+        space = DocumentSpace(config)
+        space.index_pending()
+        space.catalog.mark_all_unindexed()
+        space.index_pending()                # a second commit: a second segment
+        segments = lambda: len(space.engine()._ix._segments())  # noqa: E731
+        assert segments() == 2
+        sched.optimize_job()                 # what the scheduler calls when the job is due
+        assert segments() == 1
+        assert space.search(SearchRequest(q="rénovation")).total
+        space.close()
+    finally:
+        sched.shutdown(scheduler)
+
+
+def test_index_optimisation_can_be_turned_off(tmp_path, feed):
+    config = write_config(tmp_path, feed)
+    sched.shutdown(sched.build_scheduler(config, index_after_crawl=False))
+    off = replace(config, search=replace(config.search, optimize="off"))
+    scheduler = sched.build_scheduler(off, index_after_crawl=False)
+    try:
+        assert scheduler.get_job(sched.OPTIMIZE_JOB) is None   # the stored job is removed
+    finally:
+        sched.shutdown(scheduler)

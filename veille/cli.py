@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from veille import __version__
@@ -61,6 +62,10 @@ def cmd_index(args: argparse.Namespace) -> int:
             report = space.rebuild(ProgressBar("Rebuilding"))
         else:
             report = space.index_pending(ProgressBar("Indexing"))
+        if args.optimize:
+            started = time.monotonic()
+            space.optimize()
+            print(f"{report.engine} index optimised in {time.monotonic() - started:.1f} s")
     finally:
         space.close()
     action = "rebuilt" if report.rebuilt else "indexed"
@@ -433,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="sync the library and index new or changed documents")
     p.add_argument("--rebuild", action="store_true",
                    help="rebuild the whole index from the catalog (searches keep working meanwhile)")
+    p.add_argument("--optimize", action="store_true",
+                   help="then merge the index's segments (also done on the `search.optimize` schedule)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="search the documentation space")

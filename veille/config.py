@@ -106,6 +106,8 @@ class WebConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     engine: str = "whoosh"
+    # when to merge the index's segments (commits only merge small ones): Sunday night
+    optimize: str = "0 3 * * sun"       # an interval, a cron string, or "off"
 
 
 @dataclass(frozen=True)
@@ -664,10 +666,15 @@ def parse_config(text: str, path: Path) -> Config:
     web = _single(check, top, "web", {"base_url": "str"}, WebConfig)
     if "web" in top and not is_http_url(web.base_url):
         check.error(top["web"][1], "web.base_url", "not a valid http(s) URL")
-    search = _single(check, top, "search", {"engine": "str"}, SearchConfig)
+    search = _single(check, top, "search", {"engine": "str", "optimize": "str"}, SearchConfig)
     if search.engine not in SEARCH_ENGINES:
         check.error(top["search"][1], "search.engine",
                     f"unknown engine '{search.engine}' (one of: {', '.join(SEARCH_ENGINES)})")
+    if search.optimize != "off":
+        problem = _schedule_problem(search.optimize, timezone)
+        if problem:
+            check.error(check.mapping(top["search"][1], "search")["optimize"][1], "search.optimize",
+                        f"{problem}, or off")
     extraction = _single(check, top, "extraction",
                          {"max_file_mb": "float", "timeout": "float", "max_pages": "int"}, ExtractionConfig)
     for name in ("max_file_mb", "timeout", "max_pages"):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 JOBSTORE_FILE = "scheduler.sqlite3"
 CRAWL_PREFIX = "crawl:"
+OPTIMIZE_JOB = "index:optimize"
 MISFIRE_GRACE_TIME = None   # seconds, None = no limit: a missed crawl is run once, however late
 
 
@@ -86,6 +88,18 @@ class Runtime:
                 self._space = DocumentSpace(self.config)
             report = self._space.index_pending()
         log_event(log, "index", documents=report.indexed, deleted=report.deleted, duration=report.seconds)
+
+    def optimize(self) -> None:
+        """Merge the index's segments (searches keep working; writers wait)."""
+        from indexer.space import DocumentSpace
+
+        started = time.monotonic()
+        with self._index_lock:
+            if self._space is None:
+                self._space = DocumentSpace(self.config)
+            self._space.optimize()
+        log_event(log, "optimize", engine=self.config.search.engine,
+                  duration=round(time.monotonic() - started, 1))
 
     def close(self) -> None:
         if self._space is not None:
@@ -165,10 +179,29 @@ def build_scheduler(config: Config, *, catalog: Catalog | None = None, fetcher: 
         timezone=config.tz)
     scheduler.start(paused=True)
     sync_source_jobs(scheduler, config)
+    sync_optimize_job(scheduler, config)
     resume_interrupted_work(scheduler, catalog)
     for add_jobs in extra_jobs:
         add_jobs(scheduler, config)
     return scheduler
+
+
+def optimize_job() -> None:
+    """The stored periodic job merging the search index's segments (`search.optimize`)."""
+    if _runtime is not None:
+        _runtime.optimize()
+
+
+def sync_optimize_job(scheduler: BackgroundScheduler, config: Config) -> str:
+    """Add, keep, reschedule or remove the index optimisation job as `search.optimize` says."""
+    if config.search.optimize == "off":
+        if scheduler.get_job(OPTIMIZE_JOB):
+            scheduler.remove_job(OPTIMIZE_JOB)
+            return "removed"
+        return "off"
+    return ensure_job(scheduler, OPTIMIZE_JOB, optimize_job,
+                      schedule_trigger(config.search.optimize, config.tz),
+                      name="optimise the search index")
 
 
 def index_job() -> None:
