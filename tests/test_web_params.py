@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from web.params import ParamError, SearchState, page_window, parse_state
+from web.params import FACET_PARAMS, ParamError, SearchState, ToggleLinks, page_window, parse_state
 
 
 def parse(pairs, strict=False):
@@ -66,6 +66,26 @@ def test_toggle_adds_and_removes_and_resets_page():
     removed = added.toggled("theme", "santé").toggled("theme", "éducation")
     assert "theme" not in removed.filters
     assert removed.args() == [("q", "ville")]
+
+
+@pytest.mark.parametrize("pairs", [
+    [],
+    [("q", "ville")],
+    [("q", "a&b=c d+é"), ("page", "3")],
+    [("theme", "santé")],
+    [("q", "logement"), ("theme", "santé"), ("theme", "emploi & insertion"), ("kind", "juridique"),
+     ("year", "2020"), ("from", "2020-01-01"), ("to", "2021-02-03"), ("sort", "date"), ("page", "2")],
+    [("territory", "Fort-de-France"), ("source", "a/b?c#d"), ("sort", "date")],
+])
+def test_toggle_links_equal_the_toggled_states_query_strings(pairs):
+    state = parse(pairs)
+    links = ToggleLinks(state)
+    candidates = ["santé", "emploi & insertion", "juridique", "2020", "Fort-de-France", "a/b?c#d",
+                  "nouveau", "é è+%"]
+    for param in (*FACET_PARAMS, "unknown"):
+        for value in candidates:
+            assert links.query_string(param, value) == state.toggled(param, value).query_string(), \
+                (param, value)
 
 
 def test_args_round_trip():

@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from indexer.engine import SearchRequest, SearchResults
 from web import get_space, veille_config
 from web.atom import search_feed
-from web.params import FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, page_window, parse_state
+from web.params import (FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, ToggleLinks,
+                        page_window, parse_state)
 from web.present import facet_value_label, search_url, source_title
 
 log = logging.getLogger("veille.web")
@@ -58,6 +59,13 @@ def run_search(state: SearchState, per_page: int = PER_PAGE, **overrides) -> tup
 
 def facet_groups(state: SearchState, facets) -> list[FacetGroup]:
     groups = []
+    links = ToggleLinks(state)
+    base = url_for("search.results")
+
+    def toggle_url(param: str, value: str) -> str:
+        query = links.query_string(param, value)
+        return f"{base}?{query}" if query else base
+
     for param, field_name in FACET_PARAMS.items():
         counts = list(facets.get(field_name, ()))
         if param == "year":
@@ -67,7 +75,7 @@ def facet_groups(state: SearchState, facets) -> list[FacetGroup]:
         counts += [(v, 0) for v in state.filters.get(param, ()) if v not in present]
         values = [FacetValue(value=str(value), label=facet_value_label(param, str(value)), count=count,
                              selected=state.is_selected(param, str(value)),
-                             url=search_url(state.toggled(param, str(value))))
+                             url=toggle_url(param, str(value)))
                   for value, count in counts if str(value)]
         if not values:
             continue
