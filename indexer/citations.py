@@ -98,5 +98,5 @@ def same_as(catalog: Catalog, doc: Document) -> list[Document]:
 def legal_ids(catalog: Catalog, ids: Iterable[str]) -> dict[str, str]:
     """doc id -> legal_id for the legal texts among `ids`: search results sharing one are
     the same text and are shown together."""
-    return {doc_id: doc.extra["legal_id"] for doc_id, doc in catalog.get_many(ids).items()
-            if (doc.extra or {}).get("legal_id")}
+    return {doc_id: extra["legal_id"] for doc_id, extra in catalog.extras_of(ids).items()
+            if (extra or {}).get("legal_id")}
