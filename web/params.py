@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Iterable, Mapping
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus
 
 from indexer.engine import SearchRequest
 
@@ -98,7 +98,7 @@ class SearchState:
         return pairs
 
     def query_string(self) -> str:
-        return urlencode(self.args())
+        return query_string(self.args())
 
     def toggled(self, param: str, value: str) -> "SearchState":
         """This search with `value` of facet `param` added, or removed if it was selected."""
@@ -164,6 +164,11 @@ class ToggleLinks:
         else:
             middle = "&".join([*selected.values(), _pair(param, value)])
         return "&".join(part for part in (before, middle, after) if part)
+
+
+def query_string(pairs: Iterable[tuple[str, str]]) -> str:
+    """`urlencode(pairs)` for text pairs, through the cache of encoded pairs."""
+    return "&".join(_pair(name, value) for name, value in pairs)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -8,12 +8,11 @@ world are rendered only for http(s) URLs, so a `javascript:` URL stays inert tex
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import urlencode
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, g, url_for
 
 from veille.config import is_http_url
-from web.params import FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState
+from web.params import FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, query_string
 
 KIND_LABELS = {
     "juridique": "Texte juridique",
@@ -53,10 +52,20 @@ def facet_value_label(param: str, value: str) -> str:
 
 def search_url(state: SearchState | None = None, endpoint: str = "search.results", **params) -> str:
     """URL of a search page (or feed) for `state`, or for plain `params` (q=..., theme=...)."""
-    query = state.query_string() if state is not None else urlencode(
-        [(k, v) for k, v in params.items() if v not in (None, "")])
-    base = url_for(endpoint)
+    query = state.query_string() if state is not None else query_string(
+        (k, str(v)) for k, v in params.items() if v not in (None, ""))
+    base = endpoint_url(endpoint)
     return f"{base}?{query}" if query else base
+
+
+def endpoint_url(endpoint: str) -> str:
+    """`url_for(endpoint)`, built once per request: a results page links to the search
+    page some thirty times (themes of each hit, pages, feed)."""
+    built = g.setdefault("veille_endpoint_urls", {})
+    url = built.get(endpoint)
+    if url is None:
+        url = built[endpoint] = url_for(endpoint)
+    return url
 
 
 def as_date(value) -> date | datetime | None:

@@ -7,14 +7,14 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request
 
 from indexer.engine import SearchRequest, SearchResults
 from web import get_space, veille_config
 from web.atom import search_feed
 from web.params import (FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, ToggleLinks,
                         page_window, parse_state)
-from web.present import facet_value_label, search_url, source_title
+from web.present import endpoint_url, facet_value_label, search_url, source_title
 
 log = logging.getLogger("veille.web")
 
@@ -60,7 +60,7 @@ def run_search(state: SearchState, per_page: int = PER_PAGE, **overrides) -> tup
 def facet_groups(state: SearchState, facets) -> list[FacetGroup]:
     groups = []
     links = ToggleLinks(state)
-    base = url_for("search.results")
+    base = endpoint_url("search.results")
 
     def toggle_url(param: str, value: str) -> str:
         query = links.query_string(param, value)
