@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
 import shutil
 import socket
@@ -75,7 +76,33 @@ def peak_rss_of(pid: int) -> float:
     return 0.0
 
 
-def client(port: int, seed: int, stop: float, out: list, errors: list) -> None:
+def cpu_seconds_of(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and its children that were waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    # fields[11:15] are utime, stime, cutime, cstime (stat fields 14-17)
+    return sum(int(v) for v in fields[11:15]) / ticks
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and its live child processes (prefork workers)."""
+    total = cpu_seconds_of(pid)
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        for child in children.read_text().split():
+            try:
+                total += tree_cpu_seconds(int(child))
+            except (OSError, ValueError):
+                pass
+    return total
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def client(port: int, seed: int, stop: float, out: list, errors: list, cpu: list) -> None:
+    """Request search pages until `stop` over one keep-alive connection, as a browser does."""
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     while time.monotonic() < stop:
@@ -95,6 +122,8 @@ def client(port: int, seed: int, stop: float, out: list, errors: list) -> None:
         if status != 200:
             errors.append(f"HTTP {status} for {path}")
         out.append((started, finished))
+    conn.close()
+    cpu.append(time.thread_time())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
 
         samples: list[tuple[float, float]] = []
         errors: list[str] = []
+        client_cpu: list[float] = []
+        server_cpu_start = tree_cpu_seconds(server.pid)
         started = time.monotonic()
         stop = started + duration
-        threads = [threading.Thread(target=client, args=(port, i, stop, samples, errors))
+        threads = [threading.Thread(target=client, args=(port, i, stop, samples, errors, client_cpu))
                    for i in range(clients)]
         for thread in threads:
             thread.start()
@@ -147,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         for thread in threads:
             thread.join()
         wall = time.monotonic() - started
+        server_cpu = tree_cpu_seconds(server.pid) - server_cpu_start
+        load = load_average()
         web_rss = peak_rss_of(server.pid)
     finally:
         server.terminate()
@@ -166,11 +199,18 @@ def main(argv: list[str] | None = None) -> int:
                           "commit_s": round(commit_end - commit_start, 2)},
         "errors": len(errors), "error_examples": errors[:3],
         "web_peak_rss_mb": web_rss,
+        # CPU of the web process during the load, per answered request; the clients' own
+        # CPU (client threads, same machine) competes with it for the cores
+        "web_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(samples)), 2),
+        "client_cpu_ms_per_request": round(sum(client_cpu) * 1000 / max(1, len(samples)), 2),
+        "load_average": load,
     }
     print(f"{args.engine} at {args.docs} docs, {clients} clients: {result['requests_per_s']} "
           f"searches/s, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms; during the "
           f"commit ({result['during_commit']['commit_s']} s) p95 {result['during_commit']['p95_ms']} "
-          f"ms; {len(errors)} errors; web peak RSS {web_rss} MB", file=sys.stderr)
+          f"ms; {len(errors)} errors; web peak RSS {web_rss} MB; web CPU "
+          f"{result['web_cpu_ms_per_request']} ms/request, clients {result['client_cpu_ms_per_request']} "
+          f"ms/request; load average {load}", file=sys.stderr)
     if errors:
         print(f"server log: {server_log.name}", file=sys.stderr)
     write_json(args.json, result)
