@@ -92,29 +92,53 @@ def snippet(text: str, highlighter: Highlighter, width: int = SNIPPET_CHARS) -> 
 def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, str]]:
     """(start, end, term) of the words of `text` the highlighter marks, in order.
 
-    Only candidate words are analysed (folded and stemmed, cached across calls): those one
-    C-speed regex finds starting, once folded, with a marked term's stem less its last
-    letters (`_candidate_words`). Then one regex finds the marked words. A page of results
-    costs a few passes over its texts, not a Python loop over every distinct word, and new
-    long-tail words are not stemmed unless they could match.
+    Only candidate words are analysed (folded and stemmed, cached across calls): those that
+    one C-speed regex finds starting, once folded, like a marked term's stem less its last
+    letters (`_candidate_words`). A page of results costs a few passes over its texts, not
+    a Python loop over every distinct word, and new long-tail words are not stemmed unless
+    they could match.
     """
-    marked: dict[str, str] = {}
-    wanted = highlighter.terms
-    matches = highlighter.matches if highlighter.prefixes else wanted.__contains__
+    prefixes = _search_prefixes(highlighter)
+    if prefixes and _folds_by_letter(text) and not _LOOSE_MARK.search(text):
+        # every word is a run of \w: the candidates' own matches are the spans to mark
+        spans = []
+        terms: dict[str, str] = {}
+        for match in _prefix_pattern(_heads(prefixes)).finditer(text):
+            word = match.group()
+            term = terms.get(word)
+            if term is None:
+                term = terms[word] = _marked_term(word, highlighter, prefixes)
+            if term:
+                spans.append((match.start(), match.end(), term))
+        return spans
+    marked = {}
     for word in _candidate_words(text, highlighter):
-        for term in word_terms(word):
-            if matches(term):
-                marked[word] = term
-                break
+        term = _marked_term(word, highlighter)
+        if term:
+            marked[word] = term
     if not marked:
         return []
     return [(m.start(), m.end(), marked[m.group()]) for m in _words_pattern(frozenset(marked)).finditer(text)]
+
+
+def _marked_term(word: str, highlighter: Highlighter, prefixes: tuple[str, ...] = ()) -> str:
+    """The first of the word's terms the highlighter marks, or ""."""
+    if prefixes and not fold(word).startswith(prefixes):
+        return ""   # found by the first letters of a prefix only: not worth stemming
+    matches = highlighter.matches if highlighter.prefixes else highlighter.terms.__contains__
+    for term in word_terms(word):
+        if matches(term):
+            return term
+    return ""
 
 
 # Snowball French rewrites at most the last STEM_SLACK letters of a stem: the folded word
 # starts with its stem less those (`publication` -> `publiqu`, `constamment` -> `constant`,
 # `nationaux` -> `national`). tests/test_highlight.py checks it over real vocabularies.
 STEM_SLACK = 2
+# The regex matches the first letters of a prefix (`re` compiles a long pattern of accented
+# letter classes slowly: ≈ 0.3 ms a letter); fold() checks the rest of the few words found.
+PATTERN_LETTERS = 3
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"   # WORD_RE's combining marks
 _LOOSE_MARK = re.compile(f"[{_MARKS}]")
 _LETTER_RANGES = ((0x30, 0x24F), (0x1E00, 0x1EFF), (0x2100, 0x214F), (0xFF10, 0xFF5A))
@@ -131,7 +155,12 @@ def _candidate_words(text: str, highlighter: Highlighter) -> set[str]:
     prefixes = _search_prefixes(highlighter)
     if prefixes is None:
         return set(WORD_RE.findall(text))
-    found = set(_prefix_pattern(prefixes).findall(text)) if prefixes else set()
+    found: set[str] = set()
+    if prefixes:
+        heads = _heads(prefixes)
+        found = set(_prefix_pattern(heads).findall(text))
+        if heads != prefixes:
+            found = {word for word in found if fold(word).startswith(prefixes)}
     if not _folds_by_letter(text):
         found.update(word for word in set(WORD_RE.findall(text)) if not _folds_by_letter(word))
     return found
@@ -147,15 +176,21 @@ def _search_prefixes_of(terms: frozenset[str], prefixes: tuple[str, ...]) -> tup
     return tuple(sorted(p for p in out if not any(q != p and p.startswith(q) for q in out)))
 
 
+@lru_cache(maxsize=256)
+def _heads(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({prefix[:PATTERN_LETTERS] for prefix in prefixes}))
+
+
 def _search_prefixes(highlighter: Highlighter) -> tuple[str, ...] | None:
     return _search_prefixes_of(highlighter.terms, highlighter.prefixes)
 
 
 @dataclass(frozen=True)
 class _Letters:
-    classes: dict[str, str]         # folded ASCII letter or digit -> class of what folds to it
+    chars: dict[str, str]           # folded ASCII letter or digit -> the characters folding to it
+    classes: dict[str, str]         # folded ASCII letter or digit -> regex of what folds to it
     spelled: tuple[tuple[str, str], ...]   # (`œ`, `oe`): one character folding to several
-    marks: str                      # class body of the accents folding removes
+    marks: str                      # regex of one accent folding removes
     other: re.Pattern               # a word character folding otherwise (`_`, `α`, `½`)
     odd_mark: re.Pattern            # an accent kept by folding, or starting a word
 
@@ -174,16 +209,49 @@ def _letters() -> _Letters:
                 groups.setdefault(folded, []).append(ch)
             else:
                 spelled.append((ch, folded))
-    marks = "".join(re.escape(chr(c)) for low, high in ((0x300, 0x36F), (0x1AB0, 0x1AFF),
-                    (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
-                    for c in range(low, high + 1) if not fold(chr(c)))
-    safe = "".join(re.escape(ch) for chars in groups.values() for ch in chars)
-    safe += "".join(re.escape(ch) for ch, _ in spelled)
-    kept_marks = "".join(re.escape(chr(c)) for c in range(0x300, 0x370) if fold(chr(c)))  # U+0345: ι
+    marks = _cheap_class(chr(c) for low, high in ((0x300, 0x36F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF),
+                                                  (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
+                        for c in range(low, high + 1) if not fold(chr(c)))
+    safe = _class_body([ch for chars in groups.values() for ch in chars] + [ch for ch, _ in spelled])
+    kept_marks = _class_body(chr(c) for c in range(0x300, 0x370) if fold(chr(c)))  # U+0345: ι
     other = re.compile(f"[^\\W{safe}]")
     odd_mark = re.compile(f"[{kept_marks}]|(?<![\\w{_MARKS}])[{_MARKS}]")
-    classes = {letter: "".join(re.escape(ch) for ch in chars) for letter, chars in groups.items()}
-    return _Letters(classes, tuple(spelled), marks, other, odd_mark)
+    classes = {letter: _cheap_class(chars) for letter, chars in groups.items()}
+    chars = {letter: "".join(group) for letter, group in groups.items()}
+    return _Letters(chars, classes, tuple(spelled), marks, other, odd_mark)
+
+
+def _runs(chars: Iterable[str]) -> list[tuple[str, str]]:
+    codes = sorted({ord(ch) for ch in chars})
+    out = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        out.append((chr(codes[i]), chr(codes[j])))
+        i = j + 1
+    return out
+
+
+def _class_body(chars: Iterable[str]) -> str:
+    """The body of a regex character class holding `chars`, as ranges."""
+    return "".join(re.escape(low) if low == high else f"{re.escape(low)}-{re.escape(high)}"
+                   for low, high in _runs(chars))
+
+
+def _cheap_class(chars: Iterable[str]) -> str:
+    """A regex matching one of `chars` that compiles fast: `re` builds a 64 KB bitmap for a
+    class beyond Latin-1 with more than two ranges (≈ 0.15 ms each), so such a class is
+    split into an alternation of Latin-1 and two-range classes."""
+    runs = _runs(chars)
+    low = [run for run in runs if ord(run[1]) < 256]
+    high = [run for run in runs if ord(run[1]) >= 256]
+    parts = [low] if low else []
+    parts += [high[i:i + 2] for i in range(0, len(high), 2)]
+    classes = ["[" + _class_body(ch for a, b in part for ch in map(chr, range(ord(a), ord(b) + 1))) + "]"
+               for part in parts]
+    return classes[0] if len(classes) == 1 else "(?:" + "|".join(classes) + ")"
 
 
 def _folds_by_letter(text: str) -> bool:
@@ -201,19 +269,19 @@ def _folds_by_letter(text: str) -> bool:
 def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern:
     """Whole words starting, once folded, with one of `prefixes` (ASCII letters, digits)."""
     letters = _letters()
-    firsts: dict[str, list[str]] = {}   # first character's class -> the rest of each prefix
+    firsts: dict[str, list[str]] = {}   # first characters -> the rest of each prefix
     for prefix in prefixes:
-        firsts.setdefault(letters.classes[prefix[0]], []).append(_folding_to(prefix[1:]))
+        firsts.setdefault(letters.chars[prefix[0]], []).append(_folding_to(prefix[1:]))
         for ch, folded in letters.spelled:
             if prefix.startswith(folded):
-                firsts.setdefault(re.escape(ch), []).append(_folding_to(prefix[len(folded):]))
+                firsts.setdefault(ch, []).append(_folding_to(prefix[len(folded):]))
             elif folded.startswith(prefix):
-                firsts.setdefault(re.escape(ch), []).append("")
+                firsts.setdefault(ch, []).append("")
     # The pattern opens with one character class, which lets `re` skip ahead at C speed; the
     # lookbehinds then say the character starts a word and which prefixes it can begin.
-    branches = "|".join(f"(?<=[{chars}])[{letters.marks}]*(?:{'|'.join(rests)})"
+    branches = "|".join(f"(?<={_cheap_class(chars)}){letters.marks}*(?:{'|'.join(rests)})"
                         for chars, rests in firsts.items())
-    return re.compile(f"[{''.join(firsts)}](?<![\\w{_MARKS}].)(?:{branches})[\\w{_MARKS}]*")
+    return re.compile(f"[{_class_body(''.join(firsts))}](?<![\\w{_MARKS}].)(?:{branches})[\\w{_MARKS}]*")
 
 
 def _folding_to(prefix: str) -> str:
@@ -221,8 +289,8 @@ def _folding_to(prefix: str) -> str:
     if not prefix:
         return ""
     letters = _letters()
-    marks = f"[{letters.marks}]*"
-    options = [f"[{letters.classes[prefix[0]]}]{marks}{_folding_to(prefix[1:])}"]
+    marks = f"{letters.marks}*"
+    options = [f"{letters.classes[prefix[0]]}{marks}{_folding_to(prefix[1:])}"]
     for ch, folded in letters.spelled:
         if prefix.startswith(folded):
             options.append(f"{re.escape(ch)}{marks}{_folding_to(prefix[len(folded):])}")

@@ -84,8 +84,11 @@ WORDS = ["école", "Ecoles", "rénovation", "RENOVATION", "ville", "de", "la", "
 def test_fast_path_agrees_with_tokens_and_the_index_terms(parts, query_words):
     text = "".join(parts)
     highlighter = highlighter_for(parse_query(" OR ".join(query_words)))
-    found = [(t.start, t.end, t.term) for t in tokens(text) if highlighter.matches(t.term)]
-    assert matching_spans(text, highlighter) == found
+    found = {}   # a word that folding splits (`école_école`) is marked once, for its first term
+    for t in tokens(text):
+        if highlighter.matches(t.term):
+            found.setdefault((t.start, t.end), t.term)
+    assert matching_spans(text, highlighter) == [(s, e, term) for (s, e), term in found.items()]
     # word by word gives the terms the index gets from the whole text
     assert [t.term for t in tokens(text)] == analyze(text)
 
@@ -178,5 +181,8 @@ ODD_CHARACTERS = ["é", "É", "e\u0301", "\u0301", "\u0345", "œ", "Œ", "æ", "
 def test_candidates_never_miss_a_word_the_analysis_marks(parts, query_words):
     text = "".join(parts)
     highlighter = highlighter_for(parse_query(" OR ".join(query_words)))
-    found = [(t.start, t.end, t.term) for t in tokens(text) if highlighter.matches(t.term)]
-    assert matching_spans(text, highlighter) == found
+    found = {}   # a word that folding splits (`école_école`) is marked once, for its first term
+    for t in tokens(text):
+        if highlighter.matches(t.term):
+            found.setdefault((t.start, t.end), t.term)
+    assert matching_spans(text, highlighter) == [(s, e, term) for (s, e), term in found.items()]
