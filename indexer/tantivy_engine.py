@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import defaultdict
 from datetime import datetime, timezone, tzinfo
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -35,7 +36,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from indexer.analysis import STOP_WORDS, WRITTEN_STOP_WORDS, fold, fold_words
-from indexer.engine import Hit, SearchRequest, SearchResults, TextOf
+from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults, TextOf
 from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, MAX_WILDCARD_WORDS,
                             MLT_TERMS, MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
                             IndexedDocument, indexed_document, local_day_bounds,
@@ -45,7 +46,7 @@ from indexer.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, sugge
 from indexer.records import FACETS, Document
 from veille.errors import VeilleError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: the `<facet>_set` columns
 VERSION_FILE = "veille-tantivy.json"
 FRENCH = "veille_fr"
 FOLDED = "veille_fold"
@@ -57,6 +58,14 @@ _PY_WORD = re.compile(r"[^\W_]+")
 _STOP_WRITTEN = WRITTEN_STOP_WORDS | STOP_WORDS
 WRITER_HEAP = 256_000_000     # split across the writer threads; bounds memory while indexing
 FACET_BUCKETS = 10_000        # ask for every value, then order and cut as every engine does
+# Facets a document may have several values of, or none: also indexed as one value per
+# document, its values joined (`<facet>_set`). A terms aggregation on such a single-valued,
+# always-filled column costs a tenth of one on the multi-valued or sparse column (100k
+# documents: `themes` 2.7 -> 0.2 ms); the joined values are split again in Python. Should
+# the combinations outnumber the buckets asked for, the facet is counted on its own column.
+SET_FACETS = ("themes", "territories", "doc_type")
+SET_SEPARATOR = "\x1f"        # the unit separator: not in a cleaned facet value
+COMBINATION_BUCKETS = 10_000
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
 
@@ -119,6 +128,8 @@ def build_schema() -> tantivy.Schema:
     for name in KEYWORD_FIELDS:
         sb.add_text_field(name, stored=name in ("source", "kind", "doc_type", "themes"),
                           fast=True, tokenizer_name="raw", index_option="basic")
+    for name in SET_FACETS:
+        sb.add_text_field(_set_field(name), fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_date_field("date", indexed=True, fast=True)
     sb.add_date_field("first_seen", indexed=True, fast=True)
     sb.add_text_field("local_date", stored=True, tokenizer_name="raw", index_option="basic")
@@ -131,8 +142,10 @@ class TantivyEngine:
 
     name = "tantivy"
 
-    def __init__(self, path: Path, *, tz: tzinfo = timezone.utc, writer_threads: int = 0):
+    def __init__(self, path: Path, *, tz: tzinfo = timezone.utc, writer_threads: int = 0,
+                 combination_buckets: int = COMBINATION_BUCKETS):
         self.path = Path(path)
+        self.combination_buckets = combination_buckets
         self.tz = tz
         self.writer_threads = writer_threads
         self.path.mkdir(parents=True, exist_ok=True)
@@ -156,7 +169,7 @@ class TantivyEngine:
         if marker.exists():
             found = json.loads(marker.read_text(encoding="utf-8")).get("schema")
             if found != SCHEMA_VERSION:
-                raise TantivyIndexError(
+                raise IndexOutdated(
                     f"the search index in {self.path} has layout {found}, this Veille reads "
                     f"layout {SCHEMA_VERSION}", hint="run `veille index --rebuild`")
         elif any(self.path.iterdir()):
@@ -184,6 +197,8 @@ class TantivyEngine:
             for item in (value if isinstance(value, tuple) else (value,)):
                 if item:
                     out.add_text(name, item)
+        for name in SET_FACETS:
+            out.add_text(_set_field(name), _joined(getattr(doc, name)))
         out.add_date("date", doc.date)
         out.add_date("first_seen", doc.first_seen)
         out.add_text("local_date", doc.local_date)
@@ -346,11 +361,22 @@ class TantivyEngine:
             if not names:
                 continue
             query = _and(base + [q for other, q in selections.items() if other != left_out])
-            spec = {n: {"terms": {"field": FACET_FIELDS[n], "size": FACET_BUCKETS}} for n in names}
+            spec = {n: {"terms": {"field": _set_field(n), "size": self.combination_buckets}}
+                    if n in SET_FACETS else
+                    {"terms": {"field": FACET_FIELDS[n], "size": FACET_BUCKETS}} for n in names}
             found = searcher.aggregate(query, spec)
             for n in names:
-                buckets = found.get(n, {}).get("buckets", [])
-                counts[n] = [(str(b["key"]), int(b["doc_count"])) for b in buckets if b["doc_count"]]
+                result = found.get(n, {})
+                buckets = result.get("buckets", [])
+                if n not in SET_FACETS:
+                    counts[n] = _value_counts(buckets)
+                elif len(buckets) < self.combination_buckets and not result.get("sum_other_doc_count") \
+                        and not result.get("doc_count_error_upper_bound"):
+                    counts[n] = _split_sets(buckets)
+                else:   # more combinations than buckets: count the values themselves
+                    alone = searcher.aggregate(query, {n: {"terms": {"field": FACET_FIELDS[n],
+                                                                     "size": FACET_BUCKETS}}})
+                    counts[n] = _value_counts(alone.get(n, {}).get("buckets", []))
         return {name: ordered_facet(name, counts.get(name, [])) for name in FACETS}
 
     # ------------------------------------------------------------ compiling queries
@@ -467,6 +493,36 @@ class TantivyEngine:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _set_field(facet: str) -> str:
+    return facet + "_set"
+
+
+def _joined(value: str | tuple[str, ...]) -> str:
+    """A document's values of a facet as one term, the same for any order; "" for none."""
+    values = value if isinstance(value, tuple) else (value,) if value else ()
+    return SET_SEPARATOR.join(sorted(values))
+
+
+def _value_counts(buckets: list[dict]) -> list[tuple[str, int]]:
+    return [(str(b["key"]), int(b["doc_count"])) for b in buckets if b["doc_count"]]
+
+
+def _split_sets(buckets: list[dict]) -> list[tuple[str, int]]:
+    """(value, count) from the buckets of joined values: each document counts once a value."""
+    counts: defaultdict[str, int] = defaultdict(int)
+    for bucket in buckets:
+        count = bucket["doc_count"]
+        if count:
+            for value in _set_values(bucket["key"]):
+                counts[value] += count
+    return list(counts.items())
+
+
+@lru_cache(maxsize=65_536)
+def _set_values(key: str) -> tuple[str, ...]:
+    return tuple(value for value in str(key).split(SET_SEPARATOR) if value)
 
 
 def _boosted(query: Query, field: str) -> Query:

@@ -7,6 +7,7 @@ import pytest
 from indexer import analysis
 from indexer import tantivy_engine as te
 from indexer.analysis import analyze
+from indexer.engine import IndexOutdated, SearchRequest
 from indexer.records import Document, document_id
 from datetime import datetime, timezone
 
@@ -62,8 +63,9 @@ def test_refuses_a_foreign_directory(tmp_path):
 
 def test_refuses_another_layout(tmp_path):
     te.TantivyEngine(tmp_path / "ix").close()
-    (tmp_path / "ix" / te.VERSION_FILE).write_text('{"schema": 0}')
-    with pytest.raises(te.TantivyIndexError, match="rebuild"):
+    (tmp_path / "ix" / te.VERSION_FILE).write_text('{"schema": 1}')
+    # IndexOutdated: DocumentSpace starts a new index and indexes everything again
+    with pytest.raises(IndexOutdated, match="rebuild"):
         te.TantivyEngine(tmp_path / "ix")
 
 
@@ -78,3 +80,43 @@ def test_failed_batch_leaves_the_index_as_it_was(tmp_path):
     with pytest.raises(RuntimeError):
         engine.add(documents())
     assert engine.doc_count() == 1
+
+
+def _tagged(n: int, themes: tuple, territories: tuple, doc_type: str) -> Document:
+    return Document(id=document_id(f"https://example.org/t{n}"), title=f"Logement {n}", source="s",
+                    kind="rapport", first_seen=datetime(2024, 1, 1 + n % 28, tzinfo=timezone.utc),
+                    content="logement social", themes=themes, territories=territories,
+                    doc_type=doc_type)
+
+
+TAGS = [((), (), ""), (("habitat",), ("Le Lamentin",), "rapport"),
+        (("habitat", "emploi"), ("Le Lamentin", "QPV Bourg"), "rapport"),
+        (("emploi", "habitat"), ("Schœlcher",), "guide"), (("santé",), (), ""),
+        (("emploi", "santé", "habitat"), ("Le Lamentin", "Schœlcher"), "décret")]
+
+
+def expected_facet(name: str, docs: list[Document]) -> dict:
+    counts = {}
+    for doc in docs:
+        values = getattr(doc, name)
+        for value in (values if isinstance(values, tuple) else (values,) if values else ()):
+            counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("buckets", [te.COMBINATION_BUCKETS, 3, 1])
+def test_facets_from_joined_values_count_each_value(tmp_path, buckets):
+    docs = [_tagged(n, *TAGS[n % len(TAGS)]) for n in range(40)]
+    engine = te.TantivyEngine(tmp_path / "ix")
+    engine.add(docs[:25])
+    engine.add(docs[25:])   # two segments
+    engine.close()
+    engine = te.TantivyEngine(tmp_path / "ix", combination_buckets=buckets)  # 1, 3: too few
+    facets = engine.search(SearchRequest(q="logement"), lambda doc_id: "").facets
+    for name in te.SET_FACETS:
+        assert dict(facets[name]) == expected_facet(name, docs), name
+    selected = engine.search(SearchRequest(q="logement", filters={"themes": ("santé",)}),
+                             lambda doc_id: "").facets
+    with_sante = [doc for doc in docs if "santé" in doc.themes]
+    assert dict(selected["territories"]) == expected_facet("territories", with_sante)
+    assert dict(selected["themes"]) == expected_facet("themes", docs)   # its own selection: all
