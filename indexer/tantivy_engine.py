@@ -37,7 +37,7 @@ from tantivy import Occur, Query
 
 from indexer.analysis import STOP_WORDS, WRITTEN_STOP_WORDS, fold, fold_words
 from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults, TextOf
-from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, MAX_WILDCARD_WORDS,
+from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS,
                             MLT_TERMS, MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
                             IndexedDocument, indexed_document, local_day_bounds,
                             matching_values, ordered_facet, PageCache)
@@ -107,8 +107,12 @@ _FRENCH = french_analyzer()
 
 def kept_words(text: str) -> str:
     """`text` without its stop words and lone letters, words separated by spaces."""
-    return " ".join([word for word in _PY_WORD.findall(text.lower())
-                     if word not in _STOP_WRITTEN and (len(word) > 1 or word.isdigit())])
+    return " ".join(_kept(text))
+
+
+def _kept(text: str) -> list[str]:
+    return [word for word in _PY_WORD.findall(text.lower())
+            if word not in _STOP_WRITTEN and (len(word) > 1 or word.isdigit())]
 
 
 @lru_cache(maxsize=50_000)
@@ -127,7 +131,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("spell", tokenizer_name=FOLDED, index_option="basic")
     for name in KEYWORD_FIELDS:
         sb.add_text_field(name, stored=name in ("source", "kind", "doc_type", "themes"),
-                          fast=True, tokenizer_name="raw", index_option="basic")
+                          fast=name in FACET_FIELDS.values(), tokenizer_name="raw", index_option="basic")
     for name in SET_FACETS:
         sb.add_text_field(_set_field(name), fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_date_field("date", indexed=True, fast=True)
@@ -183,15 +187,17 @@ class TantivyEngine:
     def _document(self, doc: IndexedDocument) -> tantivy.Document:
         out = tantivy.Document()
         out.add_text("id", doc.id)
-        title, summary, content = (kept_words(doc.title), kept_words(doc.summary),
-                                   kept_words(doc.content))
+        words = _kept(doc.title), _kept(doc.summary), _kept(doc.content)
+        title, summary, content = (" ".join(w) for w in words)
         out.add_text("title", title)
         out.add_bytes("shown_title", doc.title.encode("utf-8"))
         out.add_text("summary", summary)
         out.add_text("content", content)
-        out.add_text("spell", title)
-        out.add_text("spell", summary)
-        out.add_text("spell", content[:100_000])
+        # "did you mean" needs which words a document has, not how often (the field keeps no
+        # frequencies): each distinct word once spares the analyzer half the text
+        spell = {*words[0], *words[1]}
+        spell.update(words[2] if len(content) <= MAX_SPELL_CHARS else content[:MAX_SPELL_CHARS].split(" "))
+        out.add_text("spell", " ".join(spell))
         for name in KEYWORD_FIELDS:
             value = getattr(doc, name)
             for item in (value if isinstance(value, tuple) else (value,)):
@@ -224,9 +230,17 @@ class TantivyEngine:
     def add(self, documents: Iterable[Document]) -> int:
         """Add or replace documents, all in one commit (or none of them)."""
         def work(writer) -> int:
+            # Into an empty index (a rebuild) there is nothing to replace but a document met
+            # twice in this batch: no delete term per document for the commit to apply.
+            self.index.reload()   # another process may have committed since this one looked
+            empty = self.index.searcher().num_docs == 0
+            seen: set[str] = set()
             count = 0
             for doc in documents:
-                writer.delete_documents_by_term("id", doc.id)
+                if not empty or doc.id in seen:
+                    writer.delete_documents_by_term("id", doc.id)
+                else:
+                    seen.add(doc.id)
                 writer.add_document(self._document(indexed_document(doc, self.tz, spell=False)))
                 count += 1
             return count

@@ -120,3 +120,26 @@ def test_facets_from_joined_values_count_each_value(tmp_path, buckets):
     with_sante = [doc for doc in docs if "santé" in doc.themes]
     assert dict(selected["territories"]) == expected_facet("territories", with_sante)
     assert dict(selected["themes"]) == expected_facet("themes", docs)   # its own selection: all
+
+
+def test_a_document_met_twice_in_one_batch_is_indexed_once(tmp_path):
+    engine = te.TantivyEngine(tmp_path / "ix")
+    first, second = _doc(1, "Rénovation urbaine"), _doc(2, "Cohésion sociale")
+    again = Document(id=first.id, title="Habitat insalubre", source="s", kind="actualité",
+                     first_seen=first.first_seen, content="Habitat insalubre")
+    assert engine.add([first, second, again]) == 3   # into an empty index: no deletes but this one
+    assert engine.doc_count() == 2
+    found = engine.search(SearchRequest(q="habitat"), lambda doc_id: "")
+    assert [hit.id for hit in found.hits] == [first.id]
+    assert engine.search(SearchRequest(q="rénovation"), lambda doc_id: "").total == 0
+    engine.add([_doc(1, "Rénovation urbaine")])       # into a filled index: replaced
+    assert engine.doc_count() == 2
+    assert engine.search(SearchRequest(q="habitat"), lambda doc_id: "").total == 0
+
+
+def test_did_you_mean_reads_each_distinct_word(tmp_path):
+    engine = te.TantivyEngine(tmp_path / "ix")
+    engine.add([_doc(1, "Logement logement logement insalubre"), _doc(2, "Logement social")])
+    searcher = engine.index.searcher()
+    assert dict(searcher.terms_with_prefix("spell", "loge")) == {"logement": 2}
+    assert engine.search(SearchRequest(q="logemnet"), lambda doc_id: "").suggestion == "logement"
