@@ -84,16 +84,26 @@ def cpu_seconds_of(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / ticks
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its live descendants (the workers of a prefork server)."""
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        pids.extend(process_tree(int(child)))
+    return pids
+
+
 def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of `pid` and its live child processes (prefork workers)."""
-    total = cpu_seconds_of(pid)
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        for child in children.read_text().split():
-            try:
-                total += tree_cpu_seconds(int(child))
-            except (OSError, ValueError):
-                pass
+    """CPU seconds of `pid` and its live descendants."""
+    total = 0.0
+    for each in process_tree(pid):
+        try:
+            total += cpu_seconds_of(each)
+        except OSError:
+            pass
     return total
 
 
@@ -131,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, required=True)
     parser.add_argument("--engine", default="whoosh", choices=("whoosh", "tantivy"))
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="web processes (`veille serve --workers`; 1: waitress)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (max 300)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
@@ -147,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     server_log = (CACHE_DIR / f"web-{args.engine}-{args.docs}.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "veille", "--config", str(config_path), "serve",
-         "--host", "127.0.0.1", "--port", str(port)],
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
         cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT, text=True)
     try:
         wait_until_up(port, server)
@@ -180,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.monotonic() - started
         server_cpu = tree_cpu_seconds(server.pid) - server_cpu_start
         load = load_average()
-        web_rss = peak_rss_of(server.pid)
+        # each process's own peak: a prefork server's workers are separate processes
+        peaks = [peak_rss_of(pid) for pid in process_tree(server.pid)]
+        web_rss = max(peaks)
     finally:
         server.terminate()
         try:
@@ -198,17 +212,21 @@ def main(argv: list[str] | None = None) -> int:
         "during_commit": {"requests": len(during), **summary_ms(during),
                           "commit_s": round(commit_end - commit_start, 2)},
         "errors": len(errors), "error_examples": errors[:3],
-        "web_peak_rss_mb": web_rss,
+        "workers": args.workers,
+        "web_peak_rss_mb": web_rss,          # the largest process's peak (VmHWM)
+        "web_peak_rss_mb_all": round(sum(peaks), 1),   # every web process's peak, added
         # CPU of the web process during the load, per answered request; the clients' own
         # CPU (client threads, same machine) competes with it for the cores
         "web_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(samples)), 2),
         "client_cpu_ms_per_request": round(sum(client_cpu) * 1000 / max(1, len(samples)), 2),
         "load_average": load,
     }
-    print(f"{args.engine} at {args.docs} docs, {clients} clients: {result['requests_per_s']} "
+    print(f"{args.engine} at {args.docs} docs, {clients} clients, {args.workers} web process(es): "
+          f"{result['requests_per_s']} "
           f"searches/s, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms; during the "
           f"commit ({result['during_commit']['commit_s']} s) p95 {result['during_commit']['p95_ms']} "
-          f"ms; {len(errors)} errors; web peak RSS {web_rss} MB; web CPU "
+          f"ms; {len(errors)} errors; web peak RSS {web_rss} MB a process ({result['web_peak_rss_mb_all']} "
+          f"MB in all); web CPU "
           f"{result['web_cpu_ms_per_request']} ms/request, clients {result['client_cpu_ms_per_request']} "
           f"ms/request; load average {load}", file=sys.stderr)
     if errors:

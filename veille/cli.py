@@ -133,7 +133,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from veille.serve import serve
 
-    serve(_config(args), host=args.host, port=args.port)
+    serve(_config(args), host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -402,6 +402,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ parser
 
 
+def _worker_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("between 1 and 64")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="veille", description="Veille documentaire et juridique: watch, index, search.")
@@ -455,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web UI (search page) with a production WSGI server")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                   help="serve from N processes (gunicorn) to use N cores; default 1 (waitress)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="run the whole pipeline offline on the bundled demo data, then serve it")

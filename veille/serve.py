@@ -1,17 +1,32 @@
-"""Serve the web app with waitress, a production WSGI server (pure Python, no build step)."""
+"""Serve the web app: waitress in this process, or gunicorn's prefork server for several.
+
+One process serves at most about one core of searches: Python runs one thread at a time,
+and a search page is mostly Python (templates, facet links, snippets). `workers > 1` forks
+that many processes with gunicorn, each with its own app and DocumentSpace (own engine,
+page cache and SQLite connections), all accepting on one socket.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from veille.config import Config
+from veille.config import Config, load_secret_key
 
 log = logging.getLogger("veille.serve")
 
+WORKER_THREADS = 4      # per worker process: requests waiting on I/O while another runs
+KEEPALIVE_SECONDS = 5   # idle keep-alive connections (browsers reuse them for the next page)
+
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 5000, threads: int = 8,
-          scheduler=None) -> None:
+          scheduler=None, workers: int = 1) -> None:
     """Serve until interrupted; `scheduler` (under `veille run`) is reported by /healthz."""
+    if workers > 1:
+        if scheduler is not None:
+            # forked workers would each inherit a copy of it: crawls and digests run once
+            raise ValueError("the scheduler runs in one process: serve it with one worker")
+        serve_workers(config, host, port, workers)
+        return
     import waitress
 
     from web import create_app
@@ -21,3 +36,36 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 5000, threads: in
         app.extensions["veille.scheduler"] = scheduler
     print(f"Veille : recherche sur http://{host}:{port}/  (Ctrl-C pour arrêter)", flush=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="veille")
+
+
+def serve_workers(config: Config, host: str, port: int, workers: int) -> None:
+    """Serve from `workers` processes until SIGTERM or Ctrl-C (gunicorn, threaded workers).
+
+    The app is built in each worker after the fork, never in the master: every worker
+    opens its own DocumentSpace. The session key is read (created on first start) here,
+    before the fork, so every worker signs cookies with the same key.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    load_secret_key(config.data_dir)
+
+    class Workers(BaseApplication):
+        def load_config(self):
+            settings = {
+                "bind": [f"{host}:{port}"], "workers": workers, "worker_class": "gthread",
+                "threads": WORKER_THREADS, "keepalive": KEEPALIVE_SECONDS, "proc_name": "veille",
+                "accesslog": None, "errorlog": "-", "loglevel": "warning",
+                "control_socket_disable": True,   # no runtime control socket in $HOME
+            }
+            for name, value in settings.items():
+                if name in self.cfg.settings:
+                    self.cfg.set(name, value)
+
+        def load(self):
+            from web import create_app
+
+            return create_app(config)
+
+    print(f"Veille : recherche sur http://{host}:{port}/  ({workers} processus ; "
+          "Ctrl-C pour arrêter)", flush=True)
+    Workers().run()

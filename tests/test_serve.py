@@ -1,0 +1,85 @@
+"""`veille serve --workers N`: the web UI from N processes (gunicorn), each with its own
+DocumentSpace, stopped cleanly by SIGTERM. A real subprocess and real HTTP requests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+from veille.cli import main
+from veille.serve import serve
+
+
+def _get(url: str) -> tuple[int, str] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode("utf-8")
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _wait_for(condition, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_serve_with_workers_answers_from_separate_processes_and_stops_on_sigterm(web_config):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "veille", "--config", str(web_config.path), "serve",
+         "--port", str(port), "--workers", "2"],
+        cwd=web_config.path.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        status, page = _wait_for(lambda: _get(f"http://127.0.0.1:{port}/search?q=logement"))
+        assert status == 200
+        assert "Étude numéro 1" in page          # the workers search the indexed fixture documents
+        workers = _wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid))
+        for worker in workers:                  # each worker runs the app: its own process
+            assert Path(f"/proc/{worker}").exists() and worker != process.pid
+        for _ in range(10):                     # fresh connections, whichever worker takes them
+            assert _get(f"http://127.0.0.1:{port}/search?q=logement")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "2 processus" in out
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()], "a worker outlived the server"
+
+
+@pytest.mark.parametrize("count", ["0", "65", "deux"])
+def test_serve_refuses_a_bad_worker_count(web_config, count, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(web_config.path), "serve", "--workers", count])
+    assert exit_info.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_the_scheduler_is_never_forked_into_workers(web_config):
+    # the scheduler (crawls, the digest) must run in one process: serve() refuses before
+    # binding anything
+    with pytest.raises(ValueError, match="one process"):
+        serve(web_config, port=free_port(), scheduler=object(), workers=2)
