@@ -102,7 +102,7 @@ def phrase_docs(searcher, field: str, words: list[str], candidates: np.ndarray,
 
 def _position_keys(values: list, rows: np.ndarray) -> np.ndarray:
     """(row << 32) + position for every position of the values at `rows` (a Positions
-    format value is a count, then the pickled list of position deltas)."""
+    format value is a 4-byte count, then the pickled list of position deltas)."""
     decoded = [loads(v[_INT_SIZE:] if v.endswith(b".") else v[_INT_SIZE:] + b".")
                for v in (values[r] for r in rows)]
     lengths = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))

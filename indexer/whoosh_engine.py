@@ -16,7 +16,8 @@ How it stays fast and safe (see issue 8):
   and the results are flagged `partial`;
 - an LRU of recent result pages, emptied whenever the index changes;
 - writes go through one writer context: committed whole, or cancelled and re-raised;
-  commits merge only small segments (`optimize()` merges everything, run it off-peak);
+  commits merge only small segments; `optimize()` merges everything (`veille run` does it
+  on the `search.optimize` schedule, Sunday night by default);
 - a writer killed mid-commit leaves the previous generation readable (Whoosh writes the new
   table of contents last, by rename); its lock owner file is found on the next write, the
   dead process detected and the lock cleared.
