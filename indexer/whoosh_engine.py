@@ -57,6 +57,7 @@ from indexer.fields import (FACET_FIELDS, MAX_WILDCARD_WORDS, MLT_TERMS,
 from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
 from indexer.query import And, Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
 from indexer.records import FACETS, Document
+from indexer.whoosh_writer import Analysed, FastSegmentWriter
 from veille.errors import VeilleError
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ TIME_LIMIT = 1.0
 BM25_B, BM25_K1 = 0.75, 1.2           # Whoosh's BM25F defaults, which scored searches before
 POSTINGS_CACHE_BYTES = 64 * 2**20     # posting lists kept between searches
 WRITE_TIMEOUT = 30.0
+WRITER_MB = 128      # postings held in memory by a writer before spilling sorted runs
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
 _DROP = object()   # an exclusion, left out of the ranking query
@@ -276,13 +278,16 @@ class WhooshEngine:
 
     def _fields(self, doc: Document) -> dict:
         d = indexed_document(doc, self.tz)
+        # Each text analysed once, by the caller of the writer rather than FrenchTokenizer
+        # (the same terms, see indexer.whoosh_writer.Analysed).
+        terms, title_terms = analyze(d.text), analyze(d.title)
         fields = {
-            "id": d.id, "title": d.title, "content": d.text,
+            "id": d.id, "title": Analysed(d.title, title_terms), "content": Analysed(d.text, terms),
             "source": d.source, "kind": d.kind, "themes": ",".join(d.themes),
             "territories": ",".join(d.territories), "legal_refs": ",".join(d.legal_refs),
             "year": d.year, "date": d.date, "local_date": d.local_date,
             "first_seen": d.first_seen, "location": d.location, "url": d.url,
-            "language": d.language, "spell": " ".join(d.spell_words),
+            "language": d.language, "spell": Analysed("", d.spell_words),
         }
         if d.doc_type:
             fields["doc_type"] = d.doc_type
@@ -313,7 +318,7 @@ class WhooshEngine:
         deadline = time.monotonic() + self.write_timeout
         while True:
             try:
-                writer = self._ix.writer(limitmb=128)
+                writer = FastSegmentWriter(self._ix, limitmb=WRITER_MB)
                 break
             except LockError:
                 if self.clear_stale_lock():
