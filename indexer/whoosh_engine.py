@@ -49,9 +49,9 @@ from whoosh.util.filelock import FileLock
 from whoosh.util.times import datetime_to_long
 
 from indexer import whoosh_arrays as arrays
-from indexer.analysis import FrenchTokenizer, analyze, fold, fold_words
+from indexer.analysis import FrenchTokenizer, analyze, analyze_for_index, fold, fold_words
 from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults
-from indexer.fields import (FACET_FIELDS, MAX_WILDCARD_WORDS, MLT_TERMS,
+from indexer.fields import (FACET_FIELDS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS, MLT_TERMS,
                             MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TITLE_BOOST, indexed_document,
                             local_day_bounds, matching_values, ordered_facet, PageCache)
 from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
@@ -277,17 +277,21 @@ class WhooshEngine:
             pass  # the commit merges every segment into one
 
     def _fields(self, doc: Document) -> dict:
-        d = indexed_document(doc, self.tz)
         # Each text analysed once, by the caller of the writer rather than FrenchTokenizer
-        # (the same terms, see indexer.whoosh_writer.Analysed).
-        terms, title_terms = analyze(d.text), analyze(d.title)
+        # (the same terms, see indexer.whoosh_writer.Analysed); the same folding gives the
+        # "did you mean" words (indexed_document's, for a text cut for them).
+        long_text = len(doc.content) > MAX_SPELL_CHARS
+        d = indexed_document(doc, self.tz, spell=long_text)
+        terms, words = analyze_for_index(d.text)
+        spell_words = d.spell_words if long_text else sorted(set(words))
+        title_terms = analyze(d.title)
         fields = {
             "id": d.id, "title": Analysed(d.title, title_terms), "content": Analysed(d.text, terms),
             "source": d.source, "kind": d.kind, "themes": ",".join(d.themes),
             "territories": ",".join(d.territories), "legal_refs": ",".join(d.legal_refs),
             "year": d.year, "date": d.date, "local_date": d.local_date,
             "first_seen": d.first_seen, "location": d.location, "url": d.url,
-            "language": d.language, "spell": Analysed("", d.spell_words),
+            "language": d.language, "spell": Analysed("", spell_words),
         }
         if d.doc_type:
             fields["doc_type"] = d.doc_type

@@ -88,6 +88,10 @@ class FastSegmentWriter(SegmentWriter):
     """
 
     def __init__(self, ix, limitmb: int = 128, **kwargs):
+        # Not compound: Whoosh reads a compound segment's parts through a memory map, but
+        # wraps each part in a BytesIO, a copy: every reader opened (each search process,
+        # each incremental commit) held the whole term and posting files in memory.
+        kwargs.setdefault("compound", False)
         super().__init__(ix, limitmb=limitmb, codec=FastCodec(), **kwargs)
         self.pool = TermPool(self._tempstorage, limitmb=limitmb)
         self._checked: set[str] = set()
