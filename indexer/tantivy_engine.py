@@ -314,12 +314,16 @@ class TantivyEngine:
         final = _and(base + list(selections.values()))
         page, per_page = max(1, request.page), max(1, request.per_page)
         offset = (page - 1) * per_page
+        # The facets' unfiltered scope counts every match once (a joined-values column holds
+        # one value per document): the total comes from it, and the search itself need not
+        # count, which lets tantivy skip documents that cannot reach the top (block-max WAND).
+        count = not (request.facets and any(name not in selections for name in SET_FACETS))
         if request.sort == "date" or text_query is None or text_query is _SKIP:
-            found = searcher.search(final, per_page, count=True, order_by_field="date",
+            found = searcher.search(final, per_page, count=count, order_by_field="date",
                                     offset=offset, order=tantivy.Order.Desc)
             ranked = [(0.0, address) for _, address in found.hits]
         else:
-            found = searcher.search(final, per_page, count=True, offset=offset)
+            found = searcher.search(final, per_page, count=count, offset=offset)
             ranked = found.hits
         expand = lambda pattern: self._expand_wildcard(searcher, pattern)  # noqa: E731
         highlighter = highlighter_for(parsed, expand)
@@ -336,9 +340,12 @@ class TantivyEngine:
                 published=_first(stored, "local_date") or None, score=round(float(score), 4),
                 snippet=text, page=page_no, themes=tuple(stored.get("themes", ())),
                 doc_type=_first(stored, "doc_type")))
-        facets = self._facets(searcher, base, selections) if request.facets else {}
+        facets, total = {}, found.count
+        if request.facets:
+            facets, matched = self._facets(searcher, base, selections)
+            total = found.count if count else matched
         suggestion = self._suggest(searcher, parsed) if parsed.root is not None else ""
-        return SearchResults(total=found.count, page=page, per_page=per_page, hits=tuple(hits),
+        return SearchResults(total=total, page=page, per_page=per_page, hits=tuple(hits),
                              facets=facets, notice=parsed.notice, suggestion=suggestion)
 
     # ------------------------------------------------------------ filters and facets
@@ -364,13 +371,16 @@ class TantivyEngine:
             out[name] = Query.term_set_query(self.schema, field, list(values))
         return out
 
-    def _facets(self, searcher, base: list[Query], selections: dict[str, Query]) -> dict:
+    def _facets(self, searcher, base: list[Query], selections: dict[str, Query]) -> tuple[dict, int | None]:
+        """The facets' counts, and how many documents match the whole query (None when no
+        joined-values facet was counted with it)."""
         # A facet's own selection does not narrow its counts: values are OR-ed within it.
         scopes: dict[str, list[str]] = {"": [n for n in FACETS if n not in selections]}
         for name in FACETS:
             if name in selections:
                 scopes[name] = [name]
         counts: dict[str, list[tuple[str, int]]] = {}
+        matched = None
         for left_out, names in scopes.items():
             if not names:
                 continue
@@ -387,11 +397,15 @@ class TantivyEngine:
                 elif len(buckets) < self.combination_buckets and not result.get("sum_other_doc_count") \
                         and not result.get("doc_count_error_upper_bound"):
                     counts[n] = _split_sets(buckets)
+                    if not left_out:   # each matching document is in one bucket
+                        matched = sum(bucket["doc_count"] for bucket in buckets)
                 else:   # more combinations than buckets: count the values themselves
                     alone = searcher.aggregate(query, {n: {"terms": {"field": FACET_FIELDS[n],
                                                                      "size": FACET_BUCKETS}}})
                     counts[n] = _value_counts(alone.get(n, {}).get("buckets", []))
-        return {name: ordered_facet(name, counts.get(name, [])) for name in FACETS}
+        if matched is None and any(name not in selections for name in SET_FACETS):
+            matched = searcher.search(_and(base + list(selections.values())), 1, count=True).count
+        return {name: ordered_facet(name, counts.get(name, [])) for name in FACETS}, matched
 
     # ------------------------------------------------------------ compiling queries
 

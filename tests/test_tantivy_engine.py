@@ -112,14 +112,21 @@ def test_facets_from_joined_values_count_each_value(tmp_path, buckets):
     engine.add(docs[25:])   # two segments
     engine.close()
     engine = te.TantivyEngine(tmp_path / "ix", combination_buckets=buckets)  # 1, 3: too few
-    facets = engine.search(SearchRequest(q="logement"), lambda doc_id: "").facets
+    found = engine.search(SearchRequest(q="logement"), lambda doc_id: "")
+    assert found.total == 40   # counted by the facets, not by the search
     for name in te.SET_FACETS:
-        assert dict(facets[name]) == expected_facet(name, docs), name
+        assert dict(found.facets[name]) == expected_facet(name, docs), name
+    with_sante = [doc for doc in docs if "santé" in doc.themes]
+    # every joined-values facet selected: the search counts
+    chosen = {"themes": ("santé",), "territories": ("Schœlcher",), "doc_type": ("décret", "guide")}
+    filtered = engine.search(SearchRequest(q="logement", filters=chosen), lambda doc_id: "")
+    assert filtered.total == sum(1 for doc in docs if "santé" in doc.themes and "Schœlcher"
+                                 in doc.territories and doc.doc_type in ("décret", "guide")) > 0
     selected = engine.search(SearchRequest(q="logement", filters={"themes": ("santé",)}),
                              lambda doc_id: "").facets
-    with_sante = [doc for doc in docs if "santé" in doc.themes]
     assert dict(selected["territories"]) == expected_facet("territories", with_sante)
     assert dict(selected["themes"]) == expected_facet("themes", docs)   # its own selection: all
+    assert engine.search(SearchRequest(q="logement", facets=False), lambda doc_id: "").total == 40
 
 
 def test_a_document_met_twice_in_one_batch_is_indexed_once(tmp_path):
