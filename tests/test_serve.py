@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, free_port
+from tests.test_run import wait_for
 from veille.cli import main
 from veille.serve import serve
 
@@ -30,17 +30,6 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def _wait_for(condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.1)
-
-
 @pytest.mark.slow
 def test_serve_with_workers_answers_from_separate_processes_and_stops_on_sigterm(web_config):
     port = free_port()
@@ -51,10 +40,10 @@ def test_serve_with_workers_answers_from_separate_processes_and_stops_on_sigterm
         cwd=web_config.path.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers: list[int] = []
     try:
-        status, page = _wait_for(lambda: _get(f"http://127.0.0.1:{port}/search?q=logement"))
+        status, page = wait_for(lambda: _get(f"http://127.0.0.1:{port}/search?q=logement"))
         assert status == 200
         assert "Étude numéro 1" in page          # the workers search the indexed fixture documents
-        workers = _wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid))
+        workers = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid))
         for worker in workers:                  # each worker runs the app: its own process
             assert Path(f"/proc/{worker}").exists() and worker != process.pid
         for _ in range(10):                     # fresh connections, whichever worker takes them
