@@ -4,6 +4,7 @@ DocumentSpace, stopped cleanly by SIGTERM. A real subprocess and real HTTP reque
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, STAFF_EMAIL, STAFF_PASSWORD, free_port
 from tests.test_run import wait_for
 from veille.cli import main
-from veille.serve import serve
+from veille.serve import serve, worker_app
 
 
 def _get(url: str) -> tuple[int, str] | None:
@@ -72,3 +73,18 @@ def test_the_scheduler_is_never_forked_into_workers(web_config):
     # binding anything
     with pytest.raises(ValueError, match="one process"):
         serve(web_config, port=free_port(), scheduler=object(), workers=2)
+
+
+def test_each_worker_allows_its_share_of_failed_logins(web_config, login_staff):
+    # two processes, each counting alone: 3 failures each, so at most 6 for the site (5 with
+    # one process), where a login from a third try on would otherwise get 5 more per process
+    app = worker_app(web_config, workers=2)
+    staff = login_staff(app)                  # creates the account (and logs in once)
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    wrong = {"csrf_token": token, "email": STAFF_EMAIL, "password": "not the password at all"}
+    assert [client.post("/login", data=wrong).status_code for _ in range(3)] == [401] * 3
+    blocked = client.post("/login", data={**wrong, "password": STAFF_PASSWORD})
+    assert blocked.status_code == 429
+    assert staff.get("/sources").status_code == 200   # sessions already open are not affected

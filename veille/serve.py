@@ -38,6 +38,21 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 5000, threads: in
     waitress.serve(app, host=host, port=port, threads=threads, ident="veille")
 
 
+def worker_app(config: Config, workers: int):
+    """The app of one of `workers` processes, built after the fork.
+
+    Each process counts failed logins alone, and connections go to whichever process takes
+    them: each allows its share of the limit, so the site as a whole still allows about
+    LOGIN_FAILURES_ALLOWED per address and per account (at most `workers` - 1 more).
+    """
+    from web import create_app
+    from web.auth import LOGIN_FAILURES_ALLOWED, LoginThrottle
+
+    app = create_app(config)
+    app.extensions["veille.login_throttle"] = LoginThrottle(limit=-(-LOGIN_FAILURES_ALLOWED // workers))
+    return app
+
+
 def serve_workers(config: Config, host: str, port: int, workers: int) -> None:
     """Serve from `workers` processes until SIGTERM or Ctrl-C (gunicorn, threaded workers).
 
@@ -62,9 +77,7 @@ def serve_workers(config: Config, host: str, port: int, workers: int) -> None:
                     self.cfg.set(name, value)
 
         def load(self):
-            from web import create_app
-
-            return create_app(config)
+            return worker_app(config, workers)
 
     print(f"Veille : recherche sur http://{host}:{port}/  ({workers} processus ; "
           "Ctrl-C pour arrêter)", flush=True)

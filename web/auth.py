@@ -42,6 +42,7 @@ log = logging.getLogger("veille.web.auth")
 bp = Blueprint("auth", __name__)
 
 MIN_PASSWORD_LENGTH = 12
+LOGIN_FAILURES_ALLOWED = 5      # per address and per account, in LoginThrottle's window
 SESSION_LIFETIME = timedelta(hours=8)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -110,11 +111,12 @@ def _password_stamp(user: StaffUser) -> str:
 class LoginThrottle:
     """At most `limit` failed logins per key (client address, account) in `window` seconds.
 
-    Kept in memory: one process serves the site, and a restart forgetting the count is
-    harmless next to scrypt's cost per guess. `clock` is injectable for tests.
+    Kept in memory, per process: a restart forgetting the count is harmless next to
+    scrypt's cost per guess; with several web processes each allows its share of the limit
+    (`veille.serve.worker_app`). `clock` is injectable for tests.
     """
 
-    def __init__(self, limit: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limit: int = LOGIN_FAILURES_ALLOWED, window: float = 900.0, clock: Callable[[], float] = time.monotonic):
         self.limit = limit
         self.window = window
         self.clock = clock
