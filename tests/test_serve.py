@@ -8,13 +8,17 @@ import re
 import signal
 import subprocess
 import sys
+import json
+import textwrap
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, STAFF_EMAIL, STAFF_PASSWORD, free_port
-from tests.test_run import wait_for
+from tests.httpserver import httpserver  # noqa: F401 (fixture)
+from tests.test_run import WATCH, wait_for
 from veille.cli import main
 from veille.serve import serve, worker_app
 
@@ -88,3 +92,50 @@ def test_each_worker_allows_its_share_of_failed_logins(web_config, login_staff):
     blocked = client.post("/login", data={**wrong, "password": STAFF_PASSWORD})
     assert blocked.status_code == 429
     assert staff.get("/sources").status_code == 200   # sessions already open are not affected
+
+
+def _health(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:   # 503 still carries the report
+        return json.loads(exc.read())
+    except OSError:
+        return None
+
+
+@pytest.mark.slow
+def test_run_with_workers_keeps_the_scheduler_in_its_own_process(tmp_path, httpserver):
+    httpserver.add("/rss.xml", (WATCH / "actualites.rss").read_bytes(), content_type="application/rss+xml")
+    path = tmp_path / "sources.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        data_dir: data
+        http: {{delay_per_host: 0, retries: 0, timeout: 3, allow_private_networks: true}}
+        sources:
+          - {{name: agence, kind: feed, url: "{httpserver.url('/rss.xml')}", schedule: 6h}}
+        """), encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run",
+                                "--port", str(port), "--workers", "2"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    web: list[int] = []
+    try:
+        # the crawl (in `veille run`'s process) feeds the index the web workers search
+        status, page = wait_for(lambda: (found := _get(f"http://127.0.0.1:{port}/search?q=")) and
+                                "Aucun document" not in found[1] and found)
+        assert status == 200
+        health = wait_for(lambda: _health(port))
+        assert health["scheduler"] == {"running": True}      # reported by every worker
+        (server,) = _children(process.pid)                   # `veille serve --workers 2`...
+        web = [server, *wait_for(lambda: len(_children(server)) == 2 and _children(server))]
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "1 source(s) planifiée(s)" in out and "2 processus" in out
+    assert len(httpserver.hits("/rss.xml")) == 1              # crawled once, not once per worker
+    assert not [pid for pid in web if Path(f"/proc/{pid}").exists()], "a web process outlived run"

@@ -133,7 +133,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from veille.serve import serve
 
-    serve(_config(args), host=args.host, port=args.port, workers=args.workers)
+    serve(_config(args), host=args.host, port=args.port, workers=args.workers,
+          scheduler_pid=args.scheduler_pid)
     return 0
 
 
@@ -379,11 +380,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Veille : {sum(j.id.startswith('crawl:') for j in jobs)} source(s) planifiée(s), "
           f"{len(jobs)} tâche(s) ; données dans {config.data_dir}", flush=True)
     try:
-        serve(config, host=args.host, port=args.port, scheduler=scheduler)
+        if args.workers > 1:
+            _serve_in_child(config, args)
+        else:
+            serve(config, host=args.host, port=args.port, scheduler=scheduler)
     finally:
         print("Veille : arrêt (attente des relevés en cours)…", file=sys.stderr, flush=True)
         shutdown(scheduler, wait=True)
     return 0
+
+
+def _serve_in_child(config: Config, args: argparse.Namespace) -> None:
+    """`veille serve --workers N` in a new process, until it ends or this one is stopped.
+
+    A fresh interpreter, not a fork of this process: forking would copy the scheduler (its
+    job store, its threads' locks) into every web worker, and crawls and digests must run
+    once. The workers report this process's scheduler on /healthz.
+    """
+    import os
+    import subprocess
+
+    command = [sys.executable, "-m", "veille", "--config", str(config.path),
+               *(["--verbose"] if args.verbose else []), "serve", "--host", args.host,
+               "--port", str(args.port), "--workers", str(args.workers),
+               "--scheduler-pid", str(os.getpid())]
+    child = subprocess.Popen(command)
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:   # SIGTERM or Ctrl-C: stop the web server, then the scheduler
+        return
+    finally:
+        if child.poll() is None:
+            child.terminate()   # gunicorn: graceful stop of its workers
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    raise VeilleError(f"the web server stopped on its own (exit status {code})",
+                      hint="its messages are above; the scheduler was stopped too")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -443,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the production process: scheduled crawls (and digest) plus the web UI")
     p.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                   help="serve the web UI from N processes (gunicorn), the scheduler staying in "
+                        "this one; default 1 (waitress, in this process)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("index", help="sync the library and index new or changed documents")
@@ -467,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     p.add_argument("--workers", type=_worker_count, default=1, metavar="N",
                    help="serve from N processes (gunicorn) to use N cores; default 1 (waitress)")
+    p.add_argument("--scheduler-pid", type=int, help=argparse.SUPPRESS)   # set by `veille run`
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="run the whole pipeline offline on the bundled demo data, then serve it")

@@ -9,6 +9,7 @@ page cache and SQLite connections), all accepting on one socket.
 from __future__ import annotations
 
 import logging
+import os
 
 from veille.config import Config, load_secret_key
 
@@ -18,14 +19,34 @@ WORKER_THREADS = 4      # per worker process: requests waiting on I/O while anot
 KEEPALIVE_SECONDS = 5   # idle keep-alive connections (browsers reuse them for the next page)
 
 
+class SchedulerProcess:
+    """The scheduler of `veille run --workers N` as a web worker sees it: it runs in the
+    process `pid` (which started the web server), and /healthz reports it running while
+    that process lives."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    @property
+    def running(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:   # alive, under another user
+            return True
+        return True
+
+
 def serve(config: Config, host: str = "127.0.0.1", port: int = 5000, threads: int = 8,
-          scheduler=None, workers: int = 1) -> None:
-    """Serve until interrupted; `scheduler` (under `veille run`) is reported by /healthz."""
+          scheduler=None, workers: int = 1, scheduler_pid: int | None = None) -> None:
+    """Serve until interrupted; `scheduler` (under `veille run`) is reported by /healthz, or
+    with several workers the process `scheduler_pid` running it."""
     if workers > 1:
         if scheduler is not None:
             # forked workers would each inherit a copy of it: crawls and digests run once
             raise ValueError("the scheduler runs in one process: serve it with one worker")
-        serve_workers(config, host, port, workers)
+        serve_workers(config, host, port, workers, scheduler_pid)
         return
     import waitress
 
@@ -38,7 +59,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 5000, threads: in
     waitress.serve(app, host=host, port=port, threads=threads, ident="veille")
 
 
-def worker_app(config: Config, workers: int):
+def worker_app(config: Config, workers: int, scheduler_pid: int | None = None):
     """The app of one of `workers` processes, built after the fork.
 
     Each process counts failed logins alone, and connections go to whichever process takes
@@ -50,10 +71,13 @@ def worker_app(config: Config, workers: int):
 
     app = create_app(config)
     app.extensions["veille.login_throttle"] = LoginThrottle(limit=-(-LOGIN_FAILURES_ALLOWED // workers))
+    if scheduler_pid is not None:
+        app.extensions["veille.scheduler"] = SchedulerProcess(scheduler_pid)
     return app
 
 
-def serve_workers(config: Config, host: str, port: int, workers: int) -> None:
+def serve_workers(config: Config, host: str, port: int, workers: int,
+                  scheduler_pid: int | None = None) -> None:
     """Serve from `workers` processes until SIGTERM or Ctrl-C (gunicorn, threaded workers).
 
     The app is built in each worker after the fork, never in the master: every worker
@@ -77,7 +101,7 @@ def serve_workers(config: Config, host: str, port: int, workers: int) -> None:
                     self.cfg.set(name, value)
 
         def load(self):
-            return worker_app(config, workers)
+            return worker_app(config, workers, scheduler_pid)
 
     print(f"Veille : recherche sur http://{host}:{port}/  ({workers} processus ; "
           "Ctrl-C pour arrêter)", flush=True)
