@@ -12,6 +12,7 @@ future codec), so results never depend on the fast path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import chain
 from pickle import loads
 
@@ -73,46 +74,135 @@ def _segment_postings(reader, field: str, term: str, weights: bool):
     return ids, w
 
 
-def phrase_docs(searcher, field: str, words: list[str], candidates: np.ndarray,
-                timed_out=lambda: False) -> np.ndarray:
-    """The candidates (global document numbers, sorted, each holding every word) where the
-    words follow each other. Positions are decoded for the candidates only, then matched
-    as (document, position) keys with NumPy rather than document by document."""
+@dataclass(frozen=True)
+class TermPositions:
+    """Where a term occurs: `positions[offsets[i]:offsets[i + 1]]` in document `ids[i]`."""
+
+    ids: np.ndarray         # global document numbers, sorted
+    offsets: np.ndarray     # len(ids) + 1
+    positions: np.ndarray   # int32
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.nbytes + self.offsets.nbytes + self.positions.nbytes
+
+    def keys(self, docs: np.ndarray) -> np.ndarray:
+        """(index in `docs` << 32) + position, for each position in `docs` (which hold it)."""
+        rows = np.searchsorted(self.ids, docs)
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        # CSR gather: the positions of each chosen row, one after the other
+        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        picked = self.positions[np.arange(total, dtype=np.int64) + shift].astype(np.int64)
+        return (np.repeat(np.arange(len(docs), dtype=np.int64), lengths) << 32) + picked
+
+
+def term_positions(searcher, field: str, term: str) -> TermPositions:
+    """Every position of `term` in `field`, decoded from its posting list in one pass."""
+    ids_parts, key_parts, count = [], [], 0
+    for reader, offset in leaves(searcher):
+        if (field, term) not in reader:
+            continue
+        ids, values = _segment_values(reader, field, term)
+        keys = _position_keys(values, np.arange(len(values)))
+        ids_parts.append(ids + offset)
+        key_parts.append(keys + (count << 32))
+        count += len(ids)
+    if not ids_parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return TermPositions(empty, np.zeros(1, dtype=np.int64), empty.astype(np.int32))
+    keys = np.sort(np.concatenate(key_parts))
+    rows = keys >> 32
+    offsets = np.searchsorted(rows, np.arange(count + 1, dtype=np.int64))
+    return TermPositions(np.concatenate(ids_parts), offsets,
+                         (keys & 0xFFFFFFFF).astype(np.int32))
+
+
+def phrase_docs(candidates: np.ndarray, words: list[TermPositions]) -> np.ndarray:
+    """The candidates (document numbers, sorted, each holding every word) where the words
+    follow each other, matched as (document, position) keys with NumPy."""
     if len(words) < 2 or not len(candidates):
         return candidates
-    found = []
-    for reader, offset in leaves(searcher):
-        count = reader.doc_count_all()
-        local = candidates[(candidates >= offset) & (candidates < offset + count)] - offset
-        if not len(local):
-            continue
-        first = None
-        for i, word in enumerate(words):
-            if timed_out():
-                return np.array(found, dtype=np.int64)
-            ids, values = _segment_values(reader, field, word)
-            keys = _position_keys(values, np.searchsorted(ids, local)) - i
-            if first is None:
-                first = keys
-            else:
-                first = first[np.isin(first, keys)]   # phrase starts still possible
-        found.extend((local[np.unique(first >> 32)] + offset).tolist())
-    return np.array(found, dtype=np.int64)
+    starts = words[0].keys(candidates)
+    for i, word in enumerate(words[1:], 1):
+        starts = starts[np.isin(starts, word.keys(candidates) - i)]   # phrase starts still possible
+    return candidates[np.unique(starts >> 32)]
 
 
 def _position_keys(values: list, rows: np.ndarray) -> np.ndarray:
-    """(row << 32) + position for every position of the values at `rows` (a Positions
-    format value is a 4-byte count, then the pickled list of position deltas)."""
-    decoded = [loads(v[_INT_SIZE:] if v.endswith(b".") else v[_INT_SIZE:] + b".")
-               for v in (values[r] for r in rows)]
+    """(row << 32) + position for every position of the values at `rows`."""
+    chosen = [values[r] for r in rows]
+    keys = _parse_positions(chosen)
+    return keys if keys is not None else _load_positions(chosen)
+
+
+def _load_positions(chosen: list[bytes]) -> np.ndarray:
+    """The same, one `pickle.loads` per value: what `Positions.decode_positions` does."""
+    decoded = [loads(v[_INT_SIZE:] if v.endswith(b".") else v[_INT_SIZE:] + b".") for v in chosen]
     lengths = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
     deltas = np.fromiter(chain.from_iterable(decoded), dtype=np.int64, count=int(lengths.sum()))
     row_of = np.repeat(np.arange(len(decoded), dtype=np.int64), lengths)
     # positions restart at each document: running sums, minus the sum before its first delta
     totals = np.cumsum(deltas)
     before = np.concatenate(([0], totals))[np.cumsum(lengths) - lengths]
-    positions = totals - np.repeat(before, lengths)
-    return (row_of << 32) + positions
+    return (row_of << 32) + totals - np.repeat(before, lengths)
+
+
+# A Positions value: a 4-byte big-endian count n, then `pickle.dumps(deltas, 2)`, which for
+# a list of small integers always reads: PROTO 2, EMPTY_LIST, BINPUT 0, then for n == 1 the
+# integer and APPEND, for n > 1 MARK, the integers and APPENDS (in batches of 1000), STOP.
+# Each integer is BININT1 (K, 1 byte), BININT2 (M, 2 bytes) or BININT (J, 4 bytes).
+_PICKLED_LIST = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
+_K, _M, _J, _APPEND, _APPENDS, _MARK, _STOP = b"KMJae(."
+
+
+def _parse_positions(chosen: list[bytes]) -> np.ndarray | None:
+    """`_load_positions` without unpickling each value: the integers of all values are
+    read a rank at a time (first delta of every value, then the second...) with NumPy.
+    None when a value is not laid out as expected (the caller then unpickles)."""
+    if not chosen:
+        return np.zeros(0, dtype=np.int64)
+    sizes = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen))
+    data = np.frombuffer(b"".join(chosen), dtype=np.uint8)
+    starts = np.cumsum(sizes) - sizes
+    counts = (data[starts].astype(np.int64) << 24 | data[starts + 1].astype(np.int64) << 16
+              | data[starts + 2].astype(np.int64) << 8 | data[starts + 3])
+    if counts.max() > 1000:
+        return None   # batched APPENDS: rare enough to leave to pickle
+    head = starts[:, None] + _INT_SIZE + np.arange(len(_PICKLED_LIST))
+    if not (data[head] == _PICKLED_LIST).all():
+        return None
+    cursor = starts + _INT_SIZE + len(_PICKLED_LIST)
+    many = counts > 1
+    if not (data[cursor[many]] == _MARK).all():
+        return None
+    cursor = cursor + many
+    position = np.zeros(len(chosen), dtype=np.int64)
+    keys = []
+    rows = np.arange(len(chosen), dtype=np.int64)
+    for rank in range(int(counts.max())):
+        active = rows[counts > rank]
+        at = cursor[active]
+        op = data[at]
+        one = data[at + 1].astype(np.int64)
+        two = one | data[np.minimum(at + 2, len(data) - 1)].astype(np.int64) << 8
+        four = (two | data[np.minimum(at + 3, len(data) - 1)].astype(np.int64) << 16
+                | data[np.minimum(at + 4, len(data) - 1)].astype(np.int64) << 24)
+        if not np.isin(op, (_K, _M, _J)).all():
+            return None
+        delta = np.where(op == _K, one, np.where(op == _M, two, four))
+        position[active] += delta
+        cursor[active] = at + np.where(op == _K, 2, np.where(op == _M, 3, 5))
+        keys.append((active << 32) + position[active])
+    closing = np.where(counts == 1, _APPEND, _APPENDS)
+    has_items = counts > 0
+    if not (data[cursor[has_items]] == closing[has_items]).all():
+        return None
+    cursor = cursor + has_items
+    if not (data[cursor] == _STOP).all() or not (cursor + 1 == starts + sizes).all():
+        return None
+    return np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
 
 
 def _segment_values(reader, field: str, term: str) -> tuple[np.ndarray, list]:

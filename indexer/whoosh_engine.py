@@ -66,7 +66,7 @@ OWNER_FILE = "veille-writer.json"
 LOCK_FILE = "MAIN_WRITELOCK"
 TIME_LIMIT = 1.0
 BM25_B, BM25_K1 = 0.75, 1.2           # Whoosh's BM25F defaults, which scored searches before
-POSTINGS_CACHE_BYTES = 64 * 2**20     # posting lists kept between searches
+POSTINGS_CACHE_BYTES = 96 * 2**20     # posting lists and positions kept between searches
 WRITE_TIMEOUT = 30.0
 WRITER_MB = 128      # postings held in memory by a writer before spilling sorted runs
 
@@ -133,18 +133,26 @@ class _State:
 
     def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers, weights) of a term, from a bounded LRU."""
-        key = (field, term)
+        def read():
+            ids, weights = arrays.postings(self.searcher, field, term, weights=True)
+            return ids.astype(np.int32), weights
+        return self._cached(("postings", field, term), read)
+
+    def positions(self, field: str, term: str) -> arrays.TermPositions:
+        return self._cached(("positions", field, term),
+                            lambda: arrays.term_positions(self.searcher, field, term))
+
+    def _cached(self, key: tuple, read: Callable[[], object]):
         found = self._postings.get(key)
         if found is not None:
             self._postings.move_to_end(key)
             return found
-        ids, weights = arrays.postings(self.searcher, field, term, weights=True)
-        found = (ids.astype(np.int32), weights)
+        found = read()
         self._postings[key] = found
-        self._postings_bytes += found[0].nbytes + found[1].nbytes
+        self._postings_bytes += _nbytes(found)
         while self._postings_bytes > POSTINGS_CACHE_BYTES and len(self._postings) > 1:
-            _, (old_ids, old_weights) = self._postings.popitem(last=False)
-            self._postings_bytes -= old_ids.nbytes + old_weights.nbytes
+            _, old = self._postings.popitem(last=False)
+            self._postings_bytes -= _nbytes(old)
         return found
 
     def term_mask(self, field: str, term: str) -> np.ndarray:
@@ -491,8 +499,10 @@ class WhooshEngine:
             masks = [self._mask(state, wq.Term(query.fieldname, word), deadline)
                      for word in query.words]
             candidates = np.flatnonzero(np.logical_and.reduce(masks) & state.live())
-            found = arrays.phrase_docs(state.searcher, query.fieldname, query.words, candidates,
-                                       deadline.check)
+            if deadline.check():
+                return np.zeros(state.size, dtype=bool)
+            found = arrays.phrase_docs(candidates, [state.positions(query.fieldname, word)
+                                                    for word in query.words])
             mask = np.zeros(state.size, dtype=bool)
             mask[found] = True
             return mask
@@ -727,6 +737,10 @@ def _positive(part):
     if isinstance(part, tuple):   # a lone NOT inside an OR: everything but it
         return wq.AndNot(wq.Every(), part[1])
     return part
+
+
+def _nbytes(cached) -> int:
+    return cached.nbytes if isinstance(cached, arrays.TermPositions) else sum(a.nbytes for a in cached)
 
 
 def _intersect(base: np.ndarray, masks) -> np.ndarray:

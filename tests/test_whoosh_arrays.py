@@ -65,7 +65,8 @@ def test_phrases_match_whoosh_positions(engine, words):
     state = engine._current()
     masks = [state.term_mask("content", w) for w in words]
     candidates = np.flatnonzero(np.logical_and.reduce(masks) & state.live())
-    found = set(arrays.phrase_docs(state.searcher, "content", words, candidates).tolist())
+    positions = [arrays.term_positions(state.searcher, "content", w) for w in words]
+    found = set(arrays.phrase_docs(candidates, positions).tolist())
     assert found == _whoosh_docs(state.searcher, wq.Phrase("content", words))
 
 
@@ -96,3 +97,28 @@ def test_search_finds_and_ranks_as_whoosh_matchers_do(engine, q):
     for doc_id, score in ours:
         assert score == pytest.approx(whoosh_scores[doc_id], rel=1e-3)
     assert [s for _, s in ours] == sorted((s for _, s in ours), reverse=True)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_positions_parsed_in_bulk_equal_unpickled_ones(seed):
+    from whoosh.formats import Positions
+
+    rng = random.Random(seed)
+    encode = Positions().encode
+    lists = [sorted(rng.sample(range(rng.choice((50, 300, 70_000, 3_000_000))), rng.randint(1, 40)))
+             for _ in range(200)] + [[0], [255], [256], [65_535], [65_536, 65_537]]
+    values = [encode(positions) for positions in lists]
+    parsed = arrays._parse_positions(values)
+    assert parsed is not None                      # the bulk path really runs
+    assert sorted(parsed.tolist()) == sorted(arrays._load_positions(values).tolist())
+    expected = sorted((row << 32) + p for row, positions in enumerate(lists) for p in positions)
+    assert sorted(parsed.tolist()) == expected
+
+
+def test_unexpected_position_values_fall_back_to_pickle():
+    from whoosh.formats import Positions
+
+    encode = Positions().encode
+    long_list = encode(list(range(1500)))           # pickled in batches of 1000
+    assert arrays._parse_positions([encode([1, 2]), long_list]) is None
+    assert len(arrays._position_keys([encode([1, 2]), long_list], np.array([0, 1]))) == 1502
