@@ -40,8 +40,8 @@ def _get(url: str) -> int | None:
         return None
 
 
-@pytest.mark.slow
-def test_run_crawls_indexes_serves_and_stops(tmp_path, httpserver):
+def feed_config(tmp_path, httpserver):
+    """sources.yaml with one feed of 3 items, served by `httpserver`, every 6 hours."""
     httpserver.add("/rss.xml", (WATCH / "actualites.rss").read_bytes(), content_type="application/rss+xml")
     path = tmp_path / "sources.yaml"
     path.write_text(textwrap.dedent(f"""\
@@ -50,6 +50,12 @@ def test_run_crawls_indexes_serves_and_stops(tmp_path, httpserver):
         sources:
           - {{name: agence, kind: feed, url: "{httpserver.url('/rss.xml')}", schedule: 6h}}
         """), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_run_crawls_indexes_serves_and_stops(tmp_path, httpserver):
+    path = feed_config(tmp_path, httpserver)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run",

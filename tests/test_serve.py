@@ -1,15 +1,15 @@
-"""`veille serve --workers N`: the web UI from N processes (gunicorn), each with its own
-DocumentSpace, stopped cleanly by SIGTERM. A real subprocess and real HTTP requests."""
+"""`veille serve --workers N` and `veille run --workers N`: the web UI from N processes
+(gunicorn), each with its own DocumentSpace, the scheduler in one process only, everything
+stopped cleanly by SIGTERM. Real subprocesses and real HTTP requests."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import json
-import textwrap
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import ROOT, STAFF_EMAIL, STAFF_PASSWORD, free_port
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
-from tests.test_run import WATCH, wait_for
+from tests.test_run import feed_config, wait_for
 from veille.cli import main
 from veille.serve import serve, worker_app
 
@@ -35,30 +35,46 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-@pytest.mark.slow
-def test_serve_with_workers_answers_from_separate_processes_and_stops_on_sigterm(web_config):
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "veille", "--config", str(web_config.path), "serve",
-         "--port", str(port), "--workers", "2"],
-        cwd=web_config.path.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    workers: list[int] = []
-    try:
-        status, page = wait_for(lambda: _get(f"http://127.0.0.1:{port}/search?q=logement"))
-        assert status == 200
-        assert "Étude numéro 1" in page          # the workers search the indexed fixture documents
-        workers = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid))
-        for worker in workers:                  # each worker runs the app: its own process
-            assert Path(f"/proc/{worker}").exists() and worker != process.pid
-        for _ in range(10):                     # fresh connections, whichever worker takes them
-            assert _get(f"http://127.0.0.1:{port}/search?q=logement")[0] == 200
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    finally:
+@pytest.fixture
+def veille_process():
+    """`start(config_path, *args, cwd=...)` runs `python -m veille` in a real process; any
+    still running at the end of the test is killed."""
+    started: list[subprocess.Popen] = []
+
+    def start(config_path, *args, cwd):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(config_path), *args],
+                                   cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def _sigterm(process: subprocess.Popen) -> tuple[str, str]:
+    process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=60)
+
+
+@pytest.mark.slow
+def test_serve_with_workers_answers_from_separate_processes_and_stops_on_sigterm(web_config,
+                                                                                veille_process):
+    port = free_port()
+    process = veille_process(web_config.path, "serve", "--port", str(port), "--workers", "2",
+                             cwd=web_config.path.parent)
+    status, page = wait_for(lambda: _get(f"http://127.0.0.1:{port}/search?q=logement"))
+    assert status == 200
+    assert "Étude numéro 1" in page          # the workers search the indexed fixture documents
+    workers = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid))
+    for worker in workers:                  # each worker runs the app: its own process
+        assert Path(f"/proc/{worker}").exists() and worker != process.pid
+    for _ in range(10):                     # fresh connections, whichever worker takes them
+        assert _get(f"http://127.0.0.1:{port}/search?q=logement")[0] == 200
+    out, err = _sigterm(process)
     assert process.returncode == 0, err
     assert "2 processus" in out
     assert not [w for w in workers if Path(f"/proc/{w}").exists()], "a worker outlived the server"
@@ -105,36 +121,19 @@ def _health(port: int) -> dict | None:
 
 
 @pytest.mark.slow
-def test_run_with_workers_keeps_the_scheduler_in_its_own_process(tmp_path, httpserver):
-    httpserver.add("/rss.xml", (WATCH / "actualites.rss").read_bytes(), content_type="application/rss+xml")
-    path = tmp_path / "sources.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        data_dir: data
-        http: {{delay_per_host: 0, retries: 0, timeout: 3, allow_private_networks: true}}
-        sources:
-          - {{name: agence, kind: feed, url: "{httpserver.url('/rss.xml')}", schedule: 6h}}
-        """), encoding="utf-8")
+def test_run_with_workers_keeps_the_scheduler_in_its_own_process(tmp_path, httpserver, veille_process):
+    path = feed_config(tmp_path, httpserver)
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run",
-                                "--port", str(port), "--workers", "2"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    web: list[int] = []
-    try:
-        # the crawl (in `veille run`'s process) feeds the index the web workers search
-        status, page = wait_for(lambda: (found := _get(f"http://127.0.0.1:{port}/search?q=")) and
-                                "Aucun document" not in found[1] and found)
-        assert status == 200
-        health = wait_for(lambda: _health(port))
-        assert health["scheduler"] == {"running": True}      # reported by every worker
-        (server,) = _children(process.pid)                   # `veille serve --workers 2`...
-        web = [server, *wait_for(lambda: len(_children(server)) == 2 and _children(server))]
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    process = veille_process(path, "run", "--port", str(port), "--workers", "2", cwd=tmp_path)
+    # the crawl (in `veille run`'s process) feeds the index the web workers search
+    status, page = wait_for(lambda: (found := _get(f"http://127.0.0.1:{port}/search?q=")) and
+                            "Aucun document" not in found[1] and found)
+    assert status == 200
+    health = wait_for(lambda: _health(port))
+    assert health["scheduler"] == {"running": True}      # reported by every worker
+    (server,) = _children(process.pid)                   # `veille serve --workers 2`...
+    web = [server, *wait_for(lambda: len(_children(server)) == 2 and _children(server))]
+    out, err = _sigterm(process)
     assert process.returncode == 0, err
     assert "1 source(s) planifiée(s)" in out and "2 processus" in out
     assert len(httpserver.hits("/rss.xml")) == 1              # crawled once, not once per worker
