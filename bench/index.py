@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import time
@@ -41,7 +42,19 @@ def child(phase: str, config_path: str) -> None:
         space.index_pending()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     getattr(space, "close", lambda: None)()
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb()}))
+    # Worker processes (the Whoosh engine's bulk load): their CPU, and the largest one's peak
+    # (ru_maxrss of waited-for children; at least this process's size when they started).
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu + workers.ru_utime + workers.ru_stime,
+                      "peak_rss_mb": peak_rss_mb(),
+                      "workers_peak_rss_mb": round(workers.ru_maxrss / 1024, 1)}))
+
+
+def _worker_count(engine: str, rebuild: dict) -> int:
+    if engine != "whoosh" or not rebuild.get("workers_peak_rss_mb"):
+        return 0
+    from indexer.whoosh_engine import BULK_PROCS
+    return BULK_PROCS if BULK_PROCS > 1 else 0
 
 
 def publish_space(data_dir: Path, name: str) -> None:
@@ -94,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         "index_mb": dir_size_mb(config.data_dir),
         "fts5_index_mb": round(fts5.index_size(fts_path) / 1e6, 1),
         "peak_rss_mb": max(rebuild["peak_rss_mb"], incremental["peak_rss_mb"]),
+        # the rebuild's parent plus each of its worker processes at their peak: an upper bound
+        # of the memory the rebuild held at once
+        "rebuild_total_peak_rss_mb": round(rebuild["peak_rss_mb"]
+                                           + _worker_count(args.engine, rebuild) * rebuild["workers_peak_rss_mb"], 1),
         "bench_process_peak_rss_mb": peak_rss_mb(),
         "load_average": os.getloadavg()[0],
     }

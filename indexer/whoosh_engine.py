@@ -33,10 +33,13 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone, tzinfo
 from fnmatch import fnmatchcase
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
+from types import MappingProxyType
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -57,7 +60,7 @@ from indexer.fields import (FACET_FIELDS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS, M
 from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
 from indexer.query import And, Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
 from indexer.records import FACETS, Document
-from indexer.whoosh_writer import Analysed, FastSegmentWriter
+from indexer.whoosh_writer import Analysed, FastSegmentWriter, write_segments
 from veille.errors import VeilleError
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,9 @@ BM25_B, BM25_K1 = 0.75, 1.2           # Whoosh's BM25F defaults, which scored se
 POSTINGS_CACHE_BYTES = 96 * 2**20     # posting lists and positions kept between searches
 WRITE_TIMEOUT = 30.0
 WRITER_MB = 128      # postings held in memory by a writer before spilling sorted runs
+BULK_MIN = 2_000     # documents into an empty index from which worker processes write it
+BULK_PROCS = min(2, os.cpu_count() or 1)
+BULK_BATCH = 100     # documents sent to a worker at a time
 
 _SKIP = object()   # a part of the query with nothing to search (stop words only)
 _DROP = object()   # an exclusion, left out of the ranking query
@@ -103,6 +109,38 @@ def build_schema() -> Schema:
         language=ID(stored=True),
         spell=KEYWORD(scorable=True),     # folded unstemmed words: "did you mean", wildcards
     )
+
+
+def index_fields(doc: Document, tz: tzinfo) -> dict:
+    """The Whoosh fields of a document (a module function: worker processes import it)."""
+    # Each text analysed once, by the caller of the writer rather than FrenchTokenizer
+    # (the same terms, see indexer.whoosh_writer.Analysed); the same folding gives the
+    # "did you mean" words (indexed_document's, for a text cut for them).
+    long_text = len(doc.content) > MAX_SPELL_CHARS
+    d = indexed_document(doc, tz, spell=long_text)
+    terms, words = analyze_for_index(d.text)
+    spell_words = d.spell_words if long_text else sorted(set(words))
+    title_terms = analyze(d.title)
+    fields = {
+        "id": d.id, "title": Analysed(d.title, title_terms), "content": Analysed(d.text, terms),
+        "source": d.source, "kind": d.kind, "themes": ",".join(d.themes),
+        "territories": ",".join(d.territories), "legal_refs": ",".join(d.legal_refs),
+        "year": d.year, "date": d.date, "local_date": d.local_date,
+        "first_seen": d.first_seen, "location": d.location, "url": d.url,
+        "language": d.language, "spell": Analysed("", spell_words),
+    }
+    if d.doc_type:
+        fields["doc_type"] = d.doc_type
+    if d.published:
+        fields["published"] = d.published
+    if d.page_count is not None:
+        fields["page_count"] = d.page_count
+    return fields
+
+
+def _picklable(doc: Document) -> Document:
+    # The catalog hands `extra` out read-only (a mappingproxy, which pickle refuses)
+    return replace(doc, extra=dict(doc.extra)) if isinstance(doc.extra, MappingProxyType) else doc
 
 
 class _State:
@@ -263,10 +301,25 @@ class WhooshEngine:
     # ------------------------------------------------------------ writing
 
     def add(self, documents: Iterable[Document]) -> int:
-        """Add or replace documents, all in one commit (or none of them)."""
+        """Add or replace documents, all in one commit (or none of them).
+
+        An empty index given at least BULK_MIN documents (a rebuild) is filled by
+        BULK_PROCS worker processes, each writing a segment; the commit is still this one.
+        """
         count = 0
         with self._writer() as writer:
             fresh = self._ix.doc_count_all() == 0
+            if fresh and BULK_PROCS > 1:
+                documents = iter(documents)
+                head = list(islice(documents, BULK_MIN))
+                if len(head) == BULK_MIN:
+                    segments, count = write_segments(
+                        str(self.path), map(_picklable, chain(head, documents)),
+                        partial(index_fields, tz=self.tz), procs=BULK_PROCS, limitmb=WRITER_MB,
+                        batch=BULK_BATCH)
+                    writer.add_segments(segments)
+                    return count
+                documents = head
             put = writer.add_document if fresh else writer.update_document
             for doc in documents:
                 put(**self._fields(doc))
@@ -285,29 +338,7 @@ class WhooshEngine:
             pass  # the commit merges every segment into one
 
     def _fields(self, doc: Document) -> dict:
-        # Each text analysed once, by the caller of the writer rather than FrenchTokenizer
-        # (the same terms, see indexer.whoosh_writer.Analysed); the same folding gives the
-        # "did you mean" words (indexed_document's, for a text cut for them).
-        long_text = len(doc.content) > MAX_SPELL_CHARS
-        d = indexed_document(doc, self.tz, spell=long_text)
-        terms, words = analyze_for_index(d.text)
-        spell_words = d.spell_words if long_text else sorted(set(words))
-        title_terms = analyze(d.title)
-        fields = {
-            "id": d.id, "title": Analysed(d.title, title_terms), "content": Analysed(d.text, terms),
-            "source": d.source, "kind": d.kind, "themes": ",".join(d.themes),
-            "territories": ",".join(d.territories), "legal_refs": ",".join(d.legal_refs),
-            "year": d.year, "date": d.date, "local_date": d.local_date,
-            "first_seen": d.first_seen, "location": d.location, "url": d.url,
-            "language": d.language, "spell": Analysed("", spell_words),
-        }
-        if d.doc_type:
-            fields["doc_type"] = d.doc_type
-        if d.published:
-            fields["published"] = d.published
-        if d.page_count is not None:
-            fields["page_count"] = d.page_count
-        return fields
+        return index_fields(doc, self.tz)
 
     @contextmanager
     def _writer(self, **commit_options) -> Iterator:
@@ -395,14 +426,11 @@ class WhooshEngine:
             self._state = _State(self._ix.searcher())
             self._cache.clear()
         elif not state.searcher.up_to_date():
-            try:
-                searcher = state.searcher.refresh()
-            except TypeError:
-                # whoosh cannot refresh a searcher opened on an empty index (its EmptyReader
-                # has no segments), and such a searcher is never up to date: open a new one
-                state.searcher.close()
-                searcher = self._ix.searcher()
-            self._state = _State(searcher)
+            # A new searcher, not searcher.refresh(): Whoosh's refresh adds the segments of
+            # the old reader back (FileIndex._reader), so after a merge (optimize()) every
+            # merged document was found twice. (It also failed on an empty index.)
+            state.searcher.close()
+            self._state = _State(self._ix.searcher())
             self._cache.clear()
         return self._state
 

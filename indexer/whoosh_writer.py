@@ -25,15 +25,23 @@ they are produced:
 from __future__ import annotations
 
 import heapq
+import logging
 import marshal
+import os
+import socket
+import subprocess
+import sys
 import struct
+import traceback
 import zlib
 from array import array
 from collections import Counter
-from itertools import groupby
+from itertools import groupby, islice
+from multiprocessing.connection import Connection
 from operator import itemgetter, sub
+from pathlib import Path
 from pickle import dumps
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 from zlib import crc32
 
 from whoosh import formats
@@ -46,6 +54,8 @@ from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import GrowableArray
 from whoosh.writing import SegmentWriter
+
+log = logging.getLogger(__name__)
 
 BLOCK_LIMIT = 128      # postings per block, as Whoosh's W3Codec
 COMPRESSION = 3        # zlib level of Whoosh's W3Codec
@@ -95,6 +105,15 @@ class FastSegmentWriter(SegmentWriter):
         super().__init__(ix, limitmb=limitmb, codec=FastCodec(), **kwargs)
         self.pool = TermPool(self._tempstorage, limitmb=limitmb)
         self._checked: set[str] = set()
+        self._extra_segments: list = []
+
+    def add_segments(self, segments) -> None:
+        """Segments written by other writers of this index (`write_segments`), committed
+        with this writer's own."""
+        self._extra_segments.extend(segments)
+
+    def _commit_toc(self, segments):
+        super()._commit_toc(list(segments) + self._extra_segments)
 
     def add_document(self, **fields):
         self._check_state()
@@ -550,3 +569,155 @@ def _write_postings(out: _Buffered, postings: list, lens, fixedsize) -> bytes:
     return (_TERMINFO.pack(0, total_weight, count, 0 if term_min is None else _length_byte(term_min),
                            _length_byte(term_max), term_maxweight, ids[0], ids[-1])
             + pack_long(start) + pack_int(out.pos - start))
+
+
+# ---------------------------------------------------------------- bulk loads in worker processes
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process of a bulk load failed; the message holds its traceback."""
+
+
+def write_segments(index_dir: str, items: Iterable, to_fields: Callable[[object], dict], *,
+                   procs: int, limitmb: int, batch: int = 100) -> tuple[list, int]:
+    """Index `items` in `procs` worker processes, each writing one new segment of the index
+    in `index_dir`; return the segments (for the caller's writer to commit, nothing is
+    committed here) and how many items there were.
+
+    The caller holds the index's write lock and iterates `items` (a catalog cursor stays in
+    its process); batches go to the workers in turn. A worker's failure is raised here as
+    WorkerFailed; if the caller fails or dies, the workers see their socket close, drop
+    their files and exit. Workers are fresh interpreters importing this module (not forked,
+    the caller may run threads; not multiprocessing's spawn, which re-runs the caller's
+    main script).
+    """
+    workers = []
+    try:
+        for _ in range(procs):
+            workers.append(_start_worker(index_dir, to_fields, limitmb))
+        count = 0
+        for number, chunk in enumerate(_chunks(items, batch)):
+            process, conn = workers[number % procs]
+            try:
+                conn.send(chunk)
+            except OSError:
+                raise _failure(process, conn) from None
+            count += len(chunk)
+        for process, conn in workers:
+            try:
+                conn.send(None)
+            except OSError:
+                raise _failure(process, conn) from None
+        segments = []
+        for process, conn in workers:
+            try:
+                reply = conn.recv()
+            except (EOFError, OSError):
+                raise _failure(process, conn) from None
+            if reply[0] != "done":
+                raise WorkerFailed(f"an index worker failed:\n{reply[1]}")
+            if reply[1] is not None:
+                segments.append(reply[1])
+            log.info("index worker %s: %s documents, peak memory %.0f MB", process.pid, reply[2], reply[3])
+        return segments, count
+    finally:
+        for process, conn in workers:
+            conn.close()
+        for process, conn in workers:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _start_worker(index_dir: str, to_fields, limitmb: int):
+    ours, theirs = socket.socketpair()
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from indexer.whoosh_writer import _worker_main; "
+         "_worker_main(int(sys.argv[1]))", str(theirs.fileno())],
+        pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+    theirs.close()
+    conn = Connection(ours.detach())
+    conn.send((index_dir, to_fields, limitmb))
+    return process, conn
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _failure(process, conn) -> WorkerFailed:
+    try:
+        if conn.poll(5):
+            reply = conn.recv()
+            if reply and reply[0] == "error":
+                return WorkerFailed(f"an index worker failed:\n{reply[1]}")
+    except (EOFError, OSError):
+        pass
+    try:
+        code = process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        code = None
+    return WorkerFailed(f"an index worker stopped (exit code {code})")
+
+
+def _worker_main(fd: int) -> None:
+    """A worker process: its orders come through the socket `fd`."""
+    conn = Connection(fd)
+    try:
+        index_dir, to_fields, limitmb = conn.recv()
+    except (EOFError, OSError):
+        return
+    _segment_worker(index_dir, to_fields, limitmb, conn)
+
+
+def _segment_worker(index_dir: str, to_fields, limitmb: int, conn) -> None:
+    """A worker's life: documents from `conn` into a new segment, returned when told."""
+    from whoosh import index as whoosh_index
+
+    writer = None
+    try:
+        writer = FastSegmentWriter(whoosh_index.open_dir(index_dir), limitmb=limitmb, _lk=False)
+        count = 0
+        while (chunk := conn.recv()) is not None:
+            for item in chunk:
+                writer.add_document(**to_fields(item))
+            count += len(chunk)
+        if writer._added:
+            segment = writer._finalize_segment()
+        else:
+            writer._close_segment()
+            segment = None
+        writer = None
+        conn.send(("done", segment, count, _peak_rss_mb()))
+    except EOFError:   # the caller gave up or died: nothing to report to
+        pass
+    except BaseException:
+        try:
+            conn.send(("error", traceback.format_exc()))
+        except OSError:
+            pass
+    finally:
+        if writer is not None:
+            try:
+                writer._close_segment()   # its run files; the segment's files are never committed
+            except Exception:
+                pass
+        conn.close()
+
+
+def _peak_rss_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
