@@ -64,7 +64,8 @@ CRC_HASH = 1           # whoosh.filedb.filetables' hash function number for CRC3
 # Memory estimates of TermPool, in bytes (measured with tracemalloc on the corpus).
 TERM_BYTES = 230
 POSTING_BYTES = 30
-RUN_CHUNK = 20_000     # terms per marshal record in a spilled run
+BYTES_HEADER = 40      # a bytes object's own size, with its allocator's rounding
+RUN_CHUNK = 150_000    # posting list items (3 a posting) per marshal record of a spilled run
 
 _TERMINFO = struct.Struct("!BfIBBfII")   # W3TermInfo's fixed part
 _LENGTH_OF_BYTE = [0] + [byte_to_length(b) for b in range(1, 256)]
@@ -218,35 +219,21 @@ class TermPool:
 
     def add_terms(self, fieldname: str, docnum: int, terms: Sequence[str], boost: float) -> int:
         """One document's terms for a Frequency field; returns how many (the field length)."""
-        table = self.fields.get(fieldname)
-        if table is None:
-            table = self.fields[fieldname] = {}
-        weights, values = self._weights, self._values
-        new = 0
-        for term, freq in Counter(terms).items():
-            weight = weights.get((freq, boost))
-            if weight is None:   # as Frequency.word_values: the sum of 1.0 per token, times boost
-                weight = weights[(freq, boost)] = float(freq) * boost * 1.0
-            value = values.get(freq)
-            if value is None:
-                value = values[freq] = pack_uint(freq)
-            key = term.encode("utf-8")
-            postings = table.get(key)
-            if postings is None:
-                table[key] = [docnum, weight, value]
-                new += 1
-            else:
-                postings += (docnum, weight, value)
-        self.size += new * TERM_BYTES + len(terms) * POSTING_BYTES
-        if self.size > self.limit:
-            self._spill()
+        counts = Counter(terms)
+        values = self._values
+
+        def postings():
+            for term, freq in counts.items():
+                value = values.get(freq)
+                if value is None:
+                    value = values[freq] = pack_uint(freq)
+                yield term, freq, value
+        self._add_document(fieldname, docnum, postings(), boost,
+                           (len(terms) - len(counts)) * POSTING_BYTES)
         return len(terms)
 
     def add_positions(self, fieldname: str, docnum: int, terms: Sequence[str], boost: float) -> int:
         """One document's terms for a Positions field (position = index in `terms`)."""
-        table = self.fields.get(fieldname)
-        if table is None:
-            table = self.fields[fieldname] = {}
         positions: dict[str, list[int]] = {}
         for position, term in enumerate(terms):
             found = positions.get(term)
@@ -254,26 +241,38 @@ class TermPool:
                 positions[term] = [position]
             else:
                 found.append(position)
+
+        def postings():
+            for term, where in positions.items():
+                # Positions.encode: the count, then the pickled position deltas
+                yield term, len(where), pack_uint(len(where)) + dumps(list(map(sub, where, [0] + where[:-1])), 2)
+        # each value is its own bytes object (33 bytes of header), unlike Frequency's shared ones
+        self._add_document(fieldname, docnum, postings(), boost,
+                           len(positions) * BYTES_HEADER + 5 * len(terms))
+        return len(terms)
+
+    def _add_document(self, fieldname: str, docnum: int, postings: Iterable[tuple[str, int, bytes]],
+                      boost: float, extra_bytes: int) -> None:
+        table = self.fields.get(fieldname)
+        if table is None:
+            table = self.fields[fieldname] = {}
         weights = self._weights
-        new = 0
-        for term, where in positions.items():
-            freq = len(where)
+        new = count = 0
+        for term, freq, value in postings:
             weight = weights.get((freq, boost))
-            if weight is None:
+            if weight is None:   # as Whoosh's formats: the sum of 1.0 per token, times the boost
                 weight = weights[(freq, boost)] = float(freq) * boost * 1.0
-            # Positions.encode: the count, then the pickled position deltas
-            value = pack_uint(freq) + dumps(list(map(sub, where, [0] + where[:-1])), 2)
             key = term.encode("utf-8")
-            postings = table.get(key)
-            if postings is None:
+            found = table.get(key)
+            if found is None:
                 table[key] = [docnum, weight, value]
                 new += 1
             else:
-                postings += (docnum, weight, value)
-        self.size += new * TERM_BYTES + len(positions) * POSTING_BYTES + 2 * len(terms)
+                found += (docnum, weight, value)
+            count += 1
+        self.size += new * TERM_BYTES + count * POSTING_BYTES + extra_bytes
         if self.size > self.limit:
             self._spill()
-        return len(terms)
 
     def _sorted_terms(self) -> Iterator[tuple[str, bytes, list]]:
         for fieldname in sorted(self.fields):
@@ -284,12 +283,13 @@ class TermPool:
     def _spill(self) -> None:
         path = f"{random_name()}.run"
         with self.tempstore.create_file(path).raw_file() as run:
-            chunk = []
+            chunk, size = [], 0
             for record in self._sorted_terms():
                 chunk.append(record)
-                if len(chunk) >= RUN_CHUNK:
+                size += len(record[2])
+                if size >= RUN_CHUNK:   # merging holds one chunk per run in memory
                     _dump_chunk(chunk, run)
-                    chunk = []
+                    chunk, size = [], 0
             if chunk:
                 _dump_chunk(chunk, run)
         self.runs.append(path)

@@ -104,16 +104,21 @@ def test_pre_analysed_values_need_a_frequency_or_positions_format(tmp_path):
     writer.cancel()
 
 
+@pytest.fixture
+def bulk_mode(monkeypatch):
+    """Worker processes from 20 documents, 10 at a time."""
+    monkeypatch.setattr(whoosh_engine, "BULK_MIN", 20)
+    monkeypatch.setattr(whoosh_engine, "BULK_PROCS", 2)
+    monkeypatch.setattr(whoosh_engine, "BULK_BATCH", 10)
+
+
 def search_all(engine, texts, q):
     results = engine.search(SearchRequest(q=q, per_page=200), texts.get)
     return results.total, sorted((hit.id, hit.score) for hit in results.hits), dict(results.facets)
 
 
 @pytest.mark.slow
-def test_bulk_load_in_worker_processes_searches_alike(tmp_path, monkeypatch):
-    monkeypatch.setattr(whoosh_engine, "BULK_MIN", 20)
-    monkeypatch.setattr(whoosh_engine, "BULK_PROCS", 2)
-    monkeypatch.setattr(whoosh_engine, "BULK_BATCH", 10)
+def test_bulk_load_in_worker_processes_searches_alike(tmp_path, monkeypatch, bulk_mode):
     docs = list(corpus.generate(70, seed=8))
     texts = {doc.id: "\n".join((doc.title, doc.summary, doc.content)) for doc in docs}
     bulk = WhooshEngine(tmp_path / "bulk", tz=timezone.utc)
@@ -141,10 +146,7 @@ def test_bulk_load_in_worker_processes_searches_alike(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_bulk_load_failing_in_a_worker_commits_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(whoosh_engine, "BULK_MIN", 20)
-    monkeypatch.setattr(whoosh_engine, "BULK_PROCS", 2)
-    monkeypatch.setattr(whoosh_engine, "BULK_BATCH", 10)
+def test_bulk_load_failing_in_a_worker_commits_nothing(tmp_path, bulk_mode):
     docs = list(corpus.generate(40, seed=9))
     docs[30] = replace(docs[30], first_seen="not a date")   # fails in a worker, not in this process
     engine = WhooshEngine(tmp_path / "ix", tz=timezone.utc)
