@@ -39,19 +39,23 @@ def index_table(rows: list[dict]) -> str:
         out.append(f"| {r['engine']} | {r['docs']:,} | {r['docs_per_s']} | {r['fts5_docs_per_s']} "
                    f"| {_x(r['docs_per_s'], r['fts5_docs_per_s'])} | {r.get('rebuild_cpu_s', '–')} "
                    f"| {r['incremental_100_s']} ({r['fts5_incremental_100_s']}) "
-                   f"| {r['index_mb']} ({r['fts5_index_mb']}) | {r['peak_rss_mb']} "
+                   f"| {r['index_mb']} ({r['fts5_index_mb']}) "
+                   f"| {r.get('rebuild_total_peak_rss_mb', r['peak_rss_mb'])} "
                    f"| {r.get('load_average', 0):.1f} |")
     return "\n".join(out)
 
 
 def web_table(rows: list[dict]) -> str:
-    out = ["| engine | docs | clients | searches/s | p50 ms | p95 ms | p99 ms | p95 during commit "
-           "| commit s | errors | web peak RSS MB |", "|" + "---|" * 11]
-    for r in rows:
+    out = ["| engine | docs | web processes | clients | searches/s | p50 ms | p95 ms | p99 ms "
+           "| p95 during commit | commit s | errors | web peak RSS MB (a process / all) "
+           "| web CPU ms a request | load avg |", "|" + "---|" * 14]
+    for r in sorted(rows, key=lambda r: (r["engine"], r["docs"], r.get("workers", 1))):
         c = r["during_commit"]
-        out.append(f"| {r['engine']} | {r['docs']:,} | {r['clients']} | {r['requests_per_s']} "
-                   f"| {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {c['p95_ms']} "
-                   f"| {c['commit_s']} | {r['errors']} | {r['web_peak_rss_mb']} |")
+        out.append(f"| {r['engine']} | {r['docs']:,} | {r.get('workers', 1)} | {r['clients']} "
+                   f"| {r['requests_per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
+                   f"| {c['p95_ms']} | {c['commit_s']} | {r['errors']} "
+                   f"| {r['web_peak_rss_mb']} / {r.get('web_peak_rss_mb_all', r['web_peak_rss_mb'])} "
+                   f"| {r.get('web_cpu_ms_per_request', '–')} | {r.get('load_average', 0):.1f} |")
     return "\n".join(out)
 
 
