@@ -58,7 +58,7 @@ from indexer.fields import (FACET_FIELDS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS, M
                             MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TITLE_BOOST, indexed_document,
                             local_day_bounds, matching_values, ordered_facet, PageCache)
 from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
-from indexer.query import And, Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
+from indexer.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
 from indexer.records import FACETS, Document
 from indexer.whoosh_writer import Analysed, FastSegmentWriter, write_segments
 from veille.errors import VeilleError
@@ -657,7 +657,7 @@ class WhooshEngine:
             else:
                 subs = [wq.Phrase(f, terms) for f in fields]
             return wq.Or(subs) if len(subs) > 1 else subs[0]
-        lexicon = list(state.reader.field_terms(target))
+        lexicon = state.lexicon(target)   # legal_refs holds every key cited: read it once
         if isinstance(node, Word) and node.wildcard:
             pattern = fold(node.text)
             values = [v for v in lexicon if fnmatchcase(fold(v), pattern)]
