@@ -148,8 +148,8 @@ class _State:
 
     Everything a search computes over the whole collection works on NumPy arrays indexed by
     document number (`indexer.whoosh_arrays`): a boolean mask per query part, facet value
-    codes per document, the date columns, field lengths for scoring. Posting lists read for
-    a query are kept (bounded) for the next searches of the same terms.
+    codes per document, the date columns, field lengths for scoring. Posting lists and
+    positions read for a query are kept (LRU, POSTINGS_CACHE_BYTES) for the next searches.
     """
 
     def __init__(self, searcher):
