@@ -177,8 +177,16 @@ class _State:
         return self._cached(("postings", field, term), read)
 
     def positions(self, field: str, term: str) -> arrays.TermPositions:
-        return self._cached(("positions", field, term),
-                            lambda: arrays.term_positions(self.searcher, field, term))
+        def read():
+            found = arrays.term_positions(self.searcher, field, term)
+            # The same blocks hold the posting list: its documents, and weights that are the
+            # position counts times the field's boost. Kept too, rather than read again to
+            # find and rank the phrase's documents.
+            boost = self.searcher.schema[field].format.field_boost
+            self._cached(("postings", field, term), lambda: (
+                found.ids.astype(np.int32), (np.diff(found.offsets) * boost).astype(np.float32)))
+            return found
+        return self._cached(("positions", field, term), read)
 
     def _cached(self, key: tuple, read: Callable[[], object]):
         found = self._postings.get(key)
@@ -524,13 +532,14 @@ class WhooshEngine:
         if isinstance(query, wq.AndMaybe):
             return self._mask(state, query.a, deadline)
         if isinstance(query, wq.Phrase):
+            if deadline.check():
+                return np.zeros(state.size, dtype=bool)
+            # positions first: reading them also keeps the words' posting lists
+            positions = [state.positions(query.fieldname, word) for word in query.words]
             masks = [self._mask(state, wq.Term(query.fieldname, word), deadline)
                      for word in query.words]
             candidates = np.flatnonzero(np.logical_and.reduce(masks) & state.live())
-            if deadline.check():
-                return np.zeros(state.size, dtype=bool)
-            found = arrays.phrase_docs(candidates, [state.positions(query.fieldname, word)
-                                                    for word in query.words])
+            found = arrays.phrase_docs(candidates, positions)
             mask = np.zeros(state.size, dtype=bool)
             mask[found] = True
             return mask

@@ -70,6 +70,19 @@ def test_phrases_match_whoosh_positions(engine, words):
     assert found == _whoosh_docs(state.searcher, wq.Phrase("content", words))
 
 
+@pytest.mark.parametrize("field, term", [("content", "vill"), ("content", "log"),
+                                         ("title", "contrat"), ("title", "absent")])
+def test_posting_lists_derived_from_positions_equal_the_ones_read(engine, field, term):
+    searcher = engine._current().searcher
+    read = arrays.postings(searcher, field, term, weights=True)
+    state = type(engine._current())(searcher)            # a new state: nothing cached yet
+    state.positions(field, term)
+    assert ("postings", field, term) in state._postings  # kept while reading the positions
+    ids, weights = state.postings(field, term)
+    assert ids.tolist() == read[0].tolist()
+    assert weights.tolist() == read[1].tolist()
+
+
 def test_columns_and_lengths_match_whoosh(engine):
     state = engine._current()
     reader = state.searcher.reader()
