@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from indexer.catalog import CATALOG_FILE, Catalog  # noqa: E402
-from indexer.records import Document  # noqa: E402
-from veille.config import Config, load_config  # noqa: E402
+from veille.storage.catalog import CATALOG_FILE, Catalog  # noqa: E402
+from veille.core.records import Document  # noqa: E402
+from veille.core.config import Config, load_config  # noqa: E402
 
 from bench.corpus import CACHE_DIR  # noqa: E402
 

@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve, hosts, sources, items, args.seed)
         return 0
 
-    from indexer.catalog import Catalog
-    from veille.config import load_config
+    from veille.storage.catalog import Catalog
+    from veille.core.config import load_config
 
     from bench.web import free_port
 

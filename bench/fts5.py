@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from indexer.records import Document
+from veille.core.records import Document
 
 from bench.queries import BenchQuery
 

@@ -3,7 +3,7 @@
     python bench/index.py --docs 50000 --engine whoosh --json bench/results/index-whoosh-50k.json
 
 The catalog is filled first (the crawler's cost, cached between runs); the rebuild and the
-incremental `index_pending()` then run through `indexer.space.DocumentSpace` in a child
+incremental `index_pending()` then run through `indexer.search.space.DocumentSpace` in a child
 process, so its peak memory is the indexer's and not the corpus generator's. SQLite FTS5
 indexes the same documents in this process as the baseline.
 """
@@ -31,7 +31,7 @@ def child(phase: str, config_path: str) -> None:
     """Runs in a fresh process: one indexing phase, its time and peak memory as JSON."""
     import json
 
-    from indexer.space import DocumentSpace
+    from indexer.search.space import DocumentSpace
 
     config = load_config(config_path)
     started, cpu = time.perf_counter(), time.process_time()
@@ -53,7 +53,7 @@ def child(phase: str, config_path: str) -> None:
 def _worker_count(engine: str, rebuild: dict) -> int:
     if engine != "whoosh" or not rebuild.get("workers_peak_rss_mb"):
         return 0
-    from indexer.whoosh_engine import BULK_PROCS
+    from indexer.search.whoosh_engine import BULK_PROCS
     return BULK_PROCS if BULK_PROCS > 1 else 0
 
 

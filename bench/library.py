@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from indexer.catalog import Catalog  # noqa: E402
-from indexer.library import sync_library  # noqa: E402
-from veille.config import load_config  # noqa: E402
+from veille.storage.catalog import Catalog  # noqa: E402
+from indexer.library.sync import sync_library  # noqa: E402
+from veille.core.config import load_config  # noqa: E402
 
 
 def main() -> None:

@@ -36,10 +36,10 @@ WORDS = ["rénovation", "logement", "quartier", "cohésion", "contrat de ville",
 
 
 def build(data: Path, docs: int, feeds_host: str) -> Path:
-    from indexer.catalog import Catalog
-    from indexer.records import Document, document_id
-    from indexer.space import DocumentSpace
-    from veille.config import load_config
+    from veille.storage.catalog import Catalog
+    from veille.core.records import Document, document_id
+    from indexer.search.space import DocumentSpace
+    from veille.core.config import load_config
 
     path = data / "sources.yaml"
     feeds = sorted(p.name for p in (ROOT / "demo" / "feeds").glob("*.xml"))
@@ -62,7 +62,7 @@ def build(data: Path, docs: int, feeds_host: str) -> Path:
 
 
 def main() -> None:
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=3000)
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5077)
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    from veille.demo import serve_directory
+    from veille.ops.demo import serve_directory
 
     with tempfile.TemporaryDirectory(prefix="veille-load-") as tmp, \
             serve_directory(ROOT / "demo" / "feeds") as feeds_host:

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{config_path} is missing: run bench/search.py --docs {args.docs} "
                      f"--engine {args.engine} first")
 
-    from indexer.space import DocumentSpace
+    from indexer.search.space import DocumentSpace
 
     space = DocumentSpace(load_config(config_path))
     space.search(request_for(QUERIES[0], 1000))   # opened and warm: the cold query is apart

@@ -2,7 +2,7 @@
 
     python bench/search.py --docs 50000 --engine whoosh --json bench/results/search-whoosh-50k.json
 
-Each request is what the search page sends to `indexer.space.DocumentSpace.search`: top 10
+Each request is what the search page sends to `indexer.search.space.DocumentSpace.search`: top 10
 with highlights and facet counts. Round r asks for result page r, so a cache of recent
 pages cannot answer a repeated request. The first query after opening the space (cold) is
 reported apart. The index (and the FTS5 database) are built once in child processes and
@@ -51,7 +51,7 @@ def ensure_fts5(n: int, seed: int, fresh: bool) -> Path:
 def request_for(query: BenchQuery, page: int):
     from types import MappingProxyType
 
-    from indexer.engine import SearchRequest
+    from indexer.search.engine import SearchRequest
 
     return SearchRequest(q=query.q, filters=MappingProxyType(dict(query.filters)),
                          date_from=query.date_from, date_to=query.date_to, sort=query.sort,
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     config_path = ensure_space(n, args.engine, args.seed, args.fresh)
     fts_path = ensure_fts5(n, args.seed, args.fresh)
 
-    from indexer.space import DocumentSpace
+    from indexer.search.space import DocumentSpace
 
     config = load_config(config_path)
     started = time.perf_counter()

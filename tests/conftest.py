@@ -116,7 +116,7 @@ def login_staff():
     import re
 
     def login(app, email: str = STAFF_EMAIL):
-        from indexer.catalog import Catalog
+        from veille.storage.catalog import Catalog
         from web.auth import CSRF_FIELD, hash_password
 
         catalog = Catalog.in_data_dir(app.config["VEILLE"].data_dir)
@@ -157,8 +157,8 @@ def web_documents(now):
     file, a changed page, and hostile text in every displayed field."""
     from datetime import datetime, timedelta, timezone
 
-    from indexer.legal import enrich_legal
-    from indexer.records import Document, document_id
+    from indexer.enrich.legal import enrich_legal
+    from veille.core.records import Document, document_id
 
     def doc(key, **fields):
         fields.setdefault("first_seen", now - timedelta(days=1))
@@ -215,11 +215,11 @@ def web_config(tmp_path):
     """A configuration on tmp_path with the web fixture documents catalogued and indexed."""
     from datetime import datetime, timezone
 
-    from indexer.catalog import Catalog
-    from veille.config import load_config
+    from veille.storage.catalog import Catalog
+    from veille.core.config import load_config
 
     DocumentSpace = pytest.importorskip(
-        "indexer.space", reason="indexer.space (DocumentSpace) has not landed yet").DocumentSpace
+        "indexer.search.space", reason="indexer.search.space (DocumentSpace) has not landed yet").DocumentSpace
 
     (tmp_path / "sources.yaml").write_text(textwrap.dedent(WEB_CONFIG), encoding="utf-8")
     (tmp_path / "library" / "fiches").mkdir(parents=True)
@@ -253,7 +253,7 @@ def web_client(web_config):
 @pytest.fixture
 def digest_matcher():
     """`matcher(config, catalog)`: index what is pending, then match alerts with the real search."""
-    from indexer.space import DocumentSpace
+    from indexer.search.space import DocumentSpace
     from veille.digest.run import space_matcher
 
     spaces: dict = {}

@@ -168,7 +168,7 @@ def httpserver():
 @pytest.fixture
 def http_config():
     """HttpConfig for tests: loopback allowed, no politeness delay, fast timeouts."""
-    from veille.config import HttpConfig
+    from veille.core.config import HttpConfig
 
     return HttpConfig(user_agent="VeilleTest/1.0", delay_per_host=0.0, timeout=5.0,
                       allow_private_networks=True, retries=2, concurrency=4)

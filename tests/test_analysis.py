@@ -2,7 +2,7 @@
 
 import pytest
 
-from indexer.analysis import FrenchTokenizer, STOP_WORDS, analyze, fold, tokens
+from indexer.search.analysis import FrenchTokenizer, STOP_WORDS, analyze, fold, tokens
 
 
 @pytest.mark.parametrize("typed, indexed", [

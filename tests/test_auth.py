@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Blueprint, jsonify
 
-from indexer.catalog import Catalog
-from veille.config import load_config, load_secret_key
-from veille.errors import VeilleError
+from veille.storage.catalog import Catalog
+from veille.core.config import load_config, load_secret_key
+from veille.core.errors import VeilleError
 from web import create_app
 from web.auth import (CONTENT_SECURITY_POLICY, LoginThrottle, csrf_exempt, hash_password,
                       staff_only, staff_required)

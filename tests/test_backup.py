@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.engine import SearchRequest
-from indexer.records import Document, document_id
-from indexer.space import DocumentSpace
-from veille.backup import BackupError, backup, restore
-from veille.config import load_config, load_secret_key
+from veille.storage.catalog import Catalog
+from indexer.search.engine import SearchRequest
+from veille.core.records import Document, document_id
+from indexer.search.space import DocumentSpace
+from veille.ops.backup import BackupError, backup, restore
+from veille.core.config import load_config, load_secret_key
 from web.auth import hash_password
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)

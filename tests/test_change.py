@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from tests.httpserver import Reply, httpserver  # noqa: F401 (fixture)
-from veille.config import load_config
+from veille.core.config import load_config
 from watch.crawler import crawl_source
 from watch.errors import ParseError
 from watch.fetcher import Fetcher

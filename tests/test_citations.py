@@ -1,4 +1,4 @@
-"""Citation links in the catalog: cites, cited by, and copies of the same text (indexer.citations)."""
+"""Citation links in the catalog: cites, cited by, and copies of the same text (indexer.search.citations)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from types import MappingProxyType
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.citations import cited_by, cites, legal_ids, same_as
-from indexer.legal import enrich_legal
-from indexer.records import KIND_LEGAL, KIND_LIBRARY, KIND_NEWS, Document
+from veille.storage.catalog import Catalog
+from indexer.search.citations import cited_by, cites, legal_ids, same_as
+from indexer.enrich.legal import enrich_legal
+from veille.core.records import KIND_LEGAL, KIND_LIBRARY, KIND_NEWS, Document
 
 
 def _doc(doc_id, title, content="", url=None, kind=KIND_LEGAL, day=1, **extra) -> Document:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from veille.config import ConfigError, load_config, parse_interval
+from veille.core.config import ConfigError, load_config, parse_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 

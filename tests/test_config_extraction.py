@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.extract import Limits
-from veille.config import ConfigError, ExtractionConfig, load_config
+from veille.core.config import ConfigError, ExtractionConfig, load_config
 
 
 def test_defaults_and_values(write_config):

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from veille.config import (ALERT_FILTERS, PAGE_SELECT_KEYS, SOURCE_KIND_OPTIONS, TOP_KEYS, Config,
+from veille.core.config import (ALERT_FILTERS, PAGE_SELECT_KEYS, SOURCE_KIND_OPTIONS, TOP_KEYS, Config,
                            ConfigError, load_config, parse_config)
 
 PROBLEM_RE = re.compile(r"^sources\.yaml:\d+: \S.*$", re.DOTALL)

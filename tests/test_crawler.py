@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.records import document_id
+from veille.storage.catalog import Catalog
+from veille.core.records import document_id
 from tests.conftest import FIXTURES
 from tests.httpserver import Reply, http_config, httpserver  # noqa: F401 (fixtures)
-from veille.config import load_config
+from veille.core.config import load_config
 from watch.crawler import backoff_delay, crawl_source, crawl_sources, source_kind
 from watch.fetcher import Fetcher
 from watch.urls import canonicalize_url

@@ -9,10 +9,10 @@ import sys
 import time
 import urllib.request
 
-from indexer.engine import SearchRequest
-from indexer.space import DocumentSpace
+from indexer.search.engine import SearchRequest
+from indexer.search.space import DocumentSpace
 from tests.conftest import ROOT
-from veille.config import load_config, replace_data_dir
+from veille.core.config import load_config, replace_data_dir
 
 
 def test_demo_builds_a_searchable_space(tmp_path, run_cli):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from indexer.catalog import Catalog
-from indexer.records import KIND_NEWS, Document
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from veille.core.records import KIND_NEWS, Document
+from veille.core.config import load_config
 
 
 def test_preview_then_send_then_nothing_twice(write_config, smtp_server, digest_matcher, run_cli, tmp_path):

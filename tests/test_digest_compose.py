@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from indexer.records import KIND_LEGAL, KIND_NEWS, Document
-from veille.dates import french_date
+from veille.core.records import KIND_LEGAL, KIND_NEWS, Document
+from veille.core.dates import french_date
 from veille.digest.alerts import AlertRecord, parse_alert_form, subscriptions
 from veille.digest.compose import (LEGAL_SECTION, DigestPeriod, Match, build_digest, day_text, next_period,
                                    render_html, render_text, snippet_parts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from veille.config import ConfigError, load_config
+from veille.core.config import ConfigError, load_config
 
 
 def problems(write_config, text):

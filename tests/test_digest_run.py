@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.records import KIND_NEWS, Document
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from veille.core.records import KIND_NEWS, Document
+from veille.core.config import load_config
 from veille.digest.run import compose_digests, run_digest
 from veille.digest.unsubscribe import SECRET_NAME, make_token, read_token
 
@@ -231,7 +231,7 @@ def test_failing_alert_search_holds_back_only_its_recipients(setup, digest_match
 
 
 def test_smtp_password_comes_from_the_environment(setup, write_config):
-    from veille.config import SmtpConfig
+    from veille.core.config import SmtpConfig
     from veille.digest.deliver import DeliveryError, smtp_password
 
     assert smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {"VEILLE_SMTP": "s3cr3t"}) == "s3cr3t"
@@ -247,7 +247,7 @@ def test_schedule_next_run_in_martinique_and_kept_across_restarts(setup, tmp_pat
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     from veille.digest.run import JOB_ID, register_digest_job, scheduled_digest
-    from watch.scheduler import VeilleScheduler   # the scheduler of `veille run`
+    from veille.jobs.scheduler import VeilleScheduler   # the scheduler of `veille run`
 
     config, _, _ = setup()
     martinique = ZoneInfo("America/Martinique")
@@ -288,7 +288,7 @@ def test_schedule_next_run_in_martinique_and_kept_across_restarts(setup, tmp_pat
 def test_filters_legal_texts_and_highlights_through_the_index(setup, digest_matcher):
     from types import MappingProxyType
 
-    from indexer.records import KIND_LEGAL
+    from veille.core.records import KIND_LEGAL
 
     config, catalog, recorder = setup(extra_alerts="""
               - name: Textes sur la ville

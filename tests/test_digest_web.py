@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.records import KIND_NEWS, Document
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from veille.core.records import KIND_NEWS, Document
+from veille.core.config import load_config
 from veille.digest.run import run_digest
 from veille.digest.unsubscribe import SECRET_NAME, make_token
 from web import create_app

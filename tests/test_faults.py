@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.catalog import CATALOG_FILE, Catalog, sqlite_problem
-from indexer.engine import SearchRequest
-from indexer.records import Document, document_id
-from indexer.space import DocumentSpace
+from veille.storage.catalog import CATALOG_FILE, Catalog, sqlite_problem
+from indexer.search.engine import SearchRequest
+from veille.core.records import Document, document_id
+from indexer.search.space import DocumentSpace
 from tests.conftest import ROOT
 from tests.httpserver import Reply, httpserver  # noqa: F401 (fixture)
-from veille.config import load_config
+from veille.core.config import load_config
 
 pytestmark = pytest.mark.slow
 
@@ -316,7 +316,7 @@ def test_kill_veille_run_during_a_crawl_and_an_index_commit_then_restart(httpser
         kill9(run)
     ids = found_ids(config)
     assert len(ids) == len(set(ids)) == 3 * ITEMS + 1400
-    from watch.scheduler import stored_next_runs
+    from veille.jobs.scheduler import stored_next_runs
 
     nexts = stored_next_runs(config)
     assert set(nexts) == {"flux-0", "flux-1", "flux-2", "gros"}

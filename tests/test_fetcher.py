@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from tests.httpserver import Reply, http_config, httpserver  # noqa: F401 (fixtures)
 from watch import errors
 from watch.fetcher import Fetcher, is_public_address, retry_after_seconds

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.records import Document
-from indexer.space import DocumentSpace
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from veille.core.records import Document
+from indexer.search.space import DocumentSpace
+from veille.core.config import load_config
 from web import create_app
 from web.health import crawl_stale_after
 

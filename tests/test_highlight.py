@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from indexer.analysis import WORD_RE, analyze, fold, stem, tokens
-from indexer.highlight import (STEM_SLACK, Highlighter, _candidate_words, highlighter_for,
+from indexer.search.analysis import WORD_RE, analyze, fold, stem, tokens
+from indexer.search.highlight import (STEM_SLACK, Highlighter, _candidate_words, highlighter_for,
                                matching_spans, snippet)
-from indexer.query import parse_query
+from indexer.search.query import parse_query
 
 TEXT = ("La rénovation urbaine de Schœlcher : l'école, les écoles et la RÉNOVATION des "
         "logements. Le ﬁnancement du contrat de ville ½ ; décret n° 2020-1576 ; villes, Ville.")

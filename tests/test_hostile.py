@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
-from veille.config import load_config
+from veille.core.config import load_config
 from web import create_app
 
 pytestmark = pytest.mark.slow

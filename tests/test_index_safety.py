@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from indexer.engine import SearchRequest
-from indexer.records import Document, document_id
-from indexer.space import DocumentSpace
-from indexer.whoosh_engine import LOCK_FILE, OWNER_FILE, WhooshEngine
-from veille.config import parse_config
+from indexer.search.engine import SearchRequest
+from veille.core.records import Document, document_id
+from indexer.search.space import DocumentSpace
+from indexer.search.whoosh_engine import LOCK_FILE, OWNER_FILE, WhooshEngine
+from veille.core.config import parse_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,8 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = r"""
 import sys, time, pathlib
 import whoosh.writing
-from veille.config import load_config
-from indexer.space import DocumentSpace
+from veille.core.config import load_config
+from indexer.search.space import DocumentSpace
 
 config_path, ready, where = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from indexer.catalog import Catalog
-from indexer.engine import SearchRequest
-from indexer.records import Document
-from indexer.space import DocumentSpace
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from indexer.search.engine import SearchRequest
+from veille.core.records import Document
+from indexer.search.space import DocumentSpace
+from veille.core.config import load_config
 
 NOW = datetime(2025, 3, 12, tzinfo=timezone.utc)
 
@@ -77,7 +77,7 @@ def test_write_lock_excludes_other_holders_until_released(tmp_path):
 
     import pytest
 
-    from indexer.space import IndexBusy, index_write_lock
+    from indexer.search.space import IndexBusy, index_write_lock
 
     held, release = threading.Event(), threading.Event()
 

@@ -1,4 +1,4 @@
-"""Legal references and identity of legal texts (indexer.legal), on fixture and real sentences."""
+"""Legal references and identity of legal texts (indexer.enrich.legal), on fixture and real sentences."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from conftest import FIXTURES
-from indexer.legal import (
+from indexer.enrich.legal import (
     code_slug, extract_legal_refs, identify, identify_all, key_label, legal_keys, legifrance_url,
     nature_label, nature_of_title, parse_french_date, query_keys,
 )
@@ -183,8 +183,8 @@ def test_api_text_is_identified(shared_corpus):
 def test_the_enrichment_hook_adds_legal_identity_and_references():
     from datetime import datetime, timezone
 
-    from indexer.records import Document
-    from indexer.thesaurus import enrich
+    from veille.core.records import Document
+    from indexer.enrich.thesaurus import enrich
 
     doc = enrich(Document(
         id="x", title="Décret n° 2021-214 du 24 février 2021 établissant les limites extérieures",

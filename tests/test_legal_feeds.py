@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from indexer.catalog import Catalog
-from indexer.citations import same_as
-from indexer.records import KIND_LEGAL
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from indexer.search.citations import same_as
+from veille.core.records import KIND_LEGAL
+from veille.core.config import load_config
 from watch.crawler import crawl_source
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
 from watch.fetcher import Fetcher

@@ -8,12 +8,12 @@ from types import MappingProxyType
 
 import pytest
 
-from indexer.engine import SearchRequest
-from indexer.legal import enrich_legal
-from indexer.query import parse_query
-from indexer.records import Document
-from indexer.space import DocumentSpace
-from veille.config import parse_config
+from indexer.search.engine import SearchRequest
+from indexer.enrich.legal import enrich_legal
+from indexer.search.query import parse_query
+from veille.core.records import Document
+from indexer.search.space import DocumentSpace
+from veille.core.config import parse_config
 
 ENGINE_NAMES = ["whoosh", "tantivy"]
 

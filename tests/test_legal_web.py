@@ -8,10 +8,10 @@ from types import MappingProxyType
 
 import pytest
 
-from indexer.legal import enrich_legal
-from indexer.records import Document
-from indexer.space import DocumentSpace
-from veille.config import load_config
+from indexer.enrich.legal import enrich_legal
+from veille.core.records import Document
+from indexer.search.space import DocumentSpace
+from veille.core.config import load_config
 from web import create_app
 
 

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from conftest import FIXTURES
-from indexer.catalog import Catalog
-from indexer.records import KIND_LEGAL
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from veille.core.records import KIND_LEGAL
+from veille.core.config import load_config
 from watch.crawler import crawl_source
 from watch.errors import ParseError
 from watch.fetcher import Fetcher

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from indexer.extract import Limits
-from indexer.library import guess_doc_type, sync_library, title_from_filename
-from indexer.records import KIND_LIBRARY, document_id
-from veille.config import load_config
+from indexer.library.sync import guess_doc_type, sync_library, title_from_filename
+from veille.core.records import KIND_LIBRARY, document_id
+from veille.core.config import load_config
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "extract" / "samples"
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from indexer.extract import Limits
-from indexer.library import (LibraryPathError, document_file, library_folder, list_folder,
+from indexer.library.sync import (LibraryPathError, document_file, library_folder, list_folder,
                              resolve_file, sync_library)
-from indexer.records import document_id
-from veille.config import load_config
+from veille.core.records import document_id
+from veille.core.config import load_config
 
 
 @pytest.fixture

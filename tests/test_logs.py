@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
-from veille.logs import format_event, log_event, timed
+from veille.core.logs import format_event, log_event, timed
 
 
 def test_format_event_quotes_what_needs_it_and_skips_none():
@@ -28,8 +28,8 @@ def test_timed_measures_and_log_event_respects_the_level(caplog):
 
 def test_a_scheduled_crawl_logs_the_source_each_document_and_the_duration(httpserver, write_config, caplog):  # noqa: F811
     from tests.test_faults import rss as feed
-    from veille.config import load_config
-    from watch import scheduler
+    from veille.core.config import load_config
+    from veille.jobs import scheduler
 
     httpserver.add("/flux.xml", feed(1, items=3), content_type="application/rss+xml")
     config = load_config(write_config(

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
-from veille.config import load_config
+from veille.core.config import load_config
 from watch.opml import OpmlError, OpmlFeed, add_feeds_to_config, read_opml, slugify, write_opml
 
 OPML = FIXTURES / "watch" / "abonnements.opml"

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.records import document_id
+from veille.storage.catalog import Catalog
+from veille.core.records import document_id
 from tests.conftest import FIXTURES
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
-from veille.config import load_config
+from veille.core.config import load_config
 from watch.crawler import crawl_source
 from watch.dates import parse_french_date
 from watch.errors import ParseError

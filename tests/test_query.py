@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from indexer.query import (And, Not, Or, ParsedQuery, Phrase, Word, parse_query,
+from indexer.search.query import (And, Not, Or, ParsedQuery, Phrase, Word, parse_query,
                            suggestion_words)
 
 

@@ -13,10 +13,10 @@ import urllib.request
 
 import pytest
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from tests.conftest import FIXTURES, ROOT, free_port
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
-from veille.config import load_config
+from veille.core.config import load_config
 
 WATCH = FIXTURES / "watch"
 

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from tests.conftest import FIXTURES
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
-from veille.config import load_config
-from watch import scheduler as sched
+from veille.core.config import load_config
+from veille.jobs import scheduler as sched
 
 WATCH = FIXTURES / "watch"
 
@@ -129,8 +129,8 @@ def test_missed_runs_during_a_stop_run_once_after_restart(tmp_path, feed):
 
 
 def test_crawl_job_indexes_what_it_found(tmp_path, feed):
-    from indexer.engine import SearchRequest
-    from indexer.space import DocumentSpace
+    from indexer.search.engine import SearchRequest
+    from indexer.search.space import DocumentSpace
 
     config = write_config(tmp_path, feed)
     scheduler = sched.build_scheduler(config, index_after_crawl=True)
@@ -179,7 +179,7 @@ def test_extra_jobs_are_kept_across_restarts(tmp_path, feed):
     config = write_config(tmp_path, feed)
 
     def add_weekly(scheduler, config):
-        sched.ensure_job(scheduler, "weekly", "watch.scheduler:crawl_job",
+        sched.ensure_job(scheduler, "weekly", "veille.jobs.scheduler:crawl_job",
                          sched.schedule_trigger("0 7 * * mon", config.tz), args=("agence",),
                          misfire_grace_time=6 * 3600)
 
@@ -197,8 +197,8 @@ def test_extra_jobs_are_kept_across_restarts(tmp_path, feed):
 
 
 def test_index_optimisation_is_scheduled_and_merges_segments(tmp_path, feed):
-    from indexer.engine import SearchRequest
-    from indexer.space import DocumentSpace
+    from indexer.search.engine import SearchRequest
+    from indexer.search.space import DocumentSpace
 
     config = write_config(tmp_path, feed)
     scheduler = sched.build_scheduler(config, index_after_crawl=False)

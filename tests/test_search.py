@@ -13,10 +13,10 @@ from types import MappingProxyType
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from indexer.engine import SearchRequest
-from indexer.records import Document, document_id
-from indexer.space import DocumentSpace
-from veille.config import parse_config
+from indexer.search.engine import SearchRequest
+from veille.core.records import Document, document_id
+from indexer.search.space import DocumentSpace
+from veille.core.config import parse_config
 
 ENGINE_NAMES = ["whoosh", "tantivy"]
 
@@ -396,7 +396,7 @@ def test_repeated_searches_on_an_empty_index(tmp_path, engine_name):
 
 
 def test_time_limit_returns_partial_results_flagged(tmp_path):
-    from indexer.whoosh_engine import WhooshEngine
+    from indexer.search.whoosh_engine import WhooshEngine
 
     engine = WhooshEngine(tmp_path / "ix", time_limit=0.0)
     engine.add(CORPUS)

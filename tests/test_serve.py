@@ -20,7 +20,7 @@ from tests.conftest import ROOT, STAFF_EMAIL, STAFF_PASSWORD, free_port
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
 from tests.test_run import feed_config, wait_for
 from veille.cli import main
-from veille.serve import serve, worker_app
+from veille.ops.serve import serve, worker_app
 
 
 def _get(url: str) -> tuple[int, str] | None:

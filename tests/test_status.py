@@ -6,11 +6,11 @@ import json
 import textwrap
 from datetime import datetime, timedelta, timezone
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from tests.conftest import FIXTURES
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
-from veille.config import load_config
-from watch import scheduler as sched
+from veille.core.config import load_config
+from veille.jobs import scheduler as sched
 from watch.crawler import crawl_source
 from watch.fetcher import Fetcher
 from watch.status import source_statuses

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.catalog import Catalog
-from indexer.engine import SearchRequest
-from indexer.records import Document, document_id
-from indexer.space import DocumentSpace
-from veille.config import load_config
+from veille.storage.catalog import Catalog
+from indexer.search.engine import SearchRequest
+from veille.core.records import Document, document_id
+from indexer.search.space import DocumentSpace
+from veille.core.config import load_config
 from web import create_app
 
 pytestmark = pytest.mark.slow

@@ -1,14 +1,14 @@
-"""What is particular to the tantivy engine: its Rust analysis matches indexer.analysis,
+"""What is particular to the tantivy engine: its Rust analysis matches indexer.search.analysis,
 its index directory is checked before use. Search behaviour itself is tested for both
 engines by tests/test_search.py."""
 
 import pytest
 
-from indexer import analysis
-from indexer import tantivy_engine as te
-from indexer.analysis import analyze
-from indexer.engine import IndexOutdated, SearchRequest
-from indexer.records import Document, document_id
+from indexer.search import analysis
+from indexer.search import tantivy_engine as te
+from indexer.search.analysis import analyze
+from indexer.search.engine import IndexOutdated, SearchRequest
+from veille.core.records import Document, document_id
 from datetime import datetime, timezone
 
 # The cases of issue 4: accents, plurals, stop words, ligatures, elisions, numbers.

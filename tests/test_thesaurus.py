@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from indexer.records import KIND_LIBRARY, Document
-from indexer.thesaurus import (THESAURUS_FILE, ThesaurusError, default_thesaurus, enrich,
+from veille.core.records import KIND_LIBRARY, Document
+from indexer.enrich.thesaurus import (THESAURUS_FILE, ThesaurusError, default_thesaurus, enrich,
                                fold_accents, load_thesaurus, parse_thesaurus, tag)
 
 COMMUNES = {

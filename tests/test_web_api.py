@@ -7,7 +7,7 @@ import pytest
 
 from conftest import HOSTILE
 from test_web_sources import record_run
-from indexer.records import document_id
+from veille.core.records import document_id
 
 RESULT_KEYS = {"id", "title", "url", "source", "kind", "published", "score", "snippet"}
 FACET_KEYS = {"kind", "source", "theme", "territory", "doc_type", "year"}
@@ -103,7 +103,7 @@ def test_unknown_document_and_route_are_json_404(web_client):
 
 
 def test_sources(web_config, web_client, login_staff):
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
 
     catalog = Catalog.in_data_dir(web_config.data_dir)
     record_run(catalog, "prefecture", new=1)

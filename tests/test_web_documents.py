@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 from bs4 import BeautifulSoup
 
 from conftest import HOSTILE
-from indexer.records import document_id
+from veille.core.records import document_id
 from test_web_search import assert_no_live_markup, page
 
 RENOVATION = document_id("https://www.vie-publique.fr/renovation")
@@ -151,7 +151,7 @@ def test_diff_lines_classify():
 def test_summary_repeating_the_text_is_not_shown_twice():
     from datetime import datetime, timezone
 
-    from indexer.records import Document
+    from veille.core.records import Document
     from web.documents import SUMMARY_CHARS, summary_to_show
 
     def doc(summary, content):
@@ -176,7 +176,7 @@ def test_stored_copy_cannot_leave_the_files_folder(web_config, web_client):
     does not serve that file."""
     from dataclasses import replace
 
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
 
     catalog = Catalog.in_data_dir(web_config.data_dir)
     guide = catalog.get(GUIDE)
@@ -192,7 +192,7 @@ def test_stored_html_copy_is_an_inert_attachment(web_config, web_client):
     """A stored web page would run its scripts on our origin if shown inline."""
     from dataclasses import replace
 
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
 
     (web_config.data_dir / "files" / "cd").mkdir(parents=True)
     (web_config.data_dir / "files" / "cd" / "page.html").write_text(f"<p>page</p>{HOSTILE}", encoding="utf-8")

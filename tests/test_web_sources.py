@@ -22,7 +22,7 @@ def test_sources_page_is_for_staff(web_client):
 
 
 def test_sources_page_shows_each_source_state(web_config, web_client, login_staff):
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
 
     catalog = Catalog.in_data_dir(web_config.data_dir)
     record_run(catalog, "prefecture", new=1)

@@ -1,4 +1,4 @@
-"""The Whoosh engine's bulk path (indexer.whoosh_arrays) against Whoosh's own matchers.
+"""The Whoosh engine's bulk path (indexer.search.whoosh_arrays) against Whoosh's own matchers.
 
 The engine reads posting lists, columns and positions straight into NumPy arrays and
 ranks with its own BM25; these tests check, on indexes of several segments with deleted
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
-from indexer import whoosh_arrays as arrays
-from indexer.engine import SearchRequest
-from indexer.query import parse_query
-from indexer.records import Document, document_id
-from indexer.whoosh_engine import WhooshEngine
+from indexer.search import whoosh_arrays as arrays
+from indexer.search.engine import SearchRequest
+from indexer.search.query import parse_query
+from veille.core.records import Document, document_id
+from indexer.search.whoosh_engine import WhooshEngine
 
 WORDS = ("contrat ville quartier prioritaire rénovation urbaine logement social emploi "
          "jeunes insertion habitat école santé politique commune Martinique").split()

@@ -1,4 +1,4 @@
-"""The Whoosh engine's own segment writer (indexer.whoosh_writer) writes what Whoosh's writer
+"""The Whoosh engine's own segment writer (indexer.search.whoosh_writer) writes what Whoosh's writer
 would: same terms, term statistics, postings, stored fields and lengths, through several
 commits, spilled runs and a final optimise."""
 
@@ -11,11 +11,11 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.fields import TEXT, Schema
 
-import indexer.whoosh_engine as whoosh_engine
+import indexer.search.whoosh_engine as whoosh_engine
 from bench import corpus
-from indexer.engine import SearchRequest
-from indexer.whoosh_engine import WhooshEngine, build_schema
-from indexer.whoosh_writer import Analysed, FastSegmentWriter, WorkerFailed
+from indexer.search.engine import SearchRequest
+from indexer.search.whoosh_engine import WhooshEngine, build_schema
+from indexer.search.whoosh_writer import Analysed, FastSegmentWriter, WorkerFailed
 
 
 def stock_fields(engine: WhooshEngine, doc) -> dict:

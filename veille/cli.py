@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from veille import __version__
-from veille.config import CONFIG_ENV, DEFAULT_CONFIG, Config, ConfigError, load_config
-from veille.errors import VeilleError, storage_error_message
+from veille.core.config import CONFIG_ENV, DEFAULT_CONFIG, Config, ConfigError, load_config
+from veille.core.errors import VeilleError, storage_error_message
 
 log = logging.getLogger("veille")
 
@@ -43,15 +43,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _sync_library(config: Config, catalog, progress) -> None:
     """Bring the library folders into the catalog (new, changed, removed files)."""
-    from indexer.library import sync_library
+    from indexer.library.sync import sync_library
 
     report = sync_library(config, catalog, progress)  # logs each problem as a warning
     print(f"library: {report.summary()}", file=sys.stderr)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from indexer.space import DocumentSpace
-    from veille.progress import ProgressBar
+    from indexer.search.space import DocumentSpace
+    from veille.core.progress import ProgressBar
 
     config = _config(args)
     space = DocumentSpace(config)
@@ -82,8 +82,8 @@ def _snippet_text(snippet: str) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from indexer.engine import SearchRequest
-    from indexer.space import DocumentSpace
+    from indexer.search.engine import SearchRequest
+    from indexer.search.space import DocumentSpace
 
     space = DocumentSpace(_config(args))
     try:
@@ -112,7 +112,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from indexer.space import DocumentSpace
+    from indexer.search.space import DocumentSpace
 
     space = DocumentSpace(_config(args))
     try:
@@ -131,7 +131,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from veille.serve import serve
+    from veille.ops.serve import serve
 
     serve(_config(args), host=args.host, port=args.port, workers=args.workers,
           scheduler_pid=args.scheduler_pid)
@@ -141,7 +141,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_digest(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
     from veille.digest.run import compose_digests, open_space, send_digests, space_matcher
 
     config = _config(args)
@@ -195,8 +195,8 @@ def _read_new_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    from indexer.catalog import Catalog
-    from veille.config import EMAIL_RE
+    from veille.storage.catalog import Catalog
+    from veille.core.config import EMAIL_RE
     from web.auth import hash_password, normalize_email
 
     config = _config(args)
@@ -243,7 +243,7 @@ def _chosen_sources(config: Config, name: str | None):
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
     from watch.crawler import crawl_sources
     from watch.fetcher import Fetcher
 
@@ -270,7 +270,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from veille.backup import backup, default_archive_name
+    from veille.ops.backup import backup, default_archive_name
 
     report = backup(_config(args), Path(args.file or default_archive_name()))
     print(f"backup written to {report.path}: {report.files} files, {report.bytes / 1e6:.1f} MB "
@@ -279,10 +279,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from indexer.engine import SearchRequest
-    from indexer.space import DocumentSpace
-    from veille.backup import restore
-    from veille.progress import ProgressBar
+    from indexer.search.engine import SearchRequest
+    from indexer.search.space import DocumentSpace
+    from veille.ops.backup import restore
+    from veille.core.progress import ProgressBar
 
     config = _config(args)
     report = restore(config, Path(args.file), force=args.force)
@@ -339,8 +339,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    from indexer.catalog import Catalog
-    from watch.scheduler import stored_next_runs
+    from veille.storage.catalog import Catalog
+    from veille.jobs.scheduler import stored_next_runs
     from watch.status import source_statuses
 
     statuses = source_statuses(config, Catalog.in_data_dir(config.data_dir), stored_next_runs(config))
@@ -363,8 +363,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
-    from veille.serve import serve
-    from watch.scheduler import build_scheduler, shutdown
+    from veille.ops.serve import serve
+    from veille.jobs.scheduler import build_scheduler, shutdown
 
     config = _config(args)
     from veille.digest.run import register_digest_job
@@ -422,13 +422,13 @@ def _serve_in_child(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from veille.demo import run_demo
+    from veille.ops.demo import run_demo
 
     config = run_demo(data_dir=args.data_dir)
     if args.no_serve:
         print(f"Demo data ready in {config.data_dir}")
         return 0
-    from veille.serve import serve
+    from veille.ops.serve import serve
 
     serve(config, host=args.host, port=args.port)
     return 0

@@ -18,12 +18,12 @@ from types import MappingProxyType
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
-from indexer.catalog import Catalog
+from veille.storage.catalog import Catalog
 from indexer.extract import Limits
-from indexer.records import KIND_NEWS, KINDS, Document, content_hash, document_id
-from indexer.thesaurus import enrich
-from veille.config import Config, Source
-from veille.logs import log_event
+from veille.core.records import KIND_NEWS, KINDS, Document, content_hash, document_id
+from indexer.enrich.thesaurus import enrich
+from veille.core.config import Config, Source
+from veille.core.logs import log_event
 from watch.errors import FetchError, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for

@@ -6,7 +6,7 @@ stable identifier for programs (`veille sources --json`, the web status page, te
 
 from __future__ import annotations
 
-from veille.errors import VeilleError
+from veille.core.errors import VeilleError
 
 
 class WatchError(VeilleError):

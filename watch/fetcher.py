@@ -38,7 +38,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from protego import Protego
 
-from veille.config import HttpConfig
+from veille.core.config import HttpConfig
 from watch import charset as charsets
 from watch.errors import (ConnectionFailed, FetchError, FetchTimeout, HttpError, InvalidUrl,
                           PrivateAddressRefused, RobotsDisallowed, TooLarge, TooManyRedirects)
@@ -58,7 +58,7 @@ TEXT_TYPES = ("text/", "application/xml", "application/xhtml+xml", "application/
 
 
 class ValidatorStore(Protocol):
-    """Where ETag / Last-Modified live between runs (indexer.catalog.Catalog implements it)."""
+    """Where ETag / Last-Modified live between runs (veille.storage.catalog.Catalog implements it)."""
 
     def validators(self, url: str) -> tuple[str | None, str | None]: ...
     def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...

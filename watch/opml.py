@@ -17,7 +17,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Iterable
 
-from veille.config import Config, ConfigError, Source, is_http_url, parse_config
+from veille.core.config import Config, ConfigError, Source, is_http_url, parse_config
 from watch.errors import WatchError
 from watch.urls import canonicalize_url
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
 
-from indexer.catalog import Catalog
-from veille.config import Config
+from veille.storage.catalog import Catalog
+from veille.core.config import Config
 
 STATE_LABELS = {"ok": "en service", "failing": "en échec", "backoff": "en pause après échecs",
                 "never": "jamais relevée", "disabled": "désactivée"}
@@ -99,7 +99,7 @@ def source_statuses(config: Config, catalog: Catalog, next_runs: Mapping[str, da
 
 def _first_run_after(schedule: str, config: Config, when: datetime) -> datetime | None:
     """The first scheduled time at or after `when` (a backing-off source skips the others)."""
-    from watch.scheduler import schedule_trigger
+    from veille.jobs.scheduler import schedule_trigger
 
     trigger = schedule_trigger(schedule, config.tz)
     if hasattr(trigger, "interval"):

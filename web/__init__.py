@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from veille.config import Config, load_config
-from veille.dates import french_date, french_datetime
+from veille.core.config import Config, load_config
+from veille.core.dates import french_date, french_datetime
 from web import present
 
 
@@ -96,13 +96,13 @@ def _shared(name: str, factory):
 
 def get_space():
     """The app's DocumentSpace, opened once and shared by every request thread."""
-    from indexer.space import DocumentSpace
+    from indexer.search.space import DocumentSpace
 
     return _shared("space", lambda: DocumentSpace(veille_config()))
 
 
 def get_catalog():
     """The app's catalog (alerts, digest archive, run log, library); SQLite connections per thread."""
-    from indexer.catalog import Catalog
+    from veille.storage.catalog import Catalog
 
     return _shared("catalog", lambda: Catalog.in_data_dir(veille_config().data_dir))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request, url_for
 
-from indexer.records import KIND_LIBRARY, Document
+from veille.core.records import KIND_LIBRARY, Document
 from web import get_catalog, get_space, veille_config
 from web.auth import current_staff
 from web.documents import legal_references, similar_documents

@@ -34,8 +34,8 @@ from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_t
                    request, session, url_for)
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indexer.catalog import Catalog, StaffUser
-from veille.config import Config, load_secret_key
+from veille.storage.catalog import Catalog, StaffUser
+from veille.core.config import Config, load_secret_key
 
 log = logging.getLogger("veille.web.auth")
 
@@ -113,7 +113,7 @@ class LoginThrottle:
 
     Kept in memory, per process: a restart forgetting the count is harmless next to
     scrypt's cost per guess; with several web processes each allows its share of the limit
-    (`veille.serve.worker_app`). `clock` is injectable for tests.
+    (`veille.ops.serve.worker_app`). `clock` is injectable for tests.
     """
 
     def __init__(self, limit: int = LOGIN_FAILURES_ALLOWED, window: float = 900.0, clock: Callable[[], float] = time.monotonic):

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 
-from indexer.records import KIND_LIBRARY, KIND_PAGE_CHANGE, Document
-from indexer import citations
+from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, Document
+from indexer.search import citations
 from web import get_catalog, get_space, veille_config
 from web.files import send_confined
 from web.params import page_window
@@ -104,7 +104,7 @@ def similar_documents(doc_id: str) -> list[Related]:
 
 
 def legal_references(doc: Document) -> tuple[list, list[Related], list[Related]]:
-    """(texts `doc` cites, as indexer.citations.Citation; documents citing it; other copies of
+    """(texts `doc` cites, as indexer.search.citations.Citation; documents citing it; other copies of
     the same text from other sources)."""
     catalog = get_catalog()
     try:

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, jsonify
 
-from indexer.engine import SearchRequest
-from veille.config import Config, parse_interval
+from indexer.search.engine import SearchRequest
+from veille.core.config import Config, parse_interval
 from web import get_catalog, get_space, veille_config
 
 bp = Blueprint("health", __name__)

@@ -1,6 +1,6 @@
 """Browsing the centre's library: its folders, its files with their catalog notice, downloads.
 
-Paths are resolved by indexer.library (NFC/NFD names, no `..`, no hidden files or sidecar,
+Paths are resolved by indexer.library.sync (NFC/NFD names, no `..`, no hidden files or sidecar,
 no symlink out of the folder); any refusal is a plain 404, so nothing can be probed.
 """
 
@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 from flask import Blueprint, abort, render_template, request
 
-from indexer.library import LibraryPathError, library_folder, list_folder, resolve_file
+from indexer.library.sync import LibraryPathError, library_folder, list_folder, resolve_file
 from web import get_catalog, veille_config
 from web.files import send_path
 

@@ -14,9 +14,9 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 from urllib.parse import quote_plus
 
-from indexer.engine import SearchRequest
+from indexer.search.engine import SearchRequest
 
-# URL parameter -> facet field of the index (indexer.records.FACETS), in display order.
+# URL parameter -> facet field of the index (veille.core.records.FACETS), in display order.
 FACET_PARAMS: Mapping[str, str] = MappingProxyType({
     "kind": "kind",
     "source": "source",

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from indexer.engine import SearchRequest, SearchResults
+from indexer.search.engine import SearchRequest, SearchResults
 from web import get_space, veille_config
 from web.atom import search_feed
 from web.params import (FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, ToggleLinks,

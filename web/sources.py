@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from watch.scheduler import stored_next_runs
+from veille.jobs.scheduler import stored_next_runs
 from watch.status import source_statuses
 from web import get_catalog, veille_config
 from web.auth import staff_only

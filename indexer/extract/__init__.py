@@ -59,7 +59,7 @@ class Limits:
 
     @classmethod
     def from_config(cls, extraction) -> "Limits":
-        """Limits from `sources.yaml`'s `extraction:` section (veille.config.ExtractionConfig)."""
+        """Limits from `sources.yaml`'s `extraction:` section (veille.core.config.ExtractionConfig)."""
         return cls(max_bytes=int(extraction.max_file_mb * 1024 * 1024), timeout=extraction.timeout,
                    max_pages=extraction.max_pages)
 

@@ -1,7 +1,7 @@
 """Alert records: the YAML alerts (read-only) and those staff create in the web UI.
 
 Both become an `AlertRecord` with a stable `key`, used in unsubscribe tokens, in the archive
-and in the Atom feed URL. Storage of web alerts is in `indexer.catalog` (all SQL lives there).
+and in the Atom feed URL. Storage of web alerts is in `veille.storage.catalog` (all SQL lives there).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
-from indexer.catalog import Catalog, SavedAlert
-from veille.config import ALERT_FILTERS, EMAIL_RE, Alert, Config
+from veille.storage.catalog import Catalog, SavedAlert
+from veille.core.config import ALERT_FILTERS, EMAIL_RE, Alert, Config
 
 ORIGIN_YAML = "yaml"
 ORIGIN_WEB = "web"

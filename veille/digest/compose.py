@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from indexer.records import KIND_LEGAL, Document
-from veille.config import is_http_url
-from veille.dates import french_date
+from veille.core.records import KIND_LEGAL, Document
+from veille.core.config import is_http_url
+from veille.core.dates import french_date
 from veille.digest.alerts import AlertRecord
 
 LEGAL_SECTION = "Textes officiels"

@@ -12,8 +12,8 @@ import ssl
 from email.message import EmailMessage
 from typing import Mapping
 
-from veille.config import SmtpConfig
-from veille.errors import VeilleError
+from veille.core.config import SmtpConfig
+from veille.core.errors import VeilleError
 
 
 class DeliveryError(VeilleError):

@@ -25,15 +25,15 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from indexer.catalog import Catalog, DigestItem, DigestRecord
-from veille.config import Config, load_config, parse_interval, replace_data_dir
+from veille.storage.catalog import Catalog, DigestItem, DigestRecord
+from veille.core.config import Config, load_config, parse_interval, replace_data_dir
 from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
 from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link,
                                    next_period, render_html, render_text, snippet_parts)
 from veille.digest.deliver import DeliveryError, deliver
 from veille.digest.mail import build_message, message_id
 from veille.digest.unsubscribe import SECRET_NAME, make_token, unsubscribe_url
-from veille.errors import VeilleError
+from veille.core.errors import VeilleError
 
 log = logging.getLogger("veille.digest")
 
@@ -232,8 +232,8 @@ def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetim
 
 
 def space_matcher(space, catalog: Catalog, *, per_page: int = 100, limit: int = 1000) -> Matcher:
-    """A Matcher over `indexer.space.DocumentSpace`, exact on first-seen times via the catalog."""
-    from indexer.engine import SearchRequest
+    """A Matcher over `indexer.search.space.DocumentSpace`, exact on first-seen times via the catalog."""
+    from indexer.search.engine import SearchRequest
 
     def match(alert: AlertRecord, since: datetime, until: datetime) -> list[Match]:
         # the engine filters by day; the catalog's timestamps then cut the exact period
@@ -271,13 +271,13 @@ def digest_trigger(config: Config):
 def register_digest_job(scheduler, config: Config) -> str:
     """Put the digest job on `veille run`'s APScheduler 3 scheduler; returns kept/rescheduled/added.
 
-    Through `watch.scheduler.ensure_job`, a stored job whose schedule did not change is kept
+    Through `veille.jobs.scheduler.ensure_job`, a stored job whose schedule did not change is kept
     with its next run time, so a digest that fell due while the process was down is sent
     once on restart, and a restart never adds a second one. The job gets only strings
     (config path and data directory), as the persistent job store pickles its arguments; it
     reloads the configuration when it fires, picking up edited alerts.
     """
-    from watch.scheduler import ensure_job
+    from veille.jobs.scheduler import ensure_job
 
     return ensure_job(scheduler, JOB_ID, scheduled_digest, digest_trigger(config),
                       args=(str(config.path), str(config.data_dir)), name="digest e-mail")
@@ -297,7 +297,7 @@ def scheduled_digest(config_path: str, data_dir: str) -> None:
 
 
 def open_space(config: Config):
-    from indexer.space import DocumentSpace
+    from indexer.search.space import DocumentSpace
 
     return DocumentSpace(config)
 

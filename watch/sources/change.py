@@ -12,8 +12,8 @@ from datetime import datetime
 
 from bs4 import BeautifulSoup
 
-from indexer.catalog import PageSnapshot
-from indexer.records import KIND_PAGE_CHANGE, Document, content_hash, document_id
+from veille.storage.catalog import PageSnapshot
+from veille.core.records import KIND_PAGE_CHANGE, Document, content_hash, document_id
 from watch import charset
 from watch.errors import ParseError
 from watch.text import html_to_text

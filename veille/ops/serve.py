@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import os
 
-from veille.config import Config, load_secret_key
+from veille.core.config import Config, load_secret_key
 
-log = logging.getLogger("veille.serve")
+log = logging.getLogger("veille.ops.serve")
 
 WORKER_THREADS = 4      # per worker process: requests waiting on I/O while another runs
 KEEPALIVE_SECONDS = 5   # idle keep-alive connections (browsers reuse them for the next page)

@@ -521,7 +521,7 @@ def _sources(check: _Checker, node: yaml.Node, tz: str) -> tuple[Source, ...]:
 
 
 def _alerts(check: _Checker, node: yaml.Node, source_names: set[str]) -> tuple[Alert, ...]:
-    from indexer.records import KINDS
+    from veille.core.records import KINDS
 
     alerts = []
     names: set[str] = set()
@@ -726,7 +726,7 @@ def load_secret_key(data_dir: Path) -> str:
     The file is created on first use, readable by its owner only (0600), and is refused when
     others can read it. It lives with the data (and its backups), never in the repository.
     """
-    from veille.errors import VeilleError
+    from veille.core.errors import VeilleError
 
     key = os.environ.get(SECRET_KEY_ENV, "").strip()
     if key:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable
 
-from indexer.analysis import WORD_RE, analyze, fold, stem, word_terms
-from indexer.query import ParsedQuery, Phrase, Word
+from indexer.search.analysis import WORD_RE, analyze, fold, stem, word_terms
+from indexer.search.query import ParsedQuery, Phrase, Word
 
 MAX_SCAN_CHARS = 200_000
 SNIPPET_CHARS = 240

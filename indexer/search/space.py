@@ -27,21 +27,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from indexer import citations
-from indexer.catalog import Catalog
-from indexer.citations import Citation
-from indexer.engine import IndexOutdated, SearchEngine, SearchRequest, SearchResults
-from indexer.legal import is_date_key, query_keys
-from indexer.records import Document
-from veille.config import Config
-from veille.progress import Progress, no_progress
+from indexer.search import citations
+from veille.storage.catalog import Catalog
+from indexer.search.citations import Citation
+from indexer.search.engine import IndexOutdated, SearchEngine, SearchRequest, SearchResults
+from indexer.enrich.legal import is_date_key, query_keys
+from veille.core.records import Document
+from veille.core.config import Config
+from veille.core.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
 
 # Engine name (sources.yaml `search: {engine: ...}`) -> "module:Class", imported on first use.
 ENGINES = {
-    "whoosh": "indexer.whoosh_engine:WhooshEngine",
-    "tantivy": "indexer.tantivy_engine:TantivyEngine",
+    "whoosh": "indexer.search.whoosh_engine:WhooshEngine",
+    "tantivy": "indexer.search.tantivy_engine:TantivyEngine",
 }
 
 SEARCH_DIR = "search"

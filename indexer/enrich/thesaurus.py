@@ -1,4 +1,4 @@
-"""Themes and territories of a document, tagged from its words with `indexer/thesaurus.yaml`.
+"""Themes and territories of a document, tagged from its words with `indexer/enrich/thesaurus.yaml`.
 
 `tag(title, text) -> Tags` is pure: it folds accents, case, hyphens and apostrophes, then
 looks up the document's word sequences (longest first) in an index of the thesaurus terms.
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from indexer.legal import enrich_legal
-from indexer.records import Document
-from veille.errors import VeilleError
+from indexer.enrich.legal import enrich_legal
+from veille.core.records import Document
+from veille.core.errors import VeilleError
 
 THESAURUS_FILE = Path(__file__).resolve().parent / "thesaurus.yaml"
 TERRITORY_KINDS = ("qpv", "quartier", "commune", "intercommunalité", "région", "outre-mer")
@@ -300,7 +300,7 @@ def _merge(first: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
 
 def enrich(doc: Document, thesaurus: Thesaurus | None = None) -> Document:
     """The document with tagged themes and territories added after the ones it has, and
-    its legal identity and references (`indexer.legal.enrich_legal`: extra legal_id,
+    its legal identity and references (`indexer.enrich.legal.enrich_legal`: extra legal_id,
     legal_ids, legal_refs; a legal text's nature as doc_type).
 
     The one enrichment step crawlers and library sync call on every document they build.

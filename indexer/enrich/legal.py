@@ -22,7 +22,7 @@ from datetime import date
 from types import MappingProxyType
 from urllib.parse import quote
 
-from indexer.records import Document
+from veille.core.records import Document
 
 # Natures, as keyed (ASCII) and as shown to users (doc_type facet values).
 NATURE_LABELS = {

@@ -15,7 +15,7 @@ A failing source backs off (see `watch.crawler.backoff_delay`): its scheduled ru
 skipped until the backoff ends, so a dead server is asked less and less often, and the
 source recovers by itself on the first run that succeeds.
 
-Jobs are stored by reference (`watch.scheduler:crawl_job` and the source's name), so they
+Jobs are stored by reference (`veille.jobs.scheduler:crawl_job` and the source's name), so they
 reach the live configuration, catalog and fetcher through the module's `Runtime`. Other jobs
 (the digest) are added with `ensure_job` by a function passed to `build_scheduler`.
 """
@@ -38,10 +38,10 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from indexer.catalog import Catalog
-from veille.config import Config, parse_interval
+from veille.storage.catalog import Catalog
+from veille.core.config import Config, parse_interval
 from watch.crawler import RunReport, crawl_sources
-from veille.logs import log_event, timed
+from veille.core.logs import log_event, timed
 from watch.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Runtime:
 
     def index(self) -> None:
         """Index what the crawl added (incrementally); one indexing at a time."""
-        from indexer.space import DocumentSpace
+        from indexer.search.space import DocumentSpace
 
         with self._index_lock:
             if self._space is None:
@@ -91,7 +91,7 @@ class Runtime:
 
     def optimize(self) -> None:
         """Merge the index's segments (searches keep working; writers wait)."""
-        from indexer.space import DocumentSpace
+        from indexer.search.space import DocumentSpace
 
         started = time.monotonic()
         with self._index_lock:

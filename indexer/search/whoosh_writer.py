@@ -633,11 +633,11 @@ def write_segments(index_dir: str, items: Iterable, to_fields: Callable[[object]
 
 def _start_worker(index_dir: str, to_fields, limitmb: int):
     ours, theirs = socket.socketpair()
-    package_root = str(Path(__file__).resolve().parents[1])
+    package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, env.get("PYTHONPATH"))))
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from indexer.whoosh_writer import _worker_main; "
+        [sys.executable, "-c", "import sys; from indexer.search.whoosh_writer import _worker_main; "
          "_worker_main(int(sys.argv[1]))", str(theirs.fileno())],
         pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
     theirs.close()

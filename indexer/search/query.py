@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Union
 
-from indexer.analysis import analyze, fold, fold_words
-from indexer.legal import query_references
+from indexer.search.analysis import analyze, fold, fold_words
+from indexer.enrich.legal import query_references
 
 MAX_QUERY_CHARS = 500
 MAX_DEPTH = 16

@@ -1,8 +1,8 @@
 """Links between legal texts of the catalog: what a document cites, what cites it, and the
 copies of one text that came from different sources.
 
-Built on the keys `indexer.legal.enrich_legal` puts in `Document.extra` and the catalog keeps
-in its `legal_keys` table; `indexer.space.DocumentSpace` exposes these as methods.
+Built on the keys `indexer.enrich.legal.enrich_legal` puts in `Document.extra` and the catalog keeps
+in its `legal_keys` table; `indexer.search.space.DocumentSpace` exposes these as methods.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from indexer.catalog import Catalog
-from indexer.legal import NATURE_LABELS, cited_keys, is_date_key, key_label, legifrance_url
-from indexer.records import Document
+from veille.storage.catalog import Catalog
+from indexer.enrich.legal import NATURE_LABELS, cited_keys, is_date_key, key_label, legifrance_url
+from veille.core.records import Document
 
 
 @dataclass(frozen=True)

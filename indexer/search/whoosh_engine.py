@@ -1,12 +1,12 @@
-"""The Whoosh engine: pure Python, the default. Implements `indexer.engine.SearchEngine`.
+"""The Whoosh engine: pure Python, the default. Implements `indexer.search.engine.SearchEngine`.
 
 How it stays fast and safe (see issue 8):
 - one long-lived searcher, reopened only when the index generation changed; a lock makes
   it safe to share between the web's threads;
 - document text is analysed but not stored: snippets come from the catalog, for the shown
-  hits only (`indexer.highlight`);
+  hits only (`indexer.search.highlight`);
 - Whoosh's matchers (Python, one document at a time) are bypassed when searching: posting
-  lists are read in bulk into NumPy arrays (`indexer.whoosh_arrays`); a query is evaluated
+  lists are read in bulk into NumPy arrays (`indexer.search.whoosh_arrays`); a query is evaluated
   as boolean masks over document numbers, ranked by BM25 computed for all matches at once,
   and facet counts are `bincount`s of per-document value codes (built once per searcher);
 - a phrase is checked on the documents holding all its words only, their positions
@@ -51,17 +51,17 @@ from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.filelock import FileLock
 from whoosh.util.times import datetime_to_long
 
-from indexer import whoosh_arrays as arrays
-from indexer.analysis import FrenchTokenizer, analyze, analyze_for_index, fold, fold_words
-from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults
-from indexer.fields import (FACET_FIELDS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS, MLT_TERMS,
+from indexer.search import whoosh_arrays as arrays
+from indexer.search.analysis import FrenchTokenizer, analyze, analyze_for_index, fold, fold_words
+from indexer.search.engine import Hit, IndexOutdated, SearchRequest, SearchResults
+from indexer.search.fields import (FACET_FIELDS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS, MLT_TERMS,
                             MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TITLE_BOOST, indexed_document,
                             local_day_bounds, matching_values, ordered_facet, PageCache)
-from indexer.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
-from indexer.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
-from indexer.records import FACETS, Document
-from indexer.whoosh_writer import Analysed, FastSegmentWriter, write_segments
-from veille.errors import VeilleError
+from indexer.search.highlight import Highlighter, highlighter_for, snippet, wildcard_prefixes
+from indexer.search.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
+from veille.core.records import FACETS, Document
+from indexer.search.whoosh_writer import Analysed, FastSegmentWriter, write_segments
+from veille.core.errors import VeilleError
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def build_schema() -> Schema:
 def index_fields(doc: Document, tz: tzinfo) -> dict:
     """The Whoosh fields of a document (a module function: worker processes import it)."""
     # Each text analysed once, by the caller of the writer rather than FrenchTokenizer
-    # (the same terms, see indexer.whoosh_writer.Analysed); the same folding gives the
+    # (the same terms, see indexer.search.whoosh_writer.Analysed); the same folding gives the
     # "did you mean" words (indexed_document's, for a text cut for them).
     long_text = len(doc.content) > MAX_SPELL_CHARS
     d = indexed_document(doc, tz, spell=long_text)
@@ -147,7 +147,7 @@ class _State:
     """A searcher and the arrays derived from it, dropped together when the index changes.
 
     Everything a search computes over the whole collection works on NumPy arrays indexed by
-    document number (`indexer.whoosh_arrays`): a boolean mask per query part, facet value
+    document number (`indexer.search.whoosh_arrays`): a boolean mask per query part, facet value
     codes per document, the date columns, field lengths for scoring. Posting lists and
     positions read for a query are kept (LRU, POSTINGS_CACHE_BYTES) for the next searches.
     """

@@ -15,10 +15,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
-from veille.config import Config, load_config
-from veille.errors import VeilleError
+from veille.core.config import Config, load_config
+from veille.core.errors import VeilleError
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 PLACEHOLDER_HOST = "127.0.0.1:8399"
 
 
@@ -62,9 +62,9 @@ def run_demo(data_dir: Path | None = None, out=print) -> Config:
     """
     import shutil
 
-    from indexer.catalog import Catalog
-    from indexer.space import DocumentSpace
-    from veille.progress import ProgressBar
+    from veille.storage.catalog import Catalog
+    from indexer.search.space import DocumentSpace
+    from veille.core.progress import ProgressBar
     from watch.crawler import crawl_sources
     from watch.fetcher import Fetcher
 
@@ -83,7 +83,7 @@ def run_demo(data_dir: Path | None = None, out=print) -> Config:
         raise VeilleError(f"demo crawl failed for {', '.join(r.source for r in failed)}")
     space = DocumentSpace(config)
     try:
-        from indexer.library import sync_library
+        from indexer.library.sync import sync_library
 
         sync_library(config, space.catalog, ProgressBar("Library"))
         report = space.index_pending(ProgressBar("Indexing"))

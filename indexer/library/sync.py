@@ -22,16 +22,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
 
-from indexer.catalog import Catalog, LibraryFile
+from veille.storage.catalog import Catalog, LibraryFile
 from indexer.extract import STATUS_ERROR, Extracted, Limits
 from indexer.extract.bounded import BoundedExtractor
 from indexer.extract.common import parse_date
-from indexer.records import KIND_LIBRARY, Document, document_id
-from indexer.sidecar import SIDECAR_NAMES, Sidecar, SidecarEntry, load_sidecar, normalize_path
-from indexer.thesaurus import enrich, words
-from veille.config import Config, LibraryFolder
-from veille.errors import VeilleError
-from veille.progress import Progress, no_progress
+from veille.core.records import KIND_LIBRARY, Document, document_id
+from indexer.library.sidecar import SIDECAR_NAMES, Sidecar, SidecarEntry, load_sidecar, normalize_path
+from indexer.enrich.thesaurus import enrich, words
+from veille.core.config import Config, LibraryFolder
+from veille.core.errors import VeilleError
+from veille.core.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable
 
-from indexer.analysis import fold, fold_words
-from indexer.records import Document
+from indexer.search.analysis import fold, fold_words
+from veille.core.records import Document
 
-# Facet name (indexer.records.FACETS and SearchRequest.filters) -> engine field.
+# Facet name (veille.core.records.FACETS and SearchRequest.filters) -> engine field.
 FACET_FIELDS = {
     "kind": "kind", "source": "source", "themes": "themes", "territories": "territories",
     "doc_type": "doc_type", "year": "year",
 }
-# Query-language field (indexer.query.QUERY_FIELDS) -> engine field.
+# Query-language field (indexer.search.query.QUERY_FIELDS) -> engine field.
 QUERY_FIELD_TARGETS = {
     "title": "title", "source": "source", "theme": "themes", "kind": "kind",
     "type": "doc_type", "territory": "territories", "ref": "legal_refs", "year": "year",
@@ -121,7 +121,7 @@ def matching_values(lexicon, wanted: str) -> list[str]:
     """
     values = lexicon if isinstance(lexicon, (list, tuple, set, frozenset)) else list(lexicon)
     if ":" in wanted and wanted in values:
-        # a canonical legal key (`loi:2014-173`, from indexer.legal): no need to fold the
+        # a canonical legal key (`loi:2014-173`, from indexer.enrich.legal): no need to fold the
         # whole lexicon, which holds every key cited anywhere (0.4 s per 100 000 values)
         return [wanted]
     target = " ".join(fold(wanted).replace("-", " ").split())

@@ -2,16 +2,16 @@
 
 Selected with `search: {engine: tantivy}` in sources.yaml (then `veille index --rebuild`),
 for collections of 100,000 documents and more. It answers what the Whoosh engine answers,
-from the same shared pieces: `indexer.fields` (what a document indexes), the parsed query
-of `indexer.query`, the snippets of `indexer.highlight` (from catalog text, for the shown
-hits only) and the stop words of `indexer.analysis`; tests/test_search.py runs on both.
+from the same shared pieces: `indexer.search.fields` (what a document indexes), the parsed query
+of `indexer.search.query`, the snippets of `indexer.search.highlight` (from catalog text, for the shown
+hits only) and the stop words of `indexer.search.analysis`; tests/test_search.py runs on both.
 
 The French analysis runs in Rust, as a registered tantivy analyzer: words (runs of letters
 and digits), lower case, accents folded *before* stemming (ascii_fold also spells out œ
 and æ), then the Snowball French stemmer. Stop words and lone letters are dropped in
 Python first (`kept_words`, one C-speed regex pass), so positions count kept words only,
-as in `indexer.analysis`: the phrase `"contrat ville"` matches `contrat de ville`. The terms
-equal `indexer.analysis.analyze`'s for all but a handful of words (the Rust Snowball is a
+as in `indexer.search.analysis`: the phrase `"contrat ville"` matches `contrat de ville`. The terms
+equal `indexer.search.analysis.analyze`'s for all but a handful of words (the Rust Snowball is a
 newer revision: `française` -> `franc` against `francais`, `époux` -> `epou`; about 2 words
 in 10,000 of the French legal codes); queries go through the same Rust analyzer, so index
 and queries always agree.
@@ -35,16 +35,16 @@ from typing import Iterable
 import tantivy
 from tantivy import Occur, Query
 
-from indexer.analysis import STOP_WORDS, WRITTEN_STOP_WORDS, fold, fold_words
-from indexer.engine import Hit, IndexOutdated, SearchRequest, SearchResults, TextOf
-from indexer.fields import (FACET_FIELDS, FIELD_BOOSTS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS,
+from indexer.search.analysis import STOP_WORDS, WRITTEN_STOP_WORDS, fold, fold_words
+from indexer.search.engine import Hit, IndexOutdated, SearchRequest, SearchResults, TextOf
+from indexer.search.fields import (FACET_FIELDS, FIELD_BOOSTS, MAX_SPELL_CHARS, MAX_WILDCARD_WORDS,
                             MLT_TERMS, MLT_TEXT_CHARS, QUERY_FIELD_TARGETS, TEXT_FIELDS,
                             IndexedDocument, indexed_document, local_day_bounds,
                             matching_values, ordered_facet, PageCache)
-from indexer.highlight import highlighter_for, snippet, wildcard_prefixes
-from indexer.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
-from indexer.records import FACETS, Document
-from veille.errors import VeilleError
+from indexer.search.highlight import highlighter_for, snippet, wildcard_prefixes
+from indexer.search.query import Not, Or, ParsedQuery, Phrase, Word, parse_query, suggestion_words
+from veille.core.records import FACETS, Document
+from veille.core.errors import VeilleError
 
 SCHEMA_VERSION = 2   # 2: the `<facet>_set` columns
 VERSION_FILE = "veille-tantivy.json"
@@ -54,7 +54,7 @@ KEYWORD_FIELDS = ("source", "kind", "doc_type", "themes", "territories", "legal_
 _PY_WORD = re.compile(r"[^\W_]+")
 # Stop words as they are written (accented, lower case) and folded: dropped in Python before
 # the Rust analyzer sees the text, so positions count only kept words, as in
-# indexer.analysis (`"contrat ville"` is the phrase of `contrat de ville`).
+# indexer.search.analysis (`"contrat ville"` is the phrase of `contrat de ville`).
 _STOP_WRITTEN = WRITTEN_STOP_WORDS | STOP_WORDS
 WRITER_HEAP = 256_000_000     # split across the writer threads; bounds memory while indexing
 FACET_BUCKETS = 10_000        # ask for every value, then order and cut as every engine does
@@ -81,7 +81,7 @@ def _stop_words() -> list[str]:
 
 def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
     # the simple tokenizer's words are runs of letters and digits: Python's `\w` without
-    # `_`, as indexer.analysis splits them (and 4x faster than an equivalent regex)
+    # `_`, as indexer.search.analysis splits them (and 4x faster than an equivalent regex)
     builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
     steps = [tantivy.Filter.lowercase(), tantivy.Filter.ascii_fold(),
              tantivy.Filter.custom_stopword(_stop_words())]

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Iterator, Mapping
 
-from indexer.records import Document
+from veille.core.records import Document
 
 CATALOG_FILE = "catalog.sqlite3"
 
@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS http_cache (
     fetched TEXT
 );
 
--- legal keys of each document (indexer.legal): those naming the document itself ('self')
+-- legal keys of each document (indexer.enrich.legal): those naming the document itself ('self')
 -- and those it cites ('cites'); kept in step with documents.extra by put() and delete()
 CREATE TABLE IF NOT EXISTS legal_keys (
     doc_id TEXT NOT NULL,

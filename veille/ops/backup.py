@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from indexer.catalog import is_sqlite_file, snapshot_sqlite, sqlite_problem
-from indexer.space import SEARCH_DIR, WRITE_LOCK_FILE, IndexBusy, index_write_lock
-from veille.config import Config
-from veille.errors import VeilleError
+from veille.storage.catalog import is_sqlite_file, snapshot_sqlite, sqlite_problem
+from indexer.search.space import SEARCH_DIR, WRITE_LOCK_FILE, IndexBusy, index_write_lock
+from veille.core.config import Config
+from veille.core.errors import VeilleError
 
-log = logging.getLogger("veille.backup")
+log = logging.getLogger("veille.ops.backup")
 
 FORMAT = "veille-backup/1"
 MANIFEST = "MANIFEST.json"

@@ -1,7 +1,7 @@
 """The search-engine interface: requests, results, and the protocol each engine implements.
 
 Only `indexer/` knows which engine runs (Whoosh by default, tantivy for large collections);
-everything else talks to `indexer.space.DocumentSpace`, which speaks these records.
+everything else talks to `indexer.search.space.DocumentSpace`, which speaks these records.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import Callable, Iterable, Mapping, Protocol
 
-from indexer.records import Document
-from veille.errors import VeilleError
+from veille.core.records import Document
+from veille.core.errors import VeilleError
 
 
 class IndexOutdated(VeilleError):
@@ -36,7 +36,7 @@ class SearchRequest:
     highlight: bool = True
     # legal key named in `q` -> other keys of the same text in the catalog (its NOR, ELI,
     # date...), so `loi 2014-173` also finds texts citing the law by NOR or date. Filled by
-    # DocumentSpace.search; engines pass it to indexer.query.parse_query.
+    # DocumentSpace.search; engines pass it to indexer.search.query.parse_query.
     legal_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -79,9 +79,9 @@ class SearchEngine(Protocol):
 
     An engine class is built as `Engine(path, tz=tzinfo)`: the index lives in the directory
     `path` (created when absent); `tz` is the centre's time zone, used for the `year` facet,
-    `Hit.published` and date filters (whole local days). Engines share `indexer.analysis`
-    (terms), `indexer.query` (syntax), `indexer.fields` (what is indexed) and
-    `indexer.highlight` (snippets), so they answer alike; `tests/test_search.py` runs
+    `Hit.published` and date filters (whole local days). Engines share `indexer.search.analysis`
+    (terms), `indexer.search.query` (syntax), `indexer.search.fields` (what is indexed) and
+    `indexer.search.highlight` (snippets), so they answer alike; `tests/test_search.py` runs
     against each. `add` and `delete` commit whole or not at all.
     """
 

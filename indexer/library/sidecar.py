@@ -47,7 +47,7 @@ from pathlib import Path
 import yaml
 
 from indexer.extract.common import LOCAL_TZ, parse_date
-from indexer.thesaurus import fold_accents
+from indexer.enrich.thesaurus import fold_accents
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
 
