@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from veille.core.config import ConfigError, load_config, parse_interval
+from veille.core.config import ConfigError, load_config
+from veille.core.schedules import parse_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 

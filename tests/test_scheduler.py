@@ -15,6 +15,7 @@ from tests.conftest import FIXTURES
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
 from veille.core.config import load_config
 from veille.jobs import scheduler as sched
+from veille.core.schedules import schedule_trigger
 
 WATCH = FIXTURES / "watch"
 
@@ -52,9 +53,9 @@ def test_triggers_from_schedules():
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    interval = sched.schedule_trigger("6h", "America/Martinique")
+    interval = schedule_trigger("6h", "America/Martinique")
     assert isinstance(interval, IntervalTrigger) and interval.interval == timedelta(hours=6)
-    cron = sched.schedule_trigger("0 7 * * mon", "America/Martinique")
+    cron = schedule_trigger("0 7 * * mon", "America/Martinique")
     assert isinstance(cron, CronTrigger)
     after = datetime(2025, 3, 12, 12, 0, tzinfo=timezone.utc)  # a Wednesday
     fire = cron.get_next_fire_time(None, after)
@@ -180,7 +181,7 @@ def test_extra_jobs_are_kept_across_restarts(tmp_path, feed):
 
     def add_weekly(scheduler, config):
         sched.ensure_job(scheduler, "weekly", "veille.jobs.scheduler:crawl_job",
-                         sched.schedule_trigger("0 7 * * mon", config.tz), args=("agence",),
+                         schedule_trigger("0 7 * * mon", config.tz), args=("agence",),
                          misfire_grace_time=6 * 3600)
 
     first = sched.build_scheduler(config, index_after_crawl=False, extra_jobs=[add_weekly])

@@ -13,6 +13,7 @@ from typing import Mapping
 
 from veille.storage.catalog import Catalog
 from veille.core.config import Config
+from veille.core.schedules import schedule_trigger
 
 STATE_LABELS = {"ok": "en service", "failing": "en échec", "backoff": "en pause après échecs",
                 "never": "jamais relevée", "disabled": "désactivée"}
@@ -99,8 +100,6 @@ def source_statuses(config: Config, catalog: Catalog, next_runs: Mapping[str, da
 
 def _first_run_after(schedule: str, config: Config, when: datetime) -> datetime | None:
     """The first scheduled time at or after `when` (a backing-off source skips the others)."""
-    from veille.jobs.scheduler import schedule_trigger
-
     trigger = schedule_trigger(schedule, config.tz)
     if hasattr(trigger, "interval"):
         return when  # intervals run from their own start: the first run after the pause

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, jsonify
 
 from indexer.search.engine import SearchRequest
-from veille.core.config import Config, parse_interval
+from veille.core.config import Config
+from veille.core.schedules import parse_interval
 from web import get_catalog, get_space, veille_config
 
 bp = Blueprint("health", __name__)

@@ -16,16 +16,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
+
+from veille.core.layout import DataDir
+from veille.core.schedules import parse_interval, schedule_problem, valid_tz as _valid_tz  # noqa: F401
 
 DEFAULT_CONFIG = "sources.yaml"
 CONFIG_ENV = "VEILLE_CONFIG"
 
-INTERVAL_RE = re.compile(r"^(\d+)\s*([smhdw])$")
-INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-MAX_INTERVAL = 366 * 86400
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -137,6 +137,10 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def layout(self) -> DataDir:
+        return DataDir(self.data_dir)
+
     def source(self, name: str) -> Source:
         for source in self.sources:
             if source.name == name:
@@ -173,40 +177,6 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PAGE_SELECT_KEYS = ("item", "link", "title", "date", "summary")
 SEARCH_ENGINES = ("whoosh", "tantivy")
 ALERT_FILTERS = ("kind", "source", "theme", "territory", "doc_type")
-
-
-def parse_interval(text: str) -> int | None:
-    """Seconds of an interval like `30m`, `6h`, `1d`, or None if `text` is not one."""
-    match = INTERVAL_RE.match(text.strip())
-    if not match:
-        return None
-    return int(match.group(1)) * INTERVAL_UNITS[match.group(2)]
-
-
-def _schedule_problem(text: str, tz: str) -> str | None:
-    seconds = parse_interval(text)
-    if seconds is not None:
-        if seconds < 60:
-            return "interval must be at least 1m"
-        # the scheduler turns it into a timedelta: keep it to a sensible, representable span
-        return None if seconds <= MAX_INTERVAL else "interval must be at most 366d"
-    if len(text.split()) != 5:
-        return "not an interval (30m, 6h, 1d) nor a 5-field cron string"
-    from apscheduler.triggers.cron import CronTrigger
-
-    try:
-        CronTrigger.from_crontab(text, timezone=tz if _valid_tz(tz) else "UTC")
-    except ValueError as exc:
-        return f"invalid cron string: {exc}"
-    return None
-
-
-def _valid_tz(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-        return True
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
 
 
 def is_http_url(text: str) -> bool:
@@ -411,7 +381,7 @@ def _source(check: _Checker, item: yaml.Node, key: str, tz: str) -> Source | Non
     schedule = "6h"
     if "schedule" in items:
         schedule = str(check.scalar(items["schedule"][1], f"{key}.schedule", "str") or "6h")
-        problem = _schedule_problem(schedule, tz)
+        problem = schedule_problem(schedule, tz)
         if problem:
             check.error(items["schedule"][1], f"{key}.schedule", problem)
     tags = check.strings(items["tags"][1], f"{key}.tags") if "tags" in items else ()
@@ -577,7 +547,7 @@ def _digest(check: _Checker, node: yaml.Node, tz: str) -> DigestConfig:
     values: dict[str, Any] = {}
     if "schedule" in items:
         schedule = check.scalar(items["schedule"][1], "digest.schedule", "str")
-        problem = schedule and _schedule_problem(schedule, tz)
+        problem = schedule and schedule_problem(schedule, tz)
         if problem:
             check.error(items["schedule"][1], "digest.schedule", problem)
         elif schedule:
@@ -671,7 +641,7 @@ def parse_config(text: str, path: Path) -> Config:
         check.error(top["search"][1], "search.engine",
                     f"unknown engine '{search.engine}' (one of: {', '.join(SEARCH_ENGINES)})")
     if search.optimize != "off":
-        problem = _schedule_problem(search.optimize, timezone)
+        problem = schedule_problem(search.optimize, timezone)
         if problem:
             check.error(check.mapping(top["search"][1], "search")["optimize"][1], "search.optimize",
                         f"{problem}, or off")

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
 from veille.storage.catalog import Catalog, DigestItem, DigestRecord
-from veille.core.config import Config, load_config, parse_interval, replace_data_dir
+from veille.core.config import Config, load_config, replace_data_dir
+from veille.core.schedules import parse_interval
 from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
 from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link,
                                    next_period, render_html, render_text, snippet_parts)

@@ -39,7 +39,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from veille.storage.catalog import Catalog
-from veille.core.config import Config, parse_interval
+from veille.core.config import Config
+from veille.core.schedules import schedule_trigger
 from watch.crawler import RunReport, crawl_sources
 from veille.core.logs import log_event, timed
 from watch.fetcher import Fetcher
@@ -50,14 +51,6 @@ JOBSTORE_FILE = "scheduler.sqlite3"
 CRAWL_PREFIX = "crawl:"
 OPTIMIZE_JOB = "index:optimize"
 MISFIRE_GRACE_TIME = None   # seconds, None = no limit: a missed crawl is run once, however late
-
-
-def schedule_trigger(schedule: str, tz) -> BaseTrigger:
-    """The trigger of a `schedule` string: an interval (30m, 6h, 1d) or a 5-field cron."""
-    seconds = parse_interval(schedule)
-    if seconds is not None:
-        return IntervalTrigger(seconds=seconds, timezone=tz)
-    return CronTrigger.from_crontab(schedule, timezone=tz)
 
 
 def jobstore_url(config: Config) -> str:
