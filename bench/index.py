@@ -53,7 +53,7 @@ def child(phase: str, config_path: str) -> None:
 def _worker_count(engine: str, rebuild: dict) -> int:
     if engine != "whoosh" or not rebuild.get("workers_peak_rss_mb"):
         return 0
-    from indexer.search.whoosh_engine import BULK_PROCS
+    from indexer.search.whoosh_backend import BULK_PROCS
     return BULK_PROCS if BULK_PROCS > 1 else 0
 
 

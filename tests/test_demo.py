@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from indexer.search.engine import SearchRequest
+from indexer.search.request import SearchRequest
 from indexer.search.space import DocumentSpace
 from tests.conftest import ROOT
 from veille.core.config import load_config, replace_data_dir

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from veille.storage.catalog import CATALOG_FILE, Catalog, sqlite_problem
-from indexer.search.engine import SearchRequest
+from indexer.search.request import SearchRequest
 from veille.core.records import Document, document_id
 from indexer.search.space import DocumentSpace
 from tests.conftest import ROOT

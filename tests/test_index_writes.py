@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from veille.storage.catalog import Catalog
-from indexer.search.engine import SearchRequest
+from indexer.search.request import SearchRequest
 from veille.core.records import Document
 from indexer.search.space import DocumentSpace
 from veille.core.config import load_config
@@ -77,12 +77,13 @@ def test_write_lock_excludes_other_holders_until_released(tmp_path):
 
     import pytest
 
-    from indexer.search.space import IndexBusy, index_write_lock
+    from indexer.search.indexes import IndexBusy, index_write_lock
+    from veille.core.layout import DataDir
 
     held, release = threading.Event(), threading.Event()
 
     def holder():
-        with index_write_lock(tmp_path):
+        with index_write_lock(DataDir(tmp_path)):
             held.set()
             release.wait(30)
 
@@ -91,12 +92,12 @@ def test_write_lock_excludes_other_holders_until_released(tmp_path):
     try:
         assert held.wait(30)
         with pytest.raises(IndexBusy):
-            with index_write_lock(tmp_path, timeout=0.2):
+            with index_write_lock(DataDir(tmp_path), timeout=0.2):
                 pass
     finally:
         release.set()
         thread.join()
-    with index_write_lock(tmp_path, timeout=5):  # free again
+    with index_write_lock(DataDir(tmp_path), timeout=5):  # free again
         pass
 
 

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from indexer.search.engine import SearchRequest
+from indexer.search.request import SearchRequest
 from indexer.enrich.legal import enrich_legal
 from indexer.search.query import parse_query
 from veille.core.records import Document

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from veille.storage.catalog import Catalog
-from indexer.search.engine import SearchRequest
+from indexer.search.request import SearchRequest
 from veille.core.records import Document, document_id
 from indexer.search.space import DocumentSpace
 from veille.core.config import load_config

@@ -28,7 +28,7 @@ def test_filters_dates_sort_and_page_are_read():
     assert (state.date_from, state.date_to) == (date(2024, 1, 1), date(2024, 12, 31))
     assert state.sort == "date" and state.page == 3 and not state.problems
     request = state.request(per_page=20)
-    assert request.filters == {"themes": ("éducation", "santé"), "kind": ("juridique",)}
+    assert request.filters == {"theme": ("éducation", "santé"), "kind": ("juridique",)}
     assert request.per_page == 20 and request.page == 3 and request.sort == "date"
 
 

@@ -34,10 +34,15 @@ def _print_json(value) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from indexer.search.indexes import check_index
+
     config = _config(args)
     print(f"{config.path.name}: OK — {len(config.sources)} sources, "
           f"{len(config.library)} library folders, {len(config.alerts)} alerts; "
           f"data in {config.data_dir}")
+    problem = check_index(config.layout, config.search.engine)
+    if problem:
+        print(f"veille: {problem}", file=sys.stderr)
     return 0
 
 
@@ -82,7 +87,7 @@ def _snippet_text(snippet: str) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from indexer.search.engine import SearchRequest
+    from indexer.search.request import SearchRequest
     from indexer.search.space import DocumentSpace
 
     space = DocumentSpace(_config(args))
@@ -97,7 +102,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     if found.notice:
         print(found.notice)
-    print(f"{found.total} document(s)" + (" (search cut short by the time limit)" if found.partial else ""))
+    print(f"{found.total} document(s)")
     if found.suggestion:
         print(f"Did you mean: {found.suggestion}")
     for rank, hit in enumerate(found.hits, 1):
@@ -279,31 +284,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from indexer.search.engine import SearchRequest
-    from indexer.search.space import DocumentSpace
     from veille.ops.backup import restore
-    from veille.core.progress import ProgressBar
 
     config = _config(args)
     report = restore(config, Path(args.file), force=args.force)
     print(f"restored {report.files} files into {report.data_dir}")
     if report.set_aside:
         print(f"the previous data directory is kept in {report.set_aside} (delete it when satisfied)")
-    space = DocumentSpace(config)
-    try:
-        try:  # prove the restored index answers; a backup from another engine or a damaged
-            space.search(SearchRequest(q="", per_page=1, facets=False))  # index is rebuilt
-        except Exception as exc:
-            print(f"the restored index cannot be read ({type(exc).__name__}: {exc}); rebuilding it",
-                  file=sys.stderr)
-            space.close()
-            space = DocumentSpace(config)
-            space.rebuild(ProgressBar("Rebuilding"))
-        report_index = space.index_pending(ProgressBar("Indexing"))
-        stats = space.stats()
-    finally:
-        space.close()
-    print(f"{stats['documents']} documents in the catalog; {report_index.indexed} brought up to date in the index")
+    if report.rebuilt:
+        print("the restored index could not be used: it was rebuilt from the catalog", file=sys.stderr)
+    print(f"{report.documents} documents in the catalog; {report.brought_up_to_date} brought up to date in the index")
     return 0
 
 

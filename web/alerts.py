@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, make_response, redirect, render_te
 
 from veille.core.records import KINDS
 from veille.core.config import ALERT_FILTERS
-from veille.digest.alerts import (ALL_ALERTS, FILTER_FACETS, ORIGIN_WEB, AlertRecord, all_alerts,
+from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alerts,
                                   find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
@@ -41,7 +41,7 @@ def _alerts() -> list[AlertRecord]:
 
 def _preview(query: str, filters) -> tuple[int, list[dict], str]:
     """Current matches of a query: (total, hits for the template, error message)."""
-    from indexer.search.engine import SearchRequest
+    from indexer.search.request import SearchRequest
 
     probe = AlertRecord(key="preview", name="", query=query, filters=filters)
     try:
@@ -80,13 +80,13 @@ def show(key: str):
 def _known_values() -> dict[str, list[str]]:
     """Theme, territory and document-type values present in the index, to suggest in the form
     (a filter matches exact values only)."""
-    from indexer.search.engine import SearchRequest
+    from indexer.search.request import SearchRequest
 
     try:
         facets = get_space().search(SearchRequest(per_page=1, highlight=False)).facets
     except Exception:  # suggestions are a convenience: the form works without them
         return {}
-    return {name: [value for value, _ in facets.get(FILTER_FACETS[name], ())]
+    return {name: [value for value, _ in facets.get(name, ())]
             for name in ("theme", "territory", "doc_type")}
 
 

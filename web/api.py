@@ -33,8 +33,8 @@ def hit_json(hit) -> dict:
 
 def facets_json(facets) -> dict:
     """Facet counts keyed by the URL parameter that filters on them."""
-    return {param: [{"value": str(value), "count": count} for value, count in facets.get(field, ())]
-            for param, field in FACET_PARAMS.items()}
+    return {param: [{"value": str(value), "count": count} for value, count in facets.get(param, ())]
+            for param in FACET_PARAMS}
 
 
 @bp.get("/search")
@@ -59,7 +59,6 @@ def search():
         "sort": state.effective_sort,
         "notice": notice or found.notice,
         "suggestion": found.suggestion,
-        "partial": found.partial,
     })
 
 

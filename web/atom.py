@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
-from indexer.search.engine import SearchResults
+from indexer.search.request import SearchResults
 from web.params import SearchState
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, jsonify
 
-from indexer.search.engine import SearchRequest
+from indexer.search.request import SearchRequest
 from veille.core.config import Config
 from veille.core.schedules import parse_interval
 from web import get_catalog, get_space, veille_config

@@ -14,27 +14,12 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 from urllib.parse import quote_plus
 
-from indexer.search.engine import SearchRequest
+from indexer.search.request import SearchRequest
+from veille.core.facets import FACETS, PUBLIC_FACETS
 
-# URL parameter -> facet field of the index (veille.core.records.FACETS), in display order.
-FACET_PARAMS: Mapping[str, str] = MappingProxyType({
-    "kind": "kind",
-    "source": "source",
-    "theme": "themes",
-    "territory": "territories",
-    "doc_type": "doc_type",
-    "year": "year",
-})
-FIELD_PARAMS: Mapping[str, str] = MappingProxyType({v: k for k, v in FACET_PARAMS.items()})
-
-FACET_LABELS: Mapping[str, str] = MappingProxyType({
-    "kind": "Catégorie",
-    "source": "Source",
-    "theme": "Thème",
-    "territory": "Territoire",
-    "doc_type": "Type de document",
-    "year": "Année",
-})
+# URL parameters of the facets offered to everyone, in display order, and their labels.
+FACET_PARAMS: tuple[str, ...] = PUBLIC_FACETS
+FACET_LABELS: Mapping[str, str] = MappingProxyType({facet.name: facet.label for facet in FACETS})
 
 SORTS = ("relevance", "date")
 MAX_PAGE = 1000
@@ -72,7 +57,7 @@ class SearchState:
         return value in self.filters.get(param, ())
 
     def request(self, per_page: int = 10, **overrides) -> SearchRequest:
-        filters = {FACET_PARAMS[p]: values for p, values in self.filters.items() if values}
+        filters = {p: values for p, values in self.filters.items() if values}
         values = dict(q=self.q, filters=MappingProxyType(filters), date_from=self.date_from,
                       date_to=self.date_to, sort=self.effective_sort, page=self.page,
                       per_page=per_page)

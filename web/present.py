@@ -12,7 +12,7 @@ from datetime import date, datetime
 from flask import Flask, current_app, g, url_for
 
 from veille.core.config import is_http_url
-from web.params import FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, query_string
+from web.params import FACET_LABELS, FACET_PARAMS, SearchState, query_string
 
 KIND_LABELS = {
     "juridique": "Texte juridique",
@@ -108,4 +108,3 @@ def install(app: Flask) -> None:
     app.add_template_global(facet_value_label, "facet_value_label")
     app.add_template_global(FACET_LABELS, "FACET_LABELS")
     app.add_template_global(FACET_PARAMS, "FACET_PARAMS")
-    app.add_template_global(FIELD_PARAMS, "FIELD_PARAMS")

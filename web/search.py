@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, redirect, render_template, request
 
-from indexer.search.engine import SearchRequest, SearchResults
+from indexer.search.request import SearchRequest, SearchResults
 from web import get_space, veille_config
 from web.atom import search_feed
-from web.params import (FACET_LABELS, FACET_PARAMS, FIELD_PARAMS, SearchState, ToggleLinks,
+from web.params import (FACET_LABELS, FACET_PARAMS, SearchState, ToggleLinks,
                         page_window, parse_state)
 from web.present import endpoint_url, facet_value_label, search_url, source_title
 
@@ -66,8 +66,8 @@ def facet_groups(state: SearchState, facets) -> list[FacetGroup]:
         query = links.query_string(param, value)
         return f"{base}?{query}" if query else base
 
-    for param, field_name in FACET_PARAMS.items():
-        counts = list(facets.get(field_name, ()))
+    for param in FACET_PARAMS:
+        counts = list(facets.get(param, ()))
         if param == "year":
             counts.sort(key=lambda vc: vc[0], reverse=True)
         present = {value for value, _ in counts}
@@ -141,8 +141,7 @@ def results():
         facets=facet_groups(state, found.facets), recent=recent,
         pages=page_window(found.page, found.pages), first=(found.page - 1) * found.per_page + 1,
         last=min(found.total, found.page * found.per_page),
-        feed_url=search_url(replace(state, page=1), endpoint="search.feed"),
-        field_params=FIELD_PARAMS)
+        feed_url=search_url(replace(state, page=1), endpoint="search.feed"))
 
 
 @bp.get("/search.atom")

@@ -1,9 +1,10 @@
 """Snippets: the best passage of a document for a query, HTML-escaped, matches in <mark>.
 
 Computed only for the hits shown, from the catalog's text (the index stores no text). The
-text is analysed with the same pipeline as the index, so `renovations` marks `rénovation`.
-Everything that is not a <mark> tag comes out of `html.escape`: crawled text can never
-inject markup. Work is bounded: only the first MAX_SCAN_CHARS characters are scanned.
+text is analysed with the same pipeline as the index (`indexer.search.analysis`, on its
+NFC form), so `renovations` marks `rénovation`. Everything that is not a <mark> tag comes
+out of `html.escape`: crawled text can never inject markup. Work is bounded: only the
+first MAX_SCAN_CHARS characters are scanned.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable
 
-from indexer.search.analysis import WORD_RE, analyze, fold, stem, word_terms
+from indexer.search.analysis import WORD_RE, analyze, fold_word, normalized, stem, word_terms
 from indexer.search.query import ParsedQuery, Phrase, Word
 
 MAX_SCAN_CHARS = 200_000
@@ -58,9 +59,9 @@ def highlighter_for(parsed: ParsedQuery, expand: Callable[[str], Iterable[str]] 
 def wildcard_prefixes(pattern: str) -> list[str]:
     """Index-term prefixes a `renov*` pattern stands for: the folded text before the first
     joker, and its stem (index terms are stems: `urbanis*` must reach `urban`)."""
-    head = fold(re.split(r"[*?]", pattern, maxsplit=1)[0])
-    head = "".join(ch for ch in head if ch.isalnum())
-    if len(head) < 2:
+    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    head = "".join(fold_word(word) for word in WORD_RE.findall(head))
+    if len(head) < 2 or not head.isascii():
         return []
     out = [head]
     stemmed = stem(head)
@@ -73,6 +74,7 @@ def snippet(text: str, highlighter: Highlighter, width: int = SNIPPET_CHARS) -> 
     """(HTML snippet, 1-based PDF page or None) of the best passage of `text`."""
     if not text:
         return "", None
+    text = normalized(text)   # as the index read it
     scan = text[:MAX_SCAN_CHARS]
     spans: list[tuple[int, int, str]] = []
     if not highlighter.empty:
@@ -90,17 +92,17 @@ def snippet(text: str, highlighter: Highlighter, width: int = SNIPPET_CHARS) -> 
 
 
 def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, str]]:
-    """(start, end, term) of the words of `text` the highlighter marks, in order.
+    """(start, end, term) of the words of `text` (NFC) the highlighter marks, in order.
 
-    Only candidate words are analysed (folded and stemmed, cached across calls): those that
-    one C-speed regex finds starting, once folded, like a marked term's stem less its last
-    letters (`_candidate_words`). A page of results costs a few passes over its texts, not
-    a Python loop over every distinct word, and new long-tail words are not stemmed unless
-    they could match.
+    Only candidate words are analysed (cached across calls): those that one C-speed regex
+    finds starting, once folded, like a marked term's stem less its last letters
+    (`_candidate_words`). A page of results costs a few passes over its texts, not a Python
+    loop over every distinct word, and new long-tail words are not stemmed unless they
+    could match.
     """
     prefixes = _search_prefixes(highlighter)
-    if prefixes and _folds_by_letter(text) and not _LOOSE_MARK.search(text):
-        # every word is a run of \w: the candidates' own matches are the spans to mark
+    if prefixes and _folds_by_letter(text):
+        # every word folds letter by letter: the candidates' own matches are the spans to mark
         spans = []
         terms: dict[str, str] = {}
         for match in _prefix_pattern(_heads(prefixes)).finditer(text):
@@ -123,7 +125,7 @@ def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, 
 
 def _marked_term(word: str, highlighter: Highlighter, prefixes: tuple[str, ...] = ()) -> str:
     """The first of the word's terms the highlighter marks, or ""."""
-    if prefixes and not fold(word).startswith(prefixes):
+    if prefixes and not fold_word(word).startswith(prefixes):
         return ""   # found by the first letters of a prefix only: not worth stemming
     matches = highlighter.matches if highlighter.prefixes else highlighter.terms.__contains__
     for term in word_terms(word):
@@ -137,20 +139,19 @@ def _marked_term(word: str, highlighter: Highlighter, prefixes: tuple[str, ...] 
 # `nationaux` -> `national`). tests/test_highlight.py checks it over real vocabularies.
 STEM_SLACK = 2
 # The regex matches the first letters of a prefix (`re` compiles a long pattern of accented
-# letter classes slowly: ≈ 0.3 ms a letter); fold() checks the rest of the few words found.
+# letter classes slowly: ≈ 0.3 ms a letter); folding checks the rest of the few words found.
 PATTERN_LETTERS = 3
-_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"   # WORD_RE's combining marks
-_LOOSE_MARK = re.compile(f"[{_MARKS}]")
-_LETTER_RANGES = ((0x30, 0x24F), (0x1E00, 0x1EFF), (0x2100, 0x214F), (0xFF10, 0xFF5A))
+_LETTER_RANGES = ((0x30, 0x24F), (0x1E00, 0x1EFF), (0x2100, 0x214F), (0xFB00, 0xFB06), (0xFF10, 0xFF5A))
+_WORD_START = "(?<![^\\W_].)"    # the character before the match's first is no word character
 
 
 def _candidate_words(text: str, highlighter: Highlighter) -> set[str]:
     """Distinct words of `text` that may carry a marked term: a superset, never fewer.
 
     A word made only of letters that each fold to ASCII letters or digits (`É`, `œ`, `ﬁ`,
-    `ß`) and of accents folds letter by letter, so it can carry a term only if it starts with
-    the term's prefix, matched letter by letter by `_prefix_pattern`. In a text holding other
-    words (`_`, other scripts, `½`, a leading accent), those are all candidates too.
+    `ß`) folds letter by letter, so it can carry a term only if it starts with the term's
+    prefix, matched letter by letter by `_prefix_pattern`. In a text holding other words
+    (other scripts, `½`), those are all candidates too.
     """
     prefixes = _search_prefixes(highlighter)
     if prefixes is None:
@@ -160,7 +161,7 @@ def _candidate_words(text: str, highlighter: Highlighter) -> set[str]:
         heads = _heads(prefixes)
         found = set(_prefix_pattern(heads).findall(text))
         if heads != prefixes:
-            found = {word for word in found if fold(word).startswith(prefixes)}
+            found = {word for word in found if fold_word(word).startswith(prefixes)}
     if not _folds_by_letter(text):
         found.update(word for word in set(WORD_RE.findall(text)) if not _folds_by_letter(word))
     return found
@@ -190,9 +191,7 @@ class _Letters:
     chars: dict[str, str]           # folded ASCII letter or digit -> the characters folding to it
     classes: dict[str, str]         # folded ASCII letter or digit -> regex of what folds to it
     spelled: tuple[tuple[str, str], ...]   # (`œ`, `oe`): one character folding to several
-    marks: str                      # regex of one accent folding removes
-    other: re.Pattern               # a word character folding otherwise (`_`, `α`, `½`)
-    odd_mark: re.Pattern            # an accent kept by folding, or starting a word
+    other: re.Pattern               # a word character folding otherwise (`α`, `½`, `İ`)
 
 
 @lru_cache(maxsize=1)
@@ -202,23 +201,20 @@ def _letters() -> _Letters:
     for low, high in _LETTER_RANGES:
         for code in range(low, high + 1):
             ch = chr(code)
-            folded = fold(ch)
-            if ch == "_" or not WORD_RE.fullmatch(ch) or not (folded.isascii() and folded.isalnum()):
+            if not WORD_RE.fullmatch(ch) or len(ch.lower()) != 1:
+                continue
+            folded = fold_word(ch)
+            if not (folded and folded.isascii() and folded.isalnum()):
                 continue
             if len(folded) == 1:
                 groups.setdefault(folded, []).append(ch)
             else:
                 spelled.append((ch, folded))
-    marks = _cheap_class(chr(c) for low, high in ((0x300, 0x36F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF),
-                                                  (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
-                        for c in range(low, high + 1) if not fold(chr(c)))
     safe = _class_body([ch for chars in groups.values() for ch in chars] + [ch for ch, _ in spelled])
-    kept_marks = _class_body(chr(c) for c in range(0x300, 0x370) if fold(chr(c)))  # U+0345: ι
-    other = re.compile(f"[^\\W{safe}]")
-    odd_mark = re.compile(f"[{kept_marks}]|(?<![\\w{_MARKS}])[{_MARKS}]")
+    other = re.compile(f"[^\\W_{safe}]")
     classes = {letter: _cheap_class(chars) for letter, chars in groups.items()}
     chars = {letter: "".join(group) for letter, group in groups.items()}
-    return _Letters(chars, classes, tuple(spelled), marks, other, odd_mark)
+    return _Letters(chars, classes, tuple(spelled), other)
 
 
 def _runs(chars: Iterable[str]) -> list[tuple[str, str]]:
@@ -257,12 +253,8 @@ def _cheap_class(chars: Iterable[str]) -> str:
 def _folds_by_letter(text: str) -> bool:
     """Whether every word of `text` folds letter by letter (`_letters`): usually, and fast."""
     if text.isascii():
-        return "_" not in text
-    letters = _letters()
-    if letters.other.search(text):
-        return False
-    # accents are mostly precomposed (`é`): look closer only when there are loose ones
-    return not (_LOOSE_MARK.search(text) and letters.odd_mark.search(text))
+        return True
+    return not _letters().other.search(text)
 
 
 @lru_cache(maxsize=256)
@@ -279,9 +271,9 @@ def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern:
                 firsts.setdefault(ch, []).append("")
     # The pattern opens with one character class, which lets `re` skip ahead at C speed; the
     # lookbehinds then say the character starts a word and which prefixes it can begin.
-    branches = "|".join(f"(?<={_cheap_class(chars)}){letters.marks}*(?:{'|'.join(rests)})"
+    branches = "|".join(f"(?<={_cheap_class(chars)})(?:{'|'.join(rests)})"
                         for chars, rests in firsts.items())
-    return re.compile(f"[{_class_body(''.join(firsts))}](?<![\\w{_MARKS}].)(?:{branches})[\\w{_MARKS}]*")
+    return re.compile(f"[{_class_body(''.join(firsts))}]{_WORD_START}(?:{branches})[^\\W_]*")
 
 
 def _folding_to(prefix: str) -> str:
@@ -289,11 +281,10 @@ def _folding_to(prefix: str) -> str:
     if not prefix:
         return ""
     letters = _letters()
-    marks = f"{letters.marks}*"
-    options = [f"{letters.classes[prefix[0]]}{marks}{_folding_to(prefix[1:])}"]
+    options = [f"{letters.classes[prefix[0]]}{_folding_to(prefix[1:])}"]
     for ch, folded in letters.spelled:
         if prefix.startswith(folded):
-            options.append(f"{re.escape(ch)}{marks}{_folding_to(prefix[len(folded):])}")
+            options.append(f"{re.escape(ch)}{_folding_to(prefix[len(folded):])}")
         elif folded.startswith(prefix):
             options.append(re.escape(ch))
     return options[0] if len(options) == 1 else f"(?:{'|'.join(options)})"
@@ -303,10 +294,9 @@ def _folding_to(prefix: str) -> str:
 def _words_pattern(words: frozenset[str]) -> re.Pattern:
     # each alternative opens with a literal character (then says it starts a word), so `re`
     # skips ahead at C speed to the characters words can start with
-    alternatives = "|".join(re.escape(word[0]) + r"(?<!\w.)" + re.escape(word[1:])
+    alternatives = "|".join(re.escape(word[0]) + _WORD_START + re.escape(word[1:])
                             for word in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?:{alternatives})(?!\w)")
-
+    return re.compile(rf"(?:{alternatives})(?![^\W_])")
 
 
 def _best_window(spans: list[tuple[int, int, str]], width: int) -> int:

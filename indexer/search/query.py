@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Union
 
-from indexer.search.analysis import analyze, fold, fold_words
+from indexer.search.analysis import analyze, fold, folded_words
 from indexer.enrich.legal import query_references
 
 MAX_QUERY_CHARS = 500
@@ -436,4 +436,4 @@ def suggestion_words(parsed: ParsedQuery) -> list[str]:
     """Plain words of the query a spelling suggestion may replace (as typed)."""
     return [node.text for node in parsed.positive_words()
             if isinstance(node, Word) and node.field is None and not node.wildcard
-            and fold_words(node.text)]
+            and folded_words(node.text)]

@@ -1,79 +1,52 @@
 """The documentation space: the catalog plus a search index, the one facade others use.
 
-The web, the CLI and the digest talk to `DocumentSpace`; only this package knows which
-engine runs. Indexes live in `<data_dir>/search/<engine>-<stamp>/`; the file
-`<data_dir>/search/CURRENT` names the one in use. A rebuild fills a fresh directory, then
-swaps CURRENT atomically (rename), so searches keep working during the rebuild and other
-processes (the web) switch to the new index at their next search.
+The web, the CLI, the jobs and the digest talk to `DocumentSpace`; only this package knows
+which engine runs. A search goes, for every engine alike:
 
-Every write to the indexes (incremental batches, rebuilds, optimisation) and every backup
-copy of them holds one cross-process lock, `<data_dir>/search/.write.lock`: a backup never
-copies half a commit, and a batch indexed by another process during a rebuild cannot land
-in the old index just before it is swapped out.
+    parse (query.py) -> compile (compile.py) -> backend: ids, scores, facet counts
+    -> ties broken by document id -> hits from the catalog -> snippets (highlight.py)
+    -> "did you mean" (suggest.py)
+
+Internal documents (`visibility: interne`) are filtered here, in the query itself, unless
+the request says the reader may see them: counts, facets, suggestions and similar
+documents never see what the reader cannot.
 """
 
 from __future__ import annotations
 
-import fcntl
-import importlib
 import logging
-import os
 import shutil
 import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from indexer.search import citations
-from veille.storage.catalog import Catalog
-from indexer.search.citations import Citation
-from indexer.search.engine import IndexOutdated, SearchEngine, SearchRequest, SearchResults
 from indexer.enrich.legal import is_date_key, query_keys
-from veille.core.records import Document
+from indexer.search import citations, indexes
+from indexer.search.analysis import analyze, fold, fold_word
+from indexer.search.backend import Backend, Query
+from indexer.search.citations import Citation
+from indexer.search.compile import Compiler
+from indexer.search.fields import (FACET_FIELDS, MAX_FACET_VALUES, SINGLE_VALUED, SPELL_FIELD,
+                                   indexed_document, local_date, local_day_bounds)
+from indexer.search.highlight import highlighter_for, snippet
+from indexer.search.query import ParsedQuery, parse_query, suggestion_words
+from indexer.search.request import Hit, IndexOutdated, SearchRequest, SearchResults
+from indexer.search.similar import similar_query
+from indexer.search.suggest import Vocabulary
 from veille.core.config import Config
+from veille.core.facets import BY_NAME, FACET_NAMES
 from veille.core.progress import Progress, no_progress
+from veille.core.records import Document
+from veille.storage.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
-# Engine name (sources.yaml `search: {engine: ...}`) -> "module:Class", imported on first use.
-ENGINES = {
-    "whoosh": "indexer.search.whoosh_engine:WhooshEngine",
-    "tantivy": "indexer.search.tantivy_engine:TantivyEngine",
-}
-
-SEARCH_DIR = "search"
-CURRENT_FILE = "CURRENT"
-WRITE_LOCK_FILE = ".write.lock"
-BATCH = 500
-
-
-class IndexBusy(TimeoutError):
-    """The index write lock could not be had in time."""
-
-
-@contextmanager
-def index_write_lock(data_dir: Path, timeout: float | None = None) -> Iterator[None]:
-    """Hold the indexes' write lock (across processes and threads); wait up to `timeout`."""
-    path = Path(data_dir) / SEARCH_DIR / WRITE_LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    # flock belongs to the open file, so each holder opens its own: threads exclude each other too
-    with open(path, "a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise IndexBusy(f"the index in {path.parent} stayed busy for {timeout:.0f} s") from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+BATCH = 500          # documents per commit when indexing what is pending
+CACHE_PAGES = 256    # recent result pages kept
+PUBLIC = "public"
 
 
 @dataclass(frozen=True)
@@ -85,13 +58,24 @@ class IndexReport:
     rebuilt: bool = False
 
 
-def engine_class(name: str) -> type:
-    try:
-        target = ENGINES[name]
-    except KeyError:
-        raise ValueError(f"unknown search engine {name!r} (one of: {', '.join(ENGINES)})") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+class _Opened:
+    """One open index and what is derived from it, replaced together when it changes."""
+
+    def __init__(self, path: Path, backend: Backend):
+        self.path = path
+        self.backend = backend
+        self.generation = None
+        self.compiler = Compiler(backend)
+        self.vocabulary = Vocabulary(lambda letter, limit: backend.terms(SPELL_FIELD, letter, limit))
+        self.pages: OrderedDict = OrderedDict()
+
+    def refresh(self) -> None:
+        """Drop the caches when the index changed (a commit here or in another process)."""
+        generation = self.backend.generation()
+        if generation != self.generation:
+            self.generation = generation
+            self.compiler = Compiler(self.backend)
+            self.pages.clear()
 
 
 class DocumentSpace:
@@ -99,86 +83,208 @@ class DocumentSpace:
 
     def __init__(self, config: Config):
         self.config = config
+        self.layout = config.layout
         self.engine_name = config.search.engine
         self.catalog = Catalog.in_data_dir(config.data_dir)
-        self.root = Path(config.data_dir) / SEARCH_DIR
+        self.root = self.layout.search
         self._lock = threading.RLock()
-        self._engine: SearchEngine | None = None
-        self._engine_dir: Path | None = None
+        self._opened: _Opened | None = None
 
-    # ------------------------------------------------------------ the engine in use
+    # ------------------------------------------------------------ the index in use
 
-    def _current_dir(self) -> Path | None:
-        try:
-            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        path = self.root / name
-        if not name.startswith(self.engine_name + "-") or not path.is_dir():
-            return None   # another engine's index, or gone: this engine starts afresh
-        return path
-
-    def engine(self) -> SearchEngine:
-        """The engine of the current index, reopened when a rebuild swapped it."""
+    def _current(self) -> _Opened:
+        """The index CURRENT names, reopened when a rebuild swapped it; a new empty index of
+        the configured engine when there is none."""
         with self._lock:
-            current = self._current_dir()
-            if current is not None and current != self._engine_dir:
+            path = indexes.current_index(self.layout)
+            if path is not None and (self._opened is None or path != self._opened.path):
                 try:
-                    self._open(current)
+                    self._open(path)
                 except IndexOutdated as exc:
-                    log.warning("%s: starting a new index; documents are indexed again", exc)
-                    current = None
-            if current is None:
-                current = self._new_dir()
-                self._open(current)
-                self._swap_to(current)
-                # a new (or other-engine) index holds nothing yet: everything is pending
-                self.catalog.mark_all_unindexed()
-            return self._engine
+                    log.warning("%s : un nouvel index est créé, tous les documents seront indexés à nouveau", exc)
+                    path = None
+            if path is None:
+                path = indexes.new_index_dir(self.layout, self.engine_name)
+                self._open(path, create=True)
+                indexes.make_current(self.layout, path)
+                self.catalog.mark_all_unindexed()   # a new index holds nothing yet
+            opened = self._opened
+            opened.refresh()
+            return opened
 
-    def _open(self, path: Path) -> None:
-        if self._engine is not None:
-            self._engine.close()
-        self._engine = engine_class(self.engine_name)(path, tz=self.config.tz)
-        self._engine_dir = path
+    def _open(self, path: Path, create: bool = False) -> None:
+        backend = indexes.open_backend(path, create=create)
+        if self._opened is not None:
+            self._opened.backend.close()
+        self._opened = _Opened(path, backend)
 
-    def _new_dir(self) -> Path:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        path = self.root / f"{self.engine_name}-{stamp}-{os.getpid()}"
-        path.mkdir(parents=True)
-        return path
+    def backend(self) -> Backend:
+        return self._current().backend
 
-    def _swap_to(self, path: Path) -> None:
-        tmp = self.root / f".{CURRENT_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(path.name + "\n", encoding="utf-8")
-        os.replace(tmp, self.root / CURRENT_FILE)
+    def stale_reason(self) -> str | None:
+        """Why the index must be rebuilt before it takes new documents, in French; None if not."""
+        return indexes.stale_reason(self.backend(), self.engine_name)
 
-    # ------------------------------------------------------------ reading
+    # ------------------------------------------------------------ searching
 
     def search(self, request: SearchRequest) -> SearchResults:
-        if request.q and not request.legal_aliases:
-            aliases = self.legal_aliases(query_keys(request.q))
-            if aliases:
-                request = replace(request, legal_aliases=aliases)
-        engine = self.engine()
-        try:
-            return engine.search(request, self._text_of)
-        except Exception:
-            # A rebuild may have swapped the index meanwhile (this engine closed by another
-            # thread, or its files removed by another process): search the current index
-            # once more. A second failure is a real error and propagates.
-            with self._lock:
-                if self._engine is engine:
-                    self._engine_dir = None   # reopen it: its files may be gone
-            return self.engine().search(request, self._text_of)
+        aliases = self.legal_aliases(query_keys(request.q)) if request.q else {}
+        opened = self._current()
+        key = (_request_key(request), tuple(sorted(aliases.items())))
+        with self._lock:
+            cached = opened.pages.get(key)
+            if cached is not None:
+                opened.pages.move_to_end(key)
+                return cached
+        results = self._search(opened, request, aliases)
+        with self._lock:
+            if opened.generation == opened.backend.generation():
+                opened.pages[key] = results
+                while len(opened.pages) > CACHE_PAGES:
+                    opened.pages.popitem(last=False)
+        return results
 
-    def _text_of(self, doc_id: str) -> str:
-        return self.catalog.text_of(doc_id)
+    def _search(self, opened: _Opened, request: SearchRequest, aliases) -> SearchResults:
+        backend, compiler = opened.backend, opened.compiler
+        parsed = parse_query(request.q, aliases)
+        text_query = compiler.compile(parsed.root)
+        base: list[Query] = [text_query] if text_query is not None else []
+        base += self._date_filters(backend, request)
+        visible = self._visibility(backend, request)
+        if visible is not None:
+            base.append(visible)
+        selections = {name: backend.values(FACET_FIELDS[name], list(values))
+                      for name, values in request.filters.items()
+                      if values and name in FACET_FIELDS and FACET_FIELDS[name] in backend.fields
+                      and (request.include_internal or not BY_NAME[name].staff_only)}
+        unknown = [name for name, values in request.filters.items() if values and name not in selections]
+        final = backend.all_of(base + list(selections.values()))
+        if unknown:   # a filter on a facet this index lacks (or the reader may not use) matches nothing
+            final = backend.nothing()
+        page, per_page = max(1, request.page), max(1, request.per_page)
+        # without a word to weigh (no words, or only exclusions) relevance means nothing
+        by_date = request.sort == "date" or not parsed.positive_words()
+        ranked = _window(backend, final, (page - 1) * per_page, per_page, by_date)
+        facets: dict = {}
+        total = None
+        if request.facets and not unknown:
+            facets, total = self._facets(backend, base, selections, request.include_internal)
+        if total is None:
+            total = backend.count(final)
+        hits = self._hits(ranked, parsed, compiler, request.highlight, by_date)
+        suggestion = ""
+        if parsed.root is not None and request.suggest:
+            suggestion = self._suggest(opened, parsed, visible)
+        return SearchResults(total=total, page=page, per_page=per_page, hits=tuple(hits),
+                             facets=facets, notice=parsed.notice, suggestion=suggestion)
+
+    def _visibility(self, backend: Backend, request: SearchRequest) -> Query | None:
+        if request.include_internal:
+            return None
+        if "visibility" in backend.fields:
+            return backend.values("visibility", [PUBLIC])
+        return None
+
+    def _date_filters(self, backend: Backend, request: SearchRequest) -> list[Query]:
+        tz = self.config.tz
+        out = []
+        if request.date_from or request.date_to:
+            start = local_day_bounds(request.date_from, tz)[0] if request.date_from else None
+            end = local_day_bounds(request.date_to, tz)[1] if request.date_to else None
+            out.append(backend.date_range("date", start, end))
+        if request.first_seen_after:
+            out.append(backend.date_range("first_seen", local_day_bounds(request.first_seen_after, tz)[0], None))
+        return out
+
+    def _facets(self, backend: Backend, base: list[Query], selections: dict[str, Query],
+                include_internal: bool) -> tuple[dict, int | None]:
+        """Facet counts (a facet's own selection does not narrow its counts: values are OR-ed
+        within it), and the number of documents matched when one scope tells it."""
+        names = [n for n in FACET_NAMES if FACET_FIELDS[n] in backend.fields
+                 and (include_internal or not BY_NAME[n].staff_only)]
+        scopes: dict[str, list[str]] = {"": [n for n in names if n not in selections]}
+        for name in names:
+            if name in selections:
+                scopes[name] = [name]
+        counts: dict[str, list[tuple[str, int]]] = {}
+        total = None
+        for left_out, members in scopes.items():
+            if not members:
+                continue
+            query = backend.all_of(base + [q for other, q in selections.items() if other != left_out])
+            found = backend.facet_counts(query, [FACET_FIELDS[n] for n in members])
+            for name in members:
+                counts[name] = found.get(FACET_FIELDS[name], [])
+            if not left_out:
+                whole = [n for n in members if FACET_FIELDS[n] in SINGLE_VALUED]
+                if whole:   # each matched document has exactly one value of it
+                    total = sum(count for _, count in counts[whole[0]])
+        return {name: _ordered_facet(name, counts.get(name, [])) for name in names}, total
+
+    def _hits(self, ranked: list[tuple[str, float]], parsed: ParsedQuery, compiler: Compiler,
+              highlight: bool, by_date: bool) -> list[Hit]:
+        cards = self.catalog.cards([doc_id for doc_id, _ in ranked])
+        highlighter = highlighter_for(parsed, compiler.expand_wildcard) if highlight else None
+        hits = []
+        for doc_id, key in ranked:
+            doc = cards.get(doc_id)
+            if doc is None:
+                continue   # removed from the catalog, not yet from the index
+            text, page_no = "", None
+            if highlighter is not None:
+                text, page_no = snippet(self.catalog.text_of(doc_id) or "", highlighter)
+            hits.append(Hit(
+                id=doc_id, title=doc.title, url=doc.url, source=doc.source, kind=doc.kind,
+                published=local_date(doc, self.config.tz).isoformat(),
+                score=0.0 if by_date else round(key, 4), snippet=text, page=page_no,
+                themes=doc.themes, doc_type=doc.doc_type,
+                visibility=getattr(doc, "visibility", PUBLIC) or PUBLIC))
+        return hits
+
+    def _suggest(self, opened: _Opened, parsed: ParsedQuery, visible: Query | None) -> str:
+        backend = opened.backend
+
+        def found(query: Query) -> bool:
+            return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
+
+        replacements = {}
+        for word in suggestion_words(parsed):
+            terms = analyze(word)
+            if not terms:
+                continue
+            known = backend.any_of([backend.term(f, t) for t in terms for f in backend.text_fields])
+            if (found(known) if visible is not None
+                    else any(backend.doc_freq(f, t) for t in terms for f in backend.text_fields)):
+                continue
+            folded = fold_word(word)
+            if not folded:
+                continue
+            best = opened.vocabulary.closest(folded, lambda w: found(backend.term(SPELL_FIELD, w)))
+            if best:
+                replacements[word] = best
+        return parsed.replace_words(replacements).text() if replacements else ""
+
+    def similar(self, doc_id: str, limit: int = 5, include_internal: bool = False) -> list[Document]:
+        doc = self.catalog.get(doc_id)
+        if doc is None:
+            return []
+        backend = self._current().backend
+        query = similar_query(backend, doc.title, doc.content or doc.summary)
+        if query is None:
+            return []
+        parts = [query]
+        visible = self._visibility(backend, SearchRequest(include_internal=include_internal))
+        if visible is not None:
+            parts.append(visible)
+        query = backend.excluding(backend.all_of(parts), [backend.term("id", doc_id)])
+        ids = [i for i, _ in _window(backend, query, 0, limit, by_date=False)]
+        docs = self.catalog.get_many(ids)
+        return [docs[i] for i in ids if i in docs]
+
+    # ------------------------------------------------------------ documents and legal links
 
     def document(self, doc_id: str) -> Document | None:
         return self.catalog.get(doc_id)
-
-    # ------------------------------------------------------------ legal links
 
     def cites(self, doc_id: str) -> list[Citation]:
         """Texts the document cites ("cite"), each with its Légifrance link and local copies."""
@@ -212,11 +318,6 @@ class DocumentSpace:
                 aliases[key] = tuple(dict.fromkeys(others))
         return aliases
 
-    def similar(self, doc_id: str, limit: int = 5) -> list[Document]:
-        ids = self.engine().more_like_this(doc_id, limit, self._text_of)
-        docs = self.catalog.get_many(ids)
-        return [docs[i] for i in ids if i in docs]
-
     def stats(self) -> dict:
         """Every catalog document, even those with no extracted text."""
         return {
@@ -234,16 +335,20 @@ class DocumentSpace:
         Each batch is marked indexed after its commit; a crash in between only means the
         batch is indexed again next time (adding replaces by id).
         """
-        with index_write_lock(self.config.data_dir):
+        with indexes.index_write_lock(self.layout):
+            reason = self.stale_reason()
+            if reason:
+                raise IndexOutdated(reason)
             return self._index_pending(progress)
 
     def _index_pending(self, progress: Progress) -> IndexReport:
         started = time.monotonic()
-        engine = self.engine()
+        backend = self.backend()
+        tz = self.config.tz
         deletions = self.catalog.pending_deletions()
         deleted = 0
         if deletions:
-            deleted = engine.delete(deletions)
+            deleted = backend.delete(deletions)
             self.catalog.mark_indexed([], deleted=deletions)
         total = self.catalog.pending_count()
         done = 0
@@ -253,16 +358,17 @@ class DocumentSpace:
             batch, revisions = self.catalog.pending_batch(limit=BATCH)
             if not batch:
                 break
-            engine.add(batch)
+            backend.add(indexed_document(doc, tz) for doc in batch)
             self.catalog.mark_indexed([doc.id for doc in batch], revisions=revisions)
             done += len(batch)
             progress(min(done, total), total, batch[-1].title)
         return IndexReport(indexed=done, deleted=deleted, seconds=time.monotonic() - started,
-                           engine=self.engine_name)
+                           engine=backend.name)
 
     def rebuild(self, progress: Progress = no_progress) -> IndexReport:
-        """Index the whole catalog into a fresh directory, then swap it in atomically."""
-        with index_write_lock(self.config.data_dir):
+        """Index the whole catalog into a fresh directory of the configured engine, then
+        swap it in atomically."""
+        with indexes.index_write_lock(self.layout):
             return self._rebuild(progress)
 
     def _rebuild(self, progress: Progress) -> IndexReport:
@@ -271,16 +377,17 @@ class DocumentSpace:
         total = self.catalog.count()
         # read before the documents: one changed during the rebuild stays pending
         revisions = self.catalog.revisions()
-        path = self._new_dir()
+        path = indexes.new_index_dir(self.layout, self.engine_name)
         ids: list[str] = []
+        tz = self.config.tz
 
-        def documents() -> Iterator[Document]:
+        def documents() -> Iterator:
             for doc in self.catalog.iter_documents():
                 ids.append(doc.id)
                 progress(len(ids), total, doc.title)
-                yield doc
+                yield indexed_document(doc, tz)
 
-        fresh = engine_class(self.engine_name)(path, tz=self.config.tz)
+        fresh = indexes.open_backend(path, create=True)
         try:
             progress(0, total, "")
             fresh.add(documents())
@@ -290,28 +397,68 @@ class DocumentSpace:
             raise
         fresh.close()
         with self._lock:
-            old = self._engine_dir
-            self._swap_to(path)
+            old = self._opened.path if self._opened else None
+            indexes.make_current(self.layout, path)
             self._open(path)
         self.catalog.mark_indexed(ids, deleted=deletions, revisions=revisions)
-        self._remove_old_indexes(keep=path)
-        log.info("rebuilt the %s index: %d documents (previous: %s)", self.engine_name, len(ids), old)
+        indexes.remove_other_indexes(self.layout, keep=path)
+        log.info("index %s reconstruit : %d documents (précédent : %s)", self.engine_name, len(ids), old)
         return IndexReport(indexed=len(ids), deleted=len(deletions),
                            seconds=time.monotonic() - started, engine=self.engine_name, rebuilt=True)
 
-    def _remove_old_indexes(self, keep: Path) -> None:
-        for entry in self.root.iterdir():
-            if entry.is_dir() and entry != keep:
-                shutil.rmtree(entry, ignore_errors=True)
+    def remove_orphans(self) -> int:
+        """Remove from the index the documents the catalog does not hold (an index copied a
+        moment after its catalog, by a backup); returns how many."""
+        with indexes.index_write_lock(self.layout):
+            backend = self.backend()
+            if not backend.writable:
+                return 0
+            known = set(self.catalog.ids())
+            return backend.delete([doc_id for doc_id, _ in backend.terms("id") if doc_id not in known])
 
     def optimize(self) -> None:
-        with index_write_lock(self.config.data_dir):
-            self.engine().optimize()
+        with indexes.index_write_lock(self.layout):
+            self.backend().optimize()
 
     def close(self) -> None:
         with self._lock:
-            if self._engine is not None:
-                self._engine.close()
-                self._engine = None
-                self._engine_dir = None
+            if self._opened is not None:
+                self._opened.backend.close()
+                self._opened = None
         self.catalog.close()
+
+
+def _window(backend: Backend, query: Query, start: int, count: int, by_date: bool) -> list[tuple[str, float]]:
+    """Matches `start` to `start + count` in the order (best key first, then document id).
+
+    Engines return equal keys in their own order (a rebuild may change it): the matches
+    sharing the key at the page's edge are all fetched, then everything is sorted by id
+    among equals, so every page is the same slice of one stable order."""
+    want = start + count
+    if count <= 0:
+        return []
+    limit = want + 1
+    while True:
+        found = backend.top(query, limit, by_date)
+        if len(found) < limit or found[-1][1] != found[want - 1][1]:
+            break
+        limit *= 2
+    found.sort(key=lambda item: (-item[1], item[0]))
+    return found[start:want]
+
+
+def _ordered_facet(name: str, counts: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """A facet's (value, count) pairs as shown: years newest first, others most frequent first."""
+    if name == "year":
+        counts = sorted(counts, key=lambda item: item[0], reverse=True)
+    else:
+        counts = sorted(counts, key=lambda item: (-item[1], fold(item[0])))
+    return tuple(counts[:MAX_FACET_VALUES])
+
+
+def _request_key(request: SearchRequest) -> tuple:
+    filters = tuple(sorted((k, tuple(v)) for k, v in request.filters.items() if v))
+    return (request.q, filters, request.date_from, request.date_to, request.first_seen_after,
+            request.sort, request.page, request.per_page, request.facets, request.highlight,
+            request.suggest, request.include_internal)
+

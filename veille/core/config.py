@@ -105,7 +105,7 @@ class WebConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    engine: str = "whoosh"
+    engine: str = "tantivy"
     # when to merge the index's segments (commits only merge small ones): Sunday night
     optimize: str = "0 3 * * sun"       # an interval, a cron string, or "off"
 

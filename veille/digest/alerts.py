@@ -18,9 +18,6 @@ from veille.core.config import ALERT_FILTERS, EMAIL_RE, Alert, Config
 ORIGIN_YAML = "yaml"
 ORIGIN_WEB = "web"
 
-# Alert filter names (singular, as written in sources.yaml) -> search facet fields.
-FILTER_FACETS = {"kind": "kind", "source": "source", "theme": "themes", "territory": "territories",
-                 "doc_type": "doc_type"}
 ALL_ALERTS = "*"
 
 
@@ -40,8 +37,8 @@ class AlertRecord:
 
     @property
     def search_filters(self) -> Mapping[str, tuple[str, ...]]:
-        """The filters as the search engine's facet fields."""
-        return MappingProxyType({FILTER_FACETS[k]: tuple(v) for k, v in self.filters.items() if v})
+        """The filters as a search request takes them (alert filters are facet names)."""
+        return MappingProxyType({k: tuple(v) for k, v in self.filters.items() if v})
 
 
 def slugify(text: str) -> str:

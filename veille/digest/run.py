@@ -234,7 +234,7 @@ def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetim
 
 def space_matcher(space, catalog: Catalog, *, per_page: int = 100, limit: int = 1000) -> Matcher:
     """A Matcher over `indexer.search.space.DocumentSpace`, exact on first-seen times via the catalog."""
-    from indexer.search.engine import SearchRequest
+    from indexer.search.request import SearchRequest
 
     def match(alert: AlertRecord, since: datetime, until: datetime) -> list[Match]:
         # the engine filters by day; the catalog's timestamps then cut the exact period

@@ -36,9 +36,12 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from veille.storage.catalog import is_sqlite_file, snapshot_sqlite, sqlite_problem
-from indexer.search.space import SEARCH_DIR, WRITE_LOCK_FILE, IndexBusy, index_write_lock
+from indexer.search.indexes import IndexBusy, index_write_lock
+from indexer.search.request import IndexOutdated, SearchRequest
+from indexer.search.space import DocumentSpace
 from veille.core.config import Config
 from veille.core.errors import VeilleError
+from veille.core.layout import DataDir
 
 log = logging.getLogger("veille.ops.backup")
 
@@ -68,6 +71,9 @@ class RestoreReport:
     data_dir: Path
     files: int
     set_aside: Path | None
+    rebuilt: bool = False          # the archived index could not answer: rebuilt from the catalog
+    documents: int = 0             # in the restored catalog
+    brought_up_to_date: int = 0    # documents indexed after the restore
 
 
 def default_archive_name(now: datetime | None = None) -> str:
@@ -77,7 +83,7 @@ def default_archive_name(now: datetime | None = None) -> str:
 
 def _skipped(path: Path) -> bool:
     return (path.name.endswith(SKIP_SUFFIXES) or path.name.startswith(".secret_key.")
-            or path.name == WRITE_LOCK_FILE)
+            or path.name == DataDir(Path(".")).search_write_lock.name)
 
 
 def _listing(root: Path) -> dict[str, tuple[int, int]]:
@@ -125,7 +131,7 @@ def _sha256(path: Path) -> str:
 def _snapshot(data_dir: Path, staging: Path) -> int:
     """Copy the data directory into `staging` consistently; returns the number of databases."""
     databases = 0
-    index_root = data_dir / SEARCH_DIR
+    index_root = DataDir(data_dir).search
     trees = [index_root] if index_root.is_dir() else []
     # 1. databases first (see the module docstring for why the order matters)
     for path in sorted(data_dir.rglob("*")):
@@ -142,7 +148,7 @@ def _snapshot(data_dir: Path, staging: Path) -> int:
     # 2. the index, copied whole while no process writes to it
     for tree in trees:
         try:
-            with index_write_lock(data_dir, timeout=INDEX_LOCK_TIMEOUT):
+            with index_write_lock(DataDir(data_dir), timeout=INDEX_LOCK_TIMEOUT):
                 _copy_quiet_tree(tree, staging / tree.relative_to(data_dir))
         except IndexBusy as exc:
             raise BackupError(str(exc), hint="try again when the indexing is over") from None
@@ -297,4 +303,30 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
         shutil.rmtree(staging_root, ignore_errors=True)
     log.info("restored %s from %s (%d files)%s", data_dir, archive, len(manifest["files"]),
              f"; previous data kept in {set_aside}" if set_aside else "")
-    return RestoreReport(data_dir=data_dir, files=len(manifest["files"]), set_aside=set_aside)
+    rebuilt, documents, indexed = _index_in_step(config)
+    return RestoreReport(data_dir=data_dir, files=len(manifest["files"]), set_aside=set_aside,
+                         rebuilt=rebuilt, documents=documents, brought_up_to_date=indexed)
+
+
+def _index_in_step(config: Config) -> tuple[bool, int, int]:
+    """Make the restored index answer for exactly the restored catalog: rebuilt when it cannot
+    answer (another engine's, damaged), cleared of documents indexed after the catalog was
+    copied, then given what the catalog has pending. Returns (rebuilt, documents, indexed)."""
+    space = DocumentSpace(config)
+    rebuilt = False
+    try:
+        try:
+            space.search(SearchRequest(q="", per_page=1, facets=False))
+            if space.stale_reason():
+                raise IndexOutdated(space.stale_reason())
+        except Exception as exc:
+            log.warning("the restored index cannot be used (%s: %s); rebuilding it", type(exc).__name__, exc)
+            space.close()
+            space = DocumentSpace(config)
+            space.rebuild()
+            rebuilt = True
+        space.remove_orphans()
+        indexed = space.index_pending().indexed
+        return rebuilt, space.catalog.count(), indexed
+    finally:
+        space.close()

@@ -439,6 +439,16 @@ class Catalog:
         rows = self._connection().execute(f"SELECT * FROM documents WHERE id IN ({marks})", ids)
         return {row["id"]: _row_to_document(row) for row in rows}
 
+    def cards(self, ids: Iterable[str]) -> dict[str, Document]:
+        """Documents without their text (content empty): what a list of search hits shows."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        columns = ", ".join("'' AS content" if name == "content" else name for name in _DOC_COLUMNS)
+        rows = self._connection().execute(f"SELECT {columns} FROM documents WHERE id IN ({marks})", ids)
+        return {row["id"]: _row_to_document(row) for row in rows}
+
     def extras_of(self, ids: Iterable[str]) -> dict[str, dict]:
         """doc id -> its `extra` mapping, without reading the rest of the rows: the search
         page asks for the legal ids of every hit it shows, and decoding whole documents
@@ -529,6 +539,10 @@ class Catalog:
                 _set_legal_keys(db, doc)
                 count += 1
         return count
+
+    def ids(self) -> Iterator[str]:
+        for row in self._connection().execute("SELECT id FROM documents"):
+            yield row[0]
 
     def iter_documents(self, batch: int = 500) -> Iterator[Document]:
         last = ""

@@ -1,0 +1,152 @@
+"""The one query compiler: a parsed query (indexer.search.query) to a backend's query blocks.
+
+Written once for every engine: what a word, a phrase, a wildcard, a `field:value`, an OR or
+an exclusion means is decided here, and each engine only builds the blocks it is asked for
+(`indexer.search.backend`). The index's vocabulary is read through the backend (wildcards
+expand to the words the index has; `theme:habitat` to the facet values it has), with
+bounded caches kept for one index generation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from fnmatch import fnmatchcase
+from typing import Callable
+
+from indexer.search.analysis import analyze, fold
+from indexer.search.backend import Backend, Query
+from indexer.search.fields import FIELD_BOOSTS, QUERY_FIELD_TARGETS, SPELL_FIELD
+from indexer.search.highlight import wildcard_prefixes
+from indexer.search.query import And, Node, Not, Or, Phrase, Word
+
+MAX_WILDCARD_WORDS = 300     # words a wildcard may stand for
+MAX_WILDCARD_SCAN = 20_000   # most frequent words read to find them
+MAX_LEXICON = 50_000         # values of a keyword field matched by `field:value`
+CACHE_ENTRIES = 512
+
+SKIP = object()   # a part of the query with nothing to search (stop words only)
+
+
+class Compiler:
+    """Compiles queries for one backend; its caches are for one index generation."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self._lexicons: dict[str, list[str]] = {}
+        self._wildcards: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ the tree
+
+    def compile(self, node: Node | None) -> Query | None:
+        """The query of a tree; None when it places no condition on text (every document)."""
+        if node is None:
+            return None
+        compiled = self._node(node)
+        if compiled is SKIP:
+            return self.backend.nothing()
+        return self._positive(compiled)
+
+    def _node(self, node: Node):
+        """A backend query; SKIP for "nothing to search"; ("not", q) for an exclusion."""
+        b = self.backend
+        if isinstance(node, (Word, Phrase)):
+            return self._leaf(node)
+        if isinstance(node, Not):
+            inner = self._node(node.node)
+            return SKIP if inner is SKIP else ("not", self._positive(inner))
+        parts = [p for p in (self._node(item) for item in node.items) if p is not SKIP]
+        if not parts:
+            return SKIP
+        if isinstance(node, Or):
+            return b.any_of([self._positive(p) for p in parts])
+        assert isinstance(node, And)
+        positives = [p for p in parts if not isinstance(p, tuple)]
+        negatives = [p[1] for p in parts if isinstance(p, tuple)]
+        if not negatives:
+            return b.all_of(positives)
+        if not positives:
+            return ("not", b.any_of(negatives))
+        return b.excluding(b.all_of(positives), negatives)
+
+    def _positive(self, part) -> Query:
+        if isinstance(part, tuple):   # a lone exclusion: everything but it
+            return self.backend.excluding(self.backend.everything(), [part[1]])
+        return part
+
+    # ------------------------------------------------------------ words, phrases, fields
+
+    def _leaf(self, node: Word | Phrase):
+        b = self.backend
+        target = QUERY_FIELD_TARGETS.get(node.field) if node.field else None
+        if target is None or target == "title":
+            fields = ("title",) if target == "title" else b.text_fields
+            if isinstance(node, Word) and node.wildcard:
+                terms = self.expand_wildcard(node.text)
+                if not terms:
+                    return b.nothing()
+                return b.any_of([b.boost(b.values(f, terms), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
+            terms = analyze(node.text)
+            if not terms:
+                return SKIP
+            return b.any_of([b.boost(b.phrase(f, terms), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
+        if isinstance(node, Word) and node.wildcard:
+            pattern = fold(node.text)
+            values = [v for v in self._lexicon(target) if fnmatchcase(fold(v), pattern)]
+        else:
+            values = self.field_values(target, node.text)
+        return b.values(target, values) if values else b.nothing()
+
+    def field_values(self, field: str, wanted: str) -> list[str]:
+        """Values of a keyword field matching what someone typed after `field:`.
+
+        Accents and case are optional; a whole-value match wins, else values containing the
+        typed words (`theme:habitat` finds `habitat et renouvellement urbain`).
+        """
+        if self.backend.doc_freq(field, wanted):
+            return [wanted]   # as indexed (a canonical legal key, a source slug): no lexicon read
+        target = " ".join(fold(wanted).replace("-", " ").split())
+        if not target:
+            return []
+        folded = {value: " ".join(fold(value).replace("-", " ").split()) for value in self._lexicon(field)}
+        exact = [value for value, text in folded.items() if text == target]
+        if exact:
+            return exact
+        words = target.split()
+        return [value for value, text in folded.items() if all(word in text.split() for word in words)]
+
+    def _lexicon(self, field: str) -> list[str]:
+        with self._lock:
+            values = self._lexicons.get(field)
+        if values is None:
+            values = [term for term, _ in self.backend.terms(field, "", limit=MAX_LEXICON)]
+            with self._lock:
+                self._lexicons[field] = values
+        return values
+
+    def expand_wildcard(self, pattern: str) -> tuple[str, ...]:
+        """Index terms (stems) a wildcard stands for, from the index's folded words: the most
+        frequent words matching it, at most MAX_WILDCARD_WORDS."""
+        with self._lock:
+            found = self._wildcards.get(pattern)
+        if found is not None:
+            return found
+        prefixes = wildcard_prefixes(pattern)
+        words: list[str] = []
+        if prefixes:
+            folded = fold(pattern)
+            for word, _ in self.backend.terms(SPELL_FIELD, prefixes[0], limit=MAX_WILDCARD_SCAN):
+                if fnmatchcase(word, folded):
+                    words.append(word)
+                    if len(words) >= MAX_WILDCARD_WORDS:
+                        break
+        found = tuple(sorted({term for word in words for term in analyze(word)}))
+        with self._lock:
+            self._wildcards[pattern] = found
+            while len(self._wildcards) > CACHE_ENTRIES:
+                self._wildcards.popitem(last=False)
+        return found
+
+
+ExpandWildcard = Callable[[str], tuple[str, ...]]
