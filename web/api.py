@@ -48,7 +48,7 @@ def search():
         return _bad_request("per_page must be a whole number")
     if not 1 <= per_page <= MAX_PER_PAGE:
         return _bad_request(f"per_page must be between 1 and {MAX_PER_PAGE}")
-    found, notice = run_search(state, per_page=per_page)
+    found = run_search(state, per_page=per_page)
     return jsonify({
         "total": found.total,
         "page": found.page,
@@ -57,7 +57,7 @@ def search():
         "pages": found.pages,
         "per_page": found.per_page,
         "sort": state.effective_sort,
-        "notice": notice or found.notice,
+        "notice": found.notice,
         "suggestion": found.suggestion,
     })
 

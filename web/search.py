@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -16,15 +14,12 @@ from web.params import (FACET_LABELS, FACET_PARAMS, SearchState, ToggleLinks,
                         page_window, parse_state)
 from web.present import endpoint_url, facet_value_label, search_url, source_title
 
-log = logging.getLogger("veille.web")
-
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 10
 FEED_SIZE = 50
 FACET_VALUES_SHOWN = 8
 RECENT_DAYS = 7
-SYNTAX_CHARS = re.compile(r'["()*?:^~\[\]{}]|\b(?:AND|OR|NOT)\b|(?:^|\s)-')
 
 
 @dataclass(frozen=True)
@@ -44,17 +39,10 @@ class FacetGroup:
     more: tuple[FacetValue, ...]        # the rest, behind a <details>
 
 
-def run_search(state: SearchState, per_page: int = PER_PAGE, **overrides) -> tuple[SearchResults, str]:
-    """Search, never failing on the query: if the engine refuses it, retry with its plain
-    words. Returns the results and a French notice when the query had to be simplified."""
-    space = get_space()
-    try:
-        return space.search(state.request(per_page=per_page, **overrides)), ""
-    except Exception:  # a query the engine could not repair must not become an error page
-        log.exception("search failed for %r; retrying with plain words", state.q)
-        plain = " ".join(SYNTAX_CHARS.sub(" ", state.q).split())
-        found = space.search(state.with_query(plain).request(per_page=per_page, **overrides))
-        return found, f"La syntaxe de la recherche n'a pas pu être comprise : recherche des mots « {plain} »."
+def run_search(state: SearchState, per_page: int = PER_PAGE, **overrides) -> SearchResults:
+    """The search of `state` (the query parser repairs what it cannot read, and says so in
+    the results' notice)."""
+    return get_space().search(state.request(per_page=per_page, **overrides))
 
 
 def facet_groups(state: SearchState, facets) -> list[FacetGroup]:
@@ -130,13 +118,13 @@ def same_text_groups(hits) -> tuple[dict[str, list], set[str]]:
 @bp.get("/search")
 def results():
     state = parse_state(request.args)
-    found, notice = run_search(state)
+    found = run_search(state)
     if found.total and state.page > found.pages:
         return redirect(search_url(state.with_page(found.pages)))
     recent = recent_documents() if not found.total else ()
     same_text, twins = same_text_groups(found.hits)
     return render_template(
-        "search.html", q=state.q, state=state, results=found, notice=notice,
+        "search.html", q=state.q, state=state, results=found,
         same_text=same_text, twins=twins,
         facets=facet_groups(state, found.facets), recent=recent,
         pages=page_window(found.page, found.pages), first=(found.page - 1) * found.per_page + 1,
@@ -149,7 +137,7 @@ def feed():
     state = parse_state(request.args)
     # A feed follows what is new: newest first unless the subscriber asked otherwise.
     sort = state.sort if "sort" in request.args else "date"
-    found, _ = run_search(replace(state, sort=sort, page=1), per_page=FEED_SIZE, facets=False)
+    found = run_search(replace(state, sort=sort, page=1), per_page=FEED_SIZE, facets=False)
     config = veille_config()
     body = search_feed(state, found, base_url=config.web.base_url,
                        page_url=search_url(replace(state, page=1)),

@@ -136,7 +136,15 @@ class DocumentSpace:
             if cached is not None:
                 opened.pages.move_to_end(key)
                 return cached
-        results = self._search(opened, request, aliases)
+        try:
+            results = self._search(opened, request, aliases)
+        except Exception:
+            # A rebuild in another process swapped the index and removed this one's files
+            # during the search: search the new index. Any other failure is a real error.
+            if indexes.current_index(self.layout) in (opened.path, None):
+                raise
+            opened = self._current()
+            results = self._search(opened, request, aliases)
         with self._lock:
             if opened.generation == opened.backend.generation():
                 opened.pages[key] = results
