@@ -70,6 +70,29 @@ KNOWN_CODES = (
     "code de l'aviation civile", "code du domaine de l'état", "code de l'artisanat",
 )
 
+# The usual abbreviations of codes, as people type them in a search (`art. L. 631-7 CCH`).
+CODE_ABBREVIATIONS = {
+    "CCH": "code de la construction et de l'habitation",
+    "CGCT": "code général des collectivités territoriales",
+    "CASF": "code de l'action sociale et des familles",
+    "CSP": "code de la santé publique",
+    "CSS": "code de la sécurité sociale",
+    "CGI": "code général des impôts",
+    "CJA": "code de justice administrative",
+    "CPI": "code de la propriété intellectuelle",
+    "CRPA": "code des relations entre le public et l'administration",
+    "CESEDA": "code de l'entrée et du séjour des étrangers et du droit d'asile",
+    "CGPPP": "code général de la propriété des personnes publiques",
+    "CCP": "code de la commande publique",
+    "CMF": "code monétaire et financier",
+    "CRPM": "code rural et de la pêche maritime",
+    "CSI": "code de la sécurité intérieure",
+    "CPP": "code de procédure pénale",
+    "CPC": "code de procédure civile",
+    "COJ": "code de l'organisation judiciaire",
+    "CGFP": "code général de la fonction publique",
+}
+
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 _QUOTES = dict.fromkeys(map(ord, "\u2019\u2018\u02bc`´"), "'")
 _TRANSLATE = {**_DASHES, **_QUOTES}
@@ -191,6 +214,42 @@ def code_slug(name: str) -> str:
     """`code de la construction et de l'habitation` -> `code-construction-habitation`."""
     words = re.split(r"[^a-z0-9]+", fold(name))
     return "-".join(w for w in words if w and w not in _STOP_WORDS)
+
+
+_CODE_SLUGS = {code_slug(name): name for name in KNOWN_CODES}   # slug -> name
+
+
+_TITLE_ARTICLE_RE = re.compile(r"^\W*article\s+(?P<num>(?:LO|[LRDA])?\.?\s?\*?\s?\d+(?:-\d+)*)\b",
+                               re.IGNORECASE)
+
+
+def code_name(slug: str) -> str:
+    """The name of a code from its slug (`code-urbanisme` -> `code de l'urbanisme`), or ""."""
+    return _CODE_SLUGS.get(slug, "")
+
+
+def document_code(doc: Document) -> str | None:
+    """The code (its slug) an article of a code belongs to, for a document that is one:
+    from its metadata (`extra["code"]`, a name or a slug), else its library folder
+    (`code-de-l-urbanisme/...`), else its title or first lines (`... du code de
+    l'urbanisme`). None for anything else: a text citing codes belongs to none."""
+    title = (doc.title or "").translate(_TRANSLATE)
+    if not _TITLE_ARTICLE_RE.match(title):
+        return None
+    given = str((doc.extra or {}).get("code") or "")
+    if given:
+        slug = given if given in _CODE_SLUGS else code_slug(given)
+        if slug in _CODE_SLUGS:
+            return slug
+    for part in reversed(re.split(r"[/\\]", doc.path or "")[:-1]):
+        slug = code_slug(part)
+        if slug in _CODE_SLUGS:
+            return slug
+    head = fold(title + " " + (doc.content or doc.summary or "")[:300].translate(_TRANSLATE))
+    for name in _CODE_NAMES:
+        if name in head:
+            return code_slug(name)
+    return None
 
 
 def _nature_key(word: str) -> str:
@@ -514,10 +573,15 @@ MAX_SCAN_CHARS = 2_000_000
 
 
 def document_identity(doc: Document) -> tuple[str, ...]:
-    """Keys of the document itself: from title, text and URL, and from the NOR, ELI and
-    Légifrance id a source recorded in `extra` (the Légifrance API gives them)."""
+    """Keys of the document itself: from title, text and URL, from the NOR, ELI and
+    Légifrance id a source recorded in `extra` (the Légifrance API gives them), and for an
+    article of a code, the article (`article:L142-13:code-urbanisme`)."""
     extra = doc.extra or {}
     keys = list(identify_all(doc.title, doc.content or doc.summary, doc.url))
+    code = document_code(doc)
+    if code:
+        number = _TITLE_ARTICLE_RE.match((doc.title or "").translate(_TRANSLATE)).group("num")
+        keys.append(f"article:{_article_id(number)}:{code}")
     recorded = []
     if extra.get("jorftext"):
         recorded.append(f"jorftext:{extra['jorftext']}")
@@ -556,6 +620,11 @@ def enrich_legal(doc: Document) -> Document:
             extra["nor"] = nor
     if ids or cited:
         extra["legal_refs"] = list(dict.fromkeys([*ids, *cited]))
+    code = document_code(doc)
+    if code:
+        extra["code"] = code
+        number = _TITLE_ARTICLE_RE.match((doc.title or "").translate(_TRANSLATE)).group("num")
+        extra["article"] = re.sub(r"[\s.*]", "", number).lower()   # as the search analysis writes it
     doc_type = doc.doc_type
     if ids and not doc_type:
         doc_type = (nature_label(extra.get("nature", "")) or nature_of_title(doc.title)

@@ -2,7 +2,9 @@
 
 One pipeline for indexing, querying and highlighting, whichever engine runs:
 
-1. words are runs of letters and digits (`[^\\W_]+`) of the text in Unicode NFC form;
+1. words are runs of letters and digits (`[^\\W_]+`) of the text in Unicode NFC form, and
+   the article numbers of the codes, however they are spelled (`L. 121-2`, `L.121-2`,
+   `L 121-2`, `art. L. 121-2`, `R*129-9`, `LO 1112-10`), are one word: `l121-2`;
 2. French stop words (`le`, `de`, `été`...) and lone letters left by elisions (`l'`) are
    dropped, so positions count kept words only and the phrase `"contrat ville"` matches
    `contrat de ville`;
@@ -26,6 +28,26 @@ from typing import Iterator, NamedTuple
 import tantivy
 
 WORD_RE = re.compile(r"[^\W_]+")
+# An article of a code: its letters (L, R, D, A, LO; a star for articles decreed in the
+# Conseil d'État) and a number of at least two parts. One index term, `l121-2`: an exact
+# reference then beats a longer one that starts with it (`L121-2-1`), and `L.` is no
+# longer a lone letter thrown away.
+ARTICLE_ID = (r"(?<![^\W_])(?:art\.?\s*)?\*?(?P<letter>lo|[lrda])\s?\.?\s?\*?\s?"
+              r"(?P<number>\d+(?:-\d+)+)(?![^\W_]|-\d)")
+ARTICLE_ID_RE = re.compile(ARTICLE_ID, re.IGNORECASE)
+_TOKEN_RE = re.compile(ARTICLE_ID + r"|([^\W_]+)", re.IGNORECASE)
+_HAS_ID = re.compile(r"\d-\d")
+
+
+def article_id(letter: str, number: str) -> str:
+    return letter.lower() + number
+
+
+def glue_article_ids(text: str) -> str:
+    """`art. L. 121-2` -> `L121-2`: the article numbers of `text` written as one word."""
+    if not _HAS_ID.search(text):
+        return text
+    return ARTICLE_ID_RE.sub(lambda m: m.group("letter").upper() + m.group("number"), text)
 
 _STOP_WORDS_ACCENTED = """
 a à ai aie aient aies ait as au aura aurai auraient aurais aurait auras aurez auriez aurions
@@ -97,8 +119,12 @@ def is_kept(word: str) -> bool:
 
 
 def kept_words(text: str) -> list[str]:
-    """The kept words of `text`, lower-cased, in order."""
-    return [word for word in WORD_RE.findall(normalized(text).lower()) if is_kept(word)]
+    """The kept words of `text`, lower-cased, in order (an article number is one word)."""
+    text = normalized(text).lower()
+    if not _HAS_ID.search(text):
+        return [word for word in WORD_RE.findall(text) if word not in _DROPPED and (len(word) > 1 or word.isdigit())]
+    return [letter + number if letter else word for letter, number, word in _TOKEN_RE.findall(text)
+            if letter or (word not in _DROPPED and (len(word) > 1 or word.isdigit()))]
 
 
 def kept_text(text: str) -> str:
@@ -149,7 +175,12 @@ def tokens(text: str) -> Iterator[WordToken]:
     """Index terms of `text` with positions and character spans, word by word: the plain
     definition `indexer.search.highlight`'s faster path must agree with."""
     pos = 0
-    for match in WORD_RE.finditer(normalized(text)):
+    for match in _TOKEN_RE.finditer(normalized(text)):
+        if match.group("letter"):
+            yield WordToken(article_id(match.group("letter"), match.group("number")), pos,
+                            match.start(), match.end())
+            pos += 1
+            continue
         for term in word_terms(match.group()):
             yield WordToken(term, pos, match.start(), match.end())
             pos += 1

@@ -11,21 +11,32 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Callable
 
-from indexer.search.analysis import analyze, fold
+from indexer.search.analysis import analyze, fold, fold_word
 from indexer.search.backend import Backend, Query
 from indexer.search.fields import FIELD_BOOSTS, QUERY_FIELD_TARGETS, SPELL_FIELD
 from indexer.search.highlight import wildcard_prefixes
 from indexer.search.query import And, Node, Not, Or, Phrase, Word
 
 MAX_WILDCARD_WORDS = 300     # words a wildcard may stand for
+PROXIMITY_SLOP = 3           # words between those of a query that still count as together
+PROXIMITY_BOOST = 1.0        # weight of two words standing together, on top of the words
+MAX_PROXIMITY_PAIRS = 8
+EXACT_BOOST = 1.5            # a word as typed, beside its stemmed variants
+OWN_ARTICLE_BOOST = 20.0     # an article number matching the article itself, not a citation
 MAX_WILDCARD_SCAN = 20_000   # most frequent words read to find them
 MAX_LEXICON = 50_000         # values of a keyword field matched by `field:value`
 CACHE_ENTRIES = 512
 
 SKIP = object()   # a part of the query with nothing to search (stop words only)
+
+
+@dataclass(frozen=True)
+class Relaxed:
+    query: Query                  # documents holding some of the words (and the strict parts)
+    words: tuple[Query, ...]      # each word's query, to count how many a document holds
 
 
 class Compiler:
@@ -70,6 +81,49 @@ class Compiler:
             return ("not", b.any_of(negatives))
         return b.excluding(b.all_of(positives), negatives)
 
+    def compile_relaxed(self, root: Node | None) -> Relaxed | None:
+        """For a query of several words that few or no documents hold all of: what matches
+        documents holding some of them, and each word's own query, for the space to rank by
+        how many words then by relevance. Phrases, exclusions and fields keep their strict
+        meaning. None when there is nothing to relax."""
+        if not isinstance(root, And):
+            return None
+        soft = [item for item in root.items if not _strict(item)]
+        strict = [item for item in root.items if _strict(item)]
+        words = [self._positive(p) for p in (self._node(item) for item in soft) if p is not SKIP]
+        if not words or len(words) + len(strict) < 2:
+            return None
+        b = self.backend
+        loose = b.any_of(words)
+        if strict:
+            required = self._node(And(tuple(strict)) if len(strict) > 1 else strict[0])
+            if isinstance(required, tuple):   # exclusions only
+                loose = b.excluding(loose, [required[1]])
+            elif required is not SKIP and any(isinstance(item, Phrase) for item in strict):
+                # a quoted phrase is words held for sure: the others only rank
+                loose = b.rank_with(required, loose)
+            elif required is not SKIP:
+                loose = b.all_of([required, loose])   # fields hold, and at least one word
+        return Relaxed(loose, tuple(words))
+
+    def with_proximity(self, root: Node | None, query: Query) -> Query:
+        """`query`, ranking higher the documents where its plain words stand together: each
+        pair of consecutive words, as a sloppy phrase, adds to the score (on top of the
+        words themselves; a document holding some of the words only can gain too)."""
+        words = [item for item in (root.items if isinstance(root, And) else (root,))
+                 if isinstance(item, Word) and item.field is None and not item.wildcard]
+        terms = [term for word in words for term in analyze(word.text)]
+        pairs = list(dict.fromkeys(zip(terms, terms[1:])))[:MAX_PROXIMITY_PAIRS]
+        b = self.backend
+        hints = [b.boost(b.phrase(f, pair, slop=PROXIMITY_SLOP), FIELD_BOOSTS.get(f, 1.0) * PROXIMITY_BOOST)
+                 for pair in pairs for f in b.text_fields]
+        # the words as typed (accents and case aside) say a little more than their variants
+        exact = [folded for word in words if (folded := fold_word(word.text))]
+        hints += [b.boost(b.term(SPELL_FIELD, folded), EXACT_BOOST) for folded in dict.fromkeys(exact)]
+        if len(exact) < 2 and not pairs:
+            return query
+        return b.rank_with(query, b.any_of(hints))
+
     def _positive(self, part) -> Query:
         if isinstance(part, tuple):   # a lone exclusion: everything but it
             return self.backend.excluding(self.backend.everything(), [part[1]])
@@ -90,7 +144,11 @@ class Compiler:
             terms = analyze(node.text)
             if not terms:
                 return SKIP
-            return b.any_of([b.boost(b.phrase(f, terms), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
+            found = b.any_of([b.boost(b.phrase(f, terms), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
+            if isinstance(node, Word) and len(terms) == 1 and "-" in terms[0] and "article" in b.fields:
+                # an article number: the article itself first, then the texts citing it
+                return b.any_of([found, b.boost(b.term("article", terms[0]), OWN_ARTICLE_BOOST)])
+            return found
         if isinstance(node, Word) and node.wildcard:
             pattern = fold(node.text)
             values = [v for v in self._lexicon(target) if fnmatchcase(fold(v), pattern)]
@@ -149,4 +207,6 @@ class Compiler:
         return found
 
 
-ExpandWildcard = Callable[[str], tuple[str, ...]]
+def _strict(node: Node) -> bool:
+    """Whether a part of a query keeps its meaning when not all words are found."""
+    return isinstance(node, (Phrase, Not)) or (isinstance(node, Word) and node.field is not None)

@@ -19,15 +19,19 @@ TEXT_FIELDS = ("title", "summary", "content")
 FIELD_BOOSTS: Mapping[str, float] = MappingProxyType({"title": 3.0, "summary": 1.5, "content": 1.0})
 # Folded, unstemmed words of the text, without positions: wildcards and "did you mean".
 SPELL_FIELD = "spell"
-# Exact-value fields: facets, legal references cited or borne.
+# Exact-value fields: facets, legal references cited or borne; for an article of a code, its
+# number (`l121-2`, as the analysis writes it) and its code.
 KEYWORD_FIELDS = ("kind", "source", "themes", "territories", "doc_type", "year", "visibility",
-                  "legal_refs")
+                  "legal_refs", "article", "code")
+# Fields the indexes of the previous release lack.
+NEW_FIELDS = ("summary", "visibility", "article", "code")
 DATE_FIELDS = ("date", "first_seen")
 # Facet name -> engine field.
 FACET_FIELDS: Mapping[str, str] = MappingProxyType({facet.name: facet.field for facet in FACETS})
 # Query-language field (`theme:...`, indexer.search.query.QUERY_FIELDS) -> engine field.
 QUERY_FIELD_TARGETS: Mapping[str, str] = MappingProxyType(
-    {"title": "title", "ref": "legal_refs", **{facet.query_field: facet.field for facet in FACETS}})
+    {"title": "title", "ref": "legal_refs", "code": "code",
+     **{facet.query_field: facet.field for facet in FACETS}})
 # Facets whose every document has exactly one value: the total of their counts is the number
 # of documents matched.
 SINGLE_VALUED = ("kind", "source", "year", "visibility")
@@ -77,10 +81,22 @@ def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
         "doc_type": _clean_values((doc.doc_type,)), "year": (f"{local_date(doc, tz).year:04d}",),
         "visibility": (getattr(doc, "visibility", "") or "public",),
         "legal_refs": _clean_values(str(ref) for ref in refs if ref),
+        "article": _clean_values(((doc.extra or {}).get("article") or "",)),
+        "code": _clean_values(((doc.extra or {}).get("code") or "",)),
     }
-    return IndexedDocument(id=doc.id, title=doc.title, summary=doc.summary, content=doc.content,
+    summary = "" if _repeats_the_text(doc.summary, doc.content) else doc.summary
+    return IndexedDocument(id=doc.id, title=doc.title, summary=summary, content=doc.content,
                            keywords=MappingProxyType(keywords), date=utc_naive(doc.date),
                            first_seen=utc_naive(doc.first_seen))
+
+
+def _repeats_the_text(summary: str, content: str) -> bool:
+    """Whether a summary is the text's own beginning (a feed's excerpt, a library file's
+    first lines): indexed once, in the text, not twice."""
+    said = " ".join(summary.split()).rstrip(".… ")
+    if not said:
+        return False
+    return said in " ".join(content[:len(summary) * 2 + 200].split())
 
 
 def _clean_values(values) -> tuple[str, ...]:

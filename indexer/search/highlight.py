@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable
 
-from indexer.search.analysis import WORD_RE, analyze, fold_word, normalized, stem, word_terms
+from indexer.search.analysis import (ARTICLE_ID_RE, WORD_RE, analyze, article_id, fold_word, normalized,
+                                     stem, word_terms)
 from indexer.search.query import ParsedQuery, Phrase, Word
 
 MAX_SCAN_CHARS = 200_000
@@ -100,6 +101,15 @@ def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, 
     loop over every distinct word, and new long-tail words are not stemmed unless they
     could match.
     """
+    ids = _article_ids(highlighter)
+    if ids:
+        words = Highlighter(highlighter.terms - ids, highlighter.prefixes)
+        marked = _article_spans(text, ids)
+        if words.empty:
+            return marked
+        spans = marked + [s for s in matching_spans(text, words)
+                          if not any(a < s[1] and s[0] < b for a, b, _ in marked)]
+        return sorted(spans)
     prefixes = _search_prefixes(highlighter)
     if prefixes and _folds_by_letter(text):
         # every word folds letter by letter: the candidates' own matches are the spans to mark
@@ -121,6 +131,20 @@ def matching_spans(text: str, highlighter: Highlighter) -> list[tuple[int, int, 
     if not marked:
         return []
     return [(m.start(), m.end(), marked[m.group()]) for m in _words_pattern(frozenset(marked)).finditer(text)]
+
+
+def _article_ids(highlighter: Highlighter) -> frozenset[str]:
+    return frozenset(term for term in highlighter.terms if "-" in term)
+
+
+def _article_spans(text: str, ids: frozenset[str]) -> list[tuple[int, int, str]]:
+    """Spans of the article numbers of `text` among `ids`, however they are spelled."""
+    spans = []
+    for match in ARTICLE_ID_RE.finditer(text):
+        term = article_id(match.group("letter"), match.group("number"))
+        if term in ids:
+            spans.append((match.start(), match.end(), term))
+    return spans
 
 
 def _marked_term(word: str, highlighter: Highlighter, prefixes: tuple[str, ...] = ()) -> str:

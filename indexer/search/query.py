@@ -22,14 +22,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Union
 
-from indexer.search.analysis import analyze, fold, folded_words
+from indexer.search.analysis import analyze, fold, folded_words, glue_article_ids
 from indexer.enrich.legal import query_references
 
 MAX_QUERY_CHARS = 500
 MAX_DEPTH = 16
 
 # Canonical query fields, with the spellings people type (folded: accents and case optional).
-QUERY_FIELDS = ("title", "source", "theme", "kind", "type", "territory", "ref", "year")
+QUERY_FIELDS = ("title", "source", "theme", "kind", "type", "territory", "ref", "year", "code")
 FIELD_ALIASES = {
     "title": "title", "titre": "title",
     "source": "source", "site": "source",
@@ -40,6 +40,7 @@ FIELD_ALIASES = {
     "commune": "territory", "lieu": "territory",
     "ref": "ref", "reference": "ref", "references": "ref",
     "year": "year", "annee": "year",
+    "code": "code",
 }
 
 OPEN_QUOTES = {'"': '"', "«": "»", "“": "”", "„": "“"}
@@ -387,6 +388,8 @@ def parse_query(text: str, legal_aliases: Mapping[str, Iterable[str]] | None = N
     if len(text) > MAX_QUERY_CHARS:
         repairs.add(f"Requête tronquée à {MAX_QUERY_CHARS} caractères.")
         text = text[:MAX_QUERY_CHARS]
+    # `L. 121-2` is one word, and the star of `R*129-9` no wildcard
+    text = glue_article_ids(text)
     root = _Parser(_lex(text, repairs), repairs).parse()
     if root is not None:
         _note_stop_words(root, repairs)

@@ -59,6 +59,9 @@ class SearchResults:
     facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=lambda: MappingProxyType({}))
     notice: str = ""             # one line explaining a repaired query, in French
     suggestion: str = ""         # "did you mean" query, when some words are unknown
+    expansions: tuple[str, ...] = ()   # French, one line per synonym or acronym also searched
+    relaxed: bool = False        # few or no documents held every word: those holding most of them
+    strict_total: int = 0        # how many held every word
 
     @property
     def pages(self) -> int:

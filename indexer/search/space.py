@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Iterator
 
 from indexer.enrich.legal import is_date_key, query_keys
+from indexer.enrich.synonyms import SYNONYMS_FILE, SynonymFile
 from indexer.search import citations, indexes
 from indexer.search.analysis import analyze, fold, fold_word
 from indexer.search.backend import Backend, Query
 from indexer.search.citations import Citation
 from indexer.search.compile import Compiler
+from indexer.search.expand import Expander
 from indexer.search.fields import (FACET_FIELDS, MAX_FACET_VALUES, SINGLE_VALUED, SPELL_FIELD,
                                    indexed_document, local_date, local_day_bounds)
 from indexer.search.highlight import highlighter_for, snippet
@@ -45,6 +47,8 @@ from veille.storage.catalog import Catalog
 log = logging.getLogger(__name__)
 
 BATCH = 500          # documents per commit when indexing what is pending
+RELAX_BELOW = 3      # fewer documents holding every word: those holding most of them follow
+RELAXED_CANDIDATES = 500   # best matches of a best-match search ranked by the words they hold
 CACHE_PAGES = 256    # recent result pages kept
 PUBLIC = "public"
 
@@ -56,6 +60,23 @@ class IndexReport:
     seconds: float
     engine: str
     rebuilt: bool = False
+
+
+@dataclass(frozen=True)
+class _Scope:
+    filters: list            # dates and visibility
+    visible: Query | None    # what the reader may see (None: everything)
+    selections: dict         # facet name -> its selected values
+    impossible: bool         # a selection no document can meet
+
+
+@dataclass(frozen=True)
+class _Answer:
+    ranked: list
+    total: int
+    facets: dict
+    page: int
+    per_page: int
 
 
 class _Opened:
@@ -81,7 +102,7 @@ class _Opened:
 class DocumentSpace:
     """Catalog and index of one data directory. Safe to share between threads."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, synonyms_path: Path | None = None):
         self.config = config
         self.layout = config.layout
         self.engine_name = config.search.engine
@@ -89,6 +110,8 @@ class DocumentSpace:
         self.root = self.layout.search
         self._lock = threading.RLock()
         self._opened: _Opened | None = None
+        self._synonyms = SynonymFile(synonyms_path or SYNONYMS_FILE)
+        self._expansions: tuple | None = None
 
     # ------------------------------------------------------------ the index in use
 
@@ -155,36 +178,69 @@ class DocumentSpace:
     def _search(self, opened: _Opened, request: SearchRequest, aliases) -> SearchResults:
         backend, compiler = opened.backend, opened.compiler
         parsed = parse_query(request.q, aliases)
-        text_query = compiler.compile(parsed.root)
-        base: list[Query] = [text_query] if text_query is not None else []
-        base += self._date_filters(backend, request)
+        root, expansions = self._expander().expand(parsed.root)
+        # without a word to weigh (no words, or only exclusions) relevance means nothing
+        by_date = request.sort == "date" or not parsed.positive_words()
+        text_query = compiler.compile(root)
+        if text_query is not None and not by_date:
+            text_query = compiler.with_proximity(parsed.root, text_query)
+        scope = self._scope(backend, request)
+        answer = self._answer(backend, text_query, scope, request, by_date)
+        relaxed, strict_total = False, answer.total
+        if answer.total < RELAX_BELOW:
+            loose = compiler.compile_relaxed(root)
+            if loose is not None:
+                query = compiler.with_proximity(parsed.root, loose.query)
+                wider = self._answer(backend, query, scope, request, by_date, count_words=loose.words)
+                if wider.total > answer.total:
+                    answer, relaxed = wider, True
+        shown = ParsedQuery(root, parsed.notice, parsed.repairs)
+        hits = self._hits(answer.ranked, shown, compiler, request.highlight, by_date)
+        suggestion = ""
+        if parsed.root is not None and request.suggest:
+            suggestion = self._suggest(opened, parsed, scope.visible)
+        return SearchResults(total=answer.total, page=answer.page, per_page=answer.per_page,
+                             hits=tuple(hits), facets=answer.facets, notice=parsed.notice,
+                             suggestion=suggestion, expansions=expansions, relaxed=relaxed,
+                             strict_total=strict_total)
+
+    def _expander(self) -> Expander:
+        table = self._synonyms.table()
+        with self._lock:
+            if self._expansions is None or self._expansions[0] is not table:
+                self._expansions = (table, Expander(table))
+            return self._expansions[1]
+
+    def _scope(self, backend: Backend, request: SearchRequest) -> "_Scope":
+        """What narrows a search besides its words: dates, visibility, facet selections."""
+        filters = self._date_filters(backend, request)
         visible = self._visibility(backend, request)
         if visible is not None:
-            base.append(visible)
+            filters.append(visible)
         selections = {name: backend.values(FACET_FIELDS[name], list(values))
                       for name, values in request.filters.items()
                       if values and name in FACET_FIELDS and FACET_FIELDS[name] in backend.fields
                       and (request.include_internal or not BY_NAME[name].staff_only)}
-        unknown = [name for name, values in request.filters.items() if values and name not in selections]
-        final = backend.all_of(base + list(selections.values()))
-        if unknown:   # a filter on a facet this index lacks (or the reader may not use) matches nothing
-            final = backend.nothing()
+        # a filter on a facet this index lacks (or the reader may not use) matches nothing
+        impossible = any(values and name not in selections for name, values in request.filters.items())
+        return _Scope(filters, visible, selections, impossible)
+
+    def _answer(self, backend: Backend, text_query: Query | None, scope: "_Scope",
+                request: SearchRequest, by_date: bool, count_words: tuple = ()) -> "_Answer":
+        base = ([text_query] if text_query is not None else []) + scope.filters
+        final = backend.nothing() if scope.impossible else backend.all_of(base + list(scope.selections.values()))
         page, per_page = max(1, request.page), max(1, request.per_page)
-        # without a word to weigh (no words, or only exclusions) relevance means nothing
-        by_date = request.sort == "date" or not parsed.positive_words()
-        ranked = _window(backend, final, (page - 1) * per_page, per_page, by_date)
+        if count_words:
+            ranked = _by_words_held(backend, final, count_words, (page - 1) * per_page, per_page, by_date)
+        else:
+            ranked = _window(backend, final, (page - 1) * per_page, per_page, by_date)
         facets: dict = {}
         total = None
-        if request.facets and not unknown:
-            facets, total = self._facets(backend, base, selections, request.include_internal)
+        if request.facets and not scope.impossible:
+            facets, total = self._facets(backend, base, scope.selections, request.include_internal)
         if total is None:
             total = backend.count(final)
-        hits = self._hits(ranked, parsed, compiler, request.highlight, by_date)
-        suggestion = ""
-        if parsed.root is not None and request.suggest:
-            suggestion = self._suggest(opened, parsed, visible)
-        return SearchResults(total=total, page=page, per_page=per_page, hits=tuple(hits),
-                             facets=facets, notice=parsed.notice, suggestion=suggestion)
+        return _Answer(ranked, total, facets, page, per_page)
 
     def _visibility(self, backend: Backend, request: SearchRequest) -> Query | None:
         if request.include_internal:
@@ -453,6 +509,23 @@ def _window(backend: Backend, query: Query, start: int, count: int, by_date: boo
         limit *= 2
     found.sort(key=lambda item: (-item[1], item[0]))
     return found[start:want]
+
+
+def _by_words_held(backend: Backend, query: Query, words: tuple, start: int, count: int,
+                   by_date: bool) -> list[tuple[str, float]]:
+    """Matches `start` to `start + count`, ranked by how many of `words` they hold, then
+    by their key (relevance, or date), then id. The RELAXED_CANDIDATES best matches are
+    ranked so; beyond them (a search this loose rarely gets read that far) the key alone."""
+    want = start + count
+    candidates = backend.top(query, max(RELAXED_CANDIDATES, want + 1), by_date)
+    held: dict[str, int] = {doc_id: 0 for doc_id, _ in candidates[:RELAXED_CANDIDATES]}
+    if held:
+        among = backend.values("id", list(held))
+        for word in words:
+            for doc_id, _ in backend.top(backend.all_of([word, among]), len(held)):
+                held[doc_id] += 1
+    head = sorted(candidates[:RELAXED_CANDIDATES], key=lambda item: (-held[item[0]], -item[1], item[0]))
+    return (head + candidates[RELAXED_CANDIDATES:])[start:want]
 
 
 def _ordered_facet(name: str, counts: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:

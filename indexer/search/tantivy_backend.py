@@ -26,7 +26,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from indexer.search.analysis import FOLDED, STEMMED, analyzer_chain, kept_text
-from indexer.search.fields import KEYWORD_FIELDS, SPELL_FIELD, TEXT_FIELDS, IndexedDocument
+from indexer.search.fields import KEYWORD_FIELDS, NEW_FIELDS, SPELL_FIELD, TEXT_FIELDS, IndexedDocument
 from indexer.search.request import IndexOutdated
 from veille.core.errors import VeilleError
 
@@ -41,7 +41,7 @@ COMBINATION_BUCKETS = 10_000
 FAST_FIELDS = ("kind", "source", "themes", "territories", "doc_type", "year", "visibility")
 _LAYOUT_FIELDS = {
     2: frozenset({"id", *TEXT_FIELDS, SPELL_FIELD, "date", "first_seen",
-                  *(f for f in KEYWORD_FIELDS if f != "visibility")}),
+                  *(f for f in KEYWORD_FIELDS if f not in NEW_FIELDS)}),
     3: frozenset({"id", *TEXT_FIELDS, SPELL_FIELD, "date", "first_seen", *KEYWORD_FIELDS}),
 }
 
@@ -226,6 +226,9 @@ class TantivyBackend:
 
     def boost(self, query: Query, factor: float) -> Query:
         return query if factor == 1.0 else Query.boost_query(query, factor)
+
+    def rank_with(self, required: Query, optional: Query) -> Query:
+        return Query.boolean_query([(Occur.Must, required), (Occur.Should, optional)])
 
     def everything(self) -> Query:
         return Query.all_query()

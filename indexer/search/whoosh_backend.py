@@ -30,7 +30,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 
 from indexer.search.analysis import analyze, folded_words
-from indexer.search.fields import KEYWORD_FIELDS, SPELL_FIELD, TEXT_FIELDS, IndexedDocument
+from indexer.search.fields import KEYWORD_FIELDS, NEW_FIELDS, SPELL_FIELD, TEXT_FIELDS, IndexedDocument
 from indexer.search.request import IndexOutdated
 from veille.core.errors import VeilleError
 
@@ -142,7 +142,7 @@ class WhooshBackend:
             self.text_fields = TEXT_FIELDS
         else:
             self.fields = frozenset({"id", *_LEGACY_TEXT, SPELL_FIELD, "date", "first_seen",
-                                     *(f for f in KEYWORD_FIELDS if f != "visibility")})
+                                     *(f for f in KEYWORD_FIELDS if f not in NEW_FIELDS)})
             self.text_fields = _LEGACY_TEXT
         self._searcher = None
 
@@ -291,6 +291,9 @@ class WhooshBackend:
         boosted.boost = getattr(query, "boost", 1.0) * factor
         return boosted
 
+    def rank_with(self, required, optional):
+        return wq.AndMaybe(required, optional)
+
     def everything(self):
         return wq.Every()
 
@@ -326,7 +329,9 @@ class WhooshBackend:
                     return []
                 dates = searcher.reader().column_reader("date", translate=True)
                 return [(hit["id"], _timestamp(dates[hit.docnum])) for hit in results]
-            results = searcher.search(query, limit=limit, terms=False)
+            # optimize=False: the block-quality shortcut misjudges constant-score parts and
+            # leaves out documents that belong in the top
+            results = searcher.search(query, limit=limit, terms=False, optimize=False)
             return [(hit["id"], float(hit.score)) for hit in results]
 
     def count(self, query) -> int:
