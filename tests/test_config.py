@@ -243,3 +243,19 @@ def test_search_optimisation_schedule(write_config):
     assert load_config(write_config("data_dir: d\n")).search.optimize == "0 3 * * sun"
     problems = problems_of(write_config, "data_dir: d\nsearch:\n  engine: whoosh\n  optimize: weekly\n")
     assert len(problems) == 1 and problems[0].startswith("sources.yaml:4: search.optimize: ni un intervalle")
+
+
+def test_visibility_of_library_folders_and_sources(write_config):
+    config = load_config(write_config("""
+        library:
+          - {name: Bibliothèque, path: lib/}
+          - {name: Fonds public, path: pub/, visibility: public}
+        sources:
+          - {name: a, kind: feed, url: "https://example.org/rss"}
+          - {name: b, kind: feed, url: "https://example.org/rss2", visibility: interne}
+    """))
+    assert [f.visibility for f in config.library] == ["interne", "public"]
+    assert [s.visibility for s in config.sources] == ["public", "interne"]
+    problems = problems_of(write_config, "sources:\n  - {name: a, kind: feed, url: 'https://a.fr', visibility: privé}\n")
+    assert problems == ["sources.yaml:2: sources[0].visibility: valeur inconnue « privé »"
+                        " (valeurs possibles : public, interne)"]

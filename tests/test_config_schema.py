@@ -38,6 +38,8 @@ def test_each_record_has_one_field_per_key_with_its_default(record, section):
 def test_nested_records_default_to_the_schema_defaults():
     assert SmtpConfig() == DigestConfig().smtp
     assert HttpConfig().timeout == schema.HTTP["timeout"].default
+    assert Source("a", "a", "feed", "https://a.fr").visibility == "public"
+    assert LibraryFolder("L", None).visibility == "interne"
 
 
 def test_kinds_do_not_redeclare_common_keys():

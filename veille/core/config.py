@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from veille.core.config_schema import (DIGEST, EXTRACTION, HTTP, ROOT, SEARCH, SMTP, SOURCE,
+from veille.core.config_schema import (DIGEST, EXTRACTION, HTTP, LIBRARY, ROOT, SEARCH, SMTP, SOURCE,
                                        STRINGS, WEB, ListOf, Section, Setting)
 from veille.core.config_yaml import ConfigError, Items, Reader, compose, join, quoted
 from veille.core.layout import DataDir
@@ -51,6 +51,7 @@ class HttpConfig:
 class LibraryFolder:
     name: str
     path: Path
+    visibility: str = LIBRARY["visibility"].default
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Source:
     schedule: str = SOURCE["schedule"].default
     tags: tuple[str, ...] = ()
     enabled: bool = SOURCE["enabled"].default
+    visibility: str = SOURCE["visibility"].default
     # The settings of its kind (select, follow, fetch_full, ...): config_schema.SOURCE_KINDS.
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -282,7 +284,7 @@ def _source(values: Mapping[str, Any]) -> Source:
                for name, value in values["options"].items() if value is not None}
     return Source(name=values["name"], title=values["title"] or values["name"], kind=values["kind"],
                   url=values["url"], schedule=values["schedule"], tags=values["tags"],
-                  enabled=values["enabled"],
+                  enabled=values["enabled"], visibility=values["visibility"],
                   options=MappingProxyType(options))
 
 
@@ -303,8 +305,8 @@ def parse_config(text: str, path: Path) -> Config:
     return Config(
         path=path.resolve(), data_dir=(base / values["data_dir"]).resolve(),
         timezone=values["timezone"], http=_record(HttpConfig, HTTP, values["http"]),
-        library=tuple(LibraryFolder(name=v["name"], path=(base / v["path"]).resolve())
-                      for v in values["library"]),
+        library=tuple(LibraryFolder(name=v["name"], path=(base / v["path"]).resolve(),
+                                    visibility=v["visibility"]) for v in values["library"]),
         sources=tuple(_source(v) for v in values["sources"]),
         alerts=tuple(_alert(v) for v in values["alerts"]),
         digest=_record(DigestConfig, DIGEST, digest, smtp=_record(SmtpConfig, SMTP, digest["smtp"])),

@@ -17,7 +17,7 @@ from veille.core.config_checks import (Check, at_least, at_most, between, css_se
                                        one_of, schedule, schedule_or_off, sender_address, slug, time_zone)
 from veille.core.config_yaml import did_you_mean, quoted
 from veille.core.facets import ALERT_FILTERS
-from veille.core.records import KINDS
+from veille.core.records import KINDS, VISIBILITIES, VISIBILITY_INTERNAL, VISIBILITY_PUBLIC
 
 # A check across the keys of one section: given its values and the top-level values read so
 # far, yields (key, problem) pairs.
@@ -112,6 +112,9 @@ def _known_sources(values: Mapping[str, Any], top: Mapping[str, Any]) -> Iterato
 # ---------------------------------------------------------------- the declaration
 
 
+VISIBILITY_HELP = (f"who may find its documents: `{VISIBILITY_PUBLIC}` (anyone) or "
+                   f"`{VISIBILITY_INTERNAL}` (staff only)")
+
 HTTP = Section((
     Setting("user_agent", str, "Veille/0.1 (+https://github.com/veille; veille documentaire)",
             "sent on every request"),
@@ -128,6 +131,8 @@ HTTP = Section((
 LIBRARY = Section((
     Setting("name", str, help="name of a folder of the centre's own documents", required=True),
     Setting("path", str, help="where the folder is (relative to the file)", required=True),
+    # the centre's own files may be working documents: shown to staff only unless said otherwise
+    Setting("visibility", str, VISIBILITY_INTERNAL, VISIBILITY_HELP, check=one_of(VISIBILITIES)),
 ))
 
 PAGE_SELECT = Section((
@@ -190,6 +195,7 @@ SOURCE = Section((
     Setting("tags", STRINGS, (), "labels; a document kind among them (`juridique`, `actualité`, "
             "`publication`) sets the kind of its documents"),
     Setting("enabled", bool, True, "`false` keeps a source listed but not crawled"),
+    Setting("visibility", str, VISIBILITY_PUBLIC, VISIBILITY_HELP, check=one_of(VISIBILITIES)),
 ), kinds=SOURCE_KINDS)
 
 _FILTER_CHECKS: Mapping[str, Check] = {"kind": one_of(KINDS)}
