@@ -259,3 +259,14 @@ def test_visibility_of_library_folders_and_sources(write_config):
     problems = problems_of(write_config, "sources:\n  - {name: a, kind: feed, url: 'https://a.fr', visibility: privé}\n")
     assert problems == ["sources.yaml:2: sources[0].visibility: valeur inconnue « privé »"
                         " (valeurs possibles : public, interne)"]
+
+
+def test_cli_check_refuses_a_line_break_in_the_sender(write_config, run_cli):
+    # A line break would let the value add mail headers (Bcc: ...) to every digest.
+    bad = write_config('digest:\n  from: "Veille <veille@example.org>\\r\\nBcc: tous@example.org"\n')
+    result = run_cli("--config", str(bad), "check")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "sources.yaml:2: digest.from: ne doit pas contenir de retour à la ligne (CR/LF)")
+    assert problems_of(write_config, 'digest: {from: "veille@example.org\\nBcc: x@example.org"}\n') == [
+        "sources.yaml:1: digest.from: ne doit pas contenir de retour à la ligne (CR/LF)"]

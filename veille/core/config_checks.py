@@ -74,6 +74,13 @@ def sender_address(value: str) -> str | None:
     return f"adresse e-mail invalide : {quoted(value)}"
 
 
+def no_line_break(value: str) -> str | None:
+    """For values sent as a mail or HTTP header, where a line break would start another one."""
+    if "\r" in value or "\n" in value:
+        return "ne doit pas contenir de retour à la ligne (CR/LF)"
+    return None
+
+
 def css_selector(value: str) -> str | None:
     import soupsieve
 
@@ -87,7 +94,8 @@ def css_selector(value: str) -> str | None:
 def env_name(value: str) -> str | None:
     if ENV_NAME_RE.match(value):
         return None
-    return "doit être le NOM d'une variable d'environnement (les identifiants de connexion ne sont jamais écrits ici)"
+    return ("doit être le NOM d'une variable d'environnement "
+            "(les identifiants de connexion ne sont jamais écrits ici)")
 
 
 def schedule(value: str) -> str | None:

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from veille.core.config_checks import (Check, at_least, at_most, between, css_selector, email_address,
-                                       env_name, fold, greater_than, http_url, not_negative,
+                                       env_name, fold, greater_than, http_url, no_line_break, not_negative,
                                        one_of, schedule, schedule_or_off, sender_address, slug, time_zone)
 from veille.core.config_yaml import did_you_mean, quoted
 from veille.core.facets import ALERT_FILTERS
@@ -117,7 +117,7 @@ VISIBILITY_HELP = (f"who may find its documents: `{VISIBILITY_PUBLIC}` (anyone) 
 
 HTTP = Section((
     Setting("user_agent", str, "Veille/0.1 (+https://github.com/veille; veille documentaire)",
-            "sent on every request"),
+            "sent on every request", check=no_line_break),
     Setting("delay_per_host", float, 1.0, "seconds between two requests to the same server",
             check=not_negative),
     Setting("timeout", float, 30.0, "seconds before a request is abandoned", check=not_negative),
@@ -172,7 +172,8 @@ SOURCE_KINDS: Mapping[str, Section] = MappingProxyType({
         Setting("natures", STRINGS, (), "natures of the Journal officiel texts kept (`loi`, `décret`, "
                 "`arrêté`…; accents and case do not matter)",
                 check=one_of(LEGIFRANCE_NATURES, fold=fold)),
-        Setting("emitters", STRINGS, (), "issuing authorities of the texts kept (part of the name is enough)"),
+        Setting("emitters", STRINGS, (),
+                "issuing authorities of the texts kept (part of the name is enough)"),
         Setting("keywords", STRINGS, (), "words or phrases, one of which a kept text must contain"),
         Setting("client_id_env", str, "LEGIFRANCE_CLIENT_ID",
                 "name of the environment variable holding the PISTE client id", check=env_name),
@@ -228,8 +229,8 @@ SMTP = Section((
 DIGEST = Section((
     Setting("schedule", str, "0 7 * * mon", "when the digest is sent: an interval or a cron string, "
             "in `timezone`", check=schedule),
-    Setting("from", str, "veille@localhost", "sender address, e.g. `Veille <veille@example.org>`", field="sender",
-            check=sender_address),
+    Setting("from", str, "veille@localhost", "sender address, e.g. `Veille <veille@example.org>`",
+            field="sender", check=(no_line_break, sender_address)),
     Setting("smtp", SMTP),
     Setting("period_days", int, 7, "how far back a recipient's first digest looks",
             check=(at_least(1), at_most(366))),   # a longer period would make a useless digest
