@@ -17,7 +17,8 @@ from indexer.search.request import SearchRequest
 from veille.core.records import Document, document_id
 from indexer.search.space import DocumentSpace
 from veille.ops.backup import BackupError, backup, restore
-from veille.core.config import load_config, load_secret_key
+from veille.core.config import load_config
+from veille.core.secret_key import load_secret_key
 from web.auth import hash_password
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
@@ -52,7 +53,7 @@ def populate(config, count: int = 5) -> None:
     space = DocumentSpace(config)
     space.index_pending()
     space.close()
-    load_secret_key(config.data_dir)
+    load_secret_key(config.layout.secret_key)
     stored = config.data_dir / "files" / "ab"
     stored.mkdir(parents=True)
     (stored / "guide.pdf").write_bytes(b"%PDF-1.4 stored copy")

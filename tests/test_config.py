@@ -73,7 +73,7 @@ def test_errors_name_file_line_and_key(write_config):
             kind: feed
             url: ftp://example.org/rss
     """)
-    assert problems == ["sources.yaml:7: sources[1].url: not a valid http(s) URL"]
+    assert problems == ["sources.yaml:7: sources[1].url: adresse http(s) invalide"]
 
 
 def test_all_problems_are_listed_in_line_order(write_config):
@@ -87,13 +87,13 @@ def test_all_problems_are_listed_in_line_order(write_config):
             schedule: every day
         digest: {smtp: {password: hunter2}}
     """)
-    assert problems[0] == "sources.yaml:1: timezone: unknown time zone 'Europe/Nowhere'"
-    assert "sources.yaml:2: http.timout: unknown key (did you mean 'timeout'?)" in problems
-    assert "sources.yaml:2: http.delay_per_host: must not be negative" in problems
-    assert any(p.startswith("sources.yaml:4: sources[0].name: must be a slug") for p in problems)
-    assert any(p.startswith("sources.yaml:5: sources[0].kind: unknown kind 'rss'") for p in problems)
-    assert any(p.startswith("sources.yaml:7: sources[0].schedule: not an interval") for p in problems)
-    assert any(p.startswith("sources.yaml:8: digest.smtp.password: passwords are never stored")
+    assert problems[0] == "sources.yaml:1: timezone: fuseau horaire inconnu « Europe/Nowhere »"
+    assert "sources.yaml:2: http.timout: clé inconnue (vouliez-vous dire « timeout » ?)" in problems
+    assert "sources.yaml:2: http.delay_per_host: ne doit pas être négatif" in problems
+    assert any(p.startswith("sources.yaml:4: sources[0].name: doit être un nom court") for p in problems)
+    assert any(p.startswith("sources.yaml:5: sources[0].kind: valeur inconnue « rss »") for p in problems)
+    assert any(p.startswith("sources.yaml:7: sources[0].schedule: ni un intervalle") for p in problems)
+    assert any(p.startswith("sources.yaml:8: digest.smtp.password: les mots de passe ne sont jamais écrits")
                for p in problems)
     lines = [int(p.split(":")[1]) for p in problems]
     assert lines == sorted(lines)
@@ -107,7 +107,7 @@ def test_typo_in_source_key_suggests_the_right_one(write_config):
             url: https://example.org/rss
             shedule: 6h
     """)
-    assert problems == ["sources.yaml:5: sources[0].shedule: unknown key (did you mean 'schedule'?)"]
+    assert problems == ["sources.yaml:5: sources[0].shedule: clé inconnue (vouliez-vous dire « schedule » ?)"]
 
 
 def test_duplicate_source_names_and_missing_keys(write_config):
@@ -118,10 +118,10 @@ def test_duplicate_source_names_and_missing_keys(write_config):
           - {kind: feed}
           - {name: p, kind: page, url: "https://example.org/3"}
     """)
-    assert "sources.yaml:3: sources[1].name: duplicate source name 'a'" in problems
-    assert "sources.yaml:4: sources[2]: missing 'name'" in problems
-    assert "sources.yaml:4: sources[2]: missing 'url'" in problems
-    assert any(p.startswith("sources.yaml:5: sources[3].select: a page source needs") for p in problems)
+    assert "sources.yaml:3: sources[1].name: nom « a » déjà pris par sources[0]" in problems
+    assert "sources.yaml:4: sources[2]: clé « name » manquante" in problems
+    assert "sources.yaml:4: sources[2]: clé « url » manquante" in problems
+    assert "sources.yaml:5: sources[3]: clé « select » manquante" in problems
 
 
 def test_invalid_cron_and_wrong_types(write_config):
@@ -134,19 +134,19 @@ def test_invalid_cron_and_wrong_types(write_config):
         alerts:
           - {name: x, query: y, recipients: [not-an-address]}
     """)
-    assert "sources.yaml:2: http.timeout: expected a number, got 'soon'" in problems
-    assert "sources.yaml:3: http.allow_private_networks: expected a true/false, got 'maybe'" in problems
-    assert any(p.startswith("sources.yaml:5: sources[0].schedule: invalid cron string") for p in problems)
-    assert "sources.yaml:7: alerts[0].recipients[0]: not an e-mail address: 'not-an-address'" in problems
+    assert "sources.yaml:2: http.timeout: doit être un nombre, pas « soon »" in problems
+    assert "sources.yaml:3: http.allow_private_networks: doit être true ou false, pas « maybe »" in problems
+    assert any(p.startswith("sources.yaml:5: sources[0].schedule: expression cron invalide") for p in problems)
+    assert "sources.yaml:7: alerts[0].recipients[0]: adresse e-mail invalide : « not-an-address »" in problems
 
 
 def test_invalid_yaml_reports_its_line(write_config):
     problems = problems_of(write_config, "sources:\n  - name: a\n   kind: feed\n")
-    assert len(problems) == 1 and problems[0].startswith("sources.yaml:3: invalid YAML")
+    assert len(problems) == 1 and problems[0].startswith("sources.yaml:3: YAML invalide : ")
 
 
 def test_missing_file_and_empty_file(tmp_path):
-    with pytest.raises(ConfigError, match="configuration file not found"):
+    with pytest.raises(ConfigError, match="fichier de configuration introuvable"):
         load_config(tmp_path / "absent.yaml")
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
@@ -164,7 +164,7 @@ def test_cli_check_reports_errors_and_exit_code(write_config, run_cli):
     bad = write_config("sources:\n  - {name: a, kind: feed, url: 'nope'}\n", name="bad.yaml")
     result = run_cli("--config", str(bad), "check")
     assert result.returncode == 1
-    assert result.stderr.strip() == "bad.yaml:2: sources[0].url: not a valid http(s) URL"
+    assert result.stderr.strip() == "bad.yaml:2: sources[0].url: adresse http(s) invalide"
     assert "Traceback" not in result.stderr
     good = run_cli("--config", str(ROOT / "sources.yaml"), "check")
     assert good.returncode == 0, good.stderr
@@ -203,14 +203,14 @@ def test_legifrance_source_errors(write_config):
             select: {item: article}
     """)
     assert problems == [
-        "sources.yaml:5: sources[0].token_url: not a valid http(s) URL",
-        "sources.yaml:6: sources[0].client_id_env: must be the NAME of an environment variable"
-        " (credentials are never stored here)",
-        "sources.yaml:7: sources[0].natures[1]: unknown nature 'règlement' (one of: loi, ordonnance,"
-        " decret, arrete, circulaire, decision, deliberation, avis, instruction, rapport, liste,"
-        " tableau, annonce)",
-        "sources.yaml:8: sources[0].max_issues: must be at least 1",
-        "sources.yaml:9: sources[0].select: unknown key",
+        "sources.yaml:5: sources[0].token_url: adresse http(s) invalide",
+        "sources.yaml:6: sources[0].client_id_env: doit être le NOM d'une variable d'environnement"
+        " (les identifiants de connexion ne sont jamais écrits ici)",
+        "sources.yaml:7: sources[0].natures[1]: valeur inconnue « règlement » (valeurs possibles : loi,"
+        " ordonnance, decret, arrete, circulaire, decision, deliberation, avis, instruction, rapport,"
+        " liste, tableau, annonce)",
+        "sources.yaml:8: sources[0].max_issues: doit être au moins 1",
+        "sources.yaml:9: sources[0].select: clé inconnue",
     ]
 
 
@@ -229,11 +229,11 @@ def test_crawler_options_are_checked(write_config):
             selector: "#contenu >"
           - {name: flux, kind: feed, url: "https://example.org/rss", max_entries: -3}
         """)
-    assert problems[0].startswith("sources.yaml:5: sources[0].select.item: invalid CSS selector 'li[['")
-    assert problems[1].startswith("sources.yaml:6: sources[0].next: invalid CSS selector 'a..suivant'")
-    assert problems[2] == "sources.yaml:7: sources[0].max_pages: must be at least 1"
-    assert problems[3].startswith("sources.yaml:11: sources[1].selector: invalid CSS selector")
-    assert problems[4] == "sources.yaml:12: sources[2].max_entries: must be at least 1"
+    assert problems[0].startswith("sources.yaml:5: sources[0].select.item: sélecteur CSS invalide « li[[ »")
+    assert problems[1].startswith("sources.yaml:6: sources[0].next: sélecteur CSS invalide « a..suivant »")
+    assert problems[2] == "sources.yaml:7: sources[0].max_pages: doit être au moins 1"
+    assert problems[3].startswith("sources.yaml:11: sources[1].selector: sélecteur CSS invalide")
+    assert problems[4] == "sources.yaml:12: sources[2].max_entries: doit être au moins 1"
     assert len(problems) == 5
 
 
@@ -242,4 +242,31 @@ def test_search_optimisation_schedule(write_config):
     assert load_config(write_config("search: {optimize: 'off'}\n")).search.optimize == "off"
     assert load_config(write_config("data_dir: d\n")).search.optimize == "0 3 * * sun"
     problems = problems_of(write_config, "data_dir: d\nsearch:\n  engine: whoosh\n  optimize: weekly\n")
-    assert len(problems) == 1 and problems[0].startswith("sources.yaml:4: search.optimize: not an interval")
+    assert len(problems) == 1 and problems[0].startswith("sources.yaml:4: search.optimize: ni un intervalle")
+
+
+def test_visibility_of_library_folders_and_sources(write_config):
+    config = load_config(write_config("""
+        library:
+          - {name: Bibliothèque, path: lib/}
+          - {name: Fonds public, path: pub/, visibility: public}
+        sources:
+          - {name: a, kind: feed, url: "https://example.org/rss"}
+          - {name: b, kind: feed, url: "https://example.org/rss2", visibility: interne}
+    """))
+    assert [f.visibility for f in config.library] == ["interne", "public"]
+    assert [s.visibility for s in config.sources] == ["public", "interne"]
+    problems = problems_of(write_config, "sources:\n  - {name: a, kind: feed, url: 'https://a.fr', visibility: privé}\n")
+    assert problems == ["sources.yaml:2: sources[0].visibility: valeur inconnue « privé »"
+                        " (valeurs possibles : public, interne)"]
+
+
+def test_cli_check_refuses_a_line_break_in_the_sender(write_config, run_cli):
+    # A line break would let the value add mail headers (Bcc: ...) to every digest.
+    bad = write_config('digest:\n  from: "Veille <veille@example.org>\\r\\nBcc: tous@example.org"\n')
+    result = run_cli("--config", str(bad), "check")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "sources.yaml:2: digest.from: ne doit pas contenir de retour à la ligne (CR/LF)")
+    assert problems_of(write_config, 'digest: {from: "veille@example.org\\nBcc: x@example.org"}\n') == [
+        "sources.yaml:1: digest.from: ne doit pas contenir de retour à la ligne (CR/LF)"]

@@ -18,10 +18,10 @@ def test_defaults_and_values(write_config):
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("extraction:\n  timeout: 0\n", "sources.yaml:2: extraction.timeout: must be greater than 0"),
-    ("extraction:\n  max_pages: -3\n", "sources.yaml:2: extraction.max_pages: must be greater than 0"),
-    ("extraction:\n  max_pages: lots\n", "sources.yaml:2: extraction.max_pages: expected a whole number, got 'lots'"),
-    ("extraction:\n  max_size: 10\n", "sources.yaml:2: extraction.max_size: unknown key (did you mean 'max_file_mb'?)"),
+    ("extraction:\n  timeout: 0\n", "sources.yaml:2: extraction.timeout: doit être supérieur à 0"),
+    ("extraction:\n  max_pages: -3\n", "sources.yaml:2: extraction.max_pages: doit être supérieur à 0"),
+    ("extraction:\n  max_pages: lots\n", "sources.yaml:2: extraction.max_pages: doit être un nombre entier, pas « lots »"),
+    ("extraction:\n  max_size: 10\n", "sources.yaml:2: extraction.max_size: clé inconnue (vouliez-vous dire « max_file_mb » ?)"),
 ])
 def test_errors_name_the_line_and_key(write_config, text, problem):
     with pytest.raises(ConfigError) as error:

@@ -47,12 +47,14 @@ def test_digest_errors_name_line_and_key(write_config):
             password: hunter2
         """)
     assert found == [
-        "sources.yaml:2: digest.period_days: must be at least 1",
-        "sources.yaml:5: digest.smtp.port: not a TCP port (1-65535)",
-        "sources.yaml:7: digest.smtp.starttls: choose one of ssl (implicit TLS, port 465) and starttls (port 587)",
-        "sources.yaml:8: digest.smtp.password_env: a password needs a username (digest.smtp.username)",
-        "sources.yaml:9: digest.smtp.password: passwords are never stored in the file: "
-        "name an environment variable with password_env",
+        "sources.yaml:2: digest.period_days: doit être au moins 1",
+        "sources.yaml:5: digest.smtp.port: doit être entre 1 et 65535",
+        "sources.yaml:7: digest.smtp.starttls: choisissez ssl (TLS implicite, port 465) ou starttls (port 587),"
+        " pas les deux",
+        "sources.yaml:8: digest.smtp.password_env: un mot de passe demande un nom d'utilisateur"
+        " (digest.smtp.username)",
+        "sources.yaml:9: digest.smtp.password: les mots de passe ne sont jamais écrits dans ce fichier : "
+        "nommez une variable d'environnement avec password_env",
     ]
 
 
@@ -66,9 +68,9 @@ def test_alert_filter_and_schedule_errors(write_config):
         digest: {schedule: "every monday"}
         """)
     assert found == [
-        "sources.yaml:4: alerts[0].recipients[0]: not an e-mail address: 'pas-une-adresse'",
-        "sources.yaml:5: alerts[0].filters.themes: unknown key (did you mean 'theme'?)",
-        "sources.yaml:6: digest.schedule: not an interval (30m, 6h, 1d) nor a 5-field cron string",
+        "sources.yaml:4: alerts[0].recipients[0]: adresse e-mail invalide : « pas-une-adresse »",
+        "sources.yaml:5: alerts[0].filters.themes: clé inconnue (vouliez-vous dire « theme » ?)",
+        "sources.yaml:6: digest.schedule: ni un intervalle (30m, 6h, 1d) ni une expression cron à 5 champs",
     ]
 
 
@@ -85,9 +87,9 @@ def test_alert_filter_values_and_duplicate_names(write_config):
           - {name: eau, query: assainissement}
         """)
     assert found == [
-        "sources.yaml:8: alerts[0].filters.kind: unknown kind 'loi' (one of: juridique, actualité, "
-        "publication, bibliothèque, page modifiée)",
-        "sources.yaml:8: alerts[0].filters.source: no source or library named 'vie-publiqe' "
-        "(did you mean 'vie-publique'?)",
-        "sources.yaml:9: alerts[1].name: duplicate alert name 'eau'",
+        "sources.yaml:8: alerts[0].filters.kind[1]: valeur inconnue « loi » (valeurs possibles : juridique,"
+        " actualité, publication, bibliothèque, page modifiée)",
+        "sources.yaml:8: alerts[0].filters.source: aucune source ni bibliothèque nommée « vie-publiqe »"
+        " (vouliez-vous dire « vie-publique » ?)",
+        "sources.yaml:9: alerts[1].name: nom « eau » déjà pris par alerts[0]",
     ]

@@ -201,7 +201,7 @@ def _read_new_password(args: argparse.Namespace) -> str:
 
 def cmd_user(args: argparse.Namespace) -> int:
     from veille.storage.catalog import Catalog
-    from veille.core.config import EMAIL_RE
+    from veille.core.config_checks import EMAIL_RE
     from web.auth import hash_password, normalize_email
 
     config = _config(args)

@@ -17,7 +17,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Iterable
 
-from veille.core.config import Config, ConfigError, Source, is_http_url, parse_config
+from veille.core.config import Config, ConfigError, Source, parse_config
+from veille.core.config_checks import is_http_url
 from watch.errors import WatchError
 from watch.urls import canonicalize_url
 

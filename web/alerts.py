@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 
 from veille.core.records import KINDS
-from veille.core.config import ALERT_FILTERS
+from veille.core.facets import ALERT_FILTERS
 from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alerts,
                                   find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts

@@ -35,7 +35,8 @@ from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_t
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from veille.storage.catalog import Catalog, StaffUser
-from veille.core.config import Config, load_secret_key
+from veille.core.config import Config
+from veille.core.secret_key import load_secret_key
 
 log = logging.getLogger("veille.web.auth")
 
@@ -322,7 +323,7 @@ def init_app(app: Flask, config: Config) -> None:
     """Secret key, cookie settings, CSRF check, security headers and the auth pages."""
     secure = config.web.base_url.startswith("https://")
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = load_secret_key(config.data_dir)
+        app.config["SECRET_KEY"] = load_secret_key(config.layout.secret_key)
     app.config.update(
         SESSION_COOKIE_NAME="veille_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from flask import Flask, current_app, g, url_for
 
-from veille.core.config import is_http_url
+from veille.core.config_checks import is_http_url
 from web.params import FACET_LABELS, FACET_PARAMS, SearchState, query_string
 
 KIND_LABELS = {

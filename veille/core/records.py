@@ -16,6 +16,11 @@ KIND_LIBRARY = "bibliothèque"
 KIND_PAGE_CHANGE = "page modifiée"
 KINDS = (KIND_LEGAL, KIND_NEWS, KIND_PUBLICATION, KIND_LIBRARY, KIND_PAGE_CHANGE)
 
+# Who may see a library folder's or a source's documents: anyone, or staff only.
+VISIBILITY_PUBLIC = "public"
+VISIBILITY_INTERNAL = "interne"
+VISIBILITIES = (VISIBILITY_PUBLIC, VISIBILITY_INTERNAL)
+
 # Facet fields, in the order they are shown.
 FACETS = ("kind", "source", "themes", "territories", "doc_type", "year")
 

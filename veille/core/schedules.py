@@ -35,19 +35,19 @@ def valid_tz(name: str) -> bool:
 
 
 def schedule_problem(text: str, tz: str) -> str | None:
-    """Why `text` is not a schedule, or None."""
+    """Why `text` is not a schedule (in French, for `veille check`), or None."""
     seconds = parse_interval(text)
     if seconds is not None:
         if seconds < 60:
-            return "interval must be at least 1m"
+            return "l'intervalle doit être d'au moins 1m"
         # the scheduler turns it into a timedelta: keep it to a sensible, representable span
-        return None if seconds <= MAX_INTERVAL else "interval must be at most 366d"
+        return None if seconds <= MAX_INTERVAL else "l'intervalle doit être d'au plus 366d"
     if len(text.split()) != 5:
-        return "not an interval (30m, 6h, 1d) nor a 5-field cron string"
+        return "ni un intervalle (30m, 6h, 1d) ni une expression cron à 5 champs"
     try:
         CronTrigger.from_crontab(text, timezone=tz if valid_tz(tz) else "UTC")
     except ValueError as exc:
-        return f"invalid cron string: {exc}"
+        return f"expression cron invalide : {exc}"   # APScheduler's words, in English
     return None
 
 

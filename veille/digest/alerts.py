@@ -13,7 +13,9 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from veille.storage.catalog import Catalog, SavedAlert
-from veille.core.config import ALERT_FILTERS, EMAIL_RE, Alert, Config
+from veille.core.config import Alert, Config
+from veille.core.config_checks import EMAIL_RE
+from veille.core.facets import ALERT_FILTERS
 
 ORIGIN_YAML = "yaml"
 ORIGIN_WEB = "web"

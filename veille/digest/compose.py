@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from veille.core.records import KIND_LEGAL, Document
-from veille.core.config import is_http_url
+from veille.core.config_checks import is_http_url
 from veille.core.dates import french_date
 from veille.digest.alerts import AlertRecord
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import os
 
-from veille.core.config import Config, load_secret_key
+from veille.core.config import Config
+from veille.core.secret_key import load_secret_key
 
 log = logging.getLogger("veille.ops.serve")
 
@@ -86,7 +87,7 @@ def serve_workers(config: Config, host: str, port: int, workers: int,
     """
     from gunicorn.app.base import BaseApplication
 
-    load_secret_key(config.data_dir)
+    load_secret_key(config.layout.secret_key)
 
     class Workers(BaseApplication):
         def load_config(self):
