@@ -98,10 +98,10 @@ def kill_writer_at(config, tmp_path, where: str) -> None:
 def test_writer_killed_mid_write_loses_nothing(config, tmp_path, caplog, where):
     space = DocumentSpace(config)
     for i in range(20):
-        space.catalog.put(make_doc(i, "rénovation"))
+        space.catalog.documents.put(make_doc(i, "rénovation"))
     space.index_pending()
     for i in range(20, 50):
-        space.catalog.put(make_doc(i, "médiation"))
+        space.catalog.documents.put(make_doc(i, "médiation"))
     index_dir = space.engine().path
     space.close()
 
@@ -114,7 +114,7 @@ def test_writer_killed_mid_write_loses_nothing(config, tmp_path, caplog, where):
         # the previous generation is intact and searchable
         assert total(space, "rénovation") == 20
         assert total(space, "médiation") == 0
-        assert space.catalog.pending_count() == 30      # nothing was marked indexed
+        assert space.catalog.queue.pending_count() == 30      # nothing was marked indexed
         with caplog.at_level(logging.WARNING):
             report = space.index_pending()               # the stale lock is cleared, not waited on
         assert report.indexed == 30
@@ -173,7 +173,7 @@ def test_lock_of_a_live_writer_is_respected(tmp_path):
 def test_searches_do_not_wait_for_an_open_writer(config):
     space = DocumentSpace(config)
     for i in range(5):
-        space.catalog.put(make_doc(i, "rénovation"))
+        space.catalog.documents.put(make_doc(i, "rénovation"))
     space.index_pending()
     engine = space.engine()
     try:

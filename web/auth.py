@@ -34,7 +34,8 @@ from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_t
                    request, session, url_for)
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from veille.storage.catalog import Catalog, StaffUser
+from veille.storage.catalog import Catalog
+from veille.storage.users import StaffUser
 from veille.core.config import Config, load_secret_key
 
 log = logging.getLogger("veille.web.auth")
@@ -93,7 +94,7 @@ def normalize_email(email: str) -> str:
 
 def verify_login(catalog: Catalog, email: str, password: str) -> StaffUser | None:
     """The account when `password` is right; constant work whether or not the account exists."""
-    user = catalog.staff_user(normalize_email(email))
+    user = catalog.users.get(normalize_email(email))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -222,7 +223,7 @@ def current_staff() -> StaffUser | None:
         g.staff = None
         email = session.get("staff")
         if email:
-            user = _catalog().staff_user(email)
+            user = _catalog().users.get(email)
             if user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user)):
                 g.staff = user
             else:  # removed account or changed password: the session ends here
@@ -301,7 +302,7 @@ def login():
     session["staff"] = user.email
     session["stamp"] = _password_stamp(user)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    _catalog().staff_logged_in(user.email)
+    _catalog().users.record_login(user.email)
     log.info("login %s from %s", user.email, request.remote_addr)
     return redirect(target)
 

@@ -100,7 +100,7 @@ class DocumentSpace:
     def __init__(self, config: Config):
         self.config = config
         self.engine_name = config.search.engine
-        self.catalog = Catalog.in_data_dir(config.data_dir)
+        self.catalog = Catalog.open(config.layout)
         self.root = Path(config.data_dir) / SEARCH_DIR
         self._lock = threading.RLock()
         self._engine: SearchEngine | None = None
@@ -133,7 +133,7 @@ class DocumentSpace:
                 self._open(current)
                 self._swap_to(current)
                 # a new (or other-engine) index holds nothing yet: everything is pending
-                self.catalog.mark_all_unindexed()
+                self.catalog.queue.mark_all_unindexed()
             return self._engine
 
     def _open(self, path: Path) -> None:
@@ -173,26 +173,26 @@ class DocumentSpace:
             return self.engine().search(request, self._text_of)
 
     def _text_of(self, doc_id: str) -> str:
-        return self.catalog.text_of(doc_id)
+        return self.catalog.documents.text_of(doc_id)
 
     def document(self, doc_id: str) -> Document | None:
-        return self.catalog.get(doc_id)
+        return self.catalog.documents.get(doc_id)
 
     # ------------------------------------------------------------ legal links
 
     def cites(self, doc_id: str) -> list[Citation]:
         """Texts the document cites ("cite"), each with its Légifrance link and local copies."""
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.documents.get(doc_id)
         return citations.cites(self.catalog, doc) if doc else []
 
     def cited_by(self, doc_id: str) -> list[Document]:
         """Documents of the catalog citing this legal text ("cité par"), newest first."""
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.documents.get(doc_id)
         return citations.cited_by(self.catalog, doc) if doc else []
 
     def same_as(self, doc_id: str) -> list[Document]:
         """The same legal text from other sources (feed item, API text, library PDF)."""
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.documents.get(doc_id)
         return citations.same_as(self.catalog, doc) if doc else []
 
     def legal_ids(self, doc_ids) -> dict[str, str]:
@@ -201,8 +201,8 @@ class DocumentSpace:
 
     def legal_aliases(self, keys) -> dict[str, tuple[str, ...]]:
         """For each key naming a text of the catalog, the text's other keys (NOR, ELI, date)."""
-        found = self.catalog.legal_key_documents(keys, "self")
-        docs = self.catalog.get_many({i for ids in found.values() for i in ids})
+        found = self.catalog.legal_keys.documents(keys, "self")
+        docs = self.catalog.documents.get_many({i for ids in found.values() for i in ids})
         aliases = {}
         for key, ids in found.items():
             if is_date_key(key):  # a date names no text alone: no aliases from it
@@ -214,16 +214,16 @@ class DocumentSpace:
 
     def similar(self, doc_id: str, limit: int = 5) -> list[Document]:
         ids = self.engine().more_like_this(doc_id, limit, self._text_of)
-        docs = self.catalog.get_many(ids)
+        docs = self.catalog.documents.get_many(ids)
         return [docs[i] for i in ids if i in docs]
 
     def stats(self) -> dict:
         """Every catalog document, even those with no extracted text."""
         return {
-            "documents": self.catalog.count(),
-            "by_source": self.catalog.counts_by("source"),
-            "by_kind": self.catalog.counts_by("kind"),
-            "pending": self.catalog.pending_count(),
+            "documents": self.catalog.documents.count(),
+            "by_source": self.catalog.documents.counts_by("source"),
+            "by_kind": self.catalog.documents.counts_by("kind"),
+            "pending": self.catalog.queue.pending_count(),
         }
 
     # ------------------------------------------------------------ writing
@@ -240,21 +240,21 @@ class DocumentSpace:
     def _index_pending(self, progress: Progress) -> IndexReport:
         started = time.monotonic()
         engine = self.engine()
-        deletions = self.catalog.pending_deletions()
+        deletions = self.catalog.queue.deletions()
         deleted = 0
         if deletions:
             deleted = engine.delete(deletions)
-            self.catalog.mark_indexed([], deleted=deletions)
-        total = self.catalog.pending_count()
+            self.catalog.queue.mark_indexed([], deleted=deletions)
+        total = self.catalog.queue.pending_count()
         done = 0
         progress(0, total, "")
         # bounded: documents re-queued while we run wait for the next call
         while done < total:
-            batch, revisions = self.catalog.pending_batch(limit=BATCH)
+            batch, revisions = self.catalog.queue.pending_batch(limit=BATCH)
             if not batch:
                 break
             engine.add(batch)
-            self.catalog.mark_indexed([doc.id for doc in batch], revisions=revisions)
+            self.catalog.queue.mark_indexed([doc.id for doc in batch], revisions=revisions)
             done += len(batch)
             progress(min(done, total), total, batch[-1].title)
         return IndexReport(indexed=done, deleted=deleted, seconds=time.monotonic() - started,
@@ -267,15 +267,15 @@ class DocumentSpace:
 
     def _rebuild(self, progress: Progress) -> IndexReport:
         started = time.monotonic()
-        deletions = self.catalog.pending_deletions()
-        total = self.catalog.count()
+        deletions = self.catalog.queue.deletions()
+        total = self.catalog.documents.count()
         # read before the documents: one changed during the rebuild stays pending
-        revisions = self.catalog.revisions()
+        revisions = self.catalog.queue.revisions()
         path = self._new_dir()
         ids: list[str] = []
 
         def documents() -> Iterator[Document]:
-            for doc in self.catalog.iter_documents():
+            for doc in self.catalog.documents.iter_all():
                 ids.append(doc.id)
                 progress(len(ids), total, doc.title)
                 yield doc
@@ -293,7 +293,7 @@ class DocumentSpace:
             old = self._engine_dir
             self._swap_to(path)
             self._open(path)
-        self.catalog.mark_indexed(ids, deleted=deletions, revisions=revisions)
+        self.catalog.queue.mark_indexed(ids, deleted=deletions, revisions=revisions)
         self._remove_old_indexes(keep=path)
         log.info("rebuilt the %s index: %d documents (previous: %s)", self.engine_name, len(ids), old)
         return IndexReport(indexed=len(ids), deleted=len(deletions),

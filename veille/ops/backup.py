@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from veille.storage.catalog import is_sqlite_file, snapshot_sqlite, sqlite_problem
+from veille.storage.sqlite_files import is_sqlite_file, snapshot_sqlite, sqlite_problem
 from indexer.search.space import SEARCH_DIR, WRITE_LOCK_FILE, IndexBusy, index_write_lock
 from veille.core.config import Config
 from veille.core.errors import VeilleError
