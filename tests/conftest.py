@@ -117,7 +117,8 @@ def login_staff():
 
     def login(app, email: str = STAFF_EMAIL):
         from veille.storage.catalog import Catalog
-        from web.auth import CSRF_FIELD, hash_password
+        from veille.storage.users import hash_password
+        from web.auth import CSRF_FIELD
 
         catalog = Catalog.open(app.config["VEILLE"].layout)
         if catalog.users.get(email) is None:

@@ -14,8 +14,8 @@ from veille.storage.catalog import Catalog
 from veille.core.config import load_config, load_secret_key
 from veille.core.errors import VeilleError
 from web import create_app
-from web.auth import (CONTENT_SECURITY_POLICY, LoginThrottle, csrf_exempt, hash_password,
-                      staff_only, staff_required)
+from veille.storage.users import hash_password
+from web.auth import CONTENT_SECURITY_POLICY, LoginThrottle, csrf_exempt, staff_only, staff_required
 
 PASSWORD = "correct horse battery staple"
 EMAIL = "doc@centre.example"

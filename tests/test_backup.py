@@ -18,7 +18,7 @@ from veille.core.records import Document, document_id
 from indexer.search.space import DocumentSpace
 from veille.ops.backup import BackupError, backup, restore
 from veille.core.config import load_config, load_secret_key
-from web.auth import hash_password
+from veille.storage.users import hash_password
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 

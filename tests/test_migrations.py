@@ -12,7 +12,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-from werkzeug.security import check_password_hash
 
 from veille.core.records import Document, document_id
 from veille.storage.catalog import Catalog
@@ -21,6 +20,7 @@ from veille.storage.digests import DigestItem
 from veille.storage.library_files import LibraryFile
 from veille.storage.migrations import CURRENT_VERSION, CatalogTooNew, migrate
 from veille.storage.snapshots import PageSnapshot
+from veille.storage.users import verify_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v0.sqlite3"
 STAFF_EMAIL = "equipe@example.org"
@@ -159,7 +159,8 @@ def test_previous_release_catalog_is_migrated_with_nothing_lost(old_catalog):
 
     user = catalog.users.get(STAFF_EMAIL)
     assert user.last_login == at(11)
-    assert check_password_hash(user.password_hash, STAFF_PASSWORD)
+    assert verify_password(user.password_hash, STAFF_PASSWORD)
+    assert catalog.users.authenticate(STAFF_EMAIL, STAFF_PASSWORD) == user
     catalog.close()
 
 

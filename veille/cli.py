@@ -178,7 +178,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def _read_new_password(args: argparse.Namespace) -> str:
     """The new password: from stdin (first line) with --password-stdin, else typed twice."""
-    from web.auth import password_problem
+    from veille.storage.users import password_problem
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -197,7 +197,7 @@ def _read_new_password(args: argparse.Namespace) -> str:
 def cmd_user(args: argparse.Namespace) -> int:
     from veille.storage.catalog import Catalog
     from veille.core.config import EMAIL_RE
-    from web.auth import hash_password, normalize_email
+    from veille.storage.users import hash_password, normalize_email
 
     config = _config(args)
     catalog = Catalog.open(config.layout)
