@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify
 
 from veille.storage.catalog import Catalog
 from veille.core.config import load_config, load_secret_key
+from veille.core.layout import DataDir
 from veille.core.errors import VeilleError
 from web import create_app
 from veille.storage.users import hash_password
@@ -87,28 +88,28 @@ def login(client, email=EMAIL, password=PASSWORD, next_url=None):
 
 def test_secret_key_file_is_created_private_and_reused(tmp_path, monkeypatch):
     monkeypatch.delenv("VEILLE_SECRET_KEY", raising=False)
-    key = load_secret_key(tmp_path / "data")
+    key = load_secret_key(DataDir(tmp_path / "data"))
     path = tmp_path / "data" / "secret_key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert len(key) >= 32 and load_secret_key(tmp_path / "data") == key
+    assert len(key) >= 32 and load_secret_key(DataDir(tmp_path / "data")) == key
     assert [p.name for p in path.parent.iterdir()] == ["secret_key"]  # no temporary left
 
 
 def test_secret_key_from_environment_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("VEILLE_SECRET_KEY", "k" * 40)
-    assert load_secret_key(tmp_path) == "k" * 40
+    assert load_secret_key(DataDir(tmp_path)) == "k" * 40
     assert not (tmp_path / "secret_key").exists()
     monkeypatch.setenv("VEILLE_SECRET_KEY", "short")
     with pytest.raises(VeilleError, match="too short"):
-        load_secret_key(tmp_path)
+        load_secret_key(DataDir(tmp_path))
 
 
 def test_secret_key_readable_by_others_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("VEILLE_SECRET_KEY", raising=False)
-    load_secret_key(tmp_path)
+    load_secret_key(DataDir(tmp_path))
     (tmp_path / "secret_key").chmod(0o644)
     with pytest.raises(VeilleError, match="chmod 600"):
-        load_secret_key(tmp_path)
+        load_secret_key(DataDir(tmp_path))
 
 
 def test_app_signs_sessions_with_the_data_dir_key(config):

@@ -52,7 +52,7 @@ def populate(config, count: int = 5) -> None:
     space = DocumentSpace(config)
     space.index_pending()
     space.close()
-    load_secret_key(config.data_dir)
+    load_secret_key(config.layout)
     stored = config.data_dir / "files" / "ab"
     stored.mkdir(parents=True)
     (stored / "guide.pdf").write_bytes(b"%PDF-1.4 stored copy")

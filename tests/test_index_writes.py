@@ -79,11 +79,12 @@ def test_write_lock_excludes_other_holders_until_released(tmp_path):
     import pytest
 
     from indexer.search.space import IndexBusy, index_write_lock
+    from veille.core.layout import DataDir
 
     held, release = threading.Event(), threading.Event()
 
     def holder():
-        with index_write_lock(tmp_path):
+        with index_write_lock(DataDir(tmp_path)):
             held.set()
             release.wait(30)
 
@@ -92,12 +93,12 @@ def test_write_lock_excludes_other_holders_until_released(tmp_path):
     try:
         assert held.wait(30)
         with pytest.raises(IndexBusy):
-            with index_write_lock(tmp_path, timeout=0.2):
+            with index_write_lock(DataDir(tmp_path), timeout=0.2):
                 pass
     finally:
         release.set()
         thread.join()
-    with index_write_lock(tmp_path, timeout=5):  # free again
+    with index_write_lock(DataDir(tmp_path), timeout=5):  # free again
         pass
 
 

@@ -73,7 +73,7 @@ def test_jobs_are_stored_and_a_restart_keeps_them(tmp_path, feed):
         planned = job.next_run_time
     finally:
         sched.shutdown(first)
-    assert (config.data_dir / sched.JOBSTORE_FILE).is_file()
+    assert config.layout.jobstore.is_file()
     assert sched.stored_next_runs(config) == {"agence": planned}
     second = sched.build_scheduler(config, index_after_crawl=False)
     try:

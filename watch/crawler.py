@@ -261,7 +261,7 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
     run_id = catalog.runs.start(source.name, now)
     ctx = CrawlContext(config=config, source=source, catalog=catalog, fetcher=fetcher, now=now,
-                       files=FileStore(config.data_dir),
+                       files=FileStore(config.layout.files),
                        reader=FileReader(Limits.from_config(config.extraction)))
     error = code = None
     retry_after = None

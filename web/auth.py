@@ -292,7 +292,7 @@ def init_app(app: Flask, config: Config) -> None:
     """Secret key, cookie settings, CSRF check, security headers and the auth pages."""
     secure = config.web.base_url.startswith("https://")
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = load_secret_key(config.data_dir)
+        app.config["SECRET_KEY"] = load_secret_key(config.layout)
     app.config.update(
         SESSION_COOKIE_NAME="veille_session",
         SESSION_COOKIE_HTTPONLY=True,

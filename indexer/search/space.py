@@ -34,6 +34,7 @@ from indexer.search.engine import IndexOutdated, SearchEngine, SearchRequest, Se
 from indexer.enrich.legal import is_date_key, query_keys
 from veille.core.records import Document
 from veille.core.config import Config
+from veille.core.layout import DataDir
 from veille.core.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,6 @@ ENGINES = {
     "tantivy": "indexer.search.tantivy_engine:TantivyEngine",
 }
 
-SEARCH_DIR = "search"
-CURRENT_FILE = "CURRENT"
-WRITE_LOCK_FILE = ".write.lock"
 BATCH = 500
 
 
@@ -55,9 +53,9 @@ class IndexBusy(TimeoutError):
 
 
 @contextmanager
-def index_write_lock(data_dir: Path, timeout: float | None = None) -> Iterator[None]:
+def index_write_lock(layout: DataDir, timeout: float | None = None) -> Iterator[None]:
     """Hold the indexes' write lock (across processes and threads); wait up to `timeout`."""
-    path = Path(data_dir) / SEARCH_DIR / WRITE_LOCK_FILE
+    path = layout.search_write_lock
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = None if timeout is None else time.monotonic() + timeout
     # flock belongs to the open file, so each holder opens its own: threads exclude each other too
@@ -101,7 +99,7 @@ class DocumentSpace:
         self.config = config
         self.engine_name = config.search.engine
         self.catalog = Catalog.open(config.layout)
-        self.root = Path(config.data_dir) / SEARCH_DIR
+        self.root = config.layout.search
         self._lock = threading.RLock()
         self._engine: SearchEngine | None = None
         self._engine_dir: Path | None = None
@@ -110,7 +108,7 @@ class DocumentSpace:
 
     def _current_dir(self) -> Path | None:
         try:
-            name = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+            name = self.config.layout.search_current.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
         path = self.root / name
@@ -149,9 +147,10 @@ class DocumentSpace:
         return path
 
     def _swap_to(self, path: Path) -> None:
-        tmp = self.root / f".{CURRENT_FILE}.{os.getpid()}.tmp"
+        current = self.config.layout.search_current
+        tmp = current.with_name(f".{current.name}.{os.getpid()}.tmp")
         tmp.write_text(path.name + "\n", encoding="utf-8")
-        os.replace(tmp, self.root / CURRENT_FILE)
+        os.replace(tmp, current)
 
     # ------------------------------------------------------------ reading
 
@@ -234,7 +233,7 @@ class DocumentSpace:
         Each batch is marked indexed after its commit; a crash in between only means the
         batch is indexed again next time (adding replaces by id).
         """
-        with index_write_lock(self.config.data_dir):
+        with index_write_lock(self.config.layout):
             return self._index_pending(progress)
 
     def _index_pending(self, progress: Progress) -> IndexReport:
@@ -262,7 +261,7 @@ class DocumentSpace:
 
     def rebuild(self, progress: Progress = no_progress) -> IndexReport:
         """Index the whole catalog into a fresh directory, then swap it in atomically."""
-        with index_write_lock(self.config.data_dir):
+        with index_write_lock(self.config.layout):
             return self._rebuild(progress)
 
     def _rebuild(self, progress: Progress) -> IndexReport:
@@ -305,7 +304,7 @@ class DocumentSpace:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def optimize(self) -> None:
-        with index_write_lock(self.config.data_dir):
+        with index_write_lock(self.config.layout):
             self.engine().optimize()
 
     def close(self) -> None:

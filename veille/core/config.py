@@ -686,12 +686,11 @@ def replace_data_dir(config: Config, data_dir: Path) -> Config:
 # ---------------------------------------------------------------- secret key
 
 SECRET_KEY_ENV = "VEILLE_SECRET_KEY"
-SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_LENGTH = 32
 
 
-def load_secret_key(data_dir: Path) -> str:
-    """The key signing session cookies: `$VEILLE_SECRET_KEY`, else `<data_dir>/secret_key`.
+def load_secret_key(layout: DataDir) -> str:
+    """The key signing session cookies: `$VEILLE_SECRET_KEY`, else `layout.secret_key`.
 
     The file is created on first use, readable by its owner only (0600), and is refused when
     others can read it. It lives with the data (and its backups), never in the repository.
@@ -704,9 +703,9 @@ def load_secret_key(data_dir: Path) -> str:
             raise VeilleError(f"{SECRET_KEY_ENV} is too short",
                               hint=f"use at least {MIN_SECRET_LENGTH} random characters")
         return key
-    path = Path(data_dir) / SECRET_KEY_FILE
+    path = layout.secret_key
     try:
-        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             _create_secret_file(path)
         mode = path.stat().st_mode
@@ -729,7 +728,7 @@ def _create_secret_file(path: Path) -> None:
     import secrets
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # created 0600
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
     try:
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(secrets.token_urlsafe(48) + "\n")

@@ -46,7 +46,6 @@ JOB_ID = "veille-digest"
 # Each digest also looks this far before its period for documents crawled before the last
 # digest but indexed after it; those already sent to the recipient are left out.
 LOOKBACK = timedelta(days=1)
-LOCK_FILE = "digest.lock"
 
 
 @dataclass(frozen=True)
@@ -160,10 +159,10 @@ def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], pe
 
 
 @contextmanager
-def run_lock(data_dir: Path) -> Iterator[None]:
+def run_lock(path: Path) -> Iterator[None]:
     """Exclusive while a digest run lasts; released by the OS if the process dies."""
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(data_dir) / LOCK_FILE, "w") as handle:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -178,7 +177,7 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
                environ: Mapping[str, str] = os.environ) -> RunReport:
     """Send every recipient their digest for the period ending `now`; see the module docstring."""
     now = _utc(now)
-    with run_lock(config.data_dir):
+    with run_lock(config.layout.digest_lock):
         outcomes = [_resend(config, catalog, record, now, environ)
                     for record in catalog.digests.latest(status="sending", limit=10_000)]
         composed, failed = compose_digests(config, catalog, matcher, now=now)

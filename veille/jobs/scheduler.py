@@ -47,14 +47,13 @@ from watch.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
 
-JOBSTORE_FILE = "scheduler.sqlite3"
 CRAWL_PREFIX = "crawl:"
 OPTIMIZE_JOB = "index:optimize"
 MISFIRE_GRACE_TIME = None   # seconds, None = no limit: a missed crawl is run once, however late
 
 
 def jobstore_url(config: Config) -> str:
-    return f"sqlite:///{Path(config.data_dir) / JOBSTORE_FILE}"
+    return f"sqlite:///{config.layout.jobstore}"
 
 
 # ---------------------------------------------------------------- what jobs run
@@ -270,7 +269,7 @@ def next_runs(scheduler: BackgroundScheduler) -> dict[str, datetime | None]:
 
 def stored_next_runs(config: Config) -> dict[str, datetime]:
     """The next run times recorded by `veille run`'s job store, read without starting it."""
-    path = Path(config.data_dir) / JOBSTORE_FILE
+    path = config.layout.jobstore
     if not path.is_file():
         return {}
     store = SQLAlchemyJobStore(url=jobstore_url(config))

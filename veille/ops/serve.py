@@ -86,7 +86,7 @@ def serve_workers(config: Config, host: str, port: int, workers: int,
     """
     from gunicorn.app.base import BaseApplication
 
-    load_secret_key(config.data_dir)
+    load_secret_key(config.layout)
 
     class Workers(BaseApplication):
         def load_config(self):
