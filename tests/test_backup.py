@@ -85,6 +85,7 @@ def test_backup_then_restore_into_a_fresh_directory_and_search(configs, tmp_path
     secret = fresh.data_dir / "secret_key"
     assert secret.read_text() == (live.data_dir / "secret_key").read_text()
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert stat.S_IMODE(fresh.layout.catalog.stat().st_mode) == 0o600   # password hashes
     assert (fresh.data_dir / "files" / "ab" / "guide.pdf").read_bytes() == b"%PDF-1.4 stored copy"
     with tarfile.open(tmp_path / "b.tar.gz") as tar:
         assert not [name for name in tar.getnames() if name.endswith(("-wal", "-shm"))]

@@ -280,9 +280,10 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
         staging = staging_root / ROOT
         staging.mkdir(exist_ok=True)
         _check_restored(staging, manifest)
-        secret = DataDir(staging).secret_key
-        if secret.exists():
-            secret.chmod(0o600)
+        restored = DataDir(staging)
+        for private in (restored.secret_key, restored.catalog):  # keys and password hashes
+            if private.exists():
+                private.chmod(0o600)
         set_aside = None
         if data_dir.exists() and not any(data_dir.iterdir()):
             data_dir.rmdir()

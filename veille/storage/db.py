@@ -6,12 +6,15 @@ ISO 8601 strings in UTC (`to_iso` / `from_iso`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
+
+FILE_MODE = 0o600  # the catalog holds password hashes and the unsubscribe key
 
 
 def to_iso(value: datetime | None) -> str | None:
@@ -30,12 +33,25 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def _create_private(path: Path) -> None:
+    """Create an empty database file readable by its owner only, before SQLite opens it:
+    SQLite gives its -wal and -shm files the mode of the database file."""
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:  # another process created it meanwhile
+        return
+    os.close(fd)
+
+
 class Database:
     """Thread-safe access to one SQLite file: one connection per thread."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         self._local = threading.local()
 
     def connection(self) -> sqlite3.Connection:
