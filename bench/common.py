@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from veille.storage.catalog import CATALOG_FILE, Catalog  # noqa: E402
+from veille.storage.catalog import Catalog  # noqa: E402
+from veille.core.layout import DataDir  # noqa: E402
 from veille.core.records import Document  # noqa: E402
 from veille.core.config import Config, load_config  # noqa: E402
 
@@ -33,11 +34,11 @@ def write_config(data_dir: Path, engine: str) -> Config:
 
 def fill_catalog(data_dir: Path, docs: Iterable[Document]) -> float:
     """Put documents into the catalog of `data_dir` in one transaction; returns seconds."""
-    catalog = Catalog.in_data_dir(data_dir)
+    catalog = Catalog.open(DataDir(data_dir))
     started = time.perf_counter()
     with catalog.transaction():
         for doc in docs:
-            catalog.put(doc)
+            catalog.documents.put(doc)
     catalog.close()
     return time.perf_counter() - started
 
@@ -49,10 +50,10 @@ def catalog_copy(n: int, seed: int, docs_loader) -> Path:
         tmp_dir = CACHE_DIR / f"catalog-{seed}-{n}.tmp"
         shutil.rmtree(tmp_dir, ignore_errors=True)
         fill_catalog(tmp_dir, docs_loader())
-        db = Catalog.in_data_dir(tmp_dir)
-        db._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.close()
-        (tmp_dir / CATALOG_FILE).replace(path)
+        catalog = Catalog.open(DataDir(tmp_dir))
+        catalog.db.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        catalog.close()
+        catalog.path.replace(path)
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return path
 
@@ -62,7 +63,7 @@ def fresh_data_dir(name: str, engine: str, catalog_file: Path) -> Config:
     data_dir = CACHE_DIR / name
     shutil.rmtree(data_dir, ignore_errors=True)
     config = write_config(data_dir, engine)
-    shutil.copyfile(catalog_file, data_dir / CATALOG_FILE)
+    shutil.copyfile(catalog_file, config.layout.catalog)
     return config
 
 
@@ -96,9 +97,10 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def dir_size_mb(path: Path, exclude_prefix: str = CATALOG_FILE) -> float:
-    total = sum(p.stat().st_size for p in Path(path).rglob("*")
-                if p.is_file() and not p.name.startswith(exclude_prefix) and p.suffix != ".yaml")
+def dir_size_mb(layout: DataDir) -> float:
+    """Megabytes of the data directory but the catalog (and its -wal, -shm) and the config."""
+    total = sum(p.stat().st_size for p in layout.root.rglob("*")
+                if p.is_file() and not p.name.startswith(layout.catalog.name) and p.suffix != ".yaml")
     return round(total / 1e6, 1)
 
 

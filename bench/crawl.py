@@ -110,7 +110,7 @@ def cycle(config, catalog) -> dict:
     from watch.fetcher import Fetcher
 
     wall, cpu = time.perf_counter(), time.process_time()
-    with Fetcher(config.http, catalog) as fetcher:
+    with Fetcher(config.http, catalog.validators) as fetcher:
         reports = crawl_sources(config, catalog, fetcher)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if wall > CYCLE_CAP_S:
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
         config = load_config(write_config(data_dir, port, hosts, sources, args.delay, args.concurrency))
-        catalog = Catalog.in_data_dir(config.data_dir)
+        catalog = Catalog.open(config.layout)
         full = cycle(config, catalog)
         conditional = cycle(config, catalog)
     finally:

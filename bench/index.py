@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "fts5_docs_per_s": round(n / fts_seconds, 1),
         "incremental_100_s": round(incremental["seconds"], 3),
         "fts5_incremental_100_s": round(fts_incremental, 3),
-        "index_mb": dir_size_mb(config.data_dir),
+        "index_mb": dir_size_mb(config.layout),
         "fts5_index_mb": round(fts5.index_size(fts_path) / 1e6, 1),
         "peak_rss_mb": max(rebuild["peak_rss_mb"], incremental["peak_rss_mb"]),
         # the rebuild's parent plus each of its worker processes at their peak: an upper bound

@@ -47,7 +47,7 @@ def main() -> None:
         (tmp / "sources.yaml").write_text("data_dir: data\nlibrary:\n  - {name: B, path: library}\n",
                                           encoding="utf-8")
         config = load_config(tmp / "sources.yaml")
-        catalog = Catalog.in_data_dir(config.data_dir)
+        catalog = Catalog.open(config.layout)
         results = {"files": count, "megabytes": round(sum(p.stat().st_size for p in library.iterdir()) / 1e6, 1)}
 
         def timed(label: str) -> None:

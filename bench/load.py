@@ -48,13 +48,13 @@ def build(data: Path, docs: int, feeds_host: str) -> Path:
     path.write_text("data_dir: data\nhttp: {delay_per_host: 0, allow_private_networks: true}\n"
                     f"sources:\n{sources}", encoding="utf-8")
     config = load_config(path)
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     now = datetime.now(timezone.utc)
     with catalog.transaction():
         for i in range(docs):
             url = f"https://example.org/{i}"
             text = " ".join(WORDS[(i + k) % len(WORDS)] for k in range(40))
-            catalog.put(Document(id=document_id(url), title=f"Document {i} {WORDS[i % len(WORDS)]}",
+            catalog.documents.put(Document(id=document_id(url), title=f"Document {i} {WORDS[i % len(WORDS)]}",
                                  source="bench", kind="actualité", first_seen=now, url=url,
                                  content=text, extra={}))
     DocumentSpace(config).index_pending()
@@ -62,6 +62,7 @@ def build(data: Path, docs: int, feeds_host: str) -> Path:
 
 
 def main() -> None:
+    from veille.core.layout import DataDir
     from veille.storage.catalog import Catalog
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,7 +130,7 @@ def main() -> None:
         for proc in background:
             proc.wait(timeout=600)
         crawler.join(600)
-        crawled = Catalog.in_data_dir(Path(tmp) / "data").count() - args.docs
+        crawled = Catalog.open(DataDir(Path(tmp) / "data")).documents.count() - args.docs
         server.terminate()
         server.wait(timeout=30)
         latencies.sort()

@@ -123,7 +123,7 @@ class Veille:
         self.space = DocumentSpace(write_config(data_dir, engine))
         with self.space.catalog.transaction():
             for doc in docs.values():
-                self.space.catalog.put(doc)
+                self.space.catalog.documents.put(doc)
         self.space.rebuild()
 
     def rank(self, q: str) -> list[str]:

@@ -117,11 +117,12 @@ def login_staff():
 
     def login(app, email: str = STAFF_EMAIL):
         from veille.storage.catalog import Catalog
-        from web.auth import CSRF_FIELD, hash_password
+        from veille.storage.users import hash_password
+        from web.auth import CSRF_FIELD
 
-        catalog = Catalog.in_data_dir(app.config["VEILLE"].data_dir)
-        if catalog.staff_user(email) is None:
-            catalog.add_staff_user(email, hash_password(STAFF_PASSWORD))
+        catalog = Catalog.open(app.config["VEILLE"].layout)
+        if catalog.users.get(email) is None:
+            catalog.users.add(email, hash_password(STAFF_PASSWORD))
         client = app.test_client()
         form = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
@@ -230,10 +231,10 @@ def web_config(tmp_path):
     (tmp_path / "data" / "files" / "ab").mkdir(parents=True)
     (tmp_path / "data" / "files" / "ab" / "guide.pdf").write_bytes((FIXTURES / "web" / "guide.pdf").read_bytes())
     config = load_config(tmp_path / "sources.yaml")
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     for doc in web_documents(now):
-        catalog.put(doc)
+        catalog.documents.put(doc)
     space = DocumentSpace(config)
     space.index_pending()
     if hasattr(space, "close"):

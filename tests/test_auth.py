@@ -15,8 +15,8 @@ from veille.core.config import load_config
 from veille.core.secret_key import load_secret_key
 from veille.core.errors import VeilleError
 from web import create_app
-from web.auth import (CONTENT_SECURITY_POLICY, LoginThrottle, csrf_exempt, hash_password,
-                      staff_only, staff_required)
+from veille.storage.users import hash_password
+from web.auth import CONTENT_SECURITY_POLICY, LoginThrottle, csrf_exempt, staff_only, staff_required
 
 PASSWORD = "correct horse battery staple"
 EMAIL = "doc@centre.example"
@@ -62,7 +62,7 @@ def app(config):
     app = create_app(config, {"TESTING": True})
     for bp in _staff_blueprint():
         app.register_blueprint(bp)
-    Catalog.in_data_dir(config.data_dir).add_staff_user(EMAIL, hash_password(PASSWORD))
+    Catalog.open(config.layout).users.add(EMAIL, hash_password(PASSWORD))
     return app
 
 
@@ -126,7 +126,7 @@ def test_user_add_list_reset_remove(write_config, run_cli, tmp_path):
     add = run_cli("--config", str(path), "user", "add", "Doc@Centre.Example", "--password-stdin",
                   input=PASSWORD + "\n", env=env)
     assert add.returncode == 0, add.stderr
-    user = Catalog.in_data_dir(tmp_path / "data").staff_user("doc@centre.example")
+    user = Catalog.open(load_config(path).layout).users.get("doc@centre.example")
     assert user.password_hash.startswith("scrypt:") and PASSWORD not in user.password_hash
 
     again = run_cli("--config", str(path), "user", "add", EMAIL, "--password-stdin", input=PASSWORD + "\n")
@@ -138,14 +138,14 @@ def test_user_add_list_reset_remove(write_config, run_cli, tmp_path):
     reset = run_cli("--config", str(path), "user", "add", EMAIL, "--reset", "--password-stdin",
                     input="another long passphrase\n")
     assert reset.returncode == 0, reset.stderr
-    changed = Catalog.in_data_dir(tmp_path / "data").staff_user(EMAIL)
+    changed = Catalog.open(load_config(path).layout).users.get(EMAIL)
     assert changed.password_hash != user.password_hash
 
     listed = run_cli("--config", str(path), "user", "list")
     assert listed.returncode == 0 and listed.stdout.startswith(EMAIL + "\t")
 
     removed = run_cli("--config", str(path), "user", "remove", EMAIL)
-    assert removed.returncode == 0 and Catalog.in_data_dir(tmp_path / "data").staff_users() == []
+    assert removed.returncode == 0 and Catalog.open(load_config(path).layout).users.all() == []
     gone = run_cli("--config", str(path), "user", "remove", EMAIL)
     assert gone.returncode == 1 and "no staff account" in gone.stderr
 
@@ -203,13 +203,13 @@ def test_login_never_redirects_off_site(client, target):
 def test_removed_account_or_changed_password_ends_sessions(app, client, config):
     login(client)
     assert client.get("/equipe/page").status_code == 200
-    catalog = Catalog.in_data_dir(config.data_dir)
-    catalog.set_staff_password(EMAIL, hash_password("a brand new passphrase"))
+    catalog = Catalog.open(config.layout)
+    catalog.users.set_password(EMAIL, hash_password("a brand new passphrase"))
     assert client.get("/equipe/page").status_code == 302
 
     login(client, password="a brand new passphrase")
     assert client.get("/equipe/page").status_code == 200
-    catalog.remove_staff_user(EMAIL)
+    catalog.users.remove(EMAIL)
     assert client.get("/equipe/page").status_code == 302
 
 
@@ -243,7 +243,7 @@ def test_session_cookie_is_secure_when_served_over_https(write_config, monkeypat
     monkeypatch.delenv("VEILLE_SECRET_KEY", raising=False)
     config = load_config(write_config("data_dir: data\nweb: {base_url: 'https://veille.example'}\n"))
     app = create_app(config, {"TESTING": True})
-    Catalog.in_data_dir(config.data_dir).add_staff_user(EMAIL, hash_password(PASSWORD))
+    Catalog.open(config.layout).users.add(EMAIL, hash_password(PASSWORD))
     client = app.test_client()
     response = login(client)
     assert _cookie_attributes(response)["secure"] is True

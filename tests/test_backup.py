@@ -19,7 +19,7 @@ from indexer.search.space import DocumentSpace
 from veille.ops.backup import BackupError, backup, restore
 from veille.core.config import load_config
 from veille.core.secret_key import load_secret_key
-from web.auth import hash_password
+from veille.storage.users import hash_password
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 
@@ -44,11 +44,11 @@ def configs(tmp_path, monkeypatch):
 
 
 def populate(config, count: int = 5) -> None:
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     for i in range(count):
-        catalog.put(make_doc(i))
-    catalog.save_alert("Rénovation", "rénovation", {}, ["doc@example.org"])
-    catalog.add_staff_user("equipe@example.org", hash_password("un mot de passe assez long"))
+        catalog.documents.put(make_doc(i))
+    catalog.alerts.save("Rénovation", "rénovation", {}, ["doc@example.org"])
+    catalog.users.add("equipe@example.org", hash_password("un mot de passe assez long"))
     catalog.close()
     space = DocumentSpace(config)
     space.index_pending()
@@ -79,13 +79,14 @@ def test_backup_then_restore_into_a_fresh_directory_and_search(configs, tmp_path
     restore(fresh, tmp_path / "b.tar.gz")
     expected = {make_doc(i).id for i in range(5)}
     assert search_ids(fresh, "renovation") == expected          # accents folded, index works
-    catalog = Catalog.in_data_dir(fresh.data_dir)
-    assert catalog.count() == 5 and catalog.pending_count() == 0
-    assert [a.name for a in catalog.saved_alerts()] == ["Rénovation"]
-    assert catalog.staff_user("equipe@example.org") is not None
+    catalog = Catalog.open(fresh.layout)
+    assert catalog.documents.count() == 5 and catalog.queue.pending_count() == 0
+    assert [a.name for a in catalog.alerts.all()] == ["Rénovation"]
+    assert catalog.users.get("equipe@example.org") is not None
     secret = fresh.data_dir / "secret_key"
     assert secret.read_text() == (live.data_dir / "secret_key").read_text()
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert stat.S_IMODE(fresh.layout.catalog.stat().st_mode) == 0o600   # password hashes
     assert (fresh.data_dir / "files" / "ab" / "guide.pdf").read_bytes() == b"%PDF-1.4 stored copy"
     with tarfile.open(tmp_path / "b.tar.gz") as tar:
         assert not [name for name in tar.getnames() if name.endswith(("-wal", "-shm"))]
@@ -95,12 +96,12 @@ def test_restore_refuses_a_non_empty_directory_unless_forced(configs, tmp_path):
     live, fresh = configs
     populate(live)
     backup(live, tmp_path / "b.tar.gz")
-    Catalog.in_data_dir(live.data_dir).put(make_doc(99))   # changed since the backup
+    Catalog.open(live.layout).documents.put(make_doc(99))   # changed since the backup
     with pytest.raises(BackupError, match="not empty"):
         restore(live, tmp_path / "b.tar.gz")
     report = restore(live, tmp_path / "b.tar.gz", force=True)
     assert report.set_aside is not None and (report.set_aside / "catalog.sqlite3").exists()
-    assert Catalog.in_data_dir(live.data_dir).get(make_doc(99).id) is None
+    assert Catalog.open(live.layout).documents.get(make_doc(99).id) is None
 
 
 def _tar_with(tmp_path: Path, name: str, entries: list[tarfile.TarInfo], manifest: dict | None = None) -> Path:
@@ -145,7 +146,7 @@ def test_restore_refuses_a_damaged_archive_and_keeps_the_data(configs, tmp_path)
     populate(fresh, count=2)
     with pytest.raises(BackupError, match="checksum mismatch"):
         restore(fresh, damaged, force=True)
-    assert Catalog.in_data_dir(fresh.data_dir).count() == 2      # untouched
+    assert Catalog.open(fresh.layout).documents.count() == 2      # untouched
     assert not list(fresh.data_dir.parent.glob(".data.restore-*"))
     with pytest.raises(BackupError, match="no valid MANIFEST"):
         restore(fresh, _tar_with(tmp_path, "plain.tar.gz", []), force=True)
@@ -175,7 +176,7 @@ def test_backup_while_documents_are_added_and_indexed_stays_consistent(configs, 
             i = 100
             while not stop.is_set():
                 for _ in range(5):
-                    space.catalog.put(make_doc(i))
+                    space.catalog.documents.put(make_doc(i))
                     i += 1
                 space.index_pending()
         except Exception as exc:  # pragma: no cover - reported below
@@ -192,12 +193,12 @@ def test_backup_while_documents_are_added_and_indexed_stays_consistent(configs, 
         stop.set()
         thread.join()
     assert not errors
-    assert Catalog.in_data_dir(live.data_dir).count() > 8   # the writer did run alongside
+    assert Catalog.open(live.layout).documents.count() > 8   # the writer did run alongside
     for n in range(3):
         target = load_config(fresh.path)
         restore(target, tmp_path / f"b{n}.tar.gz", force=True)
-        catalog = Catalog.in_data_dir(target.data_dir)
-        indexed = {d.id for d in catalog.iter_documents()} - {d.id for d in catalog.pending(limit=10_000)}
+        catalog = Catalog.open(target.layout)
+        indexed = {d.id for d in catalog.documents.iter_all()} - {d.id for d in catalog.queue.pending(limit=10_000)}
         catalog.close()
         assert indexed <= search_ids(target, "renovation")
 

@@ -56,8 +56,8 @@ def _env(tmp_path, server, selector: str | None):
             kind: change
             url: {server.url('/aap')}""") + extra + "\n", encoding="utf-8")
     config = load_config(path)
-    catalog = Catalog.in_data_dir(config.data_dir)
-    return config, catalog, Fetcher(config.http, catalog)
+    catalog = Catalog.open(config.layout)
+    return config, catalog, Fetcher(config.http, catalog.validators)
 
 
 def test_change_between_two_versions_is_stored_with_its_diff(tmp_path, httpserver):
@@ -66,12 +66,12 @@ def test_change_between_two_versions_is_stored_with_its_diff(tmp_path, httpserve
     config, catalog, fetcher = _env(tmp_path, httpserver, "#aap")
     source = config.source("anct-aap")
     first = crawl_source(config, source, catalog, fetcher, now=T0)
-    assert first.ok and first.new == 0 and catalog.count() == 0  # the reference version
+    assert first.ok and first.new == 0 and catalog.documents.count() == 0  # the reference version
     second = crawl_source(config, source, catalog, fetcher, now=T0 + timedelta(hours=6))
     assert second.ok and (second.new, second.unchanged) == (0, 1)  # noise outside the selector
     third = crawl_source(config, source, catalog, fetcher, now=T0 + timedelta(hours=12))
     assert third.ok and third.new == 1
-    [doc] = list(catalog.iter_documents())
+    [doc] = list(catalog.documents.iter_all())
     assert doc.kind == "page modifiée"
     assert doc.url == httpserver.url("/aap")
     assert doc.title == "ANCT — appels à projets — page modifiée le 12/03/2025"
@@ -83,7 +83,7 @@ def test_change_between_two_versions_is_stored_with_its_diff(tmp_path, httpserve
     assert "-Cités éducatives : dépôt avant le 15 mai" in diff
     assert "+Fonds de cohésion outre-mer : dépôt avant le 1er juin" in diff
     fourth = crawl_source(config, source, catalog, fetcher, now=T0 + timedelta(hours=18))
-    assert fourth.new == 0 and catalog.count() == 1
+    assert fourth.new == 0 and catalog.documents.count() == 1
 
 
 def test_whole_page_watched_without_selector(tmp_path, httpserver):
@@ -96,7 +96,7 @@ def test_whole_page_watched_without_selector(tmp_path, httpserver):
     assert crawl_source(config, source, catalog, fetcher, now=T0 + timedelta(days=1)).unchanged == 1
     report = crawl_source(config, source, catalog, fetcher, now=T0 + timedelta(days=2))
     assert report.new == 1
-    [doc] = list(catalog.iter_documents())
+    [doc] = list(catalog.documents.iter_all())
     assert "+Fonds de cohésion outre-mer : dépôt avant le 1er juin" in doc.extra["diff"]
 
 
@@ -105,4 +105,4 @@ def test_selector_that_matches_nothing_is_an_error(tmp_path, httpserver):
     config, catalog, fetcher = _env(tmp_path, httpserver, "#aap")
     report = crawl_source(config, config.source("anct-aap"), catalog, fetcher, now=T0)
     assert report.error_code == "parse_error"
-    assert catalog.source_state("anct-aap").consecutive_failures == 1
+    assert catalog.source_state.get("anct-aap").consecutive_failures == 1

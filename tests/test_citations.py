@@ -43,7 +43,7 @@ OTHER = _doc("other", "Actualité SRU", "La loi n° 2000-1208 du 13 décembre 20
 def catalog(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     for doc in (LAW_API, LAW_PDF, DECREE, GUIDE, ARTICLE_ONLY, OTHER):
-        catalog.put(doc)
+        catalog.documents.put(doc)
     yield catalog
     catalog.close()
 
@@ -92,10 +92,10 @@ def test_legal_ids_of_search_hits(catalog):
 
 
 def test_keys_follow_updates_and_deletions(catalog):
-    catalog.delete("guide")
+    catalog.documents.delete("guide")
     assert [d.id for d in cited_by(catalog, LAW_API)] == ["note", "decree"]
-    catalog.put(enrich_legal(Document(id="decree", title=DECREE.title, source="test", kind=KIND_LEGAL,
+    catalog.documents.put(enrich_legal(Document(id="decree", title=DECREE.title, source="test", kind=KIND_LEGAL,
                                       first_seen=DECREE.first_seen, content="Texte sans référence.")))
     assert [d.id for d in cited_by(catalog, LAW_API)] == ["note"]
-    assert catalog.refresh_legal_keys() == 5
+    assert catalog.legal_keys.refresh() == 5
     assert [d.id for d in cited_by(catalog, LAW_API)] == ["note"]

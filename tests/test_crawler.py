@@ -34,14 +34,14 @@ class Env:
         path = tmp_path / "sources.yaml"
         path.write_text(text, encoding="utf-8")
         self.config = load_config(path)
-        self.catalog = Catalog.in_data_dir(self.config.data_dir)
-        self.fetcher = Fetcher(self.config.http, self.catalog)
+        self.catalog = Catalog.open(self.config.layout)
+        self.fetcher = Fetcher(self.config.http, self.catalog.validators)
 
     def crawl(self, name: str, now: datetime = T0):
         return crawl_source(self.config, self.config.source(name), self.catalog, self.fetcher, now=now)
 
     def docs(self):
-        return sorted(self.catalog.iter_documents(), key=lambda d: d.url or "")
+        return sorted(self.catalog.documents.iter_all(), key=lambda d: d.url or "")
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_feed_crawl_stores_documents_with_canonical_urls(make_env, httpserver):
     assert urls == [f"{base}/actualites/contrats-de-ville-2030",
                     f"{base}/actualites/renovation-urbaine-martinique",
                     f"{base}/documents/guide-renouvellement.pdf"]
-    doc = env.catalog.get(document_id(f"{base}/actualites/renovation-urbaine-martinique"))
+    doc = env.catalog.documents.get(document_id(f"{base}/actualites/renovation-urbaine-martinique"))
     assert doc.title.startswith("Rénovation urbaine")
     assert doc.kind == "publication"  # the first tag that is a kind
     assert doc.source == "agence"
@@ -89,9 +89,9 @@ def test_feed_crawl_stores_documents_with_canonical_urls(make_env, httpserver):
     assert doc.published == datetime(2025, 3, 12, 14, 0, tzinfo=timezone.utc)
     assert doc.first_seen == T0
     assert doc.content_hash
-    run = env.catalog.runs("agence")[0]
+    run = env.catalog.runs.recent("agence")[0]
     assert (run.new, run.http_status, run.error) == (3, 200, None)
-    assert env.catalog.source_state("agence").last_success == T0
+    assert env.catalog.source_state.get("agence").last_success == T0
 
 
 def test_recrawl_uses_304_and_adds_no_duplicates(make_env, httpserver):
@@ -103,12 +103,12 @@ def test_recrawl_uses_304_and_adds_no_duplicates(make_env, httpserver):
     assert second.ok and second.not_modified and second.http_status == 304
     assert (second.new, second.updated) == (0, 0)
     assert httpserver.hits("/rss.xml")[1].headers["if-none-match"] == '"abc"'
-    assert env.catalog.count() == 3
+    assert env.catalog.documents.count() == 3
     # without validators, a full re-read: everything unchanged, nothing duplicated
-    env.catalog.set_validators(httpserver.url("/rss.xml"), None, None)
+    env.catalog.validators.put(httpserver.url("/rss.xml"), None, None)
     third = env.crawl("agence", now=T0 + timedelta(hours=12))
     assert (third.new, third.updated, third.unchanged) == (0, 0, 3)
-    assert env.catalog.count() == 3
+    assert env.catalog.documents.count() == 3
     assert all(d.first_seen == T0 for d in env.docs())
 
 
@@ -122,7 +122,7 @@ def test_changed_entry_is_an_update_not_a_new_document(make_env, httpserver):
     env.crawl("agence")
     report = env.crawl("agence", now=T0 + timedelta(hours=6))
     assert (report.new, report.updated, report.unchanged) == (0, 1, 2)
-    doc = env.catalog.get(document_id(httpserver.url("/actualites/contrats-de-ville-2030")))
+    doc = env.catalog.documents.get(document_id(httpserver.url("/actualites/contrats-de-ville-2030")))
     assert "ont été signés" in doc.summary
     assert doc.first_seen == T0 and doc.updated == T0 + timedelta(hours=6)
 
@@ -142,7 +142,7 @@ def test_same_article_at_two_urls_is_one_document(make_env, httpserver):
     assert env.crawl("flux-a").new == 1
     report = env.crawl("flux-b")
     assert report.ok and report.new == 0 and report.unchanged == 1
-    assert env.catalog.count() == 1
+    assert env.catalog.documents.count() == 1
     assert env.docs()[0].url == httpserver.url("/article?id=7")
 
 
@@ -152,7 +152,7 @@ def test_ill_formed_feed_is_crawled_with_a_warning(make_env, httpserver):
     report = env.crawl("agence")
     assert report.ok and report.new == 2
     assert report.warnings and report.warnings[0].startswith("flux mal formé")
-    assert env.catalog.runs("agence")[0].warning.startswith("flux mal formé")
+    assert env.catalog.runs.recent("agence")[0].warning.startswith("flux mal formé")
 
 
 def test_failing_source_is_recorded_and_others_carry_on(make_env, httpserver):
@@ -168,9 +168,9 @@ def test_failing_source_is_recorded_and_others_carry_on(make_env, httpserver):
     assert reports["cassee"].error_code == "http_error" and reports["cassee"].http_status == 500
     assert "500" in reports["cassee"].line()
     assert reports["pas-un-flux"].error_code == "parse_error"
-    state = env.catalog.source_state("cassee")
+    state = env.catalog.source_state.get("cassee")
     assert state.consecutive_failures == 1 and state.last_error_code == "http_error"
-    assert env.catalog.runs("cassee")[0].error == reports["cassee"].error
+    assert env.catalog.runs.recent("cassee")[0].error == reports["cassee"].error
 
 
 def test_failing_source_backs_off_and_recovers(make_env, httpserver):
@@ -196,7 +196,7 @@ def test_failing_source_backs_off_and_recovers(make_env, httpserver):
     recovered = crawl_sources(env.config, env.catalog, env.fetcher, now=T0 + timedelta(hours=14),
                               respect_backoff=True)[0]
     assert recovered.ok and recovered.new == 3
-    state = env.catalog.source_state("agence")
+    state = env.catalog.source_state.get("agence")
     assert state.consecutive_failures == 0 and state.backoff_until is None
     assert state.last_error_code == "http_error"  # the last error stays visible
     assert state.last_success == T0 + timedelta(hours=14)
@@ -229,12 +229,12 @@ def test_fetch_full_stores_linked_pages_and_pdfs(make_env, httpserver):
     env = make_env(FEED_SOURCE.replace("tags:", "fetch_full: true\n  tags:"))
     report = env.crawl("agence")
     assert report.ok and report.new == 3, report
-    pdf = env.catalog.get(document_id(httpserver.url("/documents/guide-renouvellement.pdf")))
+    pdf = env.catalog.documents.get(document_id(httpserver.url("/documents/guide-renouvellement.pdf")))
     assert "concertation des habitants" in pdf.content
     assert pdf.stored_file and pdf.stored_file.endswith(".pdf")
     stored = env.config.data_dir / "files" / pdf.stored_file
     assert stored.read_bytes() == (WATCH / "guide.pdf").read_bytes()
-    page = env.catalog.get(document_id(httpserver.url("/actualites/renovation-urbaine-martinique")))
+    page = env.catalog.documents.get(document_id(httpserver.url("/actualites/renovation-urbaine-martinique")))
     assert "Texte intégral" in page.content and page.stored_file.endswith(".html")
     # unchanged entries: the linked files are not downloaded again
     again = env.crawl("agence", now=T0 + timedelta(hours=6))
@@ -249,7 +249,7 @@ def test_unreachable_link_keeps_the_entry(make_env, httpserver):
     report = env.crawl("agence")
     assert report.ok and report.new == 2
     assert any("lien non récupéré" in w for w in report.warnings)
-    decree = env.catalog.get(document_id(httpserver.url("/jorf/id/JORFTEXT000001")))
+    decree = env.catalog.documents.get(document_id(httpserver.url("/jorf/id/JORFTEXT000001")))
     assert decree.content.startswith("Article 1")  # the feed's own text is kept
     assert decree.extra["link_error"].startswith("[http_error]")
 
@@ -286,7 +286,7 @@ def test_real_corpus_feeds_served_locally_never_crash(make_env, httpserver, shar
     assert {r.error_code for r in errors} <= {"parse_error"} and len(errors) < 10
     legifrss = [r for r, p in zip(reports, feeds) if "legifrss" in str(p)]
     assert all(r.ok and r.new + r.unchanged > 0 for r in legifrss)
-    assert len(env.catalog.runs(limit=1000)) == len(feeds)
+    assert len(env.catalog.runs.recent(limit=1000)) == len(feeds)
 
 
 def test_sources_interleaved_by_host(make_env, httpserver):
@@ -308,7 +308,7 @@ def test_retry_after_beyond_the_run_is_honoured_by_the_backoff(make_env, httpser
     # too long to wait inside a run: the source fails, and is not tried again before then
     httpserver.add("/rss.xml", "maintenance", status=503, headers={"Retry-After": "7200"})
     env = make_env(FEED_SOURCE)
-    env.fetcher = Fetcher(env.config.http, env.catalog, max_retry_wait=60)
+    env.fetcher = Fetcher(env.config.http, env.catalog.validators, max_retry_wait=60)
     report = env.crawl("agence")
     assert report.error_code == "http_error" and report.consecutive_failures == 1
     assert report.backoff_until == T0 + timedelta(hours=2)
@@ -327,7 +327,7 @@ def test_fetch_full_reads_an_attached_pdf_rather_than_the_page(make_env, httpser
     env = make_env(FEED_SOURCE.replace("tags:", "fetch_full: true\n  tags:"))
     report = env.crawl("agence")
     assert report.ok and report.new == 1
-    doc = env.catalog.get(document_id(httpserver.url("/publications/rapport")))
+    doc = env.catalog.documents.get(document_id(httpserver.url("/publications/rapport")))
     assert doc.url == httpserver.url("/publications/rapport")
     assert doc.extra["document_url"] == httpserver.url("/fichiers/rapport.pdf")
     assert "concertation des habitants" in doc.content and doc.stored_file.endswith(".pdf")
@@ -344,6 +344,6 @@ def test_linked_files_are_extracted_under_the_configured_limits(make_env, httpse
     tiny = (WATCH / "guide.pdf").stat().st_size / 2 / 1024 / 1024  # half the PDF, in MB
     env.config = replace(env.config, extraction=replace(env.config.extraction, max_file_mb=tiny))
     assert env.crawl("agence").ok
-    pdf = env.catalog.get(document_id(httpserver.url("/documents/guide-renouvellement.pdf")))
+    pdf = env.catalog.documents.get(document_id(httpserver.url("/documents/guide-renouvellement.pdf")))
     assert pdf.status == "error" and pdf.status_reason, pdf
     assert "concertation des habitants" not in pdf.content

@@ -18,8 +18,8 @@ def test_preview_then_send_then_nothing_twice(write_config, smtp_server, digest_
         digest: {{from: veille@example.org, smtp: {{host: {host}, port: {port}}}}}
         """)
     config = load_config(path)
-    catalog = Catalog.in_data_dir(config.data_dir)
-    catalog.put(Document(id="d1", title="Rénovation à Sainte-Marie", source="s", kind=KIND_NEWS,
+    catalog = Catalog.open(config.layout)
+    catalog.documents.put(Document(id="d1", title="Rénovation à Sainte-Marie", source="s", kind=KIND_NEWS,
                          first_seen=datetime.now(timezone.utc) - timedelta(days=1)))
     digest_matcher(config, catalog)            # indexes the catalog
 
@@ -28,7 +28,7 @@ def test_preview_then_send_then_nothing_twice(write_config, smtp_server, digest_
     assert done.returncode == 0, done.stderr
     assert "doc@example.org: 1 document ->" in done.stdout
     assert "Rénovation à Sainte-Marie" in out.read_text(encoding="utf-8")
-    assert recorder.envelopes == [] and catalog.digests() == []      # a preview sends and records nothing
+    assert recorder.envelopes == [] and catalog.digests.latest() == []      # a preview sends and records nothing
 
     done = run_cli("--config", str(path), "digest", "--send")
     assert done.returncode == 0, done.stderr

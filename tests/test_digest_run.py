@@ -34,14 +34,14 @@ def setup(tmp_path, write_config, smtp_server):
             web: {{base_url: "https://veille.example.org"}}
             """)
         config = load_config(path)
-        catalog = Catalog.in_data_dir(config.data_dir)
+        catalog = Catalog.open(config.layout)
         return config, catalog, recorder
 
     return make
 
 
 def add(catalog, doc_id, title, first_seen, **kw):
-    catalog.put(Document(id=doc_id, title=title, source="vie-publique", kind=KIND_NEWS,
+    catalog.documents.put(Document(id=doc_id, title=title, source="vie-publique", kind=KIND_NEWS,
                          first_seen=first_seen, url=f"https://example.org/{doc_id}", **kw))
 
 
@@ -67,7 +67,7 @@ def test_one_mail_per_recipient_grouped_and_deduplicated(setup, digest_matcher):
     assert text.index("Rénovation et eau potable") < text.index("Rénovation d'un quartier")  # newest first
     elu = mails["elu@example.org"].get_body(("plain",)).get_content()
     assert "Réseau d'eau" not in elu and "Rénovation et eau potable" in elu
-    assert {r.recipient for r in catalog.digests(status="sent")} == {"doc@example.org", "elu@example.org"}
+    assert {r.recipient for r in catalog.digests.latest(status="sent")} == {"doc@example.org", "elu@example.org"}
 
 
 def test_accented_subject_and_body_arrive_decoded(setup, digest_matcher):
@@ -100,14 +100,14 @@ def test_first_seen_windows_across_two_weeks(setup, digest_matcher):
     body = second.get_body(("plain",)).get_content()
     assert "semaine 2" in body and "semaine 1" not in body
     assert "(du 17 mars 2025 au 24 mars 2025)" in second["Subject"]
-    assert catalog.digest_period_end("elu@example.org") == MONDAY + timedelta(days=7)
+    assert catalog.digests.period_end("elu@example.org") == MONDAY + timedelta(days=7)
 
 
 def test_nothing_new_sends_nothing_or_one_line(setup, digest_matcher):
     config, catalog, recorder = setup()
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.count("empty") == 2 and recorder.envelopes == []
-    assert catalog.digest_period_end("doc@example.org") is None
+    assert catalog.digests.period_end("doc@example.org") is None
 
     config, catalog, recorder = setup(send_empty=True)
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
@@ -125,8 +125,8 @@ def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup, di
     assert report.count("failed") == 2 and not report.ok
     assert "451" in report.outcomes[0].error
     assert recorder.envelopes == []
-    assert catalog.digest_period_end("doc@example.org") is None
-    assert len(catalog.digests(status="failed")) == 2
+    assert catalog.digests.period_end("doc@example.org") is None
+    assert len(catalog.digests.latest(status="failed")) == 2
 
     recorder.refuse_next = 0
     add(catalog, "b", "Rénovation B", MONDAY + timedelta(days=3))
@@ -135,7 +135,7 @@ def test_refused_delivery_is_retried_and_nothing_is_lost_or_sent_twice(setup, di
     body = by_recipient(recorder)["doc@example.org"].get_body(("plain",)).get_content()
     assert "Rénovation A" in body and "Rénovation B" in body       # the failed week is not lost
     assert "(du 10 mars 2025 au 24 mars 2025)" in by_recipient(recorder)["doc@example.org"]["Subject"]
-    assert catalog.digests(status="failed") == [] and len(catalog.digests(status="superseded")) == 2
+    assert catalog.digests.latest(status="failed") == [] and len(catalog.digests.latest(status="superseded")) == 2
 
     recorder.envelopes.clear()
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(days=7, minutes=5))
@@ -168,14 +168,14 @@ def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(set
     outcome = run_module._send(config, catalog, item, MONDAY, {})
     assert outcome.status == "failed"
     # make it look interrupted: status still 'sending'
-    catalog._connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))
+    catalog.db.connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))
 
     add(catalog, "b", "Rénovation B", MONDAY + timedelta(hours=1))
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=2))
     statuses = {(o.recipient, o.status) for o in report.outcomes}
     assert ("elu@example.org", "resent") in statuses
     elu = [m for m in recorder.messages() if m["To"] == "elu@example.org"]
-    assert elu[0]["Message-ID"] == catalog.get_digest(outcome.digest_id).message_id
+    assert elu[0]["Message-ID"] == catalog.digests.get(outcome.digest_id).message_id
     assert "Rénovation A" in elu[0].get_body(("plain",)).get_content()
     # the new document comes in a second, separate digest that starts where the resent one ended
     assert len(elu) == 2 and "Rénovation A" not in elu[1].get_body(("plain",)).get_content()
@@ -184,7 +184,7 @@ def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(set
 
 def test_unsubscribe_token_and_effect(setup, digest_matcher):
     config, catalog, recorder = setup()
-    secret = catalog.secret(SECRET_NAME)
+    secret = catalog.secrets.get(SECRET_NAME)
     token = make_token(secret, "elu@example.org")
     assert read_token(secret, token).recipient == "elu@example.org"
     assert read_token(secret, token[:-2] + ("AA" if not token.endswith("AA") else "BB")) is None
@@ -198,12 +198,12 @@ def test_unsubscribe_token_and_effect(setup, digest_matcher):
     link = message["List-Unsubscribe"].strip("<>")
     got = read_token(secret, link.rsplit("/", 1)[1])
     assert got.recipient == "elu@example.org" and got.alert == "*"
-    catalog.unsubscribe(got.recipient, got.alert)
+    catalog.unsubscriptions.add(got.recipient, got.alert)
     # doc@ leaves only the "Eau" alert, through the per-alert link
     html = by_recipient(recorder)["doc@example.org"].get_body(("html",)).get_content()
     per_alert = [read_token(secret, part.split('"')[0]) for part in html.split("/desabonnement/")[1:]]
     eau = next(u for u in per_alert if u and u.alert == "yaml-eau")
-    catalog.unsubscribe(eau.recipient, eau.alert)
+    catalog.unsubscriptions.add(eau.recipient, eau.alert)
 
     recorder.envelopes.clear()
     add(catalog, "b", "Rénovation et eau, suite", MONDAY + timedelta(days=2))
@@ -227,7 +227,7 @@ def test_failing_alert_search_holds_back_only_its_recipients(setup, digest_match
     outcome = {o.recipient: o for o in report.outcomes}
     assert outcome["doc@example.org"].status == "failed" and "syntax error" in outcome["doc@example.org"].error
     assert outcome["elu@example.org"].status == "sent"
-    assert catalog.digest_period_end("doc@example.org") is None
+    assert catalog.digests.period_end("doc@example.org") is None
 
 
 def test_smtp_password_comes_from_the_environment(setup, write_config):
@@ -300,7 +300,7 @@ def test_filters_legal_texts_and_highlights_through_the_index(setup, digest_matc
                 recipients: [juriste@example.org]
                 filters: {theme: [Habitat]}
             """)
-    catalog.put(Document(id="decret", title="Décret relatif à la politique de la ville", source="legifrance",
+    catalog.documents.put(Document(id="decret", title="Décret relatif à la politique de la ville", source="legifrance",
                          kind=KIND_LEGAL, first_seen=MONDAY - timedelta(days=1),
                          published=datetime(2025, 3, 14, 12, tzinfo=timezone.utc), doc_type="Décret",
                          content="Le présent décret précise la géographie de la politique de la ville.",

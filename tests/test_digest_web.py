@@ -31,12 +31,12 @@ def app_env(write_config, smtp_server, login_staff):
         """))
     app = create_app(config, test_config={"TESTING": True})
     app.staff_client = lambda: login_staff(app)  # alerts and archive are staff pages
-    return app, config, Catalog.in_data_dir(config.data_dir), recorder
+    return app, config, Catalog.open(config.layout), recorder
 
 
 def test_alert_list_shows_yaml_alerts_read_only(app_env):
     app, _, catalog, _ = app_env
-    catalog.save_alert("Eau potable", "eau", {"theme": ("Eau",)}, ["eau@example.org"])
+    catalog.alerts.save("Eau potable", "eau", {"theme": ("Eau",)}, ["eau@example.org"])
     page = app.staff_client().get("/alertes").get_data(as_text=True)
     assert "Rénovation urbaine" in page and "sources.yaml (lecture seule)" in page
     assert "Eau potable" in page and "Thème : Eau" in page
@@ -52,7 +52,7 @@ def test_create_edit_delete_alert(app_env):
         "name": "Logement social", "query": "logement social", "recipients": "a@example.org\nB@example.org",
         "filter_kind": "actualité", "filter_territory": "Martinique, Guadeloupe", "action": "enregistrer"})
     assert response.status_code == 303
-    (saved,) = catalog.saved_alerts()
+    (saved,) = catalog.alerts.all()
     assert saved.recipients == ("a@example.org", "b@example.org")
     assert dict(saved.filters) == {"kind": ("actualité",), "territory": ("Martinique", "Guadeloupe")}
 
@@ -61,10 +61,10 @@ def test_create_edit_delete_alert(app_env):
     response = client.post(f"/alertes/{saved.id}/modifier", data={
         "name": "Logement", "query": "logement", "recipients": "a@example.org", "action": "enregistrer"})
     assert response.status_code == 303
-    assert catalog.saved_alert(saved.id).name == "Logement" and not catalog.saved_alert(saved.id).filters
+    assert catalog.alerts.get(saved.id).name == "Logement" and not catalog.alerts.get(saved.id).filters
 
     assert client.post(f"/alertes/{saved.id}/supprimer").status_code == 303
-    assert catalog.saved_alerts() == []
+    assert catalog.alerts.all() == []
     assert client.post(f"/alertes/{saved.id}/supprimer").status_code == 404
 
 
@@ -77,7 +77,7 @@ def test_invalid_alert_form_keeps_input_and_explains(app_env):
     assert "Une autre alerte porte déjà ce nom." in page      # the YAML alert's name is taken
     assert "Indiquez les mots recherchés." in page and "Adresse e-mail invalide" in page
     assert 'value="Rénovation urbaine"' in page
-    assert catalog.saved_alerts() == []
+    assert catalog.alerts.all() == []
 
 
 def test_yaml_alerts_cannot_be_edited_through_the_web(app_env):
@@ -89,11 +89,11 @@ def test_yaml_alerts_cannot_be_edited_through_the_web(app_env):
 
 def test_archive_digest_page_and_atom_feed(app_env, digest_matcher):
     app, config, catalog, recorder = app_env
-    catalog.put(Document(id="doc1", title="Rénovation <b>du</b> bourg", source="s", kind=KIND_NEWS,
+    catalog.documents.put(Document(id="doc1", title="Rénovation <b>du</b> bourg", source="s", kind=KIND_NEWS,
                          first_seen=MONDAY - timedelta(days=1), summary="Un résumé"))
     run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     client = app.staff_client()
-    (record,) = catalog.digests()
+    (record,) = catalog.digests.latest()
     archive = client.get("/lettres").get_data(as_text=True)
     assert "doc@example.org" in archive and "envoyée" in archive and f"/lettres/{record.id}" in archive
     page = client.get(f"/lettres/{record.id}").get_data(as_text=True)
@@ -115,19 +115,19 @@ def test_archive_digest_page_and_atom_feed(app_env, digest_matcher):
 def test_unsubscribe_link_confirm_then_post(app_env, digest_matcher):
     app, config, catalog, recorder = app_env
     client = app.test_client()
-    token = make_token(catalog.secret(SECRET_NAME), "doc@example.org", "yaml-renovation-urbaine")
+    token = make_token(catalog.secrets.get(SECRET_NAME), "doc@example.org", "yaml-renovation-urbaine")
     page = client.get(f"/desabonnement/{token}")
     assert page.status_code == 200 and "Rénovation urbaine" in page.get_data(as_text=True)
-    assert catalog.unsubscriptions() == set()             # GET alone never unsubscribes
+    assert catalog.unsubscriptions.all() == set()             # GET alone never unsubscribes
     tampered = token[:-3] + ("xyz" if not token.endswith("xyz") else "abc")
     assert client.get(f"/desabonnement/{tampered}").status_code == 400
     assert client.post(f"/desabonnement/{tampered}").status_code == 400
-    assert catalog.unsubscriptions() == set()
+    assert catalog.unsubscriptions.all() == set()
     done = client.post(f"/desabonnement/{token}", data={"List-Unsubscribe": "One-Click"})
     assert done.status_code == 200 and "C'est fait" in done.get_data(as_text=True)
-    assert catalog.unsubscriptions() == {("doc@example.org", "yaml-renovation-urbaine")}
+    assert catalog.unsubscriptions.all() == {("doc@example.org", "yaml-renovation-urbaine")}
 
-    catalog.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
+    catalog.documents.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
                          first_seen=MONDAY - timedelta(days=1)))
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     assert report.outcomes == () and recorder.envelopes == []   # no longer receives anything
@@ -135,7 +135,7 @@ def test_unsubscribe_link_confirm_then_post(app_env, digest_matcher):
 
 def test_one_click_unsubscribe_from_the_mail_header(app_env, digest_matcher):
     app, config, catalog, recorder = app_env
-    catalog.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
+    catalog.documents.put(Document(id="doc1", title="Rénovation", source="s", kind=KIND_NEWS,
                          first_seen=MONDAY - timedelta(days=1)))
     run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     link = recorder.messages()[0]["List-Unsubscribe"].strip("<>")
@@ -143,7 +143,7 @@ def test_one_click_unsubscribe_from_the_mail_header(app_env, digest_matcher):
     response = app.test_client().post(path, data="List-Unsubscribe=One-Click",
                                       content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
-    assert catalog.unsubscriptions() == {("doc@example.org", "*")}
+    assert catalog.unsubscriptions.all() == {("doc@example.org", "*")}
 
 
 def test_alert_and_archive_pages_are_for_staff_only(app_env):
@@ -159,9 +159,9 @@ def test_alert_and_archive_pages_are_for_staff_only(app_env):
 
 def test_preview_shows_current_matches_without_saving(app_env, digest_matcher):
     app, config, catalog, _ = app_env
-    catalog.put(Document(id="doc1", title="Rénovation du quartier <script>x</script>", source="s",
+    catalog.documents.put(Document(id="doc1", title="Rénovation du quartier <script>x</script>", source="s",
                          kind=KIND_NEWS, first_seen=MONDAY, content="La rénovation avance."))
-    catalog.put(Document(id="doc2", title="Eau potable", source="s", kind=KIND_NEWS, first_seen=MONDAY))
+    catalog.documents.put(Document(id="doc2", title="Eau potable", source="s", kind=KIND_NEWS, first_seen=MONDAY))
     digest_matcher(config, catalog)            # indexes the catalog
     client = app.staff_client()
     page = client.post("/alertes/nouvelle", data={"name": "Essai", "query": "rénovation", "recipients": "",
@@ -169,8 +169,8 @@ def test_preview_shows_current_matches_without_saving(app_env, digest_matcher):
     assert "Aperçu" in page and "1 document correspond aujourd" in page
     assert "Rénovation du quartier &lt;script&gt;" in page and "<script>x" not in page
     assert "/documents/doc1" in page and "Eau potable" not in page
-    assert 'value="Essai"' in page and catalog.saved_alerts() == []
-    catalog.put(Document(id="doc3", title="Habitat", source="s", kind=KIND_NEWS, first_seen=MONDAY,
+    assert 'value="Essai"' in page and catalog.alerts.all() == []
+    catalog.documents.put(Document(id="doc3", title="Habitat", source="s", kind=KIND_NEWS, first_seen=MONDAY,
                          themes=("habitat et renouvellement urbain",)))
     digest_matcher(config, catalog)
     form = client.get("/alertes/nouvelle").get_data(as_text=True)

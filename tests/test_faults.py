@@ -20,13 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from veille.storage.catalog import CATALOG_FILE, Catalog, sqlite_problem
+from veille.storage.catalog import Catalog
+from veille.storage.sqlite_files import sqlite_problem
 from indexer.search.request import SearchRequest
 from veille.core.records import Document, document_id
 from indexer.search.space import DocumentSpace
 from tests.conftest import ROOT
 from tests.httpserver import Reply, httpserver  # noqa: F401 (fixture)
 from veille.core.config import load_config
+from veille.core.layout import DataDir
 
 pytestmark = pytest.mark.slow
 
@@ -98,11 +100,11 @@ def kill9(proc: subprocess.Popen) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def catalogued(data_dir: Path) -> dict[str, Document]:
-    assert sqlite_problem(data_dir / CATALOG_FILE) is None
-    catalog = Catalog.in_data_dir(data_dir)
+def catalogued(layout: DataDir) -> dict[str, Document]:
+    assert sqlite_problem(layout.catalog) is None
+    catalog = Catalog.open(layout)
     try:
-        return {doc.id: doc for doc in catalog.iter_documents()}
+        return {doc.id: doc for doc in catalog.documents.iter_all()}
     finally:
         catalog.close()
 
@@ -149,12 +151,12 @@ def test_kill_during_a_crawl_then_restart(httpserver, write_config):  # noqa: F8
     crawl = veille(path, "crawl")
     wait_for(gate_hit.is_set, "the crawl to reach the held feed")
     kill9(crawl)
-    before = catalogued(config.data_dir)
+    before = catalogued(config.layout)
 
     gate_open.set()
     finish(path, "crawl")
     finish(path, "index")
-    after = catalogued(config.data_dir)
+    after = catalogued(config.layout)
 
     assert set(before) <= set(after), "documents gathered before the kill went missing"
     assert all(after[i].url == doc.url and after[i].title == doc.title for i, doc in before.items())
@@ -165,7 +167,7 @@ def test_kill_during_a_crawl_then_restart(httpserver, write_config):  # noqa: F8
 
 
 def _fill_catalog(config, count: int) -> set[str]:
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     now = datetime(2025, 3, 10, tzinfo=timezone.utc)
     body = " ".join(f"{WORD} urbaine paragraphe {n} quartiers prioritaires logement" for n in range(12))
     ids = set()
@@ -174,7 +176,7 @@ def _fill_catalog(config, count: int) -> set[str]:
             url = f"https://example.org/doc/{i}"
             doc = Document(id=document_id(url), title=f"Document {i} : {WORD}", source="test",
                            kind="actualité", first_seen=now, url=url, content=f"{i} {body}", extra={})
-            catalog.put(doc)
+            catalog.documents.put(doc)
             ids.add(doc.id)
     catalog.close()
     return ids
@@ -186,15 +188,15 @@ def test_kill_during_indexing_then_restart(write_config):
     ids = _fill_catalog(config, 600)
     finish(path, "index")                           # a first, complete index to damage
     _fill_catalog(config, 2100)                     # 1500 more, pending: three batches
-    catalog = Catalog.in_data_dir(config.data_dir)
-    assert catalog.pending_count() == 1500
+    catalog = Catalog.open(config.layout)
+    assert catalog.queue.pending_count() == 1500
 
     index = veille(path, "index")
     # kill once the first batch is committed and marked, while the next one is being written
-    wait_for(lambda: catalog.pending_count() < 1500 or index.poll() is not None, "the first batch")
+    wait_for(lambda: catalog.queue.pending_count() < 1500 or index.poll() is not None, "the first batch")
     assert index.poll() is None, "indexing finished before it could be killed"
     kill9(index)
-    pending_at_kill = catalog.pending_count()
+    pending_at_kill = catalog.queue.pending_count()
     catalog.close()
     assert 0 < pending_at_kill < 1500
 
@@ -202,7 +204,7 @@ def test_kill_during_indexing_then_restart(write_config):
     finish(path, "index")
     all_ids = found_ids(config)
     assert len(all_ids) == len(set(all_ids)) == 2100
-    assert Catalog.in_data_dir(config.data_dir).pending_count() == 0
+    assert Catalog.open(config.layout).queue.pending_count() == 0
 
 
 def test_kill_during_a_rebuild_keeps_the_old_index(write_config):
@@ -249,9 +251,9 @@ def _healthz(port: int) -> dict | None:
 
 
 def _settled(config, expected: int) -> bool:
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     try:
-        return catalog.count() == expected and catalog.pending_count() == 0
+        return catalog.documents.count() == expected and catalog.queue.pending_count() == 0
     finally:
         catalog.close()
 
@@ -279,7 +281,7 @@ def test_kill_veille_run_during_a_crawl_and_an_index_commit_then_restart(httpser
     run = veille(path, "run", "--port", str(port))
     wait_for(gate_hit.is_set, "the crawl to reach the held feed")
     kill9(run)
-    before = catalogued(config.data_dir)
+    before = catalogued(config.layout)
     gate_open.set()
 
     # 2. restart: the interrupted crawl is run again, everything is indexed, health is green
@@ -289,17 +291,17 @@ def test_kill_veille_run_during_a_crawl_and_an_index_commit_then_restart(httpser
         wait_for(lambda: (_healthz(port) or {}).get("scheduler") == {"running": True}, "/healthz")
     finally:
         kill9(run)
-    after = catalogued(config.data_dir)
+    after = catalogued(config.layout)
     assert set(before) <= set(after)
     assert sorted(found_ids(config)) == sorted(after)
 
     # 3. a new, large source: killed while its documents are being indexed (batches of 500)
     path = _run_config(write_config, httpserver, ["flux-0", "flux-1", "flux-2", "gros"])
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     run = veille(path, "run", "--port", str(port))
-    wait_for(lambda: catalog.count() == 3 * ITEMS + 1400 and 0 < catalog.pending_count() < 1400
+    wait_for(lambda: catalog.documents.count() == 3 * ITEMS + 1400 and 0 < catalog.queue.pending_count() < 1400
              or run.poll() is not None, "the first batch of the large source to be indexed",
-             detail=lambda: f"(catalog {catalog.count()}, pending {catalog.pending_count()})")
+             detail=lambda: f"(catalog {catalog.documents.count()}, pending {catalog.queue.pending_count()})")
     assert run.poll() is None
     kill9(run)
     catalog.close()

@@ -40,7 +40,7 @@ def catalog(tmp_path):
 
 def make_fetcher(http, catalog=None, clock=None, **kwargs):
     clock = clock or FakeClock()
-    return Fetcher(http, catalog, clock=clock, sleep=clock.sleep, **kwargs)
+    return Fetcher(http, catalog.validators if catalog else None, clock=clock, sleep=clock.sleep, **kwargs)
 
 
 def test_fetch_records_user_agent_headers_and_charset(httpserver, http_config):
@@ -67,7 +67,7 @@ def test_conditional_get_uses_stored_validators_and_304_has_no_body(httpserver, 
     assert first.status == 200 and not first.not_modified and first.etag == '"v1"'
     assert "if-none-match" not in httpserver.hits("/feed")[0].headers
     # not stored until the caller says the content was processed
-    assert catalog.validators(httpserver.url("/feed")) == (None, None)
+    assert catalog.validators.get(httpserver.url("/feed")) == (None, None)
     fetcher.store_validators(first)
     second = fetcher.fetch(httpserver.url("/feed"))
     sent = httpserver.hits("/feed")[1].headers

@@ -22,8 +22,8 @@ def config(write_config, monkeypatch):
         sources:
           - {name: journal, kind: feed, url: "https://example.org/rss", schedule: 6h}
         """))
-    catalog = Catalog.in_data_dir(config.data_dir)
-    catalog.put(Document(id="d1", title="Rénovation", source="journal", kind="actualité",
+    catalog = Catalog.open(config.layout)
+    catalog.documents.put(Document(id="d1", title="Rénovation", source="journal", kind="actualité",
                          first_seen=datetime.now(timezone.utc), extra={}))
     space = DocumentSpace(config)
     space.index_pending()
@@ -62,17 +62,17 @@ def test_stopped_scheduler_is_named(config):
 
 
 def test_stale_crawl_is_named_and_a_recent_one_is_fine(config):
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     now = datetime.now(timezone.utc)
-    run = catalog.start_run("journal", started=now - timedelta(days=3))
-    catalog.finish_run(run, http_status=200, new=1, finished=now - timedelta(days=3))
+    run = catalog.runs.start("journal", started=now - timedelta(days=3))
+    catalog.runs.finish(run, http_status=200, new=1, finished=now - timedelta(days=3))
     status, body = health(config)
     assert status == 503 and body["problems"] == ["crawl: no successful crawl for 72 h"]
-    failed = catalog.start_run("journal")
-    catalog.finish_run(failed, error="HTTP 500")          # a failed run does not count
+    failed = catalog.runs.start("journal")
+    catalog.runs.finish(failed, error="HTTP 500")          # a failed run does not count
     assert health(config)[0] == 503
-    run = catalog.start_run("journal")
-    catalog.finish_run(run, http_status=304)
+    run = catalog.runs.start("journal")
+    catalog.runs.finish(run, http_status=304)
     status, body = health(config)
     assert status == 200 and body["crawl"]["age_seconds"] < 3600
 

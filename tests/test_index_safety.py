@@ -100,10 +100,10 @@ def test_writer_killed_mid_write_loses_nothing(config, tmp_path, where):
         pytest.skip("a stop inside Whoosh's commit")
     space = DocumentSpace(config)
     for i in range(20):
-        space.catalog.put(make_doc(i, "rénovation"))
+        space.catalog.documents.put(make_doc(i, "rénovation"))
     space.index_pending()
     for i in range(20, 50):
-        space.catalog.put(make_doc(i, "médiation"))
+        space.catalog.documents.put(make_doc(i, "médiation"))
     space.close()
 
     kill_writer_at(config, tmp_path, where)
@@ -113,7 +113,7 @@ def test_writer_killed_mid_write_loses_nothing(config, tmp_path, where):
         # the previous generation is intact and searchable
         assert total(space, "rénovation") == 20
         assert total(space, "médiation") == 0
-        assert space.catalog.pending_count() == 30      # nothing was marked indexed
+        assert space.catalog.queue.pending_count() == 30      # nothing was marked indexed
         report = space.index_pending()                   # the dead writer's locks went with it
         assert report.indexed == 30
         assert total(space, "médiation") == 30
@@ -126,9 +126,9 @@ def test_writer_killed_mid_write_loses_nothing(config, tmp_path, where):
 def test_searches_do_not_wait_for_a_write_in_progress(config):
     space = DocumentSpace(config)
     for i in range(5):
-        space.catalog.put(make_doc(i, "rénovation"))
+        space.catalog.documents.put(make_doc(i, "rénovation"))
     space.index_pending()
-    space.catalog.put(make_doc(99, "médiation"))
+    space.catalog.documents.put(make_doc(99, "médiation"))
     held, release = threading.Event(), threading.Event()
 
     def long_batch():   # another writer holds the index write lock

@@ -22,29 +22,30 @@ def doc(doc_id: str, title: str) -> Document:
 
 def test_change_between_read_and_mark_keeps_the_document_pending(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    catalog.put(doc("a", "Première version"))
-    catalog.put(doc("b", "Autre document"))
-    batch, revisions = catalog.pending_batch()
+    catalog.documents.put(doc("a", "Première version"))
+    catalog.documents.put(doc("b", "Autre document"))
+    batch, revisions = catalog.queue.pending_batch()
     assert [d.id for d in batch] == ["a", "b"]
-    catalog.put(doc("a", "Deuxième version"))     # changed while "indexing"
-    catalog.mark_indexed([d.id for d in batch], revisions=revisions)
-    assert [d.title for d in catalog.pending_batch()[0]] == ["Deuxième version"]
-    assert catalog.put(doc("b", "Autre document")) == "unchanged"
-    assert catalog.pending_count() == 1
+    catalog.documents.put(doc("a", "Deuxième version"))     # changed while "indexing"
+    catalog.queue.mark_indexed([d.id for d in batch], revisions=revisions)
+    assert [d.title for d in catalog.queue.pending_batch()[0]] == ["Deuxième version"]
+    assert catalog.documents.put(doc("b", "Autre document")) == "unchanged"
+    assert catalog.queue.pending_count() == 1
 
 
 def test_revisions_survive_an_old_catalog(tmp_path):
     import sqlite3
 
     path = tmp_path / "catalog.sqlite3"
-    Catalog(path).put(doc("a", "Texte"))
+    Catalog(path).documents.put(doc("a", "Texte"))
     db = sqlite3.connect(path)  # a catalog made before the revision column existed
     db.execute("ALTER TABLE documents DROP COLUMN revision")
+    db.execute("PRAGMA user_version = 0")  # and before schema versions
     db.commit()
     db.close()
     catalog = Catalog(path)
-    assert catalog.put(doc("a", "Texte modifié")) == "updated"
-    assert catalog.revisions() == {"a": 1}
+    assert catalog.documents.put(doc("a", "Texte modifié")) == "updated"
+    assert catalog.queue.revisions() == {"a": 1}
 
 
 def test_rebuild_leaves_documents_changed_meanwhile_pending(write_config, tmp_path):
@@ -52,19 +53,19 @@ def test_rebuild_leaves_documents_changed_meanwhile_pending(write_config, tmp_pa
     space = DocumentSpace(config)
     try:
         for i in range(5):
-            space.catalog.put(doc(f"d{i}", f"Rénovation urbaine {i}"))
+            space.catalog.documents.put(doc(f"d{i}", f"Rénovation urbaine {i}"))
         space.index_pending()
-        real_iter = space.catalog.iter_documents
+        real_iter = space.catalog.documents.iter_all
 
         def iter_and_change(*args, **kwargs):
             for n, item in enumerate(real_iter(*args, **kwargs)):
                 if n == 2:  # a crawl updates d0 while the rebuild runs
-                    space.catalog.put(doc("d0", "Contrat de ville révisé"))
+                    space.catalog.documents.put(doc("d0", "Contrat de ville révisé"))
                 yield item
 
-        space.catalog.iter_documents = iter_and_change
+        space.catalog.documents.iter_all = iter_and_change
         space.rebuild()
-        assert [d.id for d in space.catalog.pending_batch()[0]] == ["d0"]
+        assert [d.id for d in space.catalog.queue.pending_batch()[0]] == ["d0"]
         space.index_pending()
         hits = space.search(SearchRequest(q="contrat de ville")).hits
         assert [h.id for h in hits] == ["d0"]
@@ -110,13 +111,13 @@ def test_index_pending_waits_for_a_rebuild_in_progress(write_config):
     other = DocumentSpace(config)
     try:
         for i in range(3):
-            rebuilding.catalog.put(doc(f"d{i}", f"Rénovation urbaine {i}"))
+            rebuilding.catalog.documents.put(doc(f"d{i}", f"Rénovation urbaine {i}"))
         rebuilding.index_pending()
-        real_iter = rebuilding.catalog.iter_documents
+        real_iter = rebuilding.catalog.documents.iter_all
         done, threads = [], []
 
         def index_meanwhile():
-            other.catalog.put(doc("late", "Contrat de ville tardif"))
+            other.catalog.documents.put(doc("late", "Contrat de ville tardif"))
             other.index_pending()
             done.append(True)
 
@@ -130,13 +131,13 @@ def test_index_pending_waits_for_a_rebuild_in_progress(write_config):
                     threads.append(thread)
                 yield item
 
-        rebuilding.catalog.iter_documents = iter_and_index
+        rebuilding.catalog.documents.iter_all = iter_and_index
         rebuilding.rebuild()
         threads[0].join(30)
         assert done
         hits = rebuilding.search(SearchRequest(q="contrat de ville")).hits
         assert [h.id for h in hits] == ["late"]
-        assert rebuilding.catalog.pending_count() == 0
+        assert rebuilding.catalog.queue.pending_count() == 0
     finally:
         rebuilding.close()
         other.close()

@@ -34,12 +34,12 @@ def test_jorf_atom_feeds_give_legal_documents(shared_corpus, httpserver, write_c
             url: {httpserver.url("/arrete_ministere-des-outre-mer.xml")}
             tags: [juridique]
     """))
-    catalog = Catalog.in_data_dir(config.data_dir)
-    fetcher = Fetcher(config.http, catalog)
+    catalog = Catalog.open(config.layout)
+    fetcher = Fetcher(config.http, catalog.validators)
     for source in config.sources:
         report = crawl_source(config, source, catalog, fetcher, now=T0)
         assert report.error is None and report.new > 0, report.line()
-    docs = list(catalog.iter_documents())
+    docs = list(catalog.documents.iter_all())
     assert len(docs) >= 8  # ids repeat in these feeds: 8 distinct texts
     for doc in docs:
         assert doc.kind == KIND_LEGAL

@@ -50,7 +50,7 @@ CORPUS = [
 def space(tmp_path, request):
     space = make_space(tmp_path, request.param)
     for item in CORPUS:
-        space.catalog.put(item)
+        space.catalog.documents.put(item)
     space.index_pending()
     yield space
     space.close()

@@ -42,7 +42,7 @@ def client(tmp_path):
         _doc("note", "Note sur la mer territoriale", "Le décret n° 2021-214 fixe les limites au large de "
              "Saint-Pierre-et-Miquelon.", "legifrss", "actualité", "https://example.org/note"),
     ):
-        space.catalog.put(doc)
+        space.catalog.documents.put(doc)
     space.index_pending()
     space.close()
     return create_app(config, {"TESTING": True}).test_client()

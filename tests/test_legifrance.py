@@ -214,8 +214,8 @@ def setup(piste, write_config, tmp_path, monkeypatch):
                 client_secret_env: TEST_LF_SECRET
                 tags: [juridique]
         """ + "\n".join("        " + line for line in filters.strip().splitlines()) + "\n"))
-        catalog = Catalog.in_data_dir(config.data_dir)
-        fetcher = Fetcher(config.http, catalog)
+        catalog = Catalog.open(config.layout)
+        fetcher = Fetcher(config.http, catalog.validators)
         return config, config.sources[0], catalog, fetcher
 
     return make
@@ -235,7 +235,7 @@ def test_crawl_keeps_matching_texts_of_the_new_issues(setup, piste):
     # only the outre-mer texts were fetched: the law and the culture arrêté were filtered out first
     assert [c["textCid"] for c in piste.calls("consult/jorf")] == [
         "JORFTEXT000099000001", "JORFTEXT000099000002", "JORFTEXT000099000005"]
-    docs = {d.extra["jorftext"]: d for d in catalog.iter_documents()}
+    docs = {d.extra["jorftext"]: d for d in catalog.documents.iter_all()}
     assert set(docs) == {"JORFTEXT000099000001", "JORFTEXT000099000005"}  # the octroi de mer one lacks the keywords
     decree = docs["JORFTEXT000099000001"]
     assert (decree.kind, decree.doc_type) == (KIND_LEGAL, "décret")
@@ -264,7 +264,7 @@ def test_crawl_a_law_by_nature(setup, piste):
     """)
     report = crawl_source(config, source, catalog, fetcher, now=datetime(2020, 12, 16, tzinfo=timezone.utc))
     assert report.error is None and report.new == 1
-    [law] = list(catalog.iter_documents())
+    [law] = list(catalog.documents.iter_all())
     assert law.title.startswith("LOI n° 2020-1576 du 14 décembre 2020")
     assert (law.doc_type, law.extra["legal_id"]) == ("loi", "loi:2020-1576")
     assert {"nor:ECOX2023815L", "jorftext:JORFTEXT000042665307",
@@ -278,7 +278,7 @@ def test_missing_credentials_are_a_source_error(setup, piste, monkeypatch):
     assert report.error_code == "credentials"
     assert "TEST_LF_SECRET" in report.error and "TEST_LF_ID" not in report.error
     assert piste.requests == []  # nothing sent without credentials
-    assert catalog.source_state(source.name).last_error_code == "credentials"
+    assert catalog.source_state.get(source.name).last_error_code == "credentials"
 
 
 def test_refused_credentials_are_a_source_error(setup, piste, monkeypatch):

@@ -29,7 +29,7 @@ def library(tmp_path, write_config):
         library:
           - {name: Bibliothèque, path: bibliotheque/}
     """))
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     yield folder, config, catalog
     catalog.close()
 
@@ -42,11 +42,11 @@ def put(folder: Path, relpath: str, sample: str | None = None, data: bytes | Non
 
 
 def doc_of(catalog: Catalog, relpath: str):
-    return catalog.get(document_id(f"library:Bibliothèque/{relpath}"))
+    return catalog.documents.get(document_id(f"library:Bibliothèque/{relpath}"))
 
 
 def library_docs(catalog: Catalog) -> dict:
-    return {d.path: d for d in catalog.iter_documents() if d.kind == KIND_LIBRARY}
+    return {d.path: d for d in catalog.documents.iter_all() if d.kind == KIND_LIBRARY}
 
 
 def sync(config, catalog, now=T0):
@@ -97,16 +97,16 @@ def test_second_sync_skips_unchanged_files(library):
     put(folder, "a.md", "notes-atelier.md")
     put(folder, "b.txt", "note-windows.txt")
     sync(config, catalog)
-    catalog.mark_indexed([d.id for d in catalog.iter_documents()])
+    catalog.queue.mark_indexed([d.id for d in catalog.documents.iter_all()])
     report = sync(config, catalog, now=T1)
     assert (report.new, report.updated, report.unchanged) == (0, 0, 2)
-    assert catalog.pending() == []                         # nothing to re-index
+    assert catalog.queue.pending() == []                         # nothing to re-index
 
     # touched but identical: the hash says unchanged, the new mtime is remembered
     os.utime(folder / "a.md", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
     report = sync(config, catalog, now=T1)
     assert (report.new, report.updated, report.unchanged) == (0, 0, 2)
-    known = catalog.library_files("Bibliothèque")
+    known = catalog.library_files.of_library("Bibliothèque")
     assert known["a.md"].mtime_ns == 1_700_000_000_000_000_000
 
 
@@ -120,7 +120,7 @@ def test_changed_file_is_extracted_again_and_keeps_first_seen(library):
     doc = doc_of(catalog, "note.txt")
     assert "Deuxième version" in doc.content and doc.first_seen == T0
     assert "Ducos" in doc.territories
-    assert doc.id in {d.id for d in catalog.pending()}
+    assert doc.id in {d.id for d in catalog.queue.pending()}
 
 
 def test_deleted_file_is_removed_from_catalog_and_index_queue(library):
@@ -133,8 +133,8 @@ def test_deleted_file_is_removed_from_catalog_and_index_queue(library):
     report = sync(config, catalog, now=T1)
     assert report.removed == 1
     assert set(library_docs(catalog)) == {"a.md"}
-    assert gone in catalog.pending_deletions()
-    assert set(catalog.library_files("Bibliothèque")) == {"a.md"}
+    assert gone in catalog.queue.deletions()
+    assert set(catalog.library_files.of_library("Bibliothèque")) == {"a.md"}
 
 
 def test_moved_file_keeps_its_extraction_and_first_seen(library):
@@ -151,8 +151,8 @@ def test_moved_file_keeps_its_extraction_and_first_seen(library):
     assert moved.first_seen == T0 and moved.content == old.content
     assert moved.content.count("\f") == 2 and moved.page_count == 3
     assert moved.title == "Guide de la participation des habitants"
-    assert old.id in catalog.pending_deletions()
-    assert set(catalog.library_files("Bibliothèque")) == {"guides/guide-participation.pdf"}
+    assert old.id in catalog.queue.deletions()
+    assert set(catalog.library_files.of_library("Bibliothèque")) == {"guides/guide-participation.pdf"}
 
 
 def test_copies_and_moves_of_identical_files(library):
@@ -282,5 +282,5 @@ def test_library_removed_from_the_configuration_is_forgotten(library, write_conf
     report = sync(renamed, catalog, now=T1)
     assert report.new == 1 and report.removed == 1
     assert [d.source for d in library_docs(catalog).values()] == ["Centre de ressources"]
-    assert catalog.library_names() == ["Centre de ressources"]
+    assert catalog.library_files.library_names() == ["Centre de ressources"]
     assert any("retirée de la configuration" in p for p in report.problems)

@@ -36,7 +36,7 @@ def setup(tmp_path, write_config):
         library:
           - {name: Centre, path: biblio}
     """))
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     yield config, catalog, root, outside
     catalog.close()
 
@@ -92,7 +92,7 @@ def test_listing_refuses_escaping_folders(setup):
 def test_document_file_and_unknown_library(setup):
     config, catalog, root, _ = setup
     sync_library(config, catalog, limits=Limits(timeout=60))
-    doc = catalog.get(document_id("library:Centre/guides/participation.txt"))
+    doc = catalog.documents.get(document_id("library:Centre/guides/participation.txt"))
     assert document_file(config, doc) == (root / "guides" / "participation.txt").resolve()
     with pytest.raises(LibraryPathError, match="bibliothèque inconnue"):
         library_folder(config, "Autre")

@@ -94,8 +94,8 @@ def _env(tmp_path, server, options: str):
             tags: [juridique]
         """) + textwrap.indent(textwrap.dedent(options), "    "), encoding="utf-8")
     config = load_config(path)
-    catalog = Catalog.in_data_dir(config.data_dir)
-    return config, catalog, Fetcher(config.http, catalog)
+    catalog = Catalog.open(config.layout)
+    return config, catalog, Fetcher(config.http, catalog.validators)
 
 
 SELECT_YAML = """\
@@ -111,7 +111,7 @@ def test_page_crawl_with_pagination_bounded_by_max_pages(tmp_path, httpserver):
     assert report.ok and report.new == 4
     assert "pagination arrêtée après 2 page(s) (max_pages)" in report.warnings
     assert httpserver.hits("/publications/liste.html?page=3") == []
-    doc = catalog.get(document_id(httpserver.url("/publications/arrete-ancien.html")))
+    doc = catalog.documents.get(document_id(httpserver.url("/publications/arrete-ancien.html")))
     assert doc.kind == "juridique" and doc.published == datetime(2024, 12, 15, tzinfo=MQ)
     # the first page did not change: a 304, nothing else fetched
     again = crawl_source(config, config.source("prefecture"), catalog, fetcher)
@@ -130,9 +130,9 @@ def test_page_crawl_follow_stores_linked_documents(tmp_path, httpserver):
     report = crawl_source(config, config.source("prefecture"), catalog, fetcher)
     assert report.ok and report.new == 3
     assert any("404" in w for w in report.warnings)  # the consultation page is missing
-    arrete = catalog.get(document_id(httpserver.url("/publications/arrete-habitat-indigne.html")))
+    arrete = catalog.documents.get(document_id(httpserver.url("/publications/arrete-habitat-indigne.html")))
     assert "déclaré insalubre" in arrete.content
-    pdf = catalog.get(document_id(httpserver.url("/publications/recueil/raa-2025-03.pdf")))
+    pdf = catalog.documents.get(document_id(httpserver.url("/publications/recueil/raa-2025-03.pdf")))
     assert "renouvellement urbain" in pdf.content and pdf.page_count == 1
     assert (config.data_dir / "files" / pdf.stored_file).is_file()
 

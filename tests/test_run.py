@@ -62,10 +62,10 @@ def test_run_crawls_indexes_serves_and_stops(tmp_path, httpserver):
                                 "--port", str(port)], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        catalog = Catalog.in_data_dir(load_config(path).data_dir)
+        catalog = Catalog.open(load_config(path).layout)
         # a new source is crawled at start, then its documents are indexed
-        wait_for(lambda: catalog.count() == 3 and catalog.pending_count() == 0)
-        assert catalog.runs("agence")[0].new == 3
+        wait_for(lambda: catalog.documents.count() == 3 and catalog.queue.pending_count() == 0)
+        assert catalog.runs.recent("agence")[0].new == 3
         assert wait_for(lambda: _get(f"http://127.0.0.1:{port}/")) == 200
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)

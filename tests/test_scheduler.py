@@ -73,7 +73,7 @@ def test_jobs_are_stored_and_a_restart_keeps_them(tmp_path, feed):
         planned = job.next_run_time
     finally:
         sched.shutdown(first)
-    assert (config.data_dir / sched.JOBSTORE_FILE).is_file()
+    assert config.layout.jobstore.is_file()
     assert sched.stored_next_runs(config) == {"agence": planned}
     second = sched.build_scheduler(config, index_after_crawl=False)
     try:
@@ -107,16 +107,16 @@ def test_missed_runs_during_a_stop_run_once_after_restart(tmp_path, feed):
     # the process stops; meanwhile three runs fall due (3 h ago, 2 h ago, 1 h ago)
     first.modify_job("crawl:agence", next_run_time=datetime.now(timezone.utc) - timedelta(hours=3, seconds=5))
     sched.shutdown(first)
-    catalog = Catalog.in_data_dir(config.data_dir)
-    assert catalog.runs("agence") == []
+    catalog = Catalog.open(config.layout)
+    assert catalog.runs.recent("agence") == []
     second = sched.build_scheduler(config, index_after_crawl=False)
     second.resume()
     try:
-        wait_for(lambda: catalog.runs("agence") and catalog.runs("agence")[0].finished is not None)
+        wait_for(lambda: catalog.runs.recent("agence") and catalog.runs.recent("agence")[0].finished is not None)
         wait_for(lambda: second.get_job("crawl:agence").next_run_time > datetime.now(timezone.utc))
     finally:
         sched.shutdown(second)
-    runs = catalog.runs("agence")
+    runs = catalog.runs.recent("agence")
     assert len(runs) == 1 and runs[0].new == 3  # coalesced: one run, not three, and not zero
     assert len(feed.hits("/rss.xml")) == 1
     # the next run is one interval after the missed one, in the future
@@ -126,7 +126,7 @@ def test_missed_runs_during_a_stop_run_once_after_restart(tmp_path, feed):
         assert third.get_job("crawl:agence").next_run_time > datetime.now(timezone.utc)
     finally:
         sched.shutdown(third)
-    assert len(catalog.runs("agence")) == 1
+    assert len(catalog.runs.recent("agence")) == 1
 
 
 def test_crawl_job_indexes_what_it_found(tmp_path, feed):
@@ -139,8 +139,8 @@ def test_crawl_job_indexes_what_it_found(tmp_path, feed):
         sched.crawl_job("agence")   # what the scheduler calls when the job is due
     finally:
         sched.shutdown(scheduler)
-    catalog = Catalog.in_data_dir(config.data_dir)
-    assert catalog.count() == 3 and catalog.pending_count() == 0
+    catalog = Catalog.open(config.layout)
+    assert catalog.documents.count() == 3 and catalog.queue.pending_count() == 0
     space = DocumentSpace(config)
     try:
         results = space.search(SearchRequest(q="renovation urbaine"))
@@ -158,21 +158,21 @@ def test_crawl_job_skips_a_source_in_backoff_and_recovers(tmp_path, httpserver):
                                            {"Content-Type": "application/rss+xml"})])
     config = write_config(tmp_path, httpserver)
     scheduler = sched.build_scheduler(config, index_after_crawl=False)
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     try:
         sched.crawl_job("agence")
         sched.crawl_job("agence")   # second failure: backs off for 30 min
-        state = catalog.source_state("agence")
+        state = catalog.source_state.get("agence")
         assert state.consecutive_failures == 2 and state.backoff_until is not None
         sched.crawl_job("agence")   # due again, but backing off: the server is left alone
-        assert len(httpserver.hits("/rss.xml")) == 2 and len(catalog.runs("agence")) == 2
+        assert len(httpserver.hits("/rss.xml")) == 2 and len(catalog.runs.recent("agence")) == 2
         # the backoff ends: the next scheduled run succeeds and the source recovers
-        catalog.set_backoff("agence", datetime.now(timezone.utc) - timedelta(seconds=1))
+        catalog.source_state.set_backoff("agence", datetime.now(timezone.utc) - timedelta(seconds=1))
         sched.crawl_job("agence")
     finally:
         sched.shutdown(scheduler)
-    assert catalog.source_state("agence").consecutive_failures == 0
-    assert catalog.runs("agence")[0].new == 3
+    assert catalog.source_state.get("agence").consecutive_failures == 0
+    assert catalog.runs.recent("agence")[0].new == 3
 
 
 def test_extra_jobs_are_kept_across_restarts(tmp_path, feed):
@@ -213,7 +213,7 @@ def test_index_optimisation_is_scheduled_and_merges_segments(tmp_path, feed, eng
         sched.crawl_job("agence")
         space = DocumentSpace(config)
         space.index_pending()
-        space.catalog.mark_all_unindexed()
+        space.catalog.queue.mark_all_unindexed()
         space.index_pending()                # a second commit: a second segment
         segments = lambda: space.backend().segment_count()  # noqa: E731
         assert segments() == 2

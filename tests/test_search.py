@@ -73,7 +73,7 @@ CORPUS = [
 def space(tmp_path, engine_name):
     space = DocumentSpace(make_config(tmp_path, engine_name))
     for item in CORPUS:
-        space.catalog.put(item)
+        space.catalog.documents.put(item)
     space.index_pending()
     yield space
     space.close()
@@ -211,7 +211,7 @@ def test_date_range_is_inclusive_local_days(space):
 
 
 def test_first_seen_after(space):
-    space.catalog.put(doc("late", "Nouveauté du jour", "rénovation", first_seen=datetime(2026, 1, 5, tzinfo=timezone.utc)))
+    space.catalog.documents.put(doc("late", "Nouveauté du jour", "rénovation", first_seen=datetime(2026, 1, 5, tzinfo=timezone.utc)))
     space.index_pending()
     assert ids(search(space, "rénovation", first_seen_after=date(2026, 1, 1))) == [the("late")]
 
@@ -281,7 +281,7 @@ def test_notice_for_repaired_query(space):
 
 
 def test_more_like_this(space):
-    space.catalog.put(doc("renov2", "Rénovation urbaine au Lamentin",
+    space.catalog.documents.put(doc("renov2", "Rénovation urbaine au Lamentin",
                           "Le programme de rénovation urbaine des quartiers prioritaires avance : "
                           "démolitions, reconstructions et contrat de ville."))
     space.index_pending()
@@ -295,7 +295,7 @@ def test_more_like_this(space):
 
 
 def test_update_replaces_the_indexed_version(space):
-    space.catalog.put(doc("ecoles", "Les collèges de Schœlcher", "Les collèges accueillent.",
+    space.catalog.documents.put(doc("ecoles", "Les collèges de Schœlcher", "Les collèges accueillent.",
                           day=5, month=6, year=2023, kind="publication"))
     report = space.index_pending()
     assert report.indexed == 1
@@ -305,7 +305,7 @@ def test_update_replaces_the_indexed_version(space):
 
 
 def test_delete_removes_from_the_index(space):
-    assert space.catalog.delete(the("decret"))
+    assert space.catalog.documents.delete(the("decret"))
     report = space.index_pending()
     assert report.deleted == 1
     assert ids(search(space, "décret")) == []
@@ -319,7 +319,7 @@ def test_index_pending_is_idempotent(space):
 
 def test_results_cache_is_invalidated_by_changes(space):
     assert search(space, "Lamentin").total == 1
-    space.catalog.put(doc("lamentin2", "Le Lamentin en chiffres", "Statistiques du Lamentin."))
+    space.catalog.documents.put(doc("lamentin2", "Le Lamentin en chiffres", "Statistiques du Lamentin."))
     space.index_pending()
     assert search(space, "Lamentin").total == 2
 
@@ -332,14 +332,14 @@ def test_rebuild_keeps_everything_and_swaps(space, tmp_path):
     assert {h.id for h in search(space, "", per_page=50).hits} == before
     new_dirs = {p.name for p in space.root.iterdir() if p.is_dir()}
     assert new_dirs and not (new_dirs & old_dirs)
-    assert space.catalog.pending_count() == 0
+    assert space.catalog.queue.pending_count() == 0
 
 
 def test_another_space_sees_the_rebuilt_index(space, tmp_path, engine_name):
     reader = DocumentSpace(make_config(tmp_path, engine_name))
     try:
         assert search(reader, "Lamentin").total == 1
-        space.catalog.put(doc("lamentin2", "Le Lamentin en chiffres", "Statistiques du Lamentin."))
+        space.catalog.documents.put(doc("lamentin2", "Le Lamentin en chiffres", "Statistiques du Lamentin."))
         space.rebuild()
         assert search(reader, "Lamentin").total == 2
     finally:
@@ -347,7 +347,7 @@ def test_another_space_sees_the_rebuilt_index(space, tmp_path, engine_name):
 
 
 def test_stats_count_every_catalog_document(space):
-    space.catalog.put(doc("scan", "Plan scanné", "", status="empty", status_reason="no text layer"))
+    space.catalog.documents.put(doc("scan", "Plan scanné", "", status="empty", status_reason="no text layer"))
     stats = space.stats()
     assert stats["documents"] == 6
     assert stats["by_source"]["vie-publique"] == 3
@@ -355,7 +355,7 @@ def test_stats_count_every_catalog_document(space):
 
 
 def test_a_document_without_text_is_found_by_title(space):
-    space.catalog.put(doc("scan", "Plan local d'urbanisme scanné", "", status="empty",
+    space.catalog.documents.put(doc("scan", "Plan local d'urbanisme scanné", "", status="empty",
                           status_reason="no text layer: scanned document"))
     space.index_pending()
     hit = search(space, "urbanisme").hits[0]
@@ -376,7 +376,7 @@ def test_cli_index_search_stats(tmp_path, engine_name, run_cli):
     config = make_config(tmp_path, engine_name)
     space = DocumentSpace(config)
     for item in CORPUS:
-        space.catalog.put(item)
+        space.catalog.documents.put(item)
     space.close()
     done = run_cli("--config", str(config.path), "index")
     assert done.returncode == 0, done.stderr
@@ -421,7 +421,7 @@ def test_index_of_an_older_schema_is_replaced_and_refilled(space, tmp_path, engi
     reader = DocumentSpace(make_config(tmp_path, engine_name))
     try:
         assert search(reader, "").total == 0          # a fresh, empty index; no crash
-        assert reader.catalog.pending_count() == 5    # everything queued again
+        assert reader.catalog.queue.pending_count() == 5    # everything queued again
         reader.index_pending()
         assert search(reader, "Lamentin").total == 1
     finally:
@@ -429,10 +429,10 @@ def test_index_of_an_older_schema_is_replaced_and_refilled(space, tmp_path, engi
 
 
 def test_snippet_text_comes_from_the_catalog(space):
-    assert space.catalog.text_of(the("decret")).startswith("Décret relatif aux collectivités")
-    space.catalog.put(doc("nosum", "Sans texte", "", summary="Résumé du quartier Dillon."))
-    assert space.catalog.text_of(the("nosum")) == "Résumé du quartier Dillon."
-    assert space.catalog.text_of("unknown") == ""
+    assert space.catalog.documents.text_of(the("decret")).startswith("Décret relatif aux collectivités")
+    space.catalog.documents.put(doc("nosum", "Sans texte", "", summary="Résumé du quartier Dillon."))
+    assert space.catalog.documents.text_of(the("nosum")) == "Résumé du quartier Dillon."
+    assert space.catalog.documents.text_of("unknown") == ""
     space.index_pending()
     assert "<mark>Dillon</mark>" in search(space, "Dillon").hits[0].snippet
 
@@ -453,7 +453,7 @@ def test_both_engines_give_the_same_answers_in_the_same_order(tmp_path):
         (tmp_path / name).mkdir()
         spaces[name] = DocumentSpace(make_config(tmp_path / name, name))
         for item in CORPUS + TWINS:
-            spaces[name].catalog.put(item)
+            spaces[name].catalog.documents.put(item)
         spaces[name].index_pending()
     try:
         for q in SAME_ANSWER_QUERIES:
@@ -468,7 +468,7 @@ def test_both_engines_give_the_same_answers_in_the_same_order(tmp_path):
 
 def test_equal_scores_are_ordered_by_id_and_a_rebuild_keeps_the_order(space):
     for item in TWINS:
-        space.catalog.put(item)
+        space.catalog.documents.put(item)
     space.index_pending()
     twins = sorted(item.id for item in TWINS)
     first = ids(search(space, "comité pilotage", per_page=5))

@@ -32,8 +32,8 @@ def _setup(tmp_path, server):
           - {{name: arretee, kind: feed, url: "{server.url('/x')}", enabled: false}}
         """), encoding="utf-8")
     config = load_config(path)
-    catalog = Catalog.in_data_dir(config.data_dir)
-    fetcher = Fetcher(config.http, catalog)
+    catalog = Catalog.open(config.layout)
+    fetcher = Fetcher(config.http, catalog.validators)
     crawl_source(config, config.source("agence"), catalog, fetcher, now=T0)
     for hours in (0, 6, 12):
         crawl_source(config, config.source("cassee"), catalog, fetcher, now=T0 + timedelta(hours=hours))

@@ -57,12 +57,12 @@ def remount(target: Path, mode: str) -> None:
 
 
 def add_documents(config, start: int, count: int, size: int = 200) -> None:
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     now = datetime(2025, 3, 10, tzinfo=timezone.utc)
     with catalog.transaction():
         for i in range(start, start + count):
             url = f"https://example.org/{i}"
-            catalog.put(Document(id=document_id(url), title=f"Document {i} {WORD}", source="test",
+            catalog.documents.put(Document(id=document_id(url), title=f"Document {i} {WORD}", source="test",
                                  kind="actualité", first_seen=now, url=url,
                                  content=f"{WORD} {i} " + "x" * size, extra={}))
     catalog.close()

@@ -105,7 +105,7 @@ def test_unknown_document_and_route_are_json_404(web_client):
 def test_sources(web_config, web_client, login_staff):
     from veille.storage.catalog import Catalog
 
-    catalog = Catalog.in_data_dir(web_config.data_dir)
+    catalog = Catalog.open(web_config.layout)
     record_run(catalog, "prefecture", new=1)
     record_run(catalog, "anct", error="HTTP 503 : serveur indisponible")
     body = get_json(web_client, "/api/sources")

@@ -178,11 +178,11 @@ def test_stored_copy_cannot_leave_the_files_folder(web_config, web_client):
 
     from veille.storage.catalog import Catalog
 
-    catalog = Catalog.in_data_dir(web_config.data_dir)
-    guide = catalog.get(GUIDE)
+    catalog = Catalog.open(web_config.layout)
+    guide = catalog.documents.get(GUIDE)
     for i, path in enumerate(("../../secret.txt", "/etc/passwd", "ab/../../catalog.sqlite3")):
         doc_id = f"evil{i}"
-        catalog.put(replace(guide, id=doc_id, stored_file=path))
+        catalog.documents.put(replace(guide, id=doc_id, stored_file=path))
         response = web_client.get(f"/documents/{doc_id}/copie")
         assert response.status_code == 404, path
         assert b"outside the library" not in response.data
@@ -196,8 +196,8 @@ def test_stored_html_copy_is_an_inert_attachment(web_config, web_client):
 
     (web_config.data_dir / "files" / "cd").mkdir(parents=True)
     (web_config.data_dir / "files" / "cd" / "page.html").write_text(f"<p>page</p>{HOSTILE}", encoding="utf-8")
-    catalog = Catalog.in_data_dir(web_config.data_dir)
-    catalog.put(replace(catalog.get(CHANGE), id="htmlcopy", stored_file="cd/page.html"))
+    catalog = Catalog.open(web_config.layout)
+    catalog.documents.put(replace(catalog.documents.get(CHANGE), id="htmlcopy", stored_file="cd/page.html"))
     response = web_client.get("/documents/htmlcopy/copie")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment")

@@ -8,11 +8,11 @@ from test_web_search import page
 def record_run(catalog, source, error=None, new=0):
     """A crawl run as watch.crawler records it: the run log, then the source's state."""
     now = datetime.now(timezone.utc)
-    catalog.finish_run(catalog.start_run(source), http_status=None if error else 200, new=new, error=error)
+    catalog.runs.finish(catalog.runs.start(source), http_status=None if error else 200, new=new, error=error)
     if error:
-        catalog.record_failure(source, now, error, "http", None)
+        catalog.source_state.record_failure(source, now, error, "http", None)
     else:
-        catalog.record_success(source, now)
+        catalog.source_state.record_success(source, now)
 
 
 def test_sources_page_is_for_staff(web_client):
@@ -24,7 +24,7 @@ def test_sources_page_is_for_staff(web_client):
 def test_sources_page_shows_each_source_state(web_config, web_client, login_staff):
     from veille.storage.catalog import Catalog
 
-    catalog = Catalog.in_data_dir(web_config.data_dir)
+    catalog = Catalog.open(web_config.layout)
     record_run(catalog, "prefecture", new=1)
     record_run(catalog, "anct", error="ancienne erreur")
     record_run(catalog, "anct")

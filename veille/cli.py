@@ -158,7 +158,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
                 print(f"veille: digest to {outcome.recipient} not sent: {outcome.error}", file=sys.stderr)
         print(report.summary())
         return 0 if report.ok else 1
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     composed, failed = compose_digests(config, catalog, space_matcher(open_space(config), catalog),
                                        now=now, recipient=args.recipient)
     for outcome in failed:
@@ -183,7 +183,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def _read_new_password(args: argparse.Namespace) -> str:
     """The new password: from stdin (first line) with --password-stdin, else typed twice."""
-    from web.auth import password_problem
+    from veille.storage.users import password_problem
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -202,12 +202,12 @@ def _read_new_password(args: argparse.Namespace) -> str:
 def cmd_user(args: argparse.Namespace) -> int:
     from veille.storage.catalog import Catalog
     from veille.core.config_checks import EMAIL_RE
-    from web.auth import hash_password, normalize_email
+    from veille.storage.users import hash_password, normalize_email
 
     config = _config(args)
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     if args.user_command == "list":
-        users = catalog.staff_users()
+        users = catalog.users.all()
         for user in users:
             last = user.last_login.isoformat() if user.last_login else "never"
             print(f"{user.email}\tcreated {user.created.isoformat()}\tlast login {last}")
@@ -216,23 +216,23 @@ def cmd_user(args: argparse.Namespace) -> int:
         return 0
     email = normalize_email(args.email)
     if args.user_command == "remove":
-        if not catalog.remove_staff_user(email):
+        if not catalog.users.remove(email):
             raise VeilleError(f"no staff account for {email}")
         print(f"removed {email}; their open sessions end at their next request")
         return 0
     if not EMAIL_RE.match(email):
         raise VeilleError(f"not an e-mail address: {args.email!r}")
-    exists = catalog.staff_user(email) is not None
+    exists = catalog.users.get(email) is not None
     if exists and not args.reset:
         raise VeilleError(f"{email} already has an account", hint="add --reset to change its password")
     if args.reset and not exists:
         raise VeilleError(f"no staff account for {email}")
     password_hash = hash_password(_read_new_password(args))
     if args.reset:
-        catalog.set_staff_password(email, password_hash)
+        catalog.users.set_password(email, password_hash)
         print(f"password changed for {email}; their other sessions are closed")
     else:
-        catalog.add_staff_user(email, password_hash)
+        catalog.users.add(email, password_hash)
         print(f"added {email}")
     return 0
 
@@ -257,7 +257,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if not sources:
         print("no enabled source to crawl", file=sys.stderr)
         return 0
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     done = 0
 
     def show(report) -> None:
@@ -265,7 +265,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         done += 1
         print(f"[{done}/{len(sources)}] {report.line()}", flush=True)
 
-    with Fetcher(config.http, catalog) as fetcher:
+    with Fetcher(config.http, catalog.validators) as fetcher:
         reports = crawl_sources(config, catalog, fetcher, sources, on_report=show)
     failed = [r for r in reports if not r.ok]
     print(f"{len(reports)} source(s): {sum(r.new for r in reports)} new, "
@@ -333,7 +333,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from veille.jobs.scheduler import stored_next_runs
     from watch.status import source_statuses
 
-    statuses = source_statuses(config, Catalog.in_data_dir(config.data_dir), stored_next_runs(config))
+    statuses = source_statuses(config, Catalog.open(config.layout), stored_next_runs(config))
     if args.json:
         _print_json({"sources": [s.as_json() for s in statuses]})
         return 0

@@ -141,12 +141,12 @@ class CrawlContext:
         (themes, territories, legal identity and references)."""
         doc = enrich(doc)
         if dedup and len(doc.content or doc.summary) >= MIN_DEDUP_CHARS and doc.content_hash:
-            twin = self.catalog.find_by_hash(doc.content_hash)
-            if twin is not None and twin.id != doc.id and self.catalog.get(doc.id) is None:
+            twin = self.catalog.documents.find_by_hash(doc.content_hash)
+            if twin is not None and twin.id != doc.id and self.catalog.documents.get(doc.id) is None:
                 log.debug("%s: %s is the same text as %s", self.source.name, doc.url, twin.url)
                 self.counts.add("unchanged")
                 return "unchanged"
-        outcome = self.catalog.put(doc)
+        outcome = self.catalog.documents.put(doc)
         self.counts.add(outcome)
         if outcome != "unchanged":
             log_event(log, "document", source=self.source.name, document=doc.id, outcome=outcome, url=doc.url)
@@ -163,7 +163,7 @@ def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
     item_hash = content_hash(json.dumps(
         [item.title, item.summary, item.content, item.published.isoformat() if item.published else None,
          follow], ensure_ascii=False))
-    existing = ctx.catalog.get(doc_id)
+    existing = ctx.catalog.documents.get(doc_id)
     if existing is not None and existing.extra.get("item_hash") == item_hash and (
             not follow or not existing.extra.get("link_error")):
         # the entry is as we stored it: no need to fetch its link again
@@ -259,9 +259,9 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
                  now: datetime | None = None) -> RunReport:
     """Crawl one source now; failures are reported, recorded and never raised."""
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
-    run_id = catalog.start_run(source.name, now)
+    run_id = catalog.runs.start(source.name, now)
     ctx = CrawlContext(config=config, source=source, catalog=catalog, fetcher=fetcher, now=now,
-                       files=FileStore(config.data_dir),
+                       files=FileStore(config.layout.files),
                        reader=FileReader(Limits.from_config(config.extraction)))
     error = code = None
     retry_after = None
@@ -283,19 +283,19 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
     finished = datetime.now(timezone.utc).replace(microsecond=0)
     warning = "; ".join(dict.fromkeys(ctx.warnings))[:2000] or None
     counts = ctx.counts
-    catalog.finish_run(run_id, http_status=ctx.http_status, new=counts.new, updated=counts.updated,
+    catalog.runs.finish(run_id, http_status=ctx.http_status, new=counts.new, updated=counts.updated,
                        unchanged=counts.unchanged, error=error, warning=warning,
                        finished=max(finished, now))
     failures, backoff_until = 0, None
     if error is None:
-        catalog.record_success(source.name, now)
+        catalog.source_state.record_success(source.name, now)
     else:
-        failures = catalog.source_state(source.name).consecutive_failures + 1
+        failures = catalog.source_state.get(source.name).consecutive_failures + 1
         delay = backoff_delay(failures)
         if retry_after:  # the server said when to come back: not before (capped like backoff)
             delay = max(delay, min(timedelta(seconds=retry_after), BACKOFF_MAX))
         backoff_until = now + delay if delay else None
-        catalog.record_failure(source.name, now, error, code or "error", backoff_until)
+        catalog.source_state.record_failure(source.name, now, error, code or "error", backoff_until)
         log.warning("%s: %s", source.name, error)
     return RunReport(source=source.name, new=counts.new, updated=counts.updated,
                      unchanged=counts.unchanged, http_status=ctx.http_status,
@@ -306,7 +306,7 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
 
 def in_backoff(catalog: Catalog, source: Source, now: datetime) -> datetime | None:
     """When a failing source may be tried again, if that is still in the future."""
-    until = catalog.source_state(source.name).backoff_until
+    until = catalog.source_state.get(source.name).backoff_until
     return until if until is not None and until > now else None
 
 

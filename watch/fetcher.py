@@ -58,10 +58,10 @@ TEXT_TYPES = ("text/", "application/xml", "application/xhtml+xml", "application/
 
 
 class ValidatorStore(Protocol):
-    """Where ETag / Last-Modified live between runs (veille.storage.catalog.Catalog implements it)."""
+    """Where ETag / Last-Modified live between runs (`catalog.validators` implements it)."""
 
-    def validators(self, url: str) -> tuple[str | None, str | None]: ...
-    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
+    def get(self, url: str) -> tuple[str | None, str | None]: ...
+    def put(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class Fetcher:
             headers["Accept"] = accept
         etag = last_modified = None
         if conditional and self.validator_store is not None:
-            etag, last_modified = self.validator_store.validators(url)
+            etag, last_modified = self.validator_store.get(url)
             if etag:
                 headers["If-None-Match"] = etag
             if last_modified:
@@ -223,11 +223,11 @@ class Fetcher:
         if self.validator_store is None or result.not_modified:
             return
         if result.etag or result.last_modified:
-            self.validator_store.set_validators(result.url, result.etag, result.last_modified)
+            self.validator_store.put(result.url, result.etag, result.last_modified)
 
     def forget_validators(self, url: str) -> None:
         if self.validator_store is not None:
-            self.validator_store.set_validators(url, None, None)
+            self.validator_store.put(url, None, None)
 
     # ------------------------------------------------------------ checks
 

@@ -12,7 +12,6 @@ import re
 import tempfile
 from pathlib import Path
 
-FILES_DIR = "files"
 _SUFFIX_RE = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 SUFFIX_BY_TYPE = {
@@ -33,8 +32,8 @@ def suffix_for(url: str, content_type: str) -> str:
 
 
 class FileStore:
-    def __init__(self, data_dir: Path):
-        self.root = Path(data_dir) / FILES_DIR
+    def __init__(self, root: Path):
+        self.root = Path(root)   # the data directory's `layout.files`
 
     def put(self, data: bytes, suffix: str) -> str:
         """Store `data` (once) and return its path relative to the store."""

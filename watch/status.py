@@ -71,9 +71,9 @@ def source_statuses(config: Config, catalog: Catalog, next_runs: Mapping[str, da
                     now: datetime | None = None) -> list[SourceStatus]:
     """One status per configured source, in the configuration's order."""
     now = now or datetime.now(timezone.utc)
-    counts = catalog.counts_by("source")
-    states = catalog.source_states()
-    last_runs = catalog.last_runs()
+    counts = catalog.documents.counts_by("source")
+    states = catalog.source_state.all()
+    last_runs = catalog.runs.last_per_source()
     next_runs = next_runs or {}
     out = []
     for source in config.sources:

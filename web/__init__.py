@@ -105,4 +105,4 @@ def get_catalog():
     """The app's catalog (alerts, digest archive, run log, library); SQLite connections per thread."""
     from veille.storage.catalog import Catalog
 
-    return _shared("catalog", lambda: Catalog.in_data_dir(veille_config().data_dir))
+    return _shared("catalog", lambda: Catalog.open(veille_config().layout))

@@ -60,9 +60,9 @@ def _preview(query: str, filters) -> tuple[int, list[dict], str]:
 def index():
     alerts = _alerts()
     catalog = get_catalog()
-    subs = subscriptions(alerts, catalog.unsubscriptions())
+    subs = subscriptions(alerts, catalog.unsubscriptions.all())
     recipients = [{"address": address, "alerts": [a.name for a in followed],
-                   "last": catalog.digest_period_end(address)} for address, followed in subs.items()]
+                   "last": catalog.digests.period_end(address)} for address, followed in subs.items()]
     return render_template("alerts/index.html", alerts=alerts, recipients=recipients,
                            filter_labels=FILTER_LABELS, done=request.args.get("fait", ""))
 
@@ -135,7 +135,7 @@ def _edit(alert_id: int | None):
     if form.errors:
         return _form_page(alert_id, 400, values=values, errors=form.errors)
     try:
-        saved = catalog.save_alert(form.name, form.query, form.filters, form.recipients, alert_id=alert_id)
+        saved = catalog.alerts.save(form.name, form.query, form.filters, form.recipients, alert_id=alert_id)
     except ValueError:  # the name was taken between the check and the write
         return _form_page(alert_id, 400, values=values, errors={"name": "Une autre alerte porte déjà ce nom."})
     return redirect(url_for("alerts.index", fait="enregistree") + f"#web-{saved}", code=303)
@@ -143,7 +143,7 @@ def _edit(alert_id: int | None):
 
 @bp.post("/alertes/<int:alert_id>/supprimer")
 def delete(alert_id: int):
-    if not get_catalog().delete_alert(alert_id):
+    if not get_catalog().alerts.delete(alert_id):
         abort(404)
     return redirect(url_for("alerts.index", fait="supprimee"), code=303)
 
@@ -155,19 +155,19 @@ def delete(alert_id: int):
 def archive():
     catalog = get_catalog()
     page = max(1, request.args.get("page", 1, type=int))
-    digests = catalog.digests(limit=ARCHIVE_PAGE, offset=(page - 1) * ARCHIVE_PAGE)
-    pages = max(1, -(-catalog.count_digests() // ARCHIVE_PAGE))
+    digests = catalog.digests.latest(limit=ARCHIVE_PAGE, offset=(page - 1) * ARCHIVE_PAGE)
+    pages = max(1, -(-catalog.digests.count() // ARCHIVE_PAGE))
     return render_template("alerts/archive.html", digests=digests, page=page, pages=pages,
                            labels=STATUS_LABELS)
 
 
 @bp.get("/lettres/<digest_id>")
 def digest(digest_id: str):
-    record = get_catalog().get_digest(digest_id)
+    record = get_catalog().digests.get(digest_id)
     if record is None:
         abort(404)
     alerts = {a.key: a.name for a in _alerts()}
-    items = get_catalog().digest_items(digest_id)
+    items = get_catalog().digests.items_of(digest_id)
     return render_template("alerts/digest.html", digest=record, labels=STATUS_LABELS,
                            alerts=alerts, items=items)
 
@@ -175,7 +175,7 @@ def digest(digest_id: str):
 @bp.get("/lettres/<digest_id>/contenu")
 def digest_body(digest_id: str):
     """The e-mail's HTML as sent, shown in a sandboxed frame: no scripts, no outside requests."""
-    record = get_catalog().get_digest(digest_id)
+    record = get_catalog().digests.get(digest_id)
     if record is None:
         abort(404)
     response = make_response(record.html)
@@ -194,7 +194,7 @@ def feed(key: str):
     alert = find_alert(_alerts(), key)
     if alert is None:
         abort(404)
-    items = get_catalog().alert_feed_items(alert.key, limit=FEED_SIZE)
+    items = get_catalog().digests.feed_items(alert.key, limit=FEED_SIZE)
     updated = max((i.date for i in items), default=datetime(2000, 1, 1, tzinfo=timezone.utc))
     base = veille_config().web.base_url.rstrip("/")
     body = render_template("alerts/feed.xml", alert=alert, items=items, updated=updated, base=base,
@@ -203,7 +203,7 @@ def feed(key: str):
 
 
 def _unsubscription(token: str):
-    return read_token(get_catalog().secret(SECRET_NAME), token)
+    return read_token(get_catalog().secrets.get(SECRET_NAME), token)
 
 
 @public.get("/desabonnement/<token>")
@@ -223,7 +223,7 @@ def unsubscribe(token: str):
     wanted = _unsubscription(token)
     if wanted is None:
         return render_template("alerts/unsubscribe.html", invalid=True), 400
-    get_catalog().unsubscribe(wanted.recipient, wanted.alert)
+    get_catalog().unsubscriptions.add(wanted.recipient, wanted.alert)
     return render_template("alerts/unsubscribe.html", wanted=wanted, alert_name=_alert_name(wanted.alert),
                            token=token, done=True)
 

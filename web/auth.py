@@ -1,7 +1,7 @@
 """Staff access, and the protections every response gets.
 
 - Staff accounts live in the catalog (`veille user add EMAIL`), passwords hashed with scrypt
-  (werkzeug.security). The session cookie is signed with the key from `load_secret_key`,
+  (`veille.storage.users`). The session cookie is signed with the key from `load_secret_key`,
   HttpOnly, SameSite=Lax, and Secure when the public address is https.
 - `staff_required` guards a view; `bp.before_request(staff_only)` guards a whole blueprint.
 - Logins are rate limited per client address and per account (`LoginThrottle`).
@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template,
                    request, session, url_for)
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from veille.storage.catalog import Catalog, StaffUser
+from veille.storage.catalog import Catalog
+from veille.storage.users import StaffUser, normalize_email
 from veille.core.config import Config
 from veille.core.secret_key import load_secret_key
 
@@ -42,7 +42,6 @@ log = logging.getLogger("veille.web.auth")
 
 bp = Blueprint("auth", __name__)
 
-MIN_PASSWORD_LENGTH = 12
 LOGIN_FAILURES_ALLOWED = 5      # per address and per account, in LoginThrottle's window
 SESSION_LIFETIME = timedelta(hours=8)
 CSRF_FIELD = "csrf_token"
@@ -68,37 +67,8 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 
-# Compared against when the address is unknown, so both cases cost one scrypt.
-_DUMMY_HASH = generate_password_hash("veille: no such account", method="scrypt")
 
-
-# ---------------------------------------------------------------- passwords
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
-
-
-def password_problem(password: str) -> str | None:
-    """Why `password` cannot be used, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
-    if password.strip() != password:
-        return "password must not start or end with spaces"
-    return None
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def verify_login(catalog: Catalog, email: str, password: str) -> StaffUser | None:
-    """The account when `password` is right; constant work whether or not the account exists."""
-    user = catalog.staff_user(normalize_email(email))
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
+# ---------------------------------------------------------------- sessions
 
 
 def _password_stamp(user: StaffUser) -> str:
@@ -223,7 +193,7 @@ def current_staff() -> StaffUser | None:
         g.staff = None
         email = session.get("staff")
         if email:
-            user = _catalog().staff_user(email)
+            user = _catalog().users.get(email)
             if user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user)):
                 g.staff = user
             else:  # removed account or changed password: the session ends here
@@ -290,7 +260,7 @@ def login():
             (render_template("login.html", next=target, email=email, error=message), 429))
         response.headers["Retry-After"] = str(wait)
         return response
-    user = verify_login(_catalog(), email, password) if email and password else None
+    user = _catalog().users.authenticate(email, password) if email and password else None
     if user is None:
         throttle.failed(*keys)
         log.warning("failed login for %s from %s", email or "-", request.remote_addr)
@@ -302,7 +272,7 @@ def login():
     session["staff"] = user.email
     session["stamp"] = _password_stamp(user)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    _catalog().staff_logged_in(user.email)
+    _catalog().users.record_login(user.email)
     log.info("login %s from %s", user.email, request.remote_addr)
     return redirect(target)
 

@@ -143,7 +143,7 @@ def stored_copy(doc_id: str):
     doc = get_space().document(doc_id)
     if doc is None or not doc.stored_file:
         abort(404)
-    return send_confined(veille_config().data_dir / "files", doc.stored_file,
+    return send_confined(veille_config().layout.files, doc.stored_file,
                          download_name=_download_name(doc))
 
 

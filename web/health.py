@@ -80,9 +80,9 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
 
     try:
         catalog = get_catalog()
-        last_crawl = catalog.last_successful_crawl()
-        latest = catalog.digests(limit=1)
-        sent = catalog.digests(status="sent", limit=1)
+        last_crawl = catalog.runs.last_successful_crawl()
+        latest = catalog.digests.latest(limit=1)
+        sent = catalog.digests.latest(status="sent", limit=1)
     except Exception as exc:
         problems.append(f"catalog: unreadable ({type(exc).__name__})")
         last_crawl, latest, sent = None, [], []

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
 
-from veille.storage.catalog import Catalog, LibraryFile
+from veille.storage.catalog import Catalog
+from veille.storage.library_files import LibraryFile
 from indexer.extract import STATUS_ERROR, Extracted, Limits
 from indexer.extract.bounded import BoundedExtractor
 from indexer.extract.common import parse_date
@@ -261,7 +262,7 @@ class _Counts:
 
 
 def _put(catalog: Catalog, doc: Document, counts: _Counts, *, moved: bool = False) -> None:
-    outcome = catalog.put(doc)
+    outcome = catalog.documents.put(doc)
     if moved:
         counts.moved += 1
     elif outcome == "new":
@@ -292,7 +293,7 @@ def sync_folder(folder: LibraryFolder, catalog: Catalog, extractor: BoundedExtra
         if path not in files:
             counts.problems.append(f"{sidecar.name} : « {path} » décrit mais absent du dossier")
 
-    known = catalog.library_files(folder.name)
+    known = catalog.library_files.of_library(folder.name)
     vanished = {p: entry for p, entry in known.items() if p not in files}
     if not files and len(known) >= EMPTY_FOLDER_GUARD:
         counts.problems.append(
@@ -318,9 +319,9 @@ def sync_folder(folder: LibraryFolder, catalog: Catalog, extractor: BoundedExtra
 
     for relpath, entry in sorted(vanished.items()):
         # a moved file's document was already replaced by the one at its new path
-        if entry.doc_id not in claimed and catalog.delete(entry.doc_id):
+        if entry.doc_id not in claimed and catalog.documents.delete(entry.doc_id):
             counts.removed += 1
-        catalog.forget_library_file(folder.name, relpath)
+        catalog.library_files.forget(folder.name, relpath)
     return counts.report()
 
 
@@ -331,7 +332,7 @@ def _sync_file(library: str, relpath: str, path: Path, entry: SidecarEntry | Non
     stat = path.stat()
     doc_id = document_id(f"library:{library}/{relpath}")
     sidecar_digest = entry.digest() if entry else ""
-    old = catalog.get(doc_id) if known else None
+    old = catalog.documents.get(doc_id) if known else None
     same_sidecar = old is not None and old.extra.get("sidecar", "") == sidecar_digest
     if known and old and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns and same_sidecar:
         counts.unchanged += 1
@@ -345,15 +346,15 @@ def _sync_file(library: str, relpath: str, path: Path, entry: SidecarEntry | Non
             _put(catalog, doc, counts)
         else:
             counts.unchanged += 1
-        catalog.set_library_file(LibraryFile(library, relpath, stat.st_size, stat.st_mtime_ns, sha256, doc_id))
+        catalog.library_files.put(LibraryFile(library, relpath, stat.st_size, stat.st_mtime_ns, sha256, doc_id))
         return
     candidates = vanished_by_hash.get(sha256) if not known else None
     moved_from = candidates.pop() if candidates else None
-    source_doc = catalog.get(moved_from.doc_id) if moved_from else None
+    source_doc = catalog.documents.get(moved_from.doc_id) if moved_from else None
     if source_doc is not None:
         extracted, first_seen = _stored_extraction(source_doc), source_doc.first_seen
         claimed.add(source_doc.id)
-        catalog.delete(source_doc.id)
+        catalog.documents.delete(source_doc.id)
     else:
         if stat.st_size > extractor.limits.max_bytes:
             from indexer.extract import failed, too_big_reason
@@ -365,7 +366,7 @@ def _sync_file(library: str, relpath: str, path: Path, entry: SidecarEntry | Non
     doc = build_document(library, relpath, extracted, sha256=sha256, size=stat.st_size, mtime=mtime,
                          sidecar=entry, first_seen=first_seen)
     _put(catalog, doc, counts, moved=source_doc is not None)
-    catalog.set_library_file(LibraryFile(library, relpath, stat.st_size, stat.st_mtime_ns, sha256, doc_id))
+    catalog.library_files.put(LibraryFile(library, relpath, stat.st_size, stat.st_mtime_ns, sha256, doc_id))
     if doc.status == STATUS_ERROR:
         log.info("library %s: %s: %s", library, relpath, doc.status_reason)
 
@@ -393,13 +394,13 @@ def _forget_unconfigured(config: Config, catalog: Catalog) -> SyncReport:
     """Remove the documents of libraries taken out of (or renamed in) the configuration."""
     configured = {folder.name for folder in config.library}
     removed, problems = 0, []
-    for name in catalog.library_names():
+    for name in catalog.library_files.library_names():
         if name in configured:
             continue
-        known = catalog.library_files(name)
+        known = catalog.library_files.of_library(name)
         for relpath, entry in known.items():
-            removed += catalog.delete(entry.doc_id)
-            catalog.forget_library_file(name, relpath)
+            removed += catalog.documents.delete(entry.doc_id)
+            catalog.library_files.forget(name, relpath)
         problems.append(f"Bibliothèque « {name} » retirée de la configuration : "
                         f"ses {len(known)} documents sont retirés du catalogue")
         log.warning("library %s is no longer configured: %d documents removed", name, len(known))
@@ -508,7 +509,7 @@ def list_folder(folder: LibraryFolder, catalog: Catalog, subfolder: str = "") ->
         elif child.is_file():
             found.append((relpath, child, child.stat()))
     ids = {relpath: document_id(f"library:{folder.name}/{relpath}") for relpath, _, _ in found}
-    documents = catalog.get_many(ids.values())
+    documents = catalog.documents.get_many(ids.values())
     files = tuple(LibraryEntry(path=relpath, name=relpath.rsplit("/", 1)[-1], size=stat.st_size,
                                modified=_mtime(stat), document=documents.get(ids[relpath]))
                   for relpath, _, stat in found)

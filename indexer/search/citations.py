@@ -46,8 +46,8 @@ def cites(catalog: Catalog, doc: Document) -> list[Citation]:
     """The texts `doc` cites, in the order it cites them, each resolved to local copies."""
     keys = cited_keys(doc)
     targets = {key: _text_key(key) for key in keys}
-    found = catalog.legal_key_documents(set(targets.values()), "self")
-    docs = catalog.get_many({i for ids in found.values() for i in ids if i != doc.id})
+    found = catalog.legal_keys.documents(set(targets.values()), "self")
+    docs = catalog.documents.get_many({i for ids in found.values() for i in ids if i != doc.id})
     citations = []
     for key in keys:
         local = tuple(docs[i] for i in found.get(targets[key], ()) if i in docs)
@@ -67,20 +67,20 @@ def cited_by(catalog: Catalog, doc: Document) -> list[Document]:
     if not own:
         return []
     keys = set(own)
-    found = catalog.legal_key_documents(keys, "cites")
+    found = catalog.legal_keys.documents(keys, "cites")
     ids = {i for doc_ids in found.values() for i in doc_ids}
     # "article 5 de la loi n° 2014-173" cites the law too
     ids |= _citing_an_article(catalog, own)
     ids.discard(doc.id)
     ids -= {d.id for d in same_as(catalog, doc)}
-    return _by_date(catalog.get_many(ids).values())
+    return _by_date(catalog.documents.get_many(ids).values())
 
 
 def _citing_an_article(catalog: Catalog, own: list[str]) -> set[str]:
     texts = [k for k in own if k.split(":")[0] in NATURE_LABELS and not is_date_key(k)]
     if not texts:
         return set()
-    rows = catalog.legal_key_prefix_documents([f"article:%:{k}" for k in texts], "cites")
+    rows = catalog.legal_keys.documents_like([f"article:%:{k}" for k in texts], "cites")
     return set(rows)
 
 
@@ -90,13 +90,13 @@ def same_as(catalog: Catalog, doc: Document) -> list[Document]:
     keys = [k for k in own_keys(doc) if not is_date_key(k)]
     if not keys:
         return []
-    found = catalog.legal_key_documents(keys, "self")
+    found = catalog.legal_keys.documents(keys, "self")
     ids = {i for doc_ids in found.values() for i in doc_ids} - {doc.id}
-    return _by_date(catalog.get_many(ids).values())
+    return _by_date(catalog.documents.get_many(ids).values())
 
 
 def legal_ids(catalog: Catalog, ids: Iterable[str]) -> dict[str, str]:
     """doc id -> legal_id for the legal texts among `ids`: search results sharing one are
     the same text and are shown together."""
-    return {doc_id: extra["legal_id"] for doc_id, extra in catalog.extras_of(ids).items()
+    return {doc_id: extra["legal_id"] for doc_id, extra in catalog.documents.extras_of(ids).items()
             if (extra or {}).get("legal_id")}

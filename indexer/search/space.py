@@ -106,7 +106,7 @@ class DocumentSpace:
         self.config = config
         self.layout = config.layout
         self.engine_name = config.search.engine
-        self.catalog = Catalog.in_data_dir(config.data_dir)
+        self.catalog = Catalog.open(config.layout)
         self.root = self.layout.search
         self._lock = threading.RLock()
         self._opened: _Opened | None = None
@@ -130,7 +130,7 @@ class DocumentSpace:
                 path = indexes.new_index_dir(self.layout, self.engine_name)
                 self._open(path, create=True)
                 indexes.make_current(self.layout, path)
-                self.catalog.mark_all_unindexed()   # a new index holds nothing yet
+                self.catalog.queue.mark_all_unindexed()   # a new index holds nothing yet
             opened = self._opened
             opened.refresh()
             return opened
@@ -287,7 +287,7 @@ class DocumentSpace:
 
     def _hits(self, ranked: list[tuple[str, float]], parsed: ParsedQuery, compiler: Compiler,
               highlight: bool, by_date: bool) -> list[Hit]:
-        cards = self.catalog.cards([doc_id for doc_id, _ in ranked])
+        cards = self.catalog.documents.cards([doc_id for doc_id, _ in ranked])
         highlighter = highlighter_for(parsed, compiler.expand_wildcard) if highlight else None
         hits = []
         for doc_id, key in ranked:
@@ -296,7 +296,7 @@ class DocumentSpace:
                 continue   # removed from the catalog, not yet from the index
             text, page_no = "", None
             if highlighter is not None:
-                text, page_no = snippet(self.catalog.text_of(doc_id) or "", highlighter)
+                text, page_no = snippet(self.catalog.documents.text_of(doc_id) or "", highlighter)
             hits.append(Hit(
                 id=doc_id, title=doc.title, url=doc.url, source=doc.source, kind=doc.kind,
                 published=local_date(doc, self.config.tz).isoformat(),
@@ -329,7 +329,7 @@ class DocumentSpace:
         return parsed.replace_words(replacements).text() if replacements else ""
 
     def similar(self, doc_id: str, limit: int = 5, include_internal: bool = False) -> list[Document]:
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.documents.get(doc_id)
         if doc is None:
             return []
         backend = self._current().backend
@@ -342,27 +342,27 @@ class DocumentSpace:
             parts.append(visible)
         query = backend.excluding(backend.all_of(parts), [backend.term("id", doc_id)])
         ids = [i for i, _ in _window(backend, query, 0, limit, by_date=False)]
-        docs = self.catalog.get_many(ids)
+        docs = self.catalog.documents.get_many(ids)
         return [docs[i] for i in ids if i in docs]
 
     # ------------------------------------------------------------ documents and legal links
 
     def document(self, doc_id: str) -> Document | None:
-        return self.catalog.get(doc_id)
+        return self.catalog.documents.get(doc_id)
 
     def cites(self, doc_id: str) -> list[Citation]:
         """Texts the document cites ("cite"), each with its Légifrance link and local copies."""
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.documents.get(doc_id)
         return citations.cites(self.catalog, doc) if doc else []
 
     def cited_by(self, doc_id: str) -> list[Document]:
         """Documents of the catalog citing this legal text ("cité par"), newest first."""
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.documents.get(doc_id)
         return citations.cited_by(self.catalog, doc) if doc else []
 
     def same_as(self, doc_id: str) -> list[Document]:
         """The same legal text from other sources (feed item, API text, library PDF)."""
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.documents.get(doc_id)
         return citations.same_as(self.catalog, doc) if doc else []
 
     def legal_ids(self, doc_ids) -> dict[str, str]:
@@ -371,8 +371,8 @@ class DocumentSpace:
 
     def legal_aliases(self, keys) -> dict[str, tuple[str, ...]]:
         """For each key naming a text of the catalog, the text's other keys (NOR, ELI, date)."""
-        found = self.catalog.legal_key_documents(keys, "self")
-        docs = self.catalog.get_many({i for ids in found.values() for i in ids})
+        found = self.catalog.legal_keys.documents(keys, "self")
+        docs = self.catalog.documents.get_many({i for ids in found.values() for i in ids})
         aliases = {}
         for key, ids in found.items():
             if is_date_key(key):  # a date names no text alone: no aliases from it
@@ -385,10 +385,10 @@ class DocumentSpace:
     def stats(self) -> dict:
         """Every catalog document, even those with no extracted text."""
         return {
-            "documents": self.catalog.count(),
-            "by_source": self.catalog.counts_by("source"),
-            "by_kind": self.catalog.counts_by("kind"),
-            "pending": self.catalog.pending_count(),
+            "documents": self.catalog.documents.count(),
+            "by_source": self.catalog.documents.counts_by("source"),
+            "by_kind": self.catalog.documents.counts_by("kind"),
+            "pending": self.catalog.queue.pending_count(),
         }
 
     # ------------------------------------------------------------ writing
@@ -409,21 +409,21 @@ class DocumentSpace:
         started = time.monotonic()
         backend = self.backend()
         tz = self.config.tz
-        deletions = self.catalog.pending_deletions()
+        deletions = self.catalog.queue.deletions()
         deleted = 0
         if deletions:
             deleted = backend.delete(deletions)
-            self.catalog.mark_indexed([], deleted=deletions)
-        total = self.catalog.pending_count()
+            self.catalog.queue.mark_indexed([], deleted=deletions)
+        total = self.catalog.queue.pending_count()
         done = 0
         progress(0, total, "")
         # bounded: documents re-queued while we run wait for the next call
         while done < total:
-            batch, revisions = self.catalog.pending_batch(limit=BATCH)
+            batch, revisions = self.catalog.queue.pending_batch(limit=BATCH)
             if not batch:
                 break
             backend.add(indexed_document(doc, tz) for doc in batch)
-            self.catalog.mark_indexed([doc.id for doc in batch], revisions=revisions)
+            self.catalog.queue.mark_indexed([doc.id for doc in batch], revisions=revisions)
             done += len(batch)
             progress(min(done, total), total, batch[-1].title)
         return IndexReport(indexed=done, deleted=deleted, seconds=time.monotonic() - started,
@@ -437,16 +437,16 @@ class DocumentSpace:
 
     def _rebuild(self, progress: Progress) -> IndexReport:
         started = time.monotonic()
-        deletions = self.catalog.pending_deletions()
-        total = self.catalog.count()
+        deletions = self.catalog.queue.deletions()
+        total = self.catalog.documents.count()
         # read before the documents: one changed during the rebuild stays pending
-        revisions = self.catalog.revisions()
+        revisions = self.catalog.queue.revisions()
         path = indexes.new_index_dir(self.layout, self.engine_name)
         ids: list[str] = []
         tz = self.config.tz
 
         def documents() -> Iterator:
-            for doc in self.catalog.iter_documents():
+            for doc in self.catalog.documents.iter_all():
                 ids.append(doc.id)
                 progress(len(ids), total, doc.title)
                 yield indexed_document(doc, tz)
@@ -464,7 +464,7 @@ class DocumentSpace:
             old = self._opened.path if self._opened else None
             indexes.make_current(self.layout, path)
             self._open(path)
-        self.catalog.mark_indexed(ids, deleted=deletions, revisions=revisions)
+        self.catalog.queue.mark_indexed(ids, deleted=deletions, revisions=revisions)
         indexes.remove_other_indexes(self.layout, keep=path)
         log.info("index %s reconstruit : %d documents (précédent : %s)", self.engine_name, len(ids), old)
         return IndexReport(indexed=len(ids), deleted=len(deletions),
@@ -477,7 +477,7 @@ class DocumentSpace:
             backend = self.backend()
             if not backend.writable:
                 return 0
-            known = set(self.catalog.ids())
+            known = set(self.catalog.documents.ids())
             return backend.delete([doc_id for doc_id, _ in backend.terms("id") if doc_id not in known])
 
     def optimize(self) -> None:

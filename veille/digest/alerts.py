@@ -1,7 +1,7 @@
 """Alert records: the YAML alerts (read-only) and those staff create in the web UI.
 
 Both become an `AlertRecord` with a stable `key`, used in unsubscribe tokens, in the archive
-and in the Atom feed URL. Storage of web alerts is in `veille.storage.catalog` (all SQL lives there).
+and in the Atom feed URL. Storage of web alerts is in `veille.storage.alerts` (all SQL lives in `veille.storage`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
-from veille.storage.catalog import Catalog, SavedAlert
+from veille.storage.alerts import SavedAlert
+from veille.storage.catalog import Catalog
 from veille.core.config import Alert, Config
 from veille.core.config_checks import EMAIL_RE
 from veille.core.facets import ALERT_FILTERS
@@ -66,7 +67,7 @@ def from_saved(alert: SavedAlert) -> AlertRecord:
 
 def all_alerts(config: Config, catalog: Catalog) -> list[AlertRecord]:
     """YAML alerts first (in file order), then web alerts by name."""
-    return [from_config(a) for a in config.alerts] + [from_saved(a) for a in catalog.saved_alerts()]
+    return [from_config(a) for a in config.alerts] + [from_saved(a) for a in catalog.alerts.all()]
 
 
 def find_alert(alerts: Iterable[AlertRecord], key: str) -> AlertRecord | None:

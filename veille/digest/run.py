@@ -25,7 +25,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from veille.storage.catalog import Catalog, DigestItem, DigestRecord
+from veille.storage.catalog import Catalog
+from veille.storage.digests import DigestItem, DigestRecord
 from veille.core.config import Config, load_config, replace_data_dir
 from veille.core.schedules import parse_interval
 from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
@@ -45,7 +46,6 @@ JOB_ID = "veille-digest"
 # Each digest also looks this far before its period for documents crawled before the last
 # digest but indexed after it; those already sent to the recipient are left out.
 LOOKBACK = timedelta(days=1)
-LOCK_FILE = "digest.lock"
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,12 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
     """
     now = _utc(now)
     alerts = all_alerts(config, catalog)
-    subs = subscriptions(alerts, catalog.unsubscriptions())
+    subs = subscriptions(alerts, catalog.unsubscriptions.all())
     if recipient is not None:
         subs = {r: a for r, a in subs.items() if r == recipient.strip().lower()}
-    periods = {r: next_period(now, config.digest.period_days, catalog.digest_period_end(r),
-                              catalog.first_unsent_start(r), LOOKBACK) for r in subs}
-    secret = catalog.secret(SECRET_NAME)
+    periods = {r: next_period(now, config.digest.period_days, catalog.digests.period_end(r),
+                              catalog.digests.first_unsent_start(r), LOOKBACK) for r in subs}
+    secret = catalog.secrets.get(SECRET_NAME)
     base_url = config.web.base_url
     titles = {s.name: s.title for s in config.sources}
 
@@ -128,7 +128,7 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
             failed.append(Outcome(address, "failed", error="; ".join(problems)))
             continue
         period = periods[address]
-        already_sent = catalog.sent_documents(address, period.since) if period.lookback else set()
+        already_sent = catalog.digests.sent_documents(address, period.since) if period.lookback else set()
         digest = build_digest(
             address, period, [(a, found[a.key]) for a in followed], base_url=base_url, tz=config.tz,
             source_titles=titles,
@@ -159,10 +159,10 @@ def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], pe
 
 
 @contextmanager
-def run_lock(data_dir: Path) -> Iterator[None]:
+def run_lock(path: Path) -> Iterator[None]:
     """Exclusive while a digest run lasts; released by the OS if the process dies."""
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(data_dir) / LOCK_FILE, "w") as handle:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -177,9 +177,9 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
                environ: Mapping[str, str] = os.environ) -> RunReport:
     """Send every recipient their digest for the period ending `now`; see the module docstring."""
     now = _utc(now)
-    with run_lock(config.data_dir):
+    with run_lock(config.layout.digest_lock):
         outcomes = [_resend(config, catalog, record, now, environ)
-                    for record in catalog.digests(status="sending", limit=10_000)]
+                    for record in catalog.digests.latest(status="sending", limit=10_000)]
         composed, failed = compose_digests(config, catalog, matcher, now=now)
         outcomes += failed
         for item in composed:
@@ -199,7 +199,7 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
     msg_id = message_id(digest_id, config.digest.sender)
     message = build_message(digest, html=item.html, text=item.text, sender=config.digest.sender,
                             msg_id=msg_id, date=now)
-    catalog.add_digest(DigestRecord(
+    catalog.digests.add(DigestRecord(
         id=digest_id, recipient=digest.recipient, period_start=digest.period.start,
         period_end=digest.period.end, created=now, status="sending", message_id=msg_id,
         subject=digest.subject, documents=digest.total, html=item.html, raw=message.as_bytes()),
@@ -207,10 +207,10 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
     try:
         deliver(message, config.digest.smtp, environ=environ)
     except DeliveryError as exc:
-        catalog.digest_failed(digest_id, str(exc))
+        catalog.digests.mark_failed(digest_id, str(exc))
         log.warning("digest to %s not delivered (will be retried at the next run): %s", digest.recipient, exc)
         return Outcome(digest.recipient, "failed", digest.total, digest_id, str(exc))
-    catalog.digest_sent(digest_id, sent=now)
+    catalog.digests.mark_sent(digest_id, sent=now)
     log.info("digest to %s sent: %d documents", digest.recipient, digest.total)
     return Outcome(digest.recipient, "sent", digest.total, digest_id)
 
@@ -221,10 +221,10 @@ def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetim
     try:
         deliver(message, config.digest.smtp, environ=environ)
     except DeliveryError as exc:
-        catalog.digest_failed(record.id, str(exc))
+        catalog.digests.mark_failed(record.id, str(exc))
         log.warning("interrupted digest to %s not delivered: %s", record.recipient, exc)
         return Outcome(record.recipient, "failed", record.documents, record.id, str(exc))
-    catalog.digest_sent(record.id, sent=now)
+    catalog.digests.mark_sent(record.id, sent=now)
     log.info("interrupted digest to %s resent", record.recipient)
     return Outcome(record.recipient, "resent", record.documents, record.id)
 
@@ -245,7 +245,7 @@ def space_matcher(space, catalog: Catalog, *, per_page: int = 100, limit: int = 
             results = space.search(SearchRequest(q=alert.query, filters=alert.search_filters,
                                                  first_seen_after=after, sort="date", page=page,
                                                  per_page=per_page, facets=False))
-            docs = catalog.get_many(hit.id for hit in results.hits)
+            docs = catalog.documents.get_many(hit.id for hit in results.hits)
             for hit in results.hits:
                 doc = docs.get(hit.id)
                 if doc is not None and since < doc.first_seen <= until:
@@ -305,7 +305,7 @@ def open_space(config: Config):
 
 def send_digests(config: Config, *, now: datetime) -> RunReport:
     """The whole run with the real search engine and catalog of `config` (CLI, scheduler)."""
-    catalog = Catalog.in_data_dir(config.data_dir)
+    catalog = Catalog.open(config.layout)
     space = open_space(config)
     try:
         try:

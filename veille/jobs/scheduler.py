@@ -47,14 +47,13 @@ from watch.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
 
-JOBSTORE_FILE = "scheduler.sqlite3"
 CRAWL_PREFIX = "crawl:"
 OPTIMIZE_JOB = "index:optimize"
 MISFIRE_GRACE_TIME = None   # seconds, None = no limit: a missed crawl is run once, however late
 
 
 def jobstore_url(config: Config) -> str:
-    return f"sqlite:///{Path(config.data_dir) / JOBSTORE_FILE}"
+    return f"sqlite:///{config.layout.jobstore}"
 
 
 # ---------------------------------------------------------------- what jobs run
@@ -160,8 +159,8 @@ def build_scheduler(config: Config, *, catalog: Catalog | None = None, fetcher: 
     (the digest does). Paused, so a caller can inspect or adjust jobs before anything runs.
     """
     global _runtime
-    catalog = catalog or Catalog.in_data_dir(config.data_dir)
-    fetcher = fetcher or Fetcher(config.http, catalog)
+    catalog = catalog or Catalog.open(config.layout)
+    fetcher = fetcher or Fetcher(config.http, catalog.validators)
     _runtime = Runtime(config=config, catalog=catalog, fetcher=fetcher,
                        index_after_crawl=index_after_crawl, on_report=on_report)
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
@@ -213,13 +212,13 @@ def resume_interrupted_work(scheduler: BackgroundScheduler, catalog: Catalog) ->
     rescheduled."""
     now = datetime.now(timezone.utc)
     redone = []
-    for source, run in catalog.last_runs().items():
+    for source, run in catalog.runs.last_per_source().items():
         job = scheduler.get_job(CRAWL_PREFIX + source)
         if run.finished is None and job is not None:
             scheduler.modify_job(job.id, next_run_time=now)
             redone.append(source)
             log.info("crawl of %s was interrupted (run %d): running it again now", source, run.id)
-    if catalog.pending_count() or catalog.pending_deletions():
+    if catalog.queue.pending_count() or catalog.queue.deletions():
         scheduler.add_job(f"{__name__}:index_job", id="index:pending", name="index pending documents",
                           replace_existing=True, next_run_time=now)
     return redone
@@ -270,7 +269,7 @@ def next_runs(scheduler: BackgroundScheduler) -> dict[str, datetime | None]:
 
 def stored_next_runs(config: Config) -> dict[str, datetime]:
     """The next run times recorded by `veille run`'s job store, read without starting it."""
-    path = Path(config.data_dir) / JOBSTORE_FILE
+    path = config.layout.jobstore
     if not path.is_file():
         return {}
     store = SQLAlchemyJobStore(url=jobstore_url(config))

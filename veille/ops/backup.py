@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from veille.storage.catalog import is_sqlite_file, snapshot_sqlite, sqlite_problem
+from veille.storage.sqlite_files import is_sqlite_file, snapshot_sqlite, sqlite_problem
 from indexer.search.indexes import IndexBusy, index_write_lock
 from indexer.search.request import IndexOutdated, SearchRequest
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
-from veille.core.errors import VeilleError
 from veille.core.layout import DataDir
+from veille.core.errors import VeilleError
 
 log = logging.getLogger("veille.ops.backup")
 
@@ -81,12 +81,12 @@ def default_archive_name(now: datetime | None = None) -> str:
     return f"veille-backup-{now.strftime('%Y%m%d-%H%M%S')}.tar.gz"
 
 
-def _skipped(path: Path) -> bool:
-    return (path.name.endswith(SKIP_SUFFIXES) or path.name.startswith(".secret_key.")
-            or path.name == DataDir(Path(".")).search_write_lock.name)
+def _skipped(path: Path, layout: DataDir) -> bool:
+    return (path.name.endswith(SKIP_SUFFIXES) or path.name.startswith(f".{layout.secret_key.name}.")
+            or path == layout.search_write_lock)
 
 
-def _listing(root: Path) -> dict[str, tuple[int, int]]:
+def _listing(root: Path, layout: DataDir) -> dict[str, tuple[int, int]]:
     """relative path -> (size, mtime_ns) of the regular files under `root`."""
     out = {}
     for path in sorted(root.rglob("*")):
@@ -94,15 +94,15 @@ def _listing(root: Path) -> dict[str, tuple[int, int]]:
             info = path.lstat()
         except FileNotFoundError:
             continue
-        if stat.S_ISREG(info.st_mode) and not _skipped(path):
+        if stat.S_ISREG(info.st_mode) and not _skipped(path, layout):
             out[path.relative_to(root).as_posix()] = (info.st_size, info.st_mtime_ns)
     return out
 
 
-def _copy_quiet_tree(source: Path, dest: Path, attempts: int = INDEX_COPY_ATTEMPTS) -> None:
+def _copy_quiet_tree(source: Path, dest: Path, layout: DataDir, attempts: int = INDEX_COPY_ATTEMPTS) -> None:
     """Copy `source` to `dest` once a copy completes without the tree changing under it."""
     for attempt in range(attempts):
-        before = _listing(source)
+        before = _listing(source, layout)
         shutil.rmtree(dest, ignore_errors=True)
         try:
             for name in before:
@@ -112,7 +112,7 @@ def _copy_quiet_tree(source: Path, dest: Path, attempts: int = INDEX_COPY_ATTEMP
         except FileNotFoundError:
             pass  # a file vanished mid-copy (a commit or merge): start again
         else:
-            if _listing(source) == before:
+            if _listing(source, layout) == before:
                 return
         log.debug("index changed while copying it (attempt %d); copying again", attempt + 1)
         time.sleep(min(0.05 * (attempt + 1), 1.0))
@@ -128,17 +128,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _snapshot(data_dir: Path, staging: Path) -> int:
+def _snapshot(layout: DataDir, staging: Path) -> int:
     """Copy the data directory into `staging` consistently; returns the number of databases."""
+    data_dir = layout.root
     databases = 0
-    index_root = DataDir(data_dir).search
+    index_root = layout.search
     trees = [index_root] if index_root.is_dir() else []
     # 1. databases first (see the module docstring for why the order matters)
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir)
         if any(path.is_relative_to(tree) for tree in trees) or not path.is_file() or path.is_symlink():
             continue
-        if _skipped(path):
+        if _skipped(path, layout):
             continue
         target = staging / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -148,8 +149,8 @@ def _snapshot(data_dir: Path, staging: Path) -> int:
     # 2. the index, copied whole while no process writes to it
     for tree in trees:
         try:
-            with index_write_lock(DataDir(data_dir), timeout=INDEX_LOCK_TIMEOUT):
-                _copy_quiet_tree(tree, staging / tree.relative_to(data_dir))
+            with index_write_lock(layout, timeout=INDEX_LOCK_TIMEOUT):
+                _copy_quiet_tree(tree, staging / tree.relative_to(data_dir), layout)
         except IndexBusy as exc:
             raise BackupError(str(exc), hint="try again when the indexing is over") from None
     # 3. everything else: stored files, the secret key, small state files
@@ -158,7 +159,7 @@ def _snapshot(data_dir: Path, staging: Path) -> int:
         target = staging / rel
         if any(path.is_relative_to(tree) for tree in trees) or target.exists():
             continue
-        if path.is_file() and not path.is_symlink() and not _skipped(path):
+        if path.is_file() and not path.is_symlink() and not _skipped(path, layout):
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 shutil.copy2(path, target)
@@ -182,7 +183,7 @@ def backup(config: Config, archive: Path) -> BackupReport:
         with tempfile.TemporaryDirectory(prefix="veille-backup-") as tmp:
             staging = Path(tmp) / ROOT
             staging.mkdir()
-            databases = _snapshot(data_dir, staging)
+            databases = _snapshot(config.layout, staging)
             files = {}
             for path in sorted(p for p in staging.rglob("*") if p.is_file()):
                 files[path.relative_to(staging).as_posix()] = {"size": path.stat().st_size,
@@ -284,9 +285,10 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
         staging = staging_root / ROOT
         staging.mkdir(exist_ok=True)
         _check_restored(staging, manifest)
-        secret = staging / "secret_key"
-        if secret.exists():
-            secret.chmod(0o600)
+        restored = DataDir(staging)
+        for private in (restored.secret_key, restored.catalog):  # keys and password hashes
+            if private.exists():
+                private.chmod(0o600)
         set_aside = None
         if data_dir.exists() and not any(data_dir.iterdir()):
             data_dir.rmdir()
@@ -327,6 +329,6 @@ def _index_in_step(config: Config) -> tuple[bool, int, int]:
             rebuilt = True
         space.remove_orphans()
         indexed = space.index_pending().indexed
-        return rebuilt, space.catalog.count(), indexed
+        return rebuilt, space.catalog.documents.count(), indexed
     finally:
         space.close()

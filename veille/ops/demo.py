@@ -72,9 +72,9 @@ def run_demo(data_dir: Path | None = None, out=print) -> Config:
         config = demo_config(feeds_host, data_dir=data_dir)
         if config.data_dir.exists():
             shutil.rmtree(config.data_dir)
-        catalog = Catalog.in_data_dir(config.data_dir)
+        catalog = Catalog.open(config.layout)
         out(f"Veille demo: crawling {len(config.sources)} bundled feeds served on {feeds_host}")
-        with Fetcher(config.http, catalog) as fetcher:
+        with Fetcher(config.http, catalog.validators) as fetcher:
             reports = crawl_sources(config, catalog, fetcher, config.sources,
                                     on_report=lambda report: out(f"  {report.line()}"))
         catalog.close()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bs4 import BeautifulSoup
 
-from veille.storage.catalog import PageSnapshot
+from veille.storage.snapshots import PageSnapshot
 from veille.core.records import KIND_PAGE_CHANGE, Document, content_hash, document_id
 from watch import charset
 from watch.errors import ParseError
@@ -76,12 +76,12 @@ def crawl(ctx) -> None:
     title, text = page_text(result.body, source.options.get("selector"), result.encoding)
     digest = content_hash(text)
     url = canonicalize_url(source.url)
-    previous = ctx.catalog.page_snapshot(source.name)
+    previous = ctx.catalog.snapshots.get(source.name)
     snapshot = PageSnapshot(source=source.name, url=url, content_hash=digest, text=text, seen=ctx.now)
     if previous is not None and previous.content_hash == digest:
         ctx.counts.add("unchanged")
     elif previous is None:
-        ctx.catalog.set_page_snapshot(snapshot)  # the reference the next versions are compared to
+        ctx.catalog.snapshots.put(snapshot)  # the reference the next versions are compared to
     else:
         tz = ctx.config.tz
         added, removed = changed_lines(previous.text, text)
@@ -101,5 +101,5 @@ def crawl(ctx) -> None:
             summary=summary, content="\n".join(added) or "\n".join(removed), content_hash=digest,
             extra=extra)
         ctx.store(doc, dedup=False)
-        ctx.catalog.set_page_snapshot(snapshot)
+        ctx.catalog.snapshots.put(snapshot)
     ctx.fetcher.store_validators(result)

@@ -341,7 +341,7 @@ def crawl(ctx) -> None:
     options = ctx.source.options
     api = _Api(ctx, *credentials(options))
     filters = Filters.of(options)
-    last = ctx.catalog.source_state(ctx.source.name).last_success
+    last = ctx.catalog.source_state.get(ctx.source.name).last_success
     limit = int(options.get("max_issues") or 10)
     issues = issues_since(parse_last_n_jo(api.call("consult/lastNJo", {"nbElement": limit})), last, limit)
     for issue in issues:
@@ -349,7 +349,7 @@ def crawl(ctx) -> None:
         for entry in entries:
             if not filters.entry_passes(entry):
                 continue
-            if ctx.catalog.get(document_id(TEXT_PAGE.format(cid=entry.id))) is not None:
+            if ctx.catalog.documents.get(document_id(TEXT_PAGE.format(cid=entry.id))) is not None:
                 ctx.counts.add("unchanged")  # a JO text never changes once published
                 continue
             try:

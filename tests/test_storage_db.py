@@ -1,0 +1,74 @@
+"""The catalog's SQLite file: private to its owner, transactions whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import datetime, timezone
+
+import pytest
+
+from veille.core.layout import DataDir
+from veille.core.records import Document
+from veille.storage.catalog import Catalog
+from veille.storage.db import Database
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask():
+    """The common 022 umask, under which SQLite alone would make 0644 files."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_catalog_and_its_wal_files_are_private(tmp_path, open_umask):
+    layout = DataDir(tmp_path / "data")
+    catalog = Catalog.open(layout)
+    catalog.users.add("equipe@example.org", "scrypt:hash")   # a write: the -wal and -shm exist
+    wal = layout.catalog.with_name(layout.catalog.name + "-wal")
+    shm = layout.catalog.with_name(layout.catalog.name + "-shm")
+    assert wal.exists() and shm.exists()
+    assert {p.name: mode(p) for p in (layout.catalog, wal, shm)} == {
+        p.name: 0o600 for p in (layout.catalog, wal, shm)}
+    catalog.close()
+
+
+def test_an_existing_catalog_keeps_its_mode(tmp_path, open_umask):
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).close()
+    path.chmod(0o640)          # chosen by the administrator: left as it is
+    Catalog(path).close()
+    assert mode(path) == 0o640
+
+
+def test_transaction_is_rolled_back_and_the_error_raised(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    now = datetime(2025, 3, 10, tzinfo=timezone.utc)
+    with pytest.raises(RuntimeError, match="panne"):
+        with catalog.transaction():
+            catalog.documents.put(Document(id="a", title="A", source="s", kind="actualité", first_seen=now))
+            catalog.runs.start("s", now)    # joins the outer transaction
+            raise RuntimeError("panne")
+    assert catalog.documents.count() == 0 and catalog.runs.recent() == []
+    with catalog.transaction():
+        catalog.documents.put(Document(id="a", title="A", source="s", kind="actualité", first_seen=now))
+        catalog.runs.start("s", now)
+    assert catalog.documents.count() == 1 and len(catalog.runs.recent()) == 1
+    catalog.close()
+
+
+def test_each_thread_has_its_own_connection(tmp_path):
+    import threading
+
+    database = Database(tmp_path / "db.sqlite3")
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(database.connection()))
+    thread.start()
+    thread.join()
+    assert seen[0] is not database.connection()
+    database.close()

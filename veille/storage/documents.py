@@ -1,0 +1,140 @@
+"""The documents of the catalog, crawled and library alike (`veille.core.records.Document`).
+
+Putting or deleting a document also queues it for the index and updates its legal keys,
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterable, Iterator
+
+from veille.core.records import Document
+from veille.storage.db import Database, to_iso
+from veille.storage.document_rows import COLUMNS, document_to_row, row_to_document
+from veille.storage.legal_keys import drop_keys, replace_keys
+from veille.storage.queue import cancel_deletion, queue_deletion
+
+COUNTABLE = ("source", "kind", "status", "doc_type")
+
+
+class DocumentRepository:
+    def __init__(self, database: Database):
+        self._db = database
+
+    def get(self, doc_id: str) -> Document | None:
+        row = self._db.connection().execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return row_to_document(row) if row else None
+
+    def text_of(self, doc_id: str) -> str:
+        """A document's text (its summary when it has none), without decoding the whole row:
+        what search snippets read for each hit shown."""
+        row = self._db.connection().execute(
+            "SELECT content, summary FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return (row[0] or row[1]) if row else ""
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Document]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.connection().execute(f"SELECT * FROM documents WHERE id IN ({marks})", ids)
+        return {row["id"]: row_to_document(row) for row in rows}
+
+    def cards(self, ids: Iterable[str]) -> dict[str, Document]:
+        """Documents without their text (content empty): what a list of search hits shows."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        columns = ", ".join("'' AS content" if name == "content" else name for name in COLUMNS)
+        rows = self._db.connection().execute(f"SELECT {columns} FROM documents WHERE id IN ({marks})", ids)
+        return {row["id"]: row_to_document(row) for row in rows}
+
+    def ids(self) -> Iterator[str]:
+        for row in self._db.connection().execute("SELECT id FROM documents"):
+            yield row[0]
+
+    def extras_of(self, ids: Iterable[str]) -> dict[str, dict]:
+        """doc id -> its `extra` mapping, without reading the rest of the rows: the search
+        page asks for the legal ids of every hit it shows, and decoding whole documents
+        (text included) cost more than the search when its page was cached."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.connection().execute(f"SELECT id, extra FROM documents WHERE id IN ({marks})", ids)
+        return {row[0]: json.loads(row[1]) for row in rows}
+
+    def find_by_url(self, url: str) -> Document | None:
+        row = self._db.connection().execute("SELECT * FROM documents WHERE url = ?", (url,)).fetchone()
+        return row_to_document(row) if row else None
+
+    def find_by_hash(self, digest: str, source: str | None = None) -> Document | None:
+        sql = "SELECT * FROM documents WHERE content_hash = ?"
+        args: list = [digest]
+        if source is not None:
+            sql += " AND source = ?"
+            args.append(source)
+        row = self._db.connection().execute(sql + " LIMIT 1", args).fetchone()
+        return row_to_document(row) if row else None
+
+    def put(self, doc: Document) -> str:
+        """Insert or replace a document; returns 'new', 'updated' or 'unchanged'.
+
+        An unchanged document (same content hash, title and metadata) is left as it is,
+        so re-crawling costs no re-indexing.
+        """
+        values = document_to_row(doc)
+        with self._db.transaction() as db:
+            old = db.execute("SELECT * FROM documents WHERE id = ?", (doc.id,)).fetchone()
+            if old is not None:
+                same = all(old[k] == values[k] for k in values if k not in ("first_seen", "updated"))
+                if same:
+                    return "unchanged"
+                values["first_seen"] = old["first_seen"]  # first seen never moves
+            columns = ", ".join(values)
+            marks = ", ".join(f":{k}" for k in values)
+            values["revision"] = (old["revision"] + 1) if old is not None else 1
+            db.execute(f"INSERT OR REPLACE INTO documents ({columns}, indexed, revision)"
+                       f" VALUES ({marks}, 0, :revision)", values)
+            cancel_deletion(db, doc.id)
+            replace_keys(db, doc.id, doc.extra)
+        return "new" if old is None else "updated"
+
+    def delete(self, doc_id: str) -> bool:
+        with self._db.transaction() as db:
+            gone = db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount
+            if gone:
+                queue_deletion(db, doc_id)
+                drop_keys(db, doc_id)
+        return bool(gone)
+
+    def iter_all(self, batch: int = 500) -> Iterator[Document]:
+        """Every document, by id, read `batch` rows at a time."""
+        last = ""
+        while True:
+            rows = self._db.connection().execute(
+                "SELECT * FROM documents WHERE id > ? ORDER BY id LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row_to_document(row)
+            last = rows[-1]["id"]
+
+    def count(self) -> int:
+        return self._db.connection().execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def counts_by(self, column: str) -> dict[str, int]:
+        if column not in COUNTABLE:
+            raise ValueError(column)
+        rows = self._db.connection().execute(
+            f"SELECT {column}, COUNT(*) FROM documents GROUP BY {column} ORDER BY {column}")
+        return {row[0]: row[1] for row in rows}
+
+    def recent(self, since: datetime, limit: int = 50) -> list[Document]:
+        rows = self._db.connection().execute(
+            "SELECT * FROM documents WHERE first_seen >= ? ORDER BY first_seen DESC, id LIMIT ?",
+            (to_iso(since), limit))
+        return [row_to_document(row) for row in rows]
