@@ -142,7 +142,7 @@ WEB_CONFIG = """
 data_dir: data
 timezone: America/Martinique
 library:
-  - {name: Bibliothèque, path: library/}
+  - {name: Bibliothèque, path: library/, visibility: public}
 sources:
   - {name: vie-publique, title: "Vie publique — actualités", kind: feed, url: "https://www.vie-publique.fr/rss.xml"}
   - {name: anct, title: "Agence nationale de la cohésion des territoires", kind: feed, url: "https://agence-cohesion-territoires.gouv.fr/rss.xml"}

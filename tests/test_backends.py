@@ -168,6 +168,12 @@ def test_an_index_of_the_previous_release_keeps_answering(tmp_path, engine):
         assert space.search(SearchRequest(q="", filters={"kind": ("juridique",)})).total == 1
         assert dict(space.search(SearchRequest(q="")).facets["kind"]) == {
             "actualité": 1, "publication": 1, "juridique": 1}
+        # that index knows no visibility: what the catalog says is internal is left out by id
+        ecoles = space.search(SearchRequest(q="Schoelcher")).hits[0].id
+        space.catalog.documents.set_visibility([ecoles], "interne")
+        assert space.search(SearchRequest(q="Schoelcher")).total == 0
+        assert space.search(SearchRequest(q="Schoelcher", include_internal=True)).total == 1
+        assert space.search(SearchRequest(q="")).total == 2
         assert "veille index --rebuild" in space.stale_reason()
         with pytest.raises(IndexOutdated, match="rebuild"):
             space.index_pending()

@@ -76,7 +76,7 @@ def world(tmp_path_factory):
         path.write_text(
             "data_dir: data\n"
             "http: {delay_per_host: 0, retries: 0, timeout: 10, allow_private_networks: true}\n"
-            "library: [{name: Bibliothèque, path: library}]\n"
+            "library: [{name: Bibliothèque, path: library, visibility: public}]\n"
             f'sources: [{{name: piege, title: "Flux piégé", kind: feed, url: "{server.url("/flux.xml")}"}}]\n'
             "alerts: [{name: Rénovation, query: rénovation, recipients: [doc@example.org]}]\n"
             "web: {base_url: 'http://veille.example.org'}\n", encoding="utf-8")

@@ -127,7 +127,7 @@ def test_openapi_documents_every_api_route(web_client):
     assert spec["openapi"].startswith("3.")
     assert set(spec["paths"]) == {"/api/search", "/api/documents/{id}", "/api/sources"}
     params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert params == {"q", "page", "per_page", "sort", "from", "to"} | FACET_KEYS
+    assert params == {"q", "page", "per_page", "sort", "from", "to", "visibility"} | FACET_KEYS   # visibility: staff
     hit = spec["components"]["schemas"]["Hit"]
     assert set(hit["properties"]) == RESULT_KEYS
     served = web_client.get("/static/openapi.json")

@@ -134,3 +134,47 @@ def test_search_facet_document(server, browser):
     browser.find_element(By.PARTIAL_LINK_TEXT, "fiches").click()
     assert "jardins partagés" in browser.find_element(By.CSS_SELECTOR, "table.files").text
     shot(browser, "09-bibliotheque")
+
+
+def test_staff_see_internal_documents_with_a_badge_and_a_filter(server, browser, web_config):
+    from datetime import datetime, timezone
+
+    from selenium.webdriver.common.by import By
+
+    from indexer.search.space import DocumentSpace
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+    from veille.core.records import Document
+    from veille.storage.users import hash_password
+
+    space = DocumentSpace(web_config)
+    space.catalog.documents.put(Document(
+        id="interne-copil", title="Compte rendu interne du COPIL logement", source="vie-publique",
+        kind="actualité", first_seen=datetime(2025, 3, 1, tzinfo=timezone.utc), visibility="interne",
+        content="Relevé de décisions du comité de pilotage sur le logement social."))
+    space.catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
+    space.index_pending()
+    space.close()
+
+    browser.get(server + "/search?q=COPIL")
+    assert "Compte rendu interne" not in browser.page_source          # not for the public
+    assert not browser.find_elements(By.ID, "facet-visibility")
+
+    browser.get(server + "/login")
+    browser.find_element(By.NAME, "email").send_keys(STAFF_EMAIL)
+    browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    assert "Se déconnecter" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(server + "/search?q=COPIL+logement")
+    result = browser.find_element(By.CSS_SELECTOR, "li.result")
+    assert "Compte rendu interne du COPIL logement" in result.text
+    assert result.find_element(By.CSS_SELECTOR, ".badge.internal").text == "Interne"
+    shot(browser, "10-interne-badge")
+
+    browser.get(server + "/search?q=logement")
+    internal = [a for a in browser.find_elements(By.CSS_SELECTOR, "#facet-visibility ~ ul a")
+                if a.text.startswith("Interne")][0]
+    internal.click()
+    assert "visibility=interne" in browser.current_url
+    titles = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "li.result h3")]
+    assert titles and all("Interne" in t for t in titles)
+    shot(browser, "11-interne-filtre")

@@ -17,13 +17,21 @@ def test_library_index_lists_folders(web_client):
     assert link.get_text() == "Bibliothèque" and link["href"] == LIB
 
 
-def test_folder_lists_subfolders_then_files_with_notice(web_client):
-    soup = page(web_client, LIB)
+def test_folder_lists_subfolders_then_files_with_notice(web_client, web_config, login_staff):
+    from web import create_app
+
+    staff = login_staff(create_app(web_config, {"TESTING": True}))
+    soup = page(staff, LIB)
     rows = [r.select_one("td a").get_text(" ", strip=True) for r in soup.select("table.files tbody tr")]
     assert rows == ["📁 fiches", "notes.txt"]
     notes = soup.select("table.files tbody tr")[1]
     assert "pas encore indexé" in notes.get_text()                 # a file the index has not seen
     assert "octets" in notes.select_one("td.num").get_text()
+    # the public sees no file whose visibility is not known yet
+    soup = page(web_client, LIB)
+    rows = [r.select_one("td a").get_text(" ", strip=True) for r in soup.select("table.files tbody tr")]
+    assert rows == ["📁 fiches"]
+    assert web_client.get(LIB + "/notes.txt").status_code == 404
 
     sub = page(web_client, soup.select_one("a.dir")["href"])
     row = sub.select_one("table.files tbody tr:not(:first-child)")

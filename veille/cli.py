@@ -92,7 +92,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     space = DocumentSpace(_config(args))
     try:
-        found = space.search(SearchRequest(q=args.query, per_page=max(1, args.limit), facets=False))
+        # the command line is the team's: internal documents are found too, and marked
+        found = space.search(SearchRequest(q=args.query, per_page=max(1, args.limit), facets=False,
+                                           include_internal=True))
     finally:
         space.close()
     if args.json:
@@ -107,7 +109,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"Did you mean: {found.suggestion}")
     for rank, hit in enumerate(found.hits, 1):
         meta = " · ".join(x for x in (hit.published, hit.source, hit.kind) if x)
-        print(f"\n{rank}. {hit.title}\n   {meta}")
+        mark = " [interne]" if hit.visibility != "public" else ""
+        print(f"\n{rank}. {hit.title}{mark}\n   {meta}")
         if hit.url:
             print(f"   {hit.url}")
         if hit.snippet:

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Callable, Iterable
@@ -138,8 +138,9 @@ class CrawlContext:
         """Put `doc` in the catalog unless the same text is already there under another URL.
 
         Every document of every source kind goes through the one enrichment step here
-        (themes, territories, legal identity and references)."""
-        doc = enrich(doc)
+        (themes, territories, legal identity and references), and takes its source's
+        visibility."""
+        doc = replace(enrich(doc), visibility=self.source.visibility)
         if dedup and len(doc.content or doc.summary) >= MIN_DEDUP_CHARS and doc.content_hash:
             twin = self.catalog.documents.find_by_hash(doc.content_hash)
             if twin is not None and twin.id != doc.id and self.catalog.documents.get(doc.id) is None:
@@ -280,6 +281,8 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
         error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
     finally:
         ctx.reader.close()
+    # documents stored before the source's visibility changed in sources.yaml take it now
+    catalog.documents.set_source_visibility(source.name, source.visibility)
     finished = datetime.now(timezone.utc).replace(microsecond=0)
     warning = "; ".join(dict.fromkeys(ctx.warnings))[:2000] or None
     counts = ctx.counts

@@ -11,14 +11,14 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 
-from veille.core.records import KINDS
+from veille.core.records import KINDS, VISIBILITY_PUBLIC
 from veille.core.facets import ALERT_FILTERS
 from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alerts,
                                   find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
 from web import get_catalog, get_space, veille_config
-from web.auth import csrf_exempt, staff_only
+from web.auth import csrf_exempt, is_staff, staff_only
 
 # Staff pages: alerts management and the digest archive.
 bp = Blueprint("alerts", __name__)
@@ -46,7 +46,8 @@ def _preview(query: str, filters) -> tuple[int, list[dict], str]:
     probe = AlertRecord(key="preview", name="", query=query, filters=filters)
     try:
         results = get_space().search(SearchRequest(q=query, filters=probe.search_filters, sort="date",
-                                                   per_page=PREVIEW_SIZE, facets=False))
+                                                   per_page=PREVIEW_SIZE, facets=False,
+                                                   include_internal=True))   # a staff page
     except Exception as exc:  # a bad query is shown on the form, not a 500
         return 0, [], f"La recherche a échoué : {exc}"
     hits = [{"hit": hit, "snippet": snippet_parts(hit.snippet, "")[1]} for hit in results.hits]
@@ -83,7 +84,7 @@ def _known_values() -> dict[str, list[str]]:
     from indexer.search.request import SearchRequest
 
     try:
-        facets = get_space().search(SearchRequest(per_page=1, highlight=False)).facets
+        facets = get_space().search(SearchRequest(per_page=1, highlight=False, include_internal=True)).facets
     except Exception:  # suggestions are a convenience: the form works without them
         return {}
     return {name: [value for value, _ in facets.get(name, ())]
@@ -194,7 +195,11 @@ def feed(key: str):
     alert = find_alert(_alerts(), key)
     if alert is None:
         abort(404)
-    items = get_catalog().digests.feed_items(alert.key, limit=FEED_SIZE)
+    catalog = get_catalog()
+    items = catalog.digests.feed_items(alert.key, limit=FEED_SIZE)
+    if not is_staff():   # what was internal then, or became so since, stays out
+        visible = catalog.documents.visibilities(i.doc_id for i in items)
+        items = [i for i in items if visible.get(i.doc_id) == VISIBILITY_PUBLIC]
     updated = max((i.date for i in items), default=datetime(2000, 1, 1, tzinfo=timezone.utc))
     base = veille_config().web.base_url.rstrip("/")
     body = render_template("alerts/feed.xml", alert=alert, items=items, updated=updated, base=base,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
-from veille.core.records import KIND_LIBRARY, Document
-from web import get_catalog, get_space, veille_config
-from web.auth import current_staff
-from web.documents import legal_references, similar_documents
+from veille.core.records import KIND_LIBRARY, VISIBILITY_PUBLIC, Document
+from web import veille_config
+from web.auth import is_staff
+from web.documents import legal_references, readable_document, similar_documents
 from web.params import FACET_PARAMS, ParamError, parse_state
 from web.search import run_search
 from web.sources import status_json, statuses
@@ -32,15 +32,15 @@ def hit_json(hit) -> dict:
 
 
 def facets_json(facets) -> dict:
-    """Facet counts keyed by the URL parameter that filters on them."""
-    return {param: [{"value": str(value), "count": count} for value, count in facets.get(param, ())]
-            for param in FACET_PARAMS}
+    """Facet counts keyed by the URL parameter that filters on them (those the reader has)."""
+    return {param: [{"value": str(value), "count": count} for value, count in facets[param]]
+            for param in FACET_PARAMS if param in facets}
 
 
 @bp.get("/search")
 def search():
     try:
-        state = parse_state(request.args, strict=True)
+        state = parse_state(request.args, strict=True, staff=is_staff())
         per_page = int(request.args.get("per_page", "10") or 10)
     except ParamError as exc:
         return _bad_request(str(exc))
@@ -59,6 +59,8 @@ def search():
         "sort": state.effective_sort,
         "notice": found.notice,
         "suggestion": found.suggestion,
+        "relaxed": found.relaxed,
+        "expansions": list(found.expansions),
     })
 
 
@@ -66,7 +68,7 @@ def document_json(doc: Document) -> dict:
     cites, cited_by, same = legal_references(doc)
     return {
         "id": doc.id, "title": doc.title, "url": doc.url, "source": doc.source,
-        "kind": doc.kind, "doc_type": doc.doc_type,
+        "kind": doc.kind, "doc_type": doc.doc_type, "visibility": doc.visibility,
         "published": _iso(doc.published), "first_seen": _iso(doc.first_seen),
         "updated": _iso(doc.updated), "summary": doc.summary, "content": doc.content,
         "themes": list(doc.themes), "territories": list(doc.territories),
@@ -88,13 +90,12 @@ def document_json(doc: Document) -> dict:
 
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):
-    doc = get_space().document(doc_id)
-    if doc is None:
-        abort(404)
-    return jsonify(document_json(doc))
+    return jsonify(document_json(readable_document(doc_id)))
 
 
 @bp.get("/sources")
 def sources():
-    staff = current_staff() is not None
-    return jsonify({"sources": [status_json(s, staff) for s in statuses()]})
+    staff = is_staff()
+    # a source whose documents are internal is not shown to the public at all
+    internal = {source.name for source in veille_config().sources if source.visibility != VISIBILITY_PUBLIC}
+    return jsonify({"sources": [status_json(s, staff) for s in statuses() if staff or s.name not in internal]})

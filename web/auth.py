@@ -202,6 +202,11 @@ def current_staff() -> StaffUser | None:
     return g.staff
 
 
+def is_staff() -> bool:
+    """Whether this request's reader may see internal documents."""
+    return current_staff() is not None
+
+
 def _login_redirect():
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify({"ok": False, "error": "Connexion requise."}), 401

@@ -6,14 +6,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, Document
-from indexer.search import citations
-from web import get_catalog, get_space, veille_config
+from veille.core.errors import VeilleError
+from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, VISIBILITIES, Document
+from web import get_space, veille_config
+from web.auth import current_staff, is_staff, staff_required
 from web.files import send_confined
 from web.params import page_window
-from web.present import as_date, diff_lines
+from web.present import diff_lines
 
 log = logging.getLogger("veille.web")
 
@@ -85,43 +86,44 @@ def summary_to_show(doc: Document) -> str:
     return summary
 
 
-def _related(item) -> Related:
-    if isinstance(item, Document):
-        return Related(item.id, item.title, item.source, item.kind, item.date)
-    if isinstance(item, str):  # an id
-        doc = get_space().document(item)
-        return _related(doc) if doc else None
-    return Related(item.id, item.title, item.source, item.kind, as_date(getattr(item, "published", None)))
+def _related(doc: Document) -> Related:
+    return Related(doc.id, doc.title, doc.source, doc.kind, doc.date)
 
 
 def similar_documents(doc_id: str) -> list[Related]:
     try:
-        items = get_space().similar(doc_id, SIMILAR)
+        items = get_space().similar(doc_id, SIMILAR, include_internal=is_staff())
     except Exception:  # "similar" is a courtesy: the page shows without it
         log.exception("similar documents failed for %s", doc_id)
         return []
-    return [r for r in map(_related, items) if r is not None and r.id != doc_id]
+    return [_related(d) for d in items if d.id != doc_id]
 
 
 def legal_references(doc: Document) -> tuple[list, list[Related], list[Related]]:
-    """(texts `doc` cites, as indexer.search.citations.Citation; documents citing it; other copies of
-    the same text from other sources)."""
-    catalog = get_catalog()
+    """(texts `doc` cites, as indexer.search.citations.Citation, with the local copies the
+    reader may see; documents citing it; other copies of the same text from other sources)."""
+    space, staff = get_space(), is_staff()
     try:
-        cites = citations.cites(catalog, doc)
-        cited_by = [_related(d) for d in citations.cited_by(catalog, doc)]
-        same = [_related(d) for d in citations.same_as(catalog, doc)]
+        cites = space.cites(doc.id, include_internal=staff)
+        cited_by = [_related(d) for d in space.cited_by(doc.id, include_internal=staff)]
+        same = [_related(d) for d in space.same_as(doc.id, include_internal=staff)]
     except Exception:  # references are a courtesy: the page shows without them
         log.exception("legal references failed for %s", doc.id)
         return [], [], []
     return cites, cited_by, same
 
 
-@bp.get("/documents/<doc_id>")
-def show(doc_id: str):
-    doc = get_space().document(doc_id)
+def readable_document(doc_id: str) -> Document:
+    """The document if this reader may see it, else 404 (the same as for no document)."""
+    doc = get_space().document(doc_id, include_internal=is_staff())
     if doc is None:
         abort(404)
+    return doc
+
+
+@bp.get("/documents/<doc_id>")
+def show(doc_id: str):
+    doc = readable_document(doc_id)
     try:
         number = int(request.args.get("p", "1"))
     except ValueError:
@@ -132,16 +134,37 @@ def show(doc_id: str):
     library_file = doc.path if doc.kind == KIND_LIBRARY and doc.path else None
     return render_template(
         "document.html", doc=doc, page=page, summary=summary_to_show(doc),
+        visibility_saved=request.args.get("enregistre") == "1",
         pages=page_window(page.number, page.total) if page else [],
         cites=cites, cited_by=cited_by, same=same,
         similar=similar_documents(doc_id), diff=diff, library_file=library_file)
 
 
+@bp.post("/documents/<doc_id>/visibilite")
+@staff_required
+def set_visibility(doc_id: str):
+    """Staff make a document public or internal; kept over every re-sync and re-crawl, and
+    in force from the next request (the index is told at once; until it is, searches
+    leave the document out all the same)."""
+    doc = readable_document(doc_id)
+    wanted = request.form.get("visibility", "")
+    if wanted not in VISIBILITIES:
+        abort(400)
+    space = get_space()
+    space.catalog.edits.record(doc.id, {"visibility": wanted}, by=current_staff().email)
+    space.catalog.documents.apply_edits(doc.id)
+    try:
+        space.index_pending()
+    except VeilleError as exc:   # busy or outdated index: the next indexing takes it
+        log.warning("visibilité de %s enregistrée, index non mis à jour : %s", doc.id, exc)
+    return redirect(url_for("documents.show", doc_id=doc.id, enregistre=1))
+
+
 @bp.get("/documents/<doc_id>/copie")
 def stored_copy(doc_id: str):
     """The copy the crawler stored under <data_dir>/files (PDFs open in the browser)."""
-    doc = get_space().document(doc_id)
-    if doc is None or not doc.stored_file:
+    doc = readable_document(doc_id)
+    if not doc.stored_file:
         abort(404)
     return send_confined(veille_config().layout.files, doc.stored_file,
                          download_name=_download_name(doc))

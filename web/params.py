@@ -15,10 +15,10 @@ from typing import Iterable, Mapping
 from urllib.parse import quote_plus
 
 from indexer.search.request import SearchRequest
-from veille.core.facets import FACETS, PUBLIC_FACETS
+from veille.core.facets import FACET_NAMES, FACETS, PUBLIC_FACETS
 
-# URL parameters of the facets offered to everyone, in display order, and their labels.
-FACET_PARAMS: tuple[str, ...] = PUBLIC_FACETS
+# URL parameters of the facets, in display order (`visibility` for staff only), and labels.
+FACET_PARAMS: tuple[str, ...] = FACET_NAMES
 FACET_LABELS: Mapping[str, str] = MappingProxyType({facet.name: facet.label for facet in FACETS})
 
 SORTS = ("relevance", "date")
@@ -177,7 +177,7 @@ def _parse_date(text: str, label: str, strict: bool, problems: list[str]) -> dat
         return None
 
 
-def parse_state(args, strict: bool = False) -> SearchState:
+def parse_state(args, strict: bool = False, staff: bool = False) -> SearchState:
     """Read a search from request args (a MultiDict). Bad values are dropped with a French
     notice, or raise ParamError when `strict` (the API prefers an explicit 400)."""
     problems: list[str] = []
@@ -189,7 +189,7 @@ def parse_state(args, strict: bool = False) -> SearchState:
         problems.append(f"La recherche a été raccourcie à {MAX_QUERY} caractères.")
 
     filters: dict[str, tuple[str, ...]] = {}
-    for param in FACET_PARAMS:
+    for param in FACET_PARAMS if staff else PUBLIC_FACETS:
         values = _unique(v.strip() for v in args.getlist(param) if v.strip())
         if len(values) > MAX_VALUES:
             if strict:

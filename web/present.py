@@ -42,11 +42,16 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
+VISIBILITY_LABELS = {"public": "Public", "interne": "Interne"}
+
+
 def facet_value_label(param: str, value: str) -> str:
     if param == "source":
         return source_title(value)
     if param == "kind":
         return kind_label(value)
+    if param == "visibility":
+        return VISIBILITY_LABELS.get(value, value)
     return value
 
 

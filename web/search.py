@@ -10,6 +10,7 @@ from flask import Blueprint, Response, redirect, render_template, request
 from indexer.search.request import SearchRequest, SearchResults
 from web import get_space, veille_config
 from web.atom import search_feed
+from web.auth import is_staff
 from web.params import (FACET_LABELS, FACET_PARAMS, SearchState, ToggleLinks,
                         page_window, parse_state)
 from web.present import endpoint_url, facet_value_label, search_url, source_title
@@ -42,6 +43,7 @@ class FacetGroup:
 def run_search(state: SearchState, per_page: int = PER_PAGE, **overrides) -> SearchResults:
     """The search of `state` (the query parser repairs what it cannot read, and says so in
     the results' notice)."""
+    overrides.setdefault("include_internal", is_staff())
     return get_space().search(state.request(per_page=per_page, **overrides))
 
 
@@ -75,7 +77,7 @@ def facet_groups(state: SearchState, facets) -> list[FacetGroup]:
 
 
 def recent_documents(limit: int = 5):
-    found = get_space().search(SearchRequest(q="", sort="date", per_page=limit,
+    found = get_space().search(SearchRequest(q="", sort="date", per_page=limit, include_internal=is_staff(),
                                              facets=False, highlight=False))
     return found.hits
 
@@ -85,6 +87,7 @@ def home():
     config = veille_config()
     since = (datetime.now(config.tz) - timedelta(days=RECENT_DAYS)).date()
     found = get_space().search(SearchRequest(q="", first_seen_after=since, sort="date", per_page=60,
+                                             include_internal=is_staff(),
                                              facets=False, highlight=False))
     by_theme: dict[str, list] = {}
     for hit in found.hits:
@@ -117,7 +120,7 @@ def same_text_groups(hits) -> tuple[dict[str, list], set[str]]:
 
 @bp.get("/search")
 def results():
-    state = parse_state(request.args)
+    state = parse_state(request.args, staff=is_staff())
     found = run_search(state)
     if found.total and state.page > found.pages:
         return redirect(search_url(state.with_page(found.pages)))
@@ -134,7 +137,7 @@ def results():
 
 @bp.get("/search.atom")
 def feed():
-    state = parse_state(request.args)
+    state = parse_state(request.args, staff=is_staff())
     # A feed follows what is new: newest first unless the subscriber asked otherwise.
     sort = state.sort if "sort" in request.args else "date"
     found = run_search(replace(state, sort=sort, page=1), per_page=FEED_SIZE, facets=False)

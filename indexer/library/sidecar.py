@@ -19,6 +19,8 @@ Windows-1252; headers in French or English, case and accents ignored:
     territoires (territories)         several separated by ";" (or "|")
     type (doc_type)                   guide, fiche d'expérience, compte-rendu, étude, rapport...
     résumé (summary)                  a short summary shown in results
+    visibilité (visibility)           public (anyone) or interne (staff only); empty: the
+                                      folder's `visibility` in sources.yaml
 
 metadata.yaml — a mapping from the file's path to the same keys in English:
 
@@ -28,6 +30,7 @@ metadata.yaml — a mapping from the file's path to the same keys in English:
       date: 2023-05-12
       themes: [Participation des habitants]
       doc_type: guide
+      visibility: public
 
 Problems (unknown column, unreadable date, a line for a file that does not exist) are
 reported with the file name and line, in French, and the rest of the file still applies.
@@ -48,6 +51,7 @@ import yaml
 
 from indexer.extract.common import LOCAL_TZ, parse_date
 from indexer.enrich.thesaurus import fold_accents
+from veille.core.records import VISIBILITIES
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
 
@@ -62,6 +66,7 @@ class SidecarEntry:
     territories: tuple[str, ...] = ()
     doc_type: str = ""
     summary: str = ""
+    visibility: str = ""            # "" when the folder's setting applies
 
     def digest(self) -> str:
         """A short hash of what the entry says, to notice when it changes."""
@@ -88,8 +93,9 @@ _COLUMNS = {
     "territoires": "territories", "territoire": "territories", "territories": "territories",
     "type": "doc_type", "doc_type": "doc_type", "type de document": "doc_type",
     "resume": "summary", "summary": "summary", "description": "summary",
+    "visibilite": "visibility", "visibility": "visibility", "acces": "visibility",
 }
-_YAML_KEYS = ("title", "authors", "date", "themes", "territories", "doc_type", "summary")
+_YAML_KEYS = ("title", "authors", "date", "themes", "territories", "doc_type", "summary", "visibility")
 _YEAR = re.compile(r"^(1[89]\d\d|2[01]\d\d)$")
 
 
@@ -135,6 +141,11 @@ def _entry(path: str, values: dict, separators: str, where: str, problems: list[
     published, understood = _date(values.get("date"))
     if not understood:
         problems.append(f"{where} : date illisible « {values.get('date')} » (attendu 2024-02-08, 08/02/2024 ou 2024)")
+    visibility = fold_accents(str(values.get("visibility") or "")).strip().lower()
+    if visibility and visibility not in VISIBILITIES:
+        problems.append(f"{where} : visibilité « {values.get('visibility')} » inconnue (public ou interne) ;"
+                        " celle du dossier s'applique")
+        visibility = ""
     return SidecarEntry(
         path=path,
         title=str(values.get("title") or "").strip(),
@@ -144,6 +155,7 @@ def _entry(path: str, values: dict, separators: str, where: str, problems: list[
         territories=_split(values.get("territories"), separators),
         doc_type=str(values.get("doc_type") or "").strip(),
         summary=str(values.get("summary") or "").strip(),
+        visibility=visibility,
     )
 
 

@@ -27,7 +27,7 @@ from veille.storage.library_files import LibraryFile
 from indexer.extract import STATUS_ERROR, Extracted, Limits
 from indexer.extract.bounded import BoundedExtractor
 from indexer.extract.common import parse_date
-from veille.core.records import KIND_LIBRARY, Document, document_id
+from veille.core.records import KIND_LIBRARY, VISIBILITY_INTERNAL, Document, document_id
 from indexer.library.sidecar import SIDECAR_NAMES, Sidecar, SidecarEntry, load_sidecar, normalize_path
 from indexer.enrich.thesaurus import enrich, words
 from veille.core.config import Config, LibraryFolder
@@ -197,8 +197,10 @@ def _stored_extraction(doc: Document) -> Extracted:
 
 
 def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: str, size: int,
-                   mtime: datetime, sidecar: SidecarEntry | None, first_seen: datetime) -> Document:
-    """The catalog document of one library file: sidecar first, then extraction, then name."""
+                   mtime: datetime, sidecar: SidecarEntry | None, first_seen: datetime,
+                   visibility: str = VISIBILITY_INTERNAL) -> Document:
+    """The catalog document of one library file: sidecar first, then extraction, then name.
+    `visibility` is the folder's; the sidecar may say otherwise for the file."""
     entry = sidecar or SidecarEntry(path=relpath)
     name = relpath.rsplit("/", 1)[-1]
     title = entry.title or extracted.title or title_from_filename(relpath)
@@ -224,6 +226,7 @@ def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: 
         page_count=extracted.page_count,
         status=extracted.status,
         status_reason=extracted.reason,
+        visibility=entry.visibility or visibility,
         extra=MappingProxyType({
             "file_name": name,
             "size": size,
@@ -310,7 +313,7 @@ def sync_folder(folder: LibraryFolder, catalog: Catalog, extractor: BoundedExtra
     for done, (relpath, path) in enumerate(sorted(files.items()), start=1):
         progress(done - 1, total, relpath)
         try:
-            _sync_file(folder.name, relpath, path, sidecar.entries.get(relpath), known.get(relpath),
+            _sync_file(folder, relpath, path, sidecar.entries.get(relpath), known.get(relpath),
                        vanished_by_hash, claimed, catalog, extractor, counts, now)
         except OSError as exc:  # vanished or unreadable between the scan and now
             counts.problems.append(f"{relpath} : fichier illisible ({exc.strerror or exc})")
@@ -325,16 +328,19 @@ def sync_folder(folder: LibraryFolder, catalog: Catalog, extractor: BoundedExtra
     return counts.report()
 
 
-def _sync_file(library: str, relpath: str, path: Path, entry: SidecarEntry | None,
+def _sync_file(folder: LibraryFolder, relpath: str, path: Path, entry: SidecarEntry | None,
                known: LibraryFile | None, vanished_by_hash: dict[str, list[LibraryFile]],
                claimed: set[str], catalog: Catalog,
                extractor: BoundedExtractor, counts: _Counts, now: datetime) -> None:
+    library = folder.name
     stat = path.stat()
     doc_id = document_id(f"library:{library}/{relpath}")
     sidecar_digest = entry.digest() if entry else ""
     old = catalog.documents.get(doc_id) if known else None
     same_sidecar = old is not None and old.extra.get("sidecar", "") == sidecar_digest
     if known and old and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns and same_sidecar:
+        # the folder's visibility may have changed in sources.yaml: no need to read the file
+        catalog.documents.set_visibility([doc_id], (entry.visibility if entry else "") or folder.visibility)
         counts.unchanged += 1
         return
     sha256 = file_sha256(path)
@@ -342,9 +348,11 @@ def _sync_file(library: str, relpath: str, path: Path, entry: SidecarEntry | Non
     if known and old and known.sha256 == sha256:
         if not same_sidecar:  # only the sidecar changed: no need to read the file again
             doc = build_document(library, relpath, _stored_extraction(old), sha256=sha256,
-                                 size=stat.st_size, mtime=mtime, sidecar=entry, first_seen=old.first_seen)
+                                 size=stat.st_size, mtime=mtime, sidecar=entry, first_seen=old.first_seen,
+                                 visibility=folder.visibility)
             _put(catalog, doc, counts)
         else:
+            catalog.documents.set_visibility([doc_id], (entry.visibility if entry else "") or folder.visibility)
             counts.unchanged += 1
         catalog.library_files.put(LibraryFile(library, relpath, stat.st_size, stat.st_mtime_ns, sha256, doc_id))
         return
@@ -364,7 +372,7 @@ def _sync_file(library: str, relpath: str, path: Path, entry: SidecarEntry | Non
             extracted = extractor.extract(path.read_bytes(), path.name)
         first_seen = old.first_seen if old else now
     doc = build_document(library, relpath, extracted, sha256=sha256, size=stat.st_size, mtime=mtime,
-                         sidecar=entry, first_seen=first_seen)
+                         sidecar=entry, first_seen=first_seen, visibility=folder.visibility)
     _put(catalog, doc, counts, moved=source_doc is not None)
     catalog.library_files.put(LibraryFile(library, relpath, stat.st_size, stat.st_mtime_ns, sha256, doc_id))
     if doc.status == STATUS_ERROR:

@@ -79,7 +79,7 @@ def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
         "kind": _clean_values((doc.kind,)), "source": _clean_values((doc.source,)),
         "themes": _clean_values(doc.themes), "territories": _clean_values(doc.territories),
         "doc_type": _clean_values((doc.doc_type,)), "year": (f"{local_date(doc, tz).year:04d}",),
-        "visibility": (getattr(doc, "visibility", "") or "public",),
+        "visibility": (doc.visibility,),
         "legal_refs": _clean_values(str(ref) for ref in refs if ref),
         "article": _clean_values(((doc.extra or {}).get("article") or "",)),
         "code": _clean_values(((doc.extra or {}).get("code") or "",)),

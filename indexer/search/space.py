@@ -19,7 +19,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -41,7 +41,7 @@ from indexer.search.suggest import Vocabulary
 from veille.core.config import Config
 from veille.core.facets import BY_NAME, FACET_NAMES
 from veille.core.progress import Progress, no_progress
-from veille.core.records import Document
+from veille.core.records import VISIBILITY_PUBLIC, Document
 from veille.storage.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ BATCH = 500          # documents per commit when indexing what is pending
 RELAX_BELOW = 3      # fewer documents holding every word: those holding most of them follow
 RELAXED_CANDIDATES = 500   # best matches of a best-match search ranked by the words they hold
 CACHE_PAGES = 256    # recent result pages kept
-PUBLIC = "public"
+PUBLIC = VISIBILITY_PUBLIC
 
 
 @dataclass(frozen=True)
@@ -152,22 +152,24 @@ class DocumentSpace:
 
     def search(self, request: SearchRequest) -> SearchResults:
         aliases = self.legal_aliases(query_keys(request.q)) if request.q else {}
+        # made internal a moment ago, the index not told yet: hidden all the same
+        hidden = () if request.include_internal else tuple(sorted(self.catalog.documents.internal_pending_ids()))
         opened = self._current()
-        key = (_request_key(request), tuple(sorted(aliases.items())))
+        key = (_request_key(request), tuple(sorted(aliases.items())), hidden)
         with self._lock:
             cached = opened.pages.get(key)
             if cached is not None:
                 opened.pages.move_to_end(key)
                 return cached
         try:
-            results = self._search(opened, request, aliases)
+            results = self._search(opened, request, aliases, hidden)
         except Exception:
             # A rebuild in another process swapped the index and removed this one's files
             # during the search: search the new index. Any other failure is a real error.
             if indexes.current_index(self.layout) in (opened.path, None):
                 raise
             opened = self._current()
-            results = self._search(opened, request, aliases)
+            results = self._search(opened, request, aliases, hidden)
         with self._lock:
             if opened.generation == opened.backend.generation():
                 opened.pages[key] = results
@@ -175,7 +177,7 @@ class DocumentSpace:
                     opened.pages.popitem(last=False)
         return results
 
-    def _search(self, opened: _Opened, request: SearchRequest, aliases) -> SearchResults:
+    def _search(self, opened: _Opened, request: SearchRequest, aliases, hidden: tuple[str, ...]) -> SearchResults:
         backend, compiler = opened.backend, opened.compiler
         parsed = parse_query(request.q, aliases)
         root, expansions = self._expander().expand(parsed.root)
@@ -184,7 +186,7 @@ class DocumentSpace:
         text_query = compiler.compile(root)
         if text_query is not None and not by_date:
             text_query = compiler.with_proximity(parsed.root, text_query)
-        scope = self._scope(backend, request)
+        scope = self._scope(backend, request, hidden)
         answer = self._answer(backend, text_query, scope, request, by_date)
         relaxed, strict_total = False, answer.total
         if answer.total < RELAX_BELOW:
@@ -195,7 +197,7 @@ class DocumentSpace:
                 if wider.total > answer.total:
                     answer, relaxed = wider, True
         shown = ParsedQuery(root, parsed.notice, parsed.repairs)
-        hits = self._hits(answer.ranked, shown, compiler, request.highlight, by_date)
+        hits = self._hits(answer.ranked, shown, compiler, request.highlight, by_date, request.include_internal)
         suggestion = ""
         if parsed.root is not None and request.suggest:
             suggestion = self._suggest(opened, parsed, scope.visible)
@@ -211,10 +213,10 @@ class DocumentSpace:
                 self._expansions = (table, Expander(table))
             return self._expansions[1]
 
-    def _scope(self, backend: Backend, request: SearchRequest) -> "_Scope":
+    def _scope(self, backend: Backend, request: SearchRequest, hidden: tuple[str, ...] = ()) -> "_Scope":
         """What narrows a search besides its words: dates, visibility, facet selections."""
         filters = self._date_filters(backend, request)
-        visible = self._visibility(backend, request)
+        visible = self._visibility(backend, request, hidden)
         if visible is not None:
             filters.append(visible)
         selections = {name: backend.values(FACET_FIELDS[name], list(values))
@@ -242,11 +244,18 @@ class DocumentSpace:
             total = backend.count(final)
         return _Answer(ranked, total, facets, page, per_page)
 
-    def _visibility(self, backend: Backend, request: SearchRequest) -> Query | None:
+    def _visibility(self, backend: Backend, request: SearchRequest, hidden: tuple[str, ...] = ()) -> Query | None:
+        """What an anonymous reader may see; None: everything (staff)."""
         if request.include_internal:
             return None
         if "visibility" in backend.fields:
-            return backend.values("visibility", [PUBLIC])
+            public = backend.values("visibility", [PUBLIC])
+            return backend.excluding(public, [backend.values("id", list(hidden))]) if hidden else public
+        # an index of the previous release has no visibility: leave out what the catalog
+        # says is internal, by id
+        internal = self.catalog.documents.internal_ids()
+        if internal:
+            return backend.excluding(backend.everything(), [backend.values("id", internal)])
         return None
 
     def _date_filters(self, backend: Backend, request: SearchRequest) -> list[Query]:
@@ -286,14 +295,14 @@ class DocumentSpace:
         return {name: _ordered_facet(name, counts.get(name, [])) for name in names}, total
 
     def _hits(self, ranked: list[tuple[str, float]], parsed: ParsedQuery, compiler: Compiler,
-              highlight: bool, by_date: bool) -> list[Hit]:
+              highlight: bool, by_date: bool, include_internal: bool) -> list[Hit]:
         cards = self.catalog.documents.cards([doc_id for doc_id, _ in ranked])
         highlighter = highlighter_for(parsed, compiler.expand_wildcard) if highlight else None
         hits = []
         for doc_id, key in ranked:
             doc = cards.get(doc_id)
-            if doc is None:
-                continue   # removed from the catalog, not yet from the index
+            if doc is None or not _visible(doc, include_internal):
+                continue   # removed from the catalog, or made internal, not yet in the index
             text, page_no = "", None
             if highlighter is not None:
                 text, page_no = snippet(self.catalog.documents.text_of(doc_id) or "", highlighter)
@@ -302,7 +311,7 @@ class DocumentSpace:
                 published=local_date(doc, self.config.tz).isoformat(),
                 score=0.0 if by_date else round(key, 4), snippet=text, page=page_no,
                 themes=doc.themes, doc_type=doc.doc_type,
-                visibility=getattr(doc, "visibility", PUBLIC) or PUBLIC))
+                visibility=doc.visibility))
         return hits
 
     def _suggest(self, opened: _Opened, parsed: ParsedQuery, visible: Query | None) -> str:
@@ -329,7 +338,7 @@ class DocumentSpace:
         return parsed.replace_words(replacements).text() if replacements else ""
 
     def similar(self, doc_id: str, limit: int = 5, include_internal: bool = False) -> list[Document]:
-        doc = self.catalog.documents.get(doc_id)
+        doc = self.document(doc_id, include_internal)
         if doc is None:
             return []
         backend = self._current().backend
@@ -337,33 +346,43 @@ class DocumentSpace:
         if query is None:
             return []
         parts = [query]
-        visible = self._visibility(backend, SearchRequest(include_internal=include_internal))
+        hidden = () if include_internal else tuple(self.catalog.documents.internal_pending_ids())
+        visible = self._visibility(backend, SearchRequest(include_internal=include_internal), hidden)
         if visible is not None:
             parts.append(visible)
         query = backend.excluding(backend.all_of(parts), [backend.term("id", doc_id)])
         ids = [i for i, _ in _window(backend, query, 0, limit, by_date=False)]
         docs = self.catalog.documents.get_many(ids)
-        return [docs[i] for i in ids if i in docs]
+        return [docs[i] for i in ids if i in docs and _visible(docs[i], include_internal)]
 
     # ------------------------------------------------------------ documents and legal links
 
-    def document(self, doc_id: str) -> Document | None:
-        return self.catalog.documents.get(doc_id)
-
-    def cites(self, doc_id: str) -> list[Citation]:
-        """Texts the document cites ("cite"), each with its Légifrance link and local copies."""
+    def document(self, doc_id: str, include_internal: bool = False) -> Document | None:
+        """The document, or None when there is none or the reader may not see it (the same
+        answer: an internal document does not exist for anonymous readers)."""
         doc = self.catalog.documents.get(doc_id)
-        return citations.cites(self.catalog, doc) if doc else []
+        return doc if doc is not None and _visible(doc, include_internal) else None
 
-    def cited_by(self, doc_id: str) -> list[Document]:
+    def cites(self, doc_id: str, include_internal: bool = False) -> list[Citation]:
+        """Texts the document cites ("cite"), each with its Légifrance link and the local
+        copies the reader may see."""
+        doc = self.document(doc_id, include_internal)
+        if doc is None:
+            return []
+        return [replace(c, documents=tuple(d for d in c.documents if _visible(d, include_internal)))
+                for c in citations.cites(self.catalog, doc)]
+
+    def cited_by(self, doc_id: str, include_internal: bool = False) -> list[Document]:
         """Documents of the catalog citing this legal text ("cité par"), newest first."""
-        doc = self.catalog.documents.get(doc_id)
-        return citations.cited_by(self.catalog, doc) if doc else []
+        doc = self.document(doc_id, include_internal)
+        found = citations.cited_by(self.catalog, doc) if doc else []
+        return [d for d in found if _visible(d, include_internal)]
 
-    def same_as(self, doc_id: str) -> list[Document]:
+    def same_as(self, doc_id: str, include_internal: bool = False) -> list[Document]:
         """The same legal text from other sources (feed item, API text, library PDF)."""
-        doc = self.catalog.documents.get(doc_id)
-        return citations.same_as(self.catalog, doc) if doc else []
+        doc = self.document(doc_id, include_internal)
+        found = citations.same_as(self.catalog, doc) if doc else []
+        return [d for d in found if _visible(d, include_internal)]
 
     def legal_ids(self, doc_ids) -> dict[str, str]:
         """doc id -> legal_id among `doc_ids`: results sharing one are the same text."""
@@ -490,6 +509,10 @@ class DocumentSpace:
                 self._opened.backend.close()
                 self._opened = None
         self.catalog.close()
+
+
+def _visible(doc: Document, include_internal: bool) -> bool:
+    return include_internal or doc.visibility == PUBLIC
 
 
 def _window(backend: Backend, query: Query, start: int, count: int, by_date: bool) -> list[tuple[str, float]]:

@@ -60,6 +60,7 @@ class Document:
     page_count: int | None = None
     status: str = "ok"               # ok | empty | error
     status_reason: str = ""          # why no text could be extracted, in plain words
+    visibility: str = VISIBILITY_PUBLIC   # public | interne (staff only)
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property

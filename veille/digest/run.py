@@ -36,6 +36,7 @@ from veille.digest.deliver import DeliveryError, deliver
 from veille.digest.mail import build_message, message_id
 from veille.digest.unsubscribe import SECRET_NAME, make_token, unsubscribe_url
 from veille.core.errors import VeilleError
+from veille.core.records import VISIBILITY_PUBLIC
 
 log = logging.getLogger("veille.digest")
 
@@ -121,23 +122,27 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
             broken[alert.key] = f"alert {alert.name!r}: {exc}"
             log.error("digest: search failed for alert %r: %s", alert.name, exc)
 
+    # internal documents go to the centre's team only: addresses with a staff account
+    public = {key: [m for m in matches if m.document.visibility == VISIBILITY_PUBLIC]
+              for key, matches in found.items()}
     composed, failed = [], []
     for address, followed in subs.items():
         problems = [broken[a.key] for a in followed if a.key in broken]
         if problems:
             failed.append(Outcome(address, "failed", error="; ".join(problems)))
             continue
+        visible = found if catalog.users.get(address) is not None else public
         period = periods[address]
         already_sent = catalog.digests.sent_documents(address, period.since) if period.lookback else set()
         digest = build_digest(
-            address, period, [(a, found[a.key]) for a in followed], base_url=base_url, tz=config.tz,
+            address, period, [(a, visible[a.key]) for a in followed], base_url=base_url, tz=config.tz,
             source_titles=titles,
             unsubscribe_url=unsubscribe_url(base_url, make_token(secret, address)),
             alert_unsubscribe_urls={a.key: unsubscribe_url(base_url, make_token(secret, address, a.key))
                                     for a in followed},
             already_sent=already_sent)
         composed.append(Composed(digest=digest, html=render_html(digest), text=render_text(digest),
-                                 items=_items(followed, found, period, base_url, already_sent)))
+                                 items=_items(followed, visible, period, base_url, already_sent)))
     return composed, failed
 
 
@@ -242,9 +247,10 @@ def space_matcher(space, catalog: Catalog, *, per_page: int = 100, limit: int = 
         out: list[Match] = []
         page = 1
         while True:
+            # everything: who may read an internal document is decided per recipient
             results = space.search(SearchRequest(q=alert.query, filters=alert.search_filters,
                                                  first_seen_after=after, sort="date", page=page,
-                                                 per_page=per_page, facets=False))
+                                                 per_page=per_page, facets=False, include_internal=True))
             docs = catalog.documents.get_many(hit.id for hit in results.hits)
             for hit in results.hits:
                 doc = docs.get(hit.id)

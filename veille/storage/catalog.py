@@ -20,6 +20,7 @@ from veille.storage.alerts import AlertRepository
 from veille.storage.db import Database
 from veille.storage.digests import DigestRepository
 from veille.storage.documents import DocumentRepository
+from veille.storage.edits import EditRepository
 from veille.storage.legal_keys import LegalKeyRepository
 from veille.storage.library_files import LibraryFileRepository
 from veille.storage.migrations import migrate
@@ -40,6 +41,7 @@ class Catalog:
         self.db = Database(path)
         migrate(self.db)
         self.documents = DocumentRepository(self.db)
+        self.edits = EditRepository(self.db)
         self.queue = IndexQueue(self.db)
         self.legal_keys = LegalKeyRepository(self.db)
         self.runs = RunRepository(self.db)

@@ -1,7 +1,8 @@
 """The documents of the catalog, crawled and library alike (`veille.core.records.Document`).
 
 Putting or deleting a document also queues it for the index and updates its legal keys,
-in the same transaction.
+in the same transaction. What staff set by hand (`veille.storage.edits`) wins over what is
+put: a re-sync or re-crawl never undoes it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import json
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from veille.core.records import Document
+from veille.core.records import KIND_LIBRARY, Document
 from veille.storage.db import Database, to_iso
 from veille.storage.document_rows import COLUMNS, document_to_row, row_to_document
+from veille.storage.edits import edits_of, with_edits
 from veille.storage.legal_keys import drop_keys, replace_keys
 from veille.storage.queue import cancel_deletion, queue_deletion
 
@@ -86,8 +88,8 @@ class DocumentRepository:
         An unchanged document (same content hash, title and metadata) is left as it is,
         so re-crawling costs no re-indexing.
         """
-        values = document_to_row(doc)
         with self._db.transaction() as db:
+            values = document_to_row(with_edits(doc, edits_of(db, doc.id)))
             old = db.execute("SELECT * FROM documents WHERE id = ?", (doc.id,)).fetchone()
             if old is not None:
                 same = all(old[k] == values[k] for k in values if k not in ("first_seen", "updated"))
@@ -102,6 +104,62 @@ class DocumentRepository:
             cancel_deletion(db, doc.id)
             replace_keys(db, doc.id, doc.extra)
         return "new" if old is None else "updated"
+
+    def apply_edits(self, doc_id: str) -> bool:
+        """Store a document again with its staff edits (just recorded); True if it changed."""
+        doc = self.get(doc_id)
+        return doc is not None and self.put(doc) != "unchanged"
+
+    def set_visibility(self, doc_ids: Iterable[str], visibility: str) -> int:
+        """The visibility its source or library folder gives each document (a staff edit
+        wins); changed documents go back to the index queue. Returns how many changed."""
+        ids = list(doc_ids)
+        changed = 0
+        with self._db.transaction() as db:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                changed += db.execute(
+                    f"UPDATE documents SET visibility = ?, indexed = 0, revision = revision + 1"
+                    f" WHERE id IN ({marks}) AND visibility != ? AND id NOT IN"
+                    f" (SELECT doc_id FROM document_edits WHERE field = 'visibility')",
+                    (visibility, *chunk, visibility)).rowcount
+        return changed
+
+    def set_source_visibility(self, source: str, visibility: str) -> int:
+        """`set_visibility` for every document of a source (a crawled source's setting)."""
+        with self._db.transaction() as db:
+            return db.execute(
+                "UPDATE documents SET visibility = ?, indexed = 0, revision = revision + 1"
+                " WHERE source = ? AND visibility != ? AND id NOT IN"
+                " (SELECT doc_id FROM document_edits WHERE field = 'visibility')",
+                (visibility, source, visibility)).rowcount
+
+    def internal_pending_ids(self) -> list[str]:
+        """Internal documents the index may still hold as public (changed, not reindexed)."""
+        rows = self._db.connection().execute(
+            "SELECT id FROM documents WHERE indexed = 0 AND visibility != 'public'")
+        return [row[0] for row in rows]
+
+    def internal_ids(self) -> list[str]:
+        """Ids of the documents only staff may see."""
+        rows = self._db.connection().execute("SELECT id FROM documents WHERE visibility != 'public'")
+        return [row[0] for row in rows]
+
+    def public_paths(self, library: str) -> set[str]:
+        """Paths of the files of a library folder that anyone may see."""
+        rows = self._db.connection().execute(
+            "SELECT path FROM documents WHERE source = ? AND kind = ? AND visibility = 'public'"
+            " AND path IS NOT NULL", (library, KIND_LIBRARY))
+        return {row[0] for row in rows}
+
+    def visibilities(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.connection().execute(f"SELECT id, visibility FROM documents WHERE id IN ({marks})", ids)
+        return {row[0]: row[1] for row in rows}
 
     def delete(self, doc_id: str) -> bool:
         with self._db.transaction() as db:

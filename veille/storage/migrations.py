@@ -220,6 +220,25 @@ def _step_1(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE documents ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
 
 
+def _step_2(db: sqlite3.Connection) -> None:
+    # Who may see a document. Rows made before it existed get what their source or library
+    # folder says at the next crawl or sync; until then they stay public, as they were.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    if "visibility" not in columns:
+        db.execute("ALTER TABLE documents ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'")
+    db.execute("CREATE INDEX IF NOT EXISTS documents_visibility ON documents(visibility)"
+               " WHERE visibility != 'public'")
+    # What staff set by hand on a document: kept over every re-sync and re-crawl
+    db.execute("""CREATE TABLE IF NOT EXISTS document_edits (
+        doc_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,          -- JSON
+        edited_by TEXT NOT NULL DEFAULT '',
+        edited TEXT NOT NULL,
+        PRIMARY KEY (doc_id, field)
+    )""")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int            # user_version once applied
@@ -230,6 +249,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of the first release (documents, queue, runs, alerts, digests, accounts...)",
               _step_1),
+    Migration(2, "documents' visibility; what staff edit by hand on a document", _step_2),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
