@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from veille.core.records import Document, document_id  # noqa: E402
+from veille.core.records import KINDS, Document, document_id  # noqa: E402,F401 (KINDS: the kinds the corpus draws)
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 DEFAULT_SEED = 20261126
