@@ -34,9 +34,16 @@ def _print_json(value) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from indexer.enrich.synonyms import SynonymsError, load_synonyms
     from indexer.search.indexes import check_index
 
     config = _config(args)
+    try:
+        load_synonyms()
+    except SynonymsError as exc:   # the documentalists' table: listed like the configuration's
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
     print(f"{config.path.name}: OK — {len(config.sources)} sources, "
           f"{len(config.library)} library folders, {len(config.alerts)} alerts; "
           f"data in {config.data_dir}")
