@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, abort, render_template, request
 
@@ -38,7 +38,7 @@ class Related:
     title: str
     source: str
     kind: str
-    date: datetime | None
+    date: date | None      # the calendar date shown (Document.day)
 
 
 def text_pages(content: str, page_count: int | None = None) -> list[str]:
@@ -87,11 +87,12 @@ def summary_to_show(doc: Document) -> str:
 
 def _related(item) -> Related:
     if isinstance(item, Document):
-        return Related(item.id, item.title, item.source, item.kind, item.date)
+        return Related(item.id, item.title, item.source, item.kind, item.day(veille_config().tz))
     if isinstance(item, str):  # an id
         doc = get_space().document(item)
         return _related(doc) if doc else None
-    return Related(item.id, item.title, item.source, item.kind, as_date(getattr(item, "published", None)))
+    shown = as_date(getattr(item, "published", None))   # a hit's ISO calendar date
+    return Related(item.id, item.title, item.source, item.kind, shown.date() if isinstance(shown, datetime) else shown)
 
 
 def similar_documents(doc_id: str) -> list[Related]:
