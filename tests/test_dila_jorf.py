@@ -372,6 +372,18 @@ def test_fibre_excellence_found_with_its_date_on_every_surface(dila, jorf_files)
     assert doc_id in page and "20 septembre 2026" in page and "19 septembre 2026" not in page
     shown = client.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "ECOT2624231A" in shown and "20 septembre 2026" in shown and "19 septembre 2026" not in shown
+    assert "JORF n°0220 du 20 septembre 2026" in shown and "18 septembre 2026</time>" in shown   # signed
+    assert 'href="https://www.legifrance.gouv.fr/eli/arrete/2026/9/18/ECOT2624231A/jo/texte"' in shown
+    assert f'href="{url_of(ECOT)}"' in shown
     assert client.get(f"/api/documents/{doc_id}").get_json()["published"].startswith("2026-09-20")
     feed = client.get("/search.atom?q=Fibre+Excellence+Saint-Gaudens").get_data(as_text=True)
     assert "<published>2026-09-20T12:00:00-04:00</published>" in feed
+
+
+def test_an_archive_over_the_size_limit_is_skipped(dila, jorf_files):
+    env = dila("max_archive_mb: 1")
+    env.publish("JORF_20260920-013012.tar.gz", b"\0" * (1024 * 1024 + 1))
+    env.publish("JORF_20260921-001530.tar.gz", archive("20260921-001530", [(ECOT, jorf_files[ECOT])]))
+    report = env.crawl()
+    assert report.ok and report.new == 1
+    assert any("JORF_20260920-013012.tar.gz ignorée" in w and "taille maximale" in w for w in report.warnings)

@@ -12,8 +12,10 @@ The DILA publishes the whole JORF as XML archives in one public directory: a glo
    delivered again, removes those the archive's list of removals names;
 4. moves the cursor past the archive, so a crash or a later run never reads it twice.
 
-A broken archive (not a gzip, truncated) is reported and skipped: nothing of it is stored,
-the archives after it are read. A broken XML file inside is reported and skipped.
+A broken archive (not a gzip, truncated) or one over `max_archive_mb` is reported and
+skipped: nothing of it is stored, the archives after it are read. A broken XML file inside is
+reported and skipped. An archive that cannot be downloaded now (server error, timeout) fails
+the run: the next run tries it again.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from indexer.enrich.legal import nature_label
 from veille.core.logs import log_event
 from veille.core.records import KIND_LEGAL, Document, content_hash, document_id
-from watch.errors import ParseError
+from watch.errors import ParseError, TooLarge
 from watch.sources.jorf_archive import ArchiveLimits, DateRange, Delivery, read_archive
 from watch.sources.jorf_filters import TextFilter
 from watch.sources.jorf_xml import JorfArticle, JorfStruct, JorfText, body_text
@@ -146,7 +148,12 @@ def crawl(ctx) -> None:
     for archive in todo:
         dates = DateRange(since, until) if archive.is_global else DateRange(since, None)
         with tempfile.TemporaryFile(prefix="veille-jorf-") as sink:
-            ctx.fetcher.download(archive.url, sink, max_bytes)
+            try:
+                ctx.fetcher.download(archive.url, sink, max_bytes)
+            except TooLarge as exc:   # it will not shrink: reported, and the next ones read
+                ctx.warnings.append(f"{archive.name} ignorée : {exc} (option max_archive_mb)")
+                ctx.catalog.cursors.set(ctx.source.name, archive.name, ctx.now)
+                continue
             delivery = read_archive(sink, archive.name, limits, dates)
         _apply(ctx, delivery, chooser)
         ctx.catalog.cursors.set(ctx.source.name, archive.name, ctx.now)
