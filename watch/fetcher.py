@@ -381,6 +381,7 @@ class Fetcher:
             raise ConnectionFailed(f"connexion TLS impossible à {url} : {_reason(exc)}", url=url) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ConnectionFailed(f"connexion impossible à {url} : {_reason(exc)}", url=url) from None
+        complete = False
         try:
             length = response.headers.get("content-length", "")
             if length.isdigit() and int(length) > max_bytes and not truncate:
@@ -390,7 +391,10 @@ class Fetcher:
                 body = self._read_body(response, url, max_bytes, truncate, sink)
             else:
                 body = self._read_body(response, url, max_bytes, truncate)
+            complete = True
         finally:
+            if not complete or truncate:   # a body maybe left unread must not go back to the pool
+                response.close()
             response.release_conn()
         return _Response(response.status, _lower_headers(response.headers), body)
 
