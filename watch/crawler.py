@@ -247,9 +247,10 @@ CrawlFunction = Callable[[CrawlContext], None]
 
 
 def _kind_crawlers() -> dict[str, CrawlFunction]:
-    from watch.sources import change, feed, legifrance, page
+    from watch.sources import change, dila_jorf, feed, legifrance, page
 
-    return {"feed": feed.crawl, "page": page.crawl, "change": change.crawl, "legifrance": legifrance.crawl}
+    return {"feed": feed.crawl, "page": page.crawl, "change": change.crawl, "legifrance": legifrance.crawl,
+            "dila-jorf": dila_jorf.crawl}
 
 
 # Other source kinds (e.g. legifrance) register here: kind -> crawl(ctx).

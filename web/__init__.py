@@ -9,7 +9,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from veille.core.config import Config, load_config
-from veille.core.dates import french_date, french_datetime
+from veille.core.dates import calendar_date, french_date, french_datetime
 from web import present
 
 
@@ -26,6 +26,9 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     tz = config.tz
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
+    # a date a source stated (publication) is never moved into the centre's time zone
+    app.add_template_filter(lambda value: calendar_date(value) if value else None, "calendar_date")
+    app.add_template_filter(lambda doc: doc.day(tz), "day_of")
 
     from web import alerts, api, auth, documents, health, library, search, sources
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
@@ -39,7 +39,7 @@ class Related:
     title: str
     source: str
     kind: str
-    date: datetime | None
+    date: date | None      # the calendar date shown (Document.day)
 
 
 def text_pages(content: str, page_count: int | None = None) -> list[str]:
@@ -87,7 +87,7 @@ def summary_to_show(doc: Document) -> str:
 
 
 def _related(doc: Document) -> Related:
-    return Related(doc.id, doc.title, doc.source, doc.kind, doc.date)
+    return Related(doc.id, doc.title, doc.source, doc.kind, doc.day(veille_config().tz))
 
 
 def similar_documents(doc_id: str) -> list[Related]:

@@ -145,5 +145,5 @@ def feed():
     body = search_feed(state, found, base_url=config.web.base_url,
                        page_url=search_url(replace(state, page=1)),
                        self_url=search_url(replace(state, page=1), endpoint="search.feed"),
-                       source_name=source_title)
+                       source_name=source_title, tz=config.tz)
     return Response(body, mimetype="application/atom+xml")

@@ -596,6 +596,63 @@ def document_identity(doc: Document) -> tuple[str, ...]:
     return tuple(dict.fromkeys(numbered + others + [k for k in every if is_date_key(k)]))
 
 
+def link_keys(link: dict) -> tuple[str, ...]:
+    """The keys of a text a source links to in a structured way (the DILA's `LIENS/LIEN`,
+    recorded as `extra["links"]`: nature, number, cid, target, article, nor, signed, title):
+    the key it is cited by first, then other keys prose may cite the same text by (its NOR,
+    its Légifrance id, its date). () when the link names nothing keyable."""
+    nature = _nature_key(str(link.get("nature") or ""))
+    number = str(link.get("number") or "").strip()
+    cid = str(link.get("cid") or "").strip()
+    target = str(link.get("target") or "").strip()
+    article = str(link.get("article") or "").strip()
+    signed = str(link.get("signed") or "").strip()
+    aliases = []
+    if nature == "code":
+        title = str(link.get("title") or "").translate(_TRANSLATE).split(" - art")[0]
+        slug = code_slug(title)
+        if article and ARTICLE_NUM_RE.fullmatch(article):
+            number_id = _article_id(article)
+            keys = [f"article:{number_id}:{slug}"] if slug in _CODE_SLUGS else []
+            keys.append(f"article:{number_id}")   # as prose keys "articles L. 211-15 et D. 211-8"
+        else:
+            keys = [f"legitext:{cid}"] if cid.startswith("LEGITEXT") else []
+        if target.startswith("LEGIARTI"):
+            aliases.append(f"legiarti:{target}")
+        return tuple(dict.fromkeys(keys + aliases))
+    if nature in NUMBERED_NATURES and re.fullmatch(r"\d{2,4}-\d{1,5}", number):
+        text_key = f"{nature}:{number}"
+    elif LEGIFRANCE_ID_RE.fullmatch(cid):
+        text_key = f"{cid[:8].lower()}:{cid}"
+    else:
+        return ()
+    keys = [text_key]
+    if article and text_key.split(":")[0] in NUMBERED_NATURES and ARTICLE_NUM_RE.fullmatch(article):
+        keys.insert(0, f"article:{_article_id(article)}:{text_key}")
+    if LEGIFRANCE_ID_RE.fullmatch(cid):
+        aliases.append(f"{cid[:8].lower()}:{cid}")
+    if LEGIFRANCE_ID_RE.fullmatch(target) and target != cid:
+        aliases.append(f"{target[:8].lower()}:{target}")
+    if NOR_RE.fullmatch(str(link.get("nor") or "")):
+        aliases.append(f"nor:{link['nor']}")
+    if nature in NATURE_LABELS and re.fullmatch(r"\d{4}-\d\d-\d\d", signed):
+        aliases.append(f"{nature}:{signed}")
+    return tuple(dict.fromkeys(keys + aliases))
+
+
+def cited_by_links(links, prose: list[str]) -> list[str]:
+    """What a text cites: the keys found in its prose, each replaced by the key of the
+    structured link naming the same text, then the linked texts prose did not name; each
+    once. A whole code is left out when some of its articles are linked."""
+    linked = [keys for keys in (link_keys(link) for link in links or () if isinstance(link, dict)) if keys]
+    codes_with_articles = {str(link.get("cid")) for link in links or ()
+                           if isinstance(link, dict) and link.get("article")}
+    linked = [keys for keys in linked
+              if not (keys[0].startswith("legitext:") and keys[0][9:] in codes_with_articles)]
+    primary = {alias: keys[0] for keys in linked for alias in keys}
+    return list(dict.fromkeys([primary.get(key, key) for key in prose] + [keys[0] for keys in linked]))
+
+
 def enrich_legal(doc: Document) -> Document:
     """`doc` with its legal identity and references in `extra` and, for a legal text, its
     nature as `doc_type`:
@@ -603,12 +660,13 @@ def enrich_legal(doc: Document) -> Document:
     - `legal_id`: the key of the text itself (`loi:2014-173`), or absent;
     - `legal_ids`: every key naming the text itself (number, NOR, ELI, Légifrance id, date);
     - `legal_refs`: `legal_ids` then every key the text cites, so that searching a key finds
-      the text itself and every text citing it;
+      the text itself and every text citing it (the source's structured links, when it
+      recorded some in `extra["links"]`, merged with the references found in prose);
     - `nor`, when the text states its own NOR and no source recorded one.
     """
     ids = document_identity(doc)
     text = "\n".join(p for p in (doc.title, doc.summary, doc.content) if p)[:MAX_SCAN_CHARS]
-    cited = [key for key in legal_keys(text) if key not in ids]
+    cited = [key for key in cited_by_links((doc.extra or {}).get("links"), legal_keys(text)) if key not in ids]
     extra = {k: v for k, v in (doc.extra or {}).items() if k not in ("legal_id", "legal_ids", "legal_refs")}
     legal_id = next((k for k in ids if not is_date_key(k)), None)
     if legal_id:

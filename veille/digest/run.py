@@ -142,12 +142,12 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
                                     for a in followed},
             already_sent=already_sent)
         composed.append(Composed(digest=digest, html=render_html(digest), text=render_text(digest),
-                                 items=_items(followed, visible, period, base_url, already_sent)))
+                                 items=_items(followed, visible, period, base_url, already_sent, config.tz)))
     return composed, failed
 
 
 def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], period: DigestPeriod,
-           base_url: str, already_sent: set[str]) -> tuple[DigestItem, ...]:
+           base_url: str, already_sent: set[str], tz) -> tuple[DigestItem, ...]:
     items = {}
     for alert in followed:
         for match in found[alert.key]:
@@ -156,7 +156,8 @@ def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], pe
                 text, _ = snippet_parts(match.snippet, doc.summary or doc.content)
                 items[(alert.key, doc.id)] = DigestItem(
                     alert=alert.key, doc_id=doc.id, title=doc.title, link=document_link(base_url, doc.id),
-                    date=doc.date, summary=text)
+                    # the publication date as stated, else the day it came in, in the centre's zone
+                    date=doc.published or doc.first_seen.astimezone(tz), summary=text)
     return tuple(items.values())
 
 

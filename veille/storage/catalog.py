@@ -17,6 +17,7 @@ from pathlib import Path
 
 from veille.core.layout import DataDir
 from veille.storage.alerts import AlertRepository
+from veille.storage.cursors import CursorRepository
 from veille.storage.db import Database
 from veille.storage.digests import DigestRepository
 from veille.storage.documents import DocumentRepository
@@ -46,6 +47,7 @@ class Catalog:
         self.legal_keys = LegalKeyRepository(self.db)
         self.runs = RunRepository(self.db)
         self.source_state = SourceStateRepository(self.db)
+        self.cursors = CursorRepository(self.db)
         self.snapshots = SnapshotRepository(self.db)
         self.validators = ValidatorRepository(self.db)
         self.library_files = LibraryFileRepository(self.db)

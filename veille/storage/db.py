@@ -1,7 +1,8 @@
 """The one SQLite connection helper: a connection per thread, WAL, whole transactions.
 
 WAL mode lets the web's readers go on while the crawler writes. Datetimes are stored as
-ISO 8601 strings in UTC (`to_iso` / `from_iso`).
+ISO 8601 strings: instants in UTC (`to_iso`), dates stated by a source with their own offset
+(`stated_iso`); `from_iso` reads both.
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ def to_iso(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def stated_iso(value: datetime | None) -> str | None:
+    """A date-time as its source stated it, its offset kept (a naive one is taken as UTC):
+    for dates whose calendar day is the source's, not UTC's (a publication date)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat(timespec="seconds")
 
 
 def from_iso(text: str | None) -> datetime | None:

@@ -239,6 +239,13 @@ def _step_2(db: sqlite3.Connection) -> None:
     )""")
 
 
+def _step_3(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS source_cursors ("
+               " source TEXT PRIMARY KEY,"
+               " position TEXT NOT NULL,"    # the last item of an ordered series read whole
+               " updated TEXT NOT NULL)")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int            # user_version once applied
@@ -250,6 +257,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of the first release (documents, queue, runs, alerts, digests, accounts...)",
               _step_1),
     Migration(2, "documents' visibility; what staff edit by hand on a document", _step_2),
+    Migration(3, "where each source stopped in a series it reads in order (source_cursors)", _step_3),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
