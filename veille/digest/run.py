@@ -68,7 +68,7 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class RunReport:
+class DigestRunReport:
     outcomes: tuple[Outcome, ...]
 
     def count(self, status: str) -> int:
@@ -174,7 +174,7 @@ def run_lock(path: Path) -> Iterator[None]:
 
 
 def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datetime,
-               environ: Mapping[str, str] = os.environ) -> RunReport:
+               environ: Mapping[str, str] = os.environ) -> DigestRunReport:
     """Send every recipient their digest for the period ending `now`; see the module docstring."""
     now = _utc(now)
     with run_lock(config.layout.digest_lock):
@@ -187,7 +187,7 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
                 outcomes.append(Outcome(item.digest.recipient, "empty"))
                 continue
             outcomes.append(_send(config, catalog, item, now, environ))
-    report = RunReport(tuple(outcomes))
+    report = DigestRunReport(tuple(outcomes))
     log.info("digest: %s", report.summary())
     return report
 
@@ -303,7 +303,7 @@ def open_space(config: Config):
     return DocumentSpace(config)
 
 
-def send_digests(config: Config, *, now: datetime) -> RunReport:
+def send_digests(config: Config, *, now: datetime) -> DigestRunReport:
     """The whole run with the real search engine and catalog of `config` (CLI, scheduler)."""
     catalog = Catalog.open(config.layout)
     space = open_space(config)

@@ -41,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from veille.storage.catalog import Catalog
 from veille.core.config import Config
 from veille.core.schedules import schedule_trigger
-from watch.crawler import RunReport, crawl_sources
+from watch.crawler import CrawlReport, crawl_sources
 from veille.core.logs import log_event, timed
 from watch.fetcher import Fetcher
 
@@ -67,7 +67,7 @@ class Runtime:
     catalog: Catalog
     fetcher: Fetcher
     index_after_crawl: bool = True
-    on_report: Callable[[RunReport], None] | None = None
+    on_report: Callable[[CrawlReport], None] | None = None
     _index_lock: threading.Lock = field(default_factory=threading.Lock)
     _space: object | None = None
 
@@ -152,7 +152,7 @@ class VeilleScheduler(BackgroundScheduler):
 def build_scheduler(config: Config, *, catalog: Catalog | None = None, fetcher: Fetcher | None = None,
                     index_after_crawl: bool = True,
                     extra_jobs: Iterable[Callable[[BackgroundScheduler, Config], None]] = (),
-                    on_report: Callable[[RunReport], None] | None = None) -> BackgroundScheduler:
+                    on_report: Callable[[CrawlReport], None] | None = None) -> BackgroundScheduler:
     """A started but paused scheduler with every source's job in place; `resume()` runs it.
 
     `extra_jobs` are functions `(scheduler, config)` that add more jobs with `ensure_job`
