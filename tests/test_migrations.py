@@ -57,6 +57,8 @@ EMPTY = Document(
     kind="publication", first_seen=at(4), url="https://anct.example/scan.pdf",
     status="empty", status_reason="le PDF ne contient que des images")
 GONE_ID = document_id("https://anct.example/retire")
+# the tables migration steps after the first add to a catalog of the previous release, empty
+ADDED_TABLES = {"scheduled_jobs": []}
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ def test_previous_release_catalog_is_migrated_with_nothing_lost(old_catalog):
     before = dump(old_catalog)
     catalog = Catalog(old_catalog)
     assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
-    assert dump(old_catalog) == before          # every row of every table, untouched
+    assert dump(old_catalog) == {**before, **ADDED_TABLES}   # every row of every table, untouched
 
     assert catalog.documents.count() == 4
     assert catalog.documents.get_many([LOI.id, NEWS.id, GUIDE.id, EMPTY.id]) == {
@@ -196,7 +198,7 @@ def test_catalog_missing_later_tables_gets_them(old_catalog):
     before = dump(old_catalog)
     catalog = Catalog(old_catalog)
     after = dump(old_catalog)
-    assert after == {**before, "staff_users": [], "secrets": []}
+    assert after == {**before, "staff_users": [], "secrets": [], **ADDED_TABLES}
     assert catalog.users.all() == []
     assert catalog.users.add(STAFF_EMAIL, "hash")
     catalog.close()
@@ -219,7 +221,22 @@ def test_migrating_twice_is_a_no_op(old_catalog):
 def test_new_catalog_starts_at_the_current_version(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     assert raw(tmp_path / "catalog.sqlite3", "PRAGMA user_version") == [(CURRENT_VERSION,)]
-    assert set(dump(tmp_path / "catalog.sqlite3")) == set(dump(FIXTURE))
+    assert set(dump(tmp_path / "catalog.sqlite3")) == set(dump(FIXTURE)) | set(ADDED_TABLES)
+    catalog.close()
+
+
+def test_a_catalog_at_version_1_gets_the_scheduler_table(old_catalog):
+    database = Database(old_catalog)
+    migrate(database)
+    database.connection().execute("DROP TABLE scheduled_jobs")
+    database.connection().execute("PRAGMA user_version = 1")
+    before = dump(old_catalog)
+    assert migrate(database) == 1
+    database.close()
+    assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert dump(old_catalog) == {**before, "scheduled_jobs": []}
+    catalog = Catalog(old_catalog)
+    assert catalog.schedule.all() == {}
     catalog.close()
 
 

@@ -330,10 +330,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         return 0
     from veille.storage.catalog import Catalog
-    from veille.jobs.scheduler import stored_next_runs
+    from veille.jobs.scheduler import next_run_times
     from watch.status import source_statuses
 
-    statuses = source_statuses(config, Catalog.open(config.layout), stored_next_runs(config))
+    catalog = Catalog.open(config.layout)
+    statuses = source_statuses(config, catalog, next_run_times(config, catalog))
     if args.json:
         _print_json({"sources": [s.as_json() for s in statuses]})
         return 0
@@ -354,7 +355,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
     from veille.ops.serve import serve
-    from veille.jobs.scheduler import build_scheduler, shutdown
+    from veille.jobs.scheduler import build_scheduler
 
     config = _config(args)
     from veille.digest.run import register_digest_job
@@ -376,7 +377,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             serve(config, host=args.host, port=args.port, scheduler=scheduler)
     finally:
         print("Veille : arrêt (attente des relevés en cours)…", file=sys.stderr, flush=True)
-        shutdown(scheduler, wait=True)
+        scheduler.close(wait=True)
     return 0
 
 

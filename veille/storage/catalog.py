@@ -25,6 +25,7 @@ from veille.storage.library_files import LibraryFileRepository
 from veille.storage.migrations import migrate
 from veille.storage.queue import IndexQueue
 from veille.storage.runs import RunRepository
+from veille.storage.schedule import ScheduleRepository
 from veille.storage.secrets import SecretRepository
 from veille.storage.snapshots import SnapshotRepository
 from veille.storage.source_state import SourceStateRepository
@@ -52,6 +53,7 @@ class Catalog:
         self.unsubscriptions = UnsubscriptionRepository(self.db)
         self.secrets = SecretRepository(self.db)
         self.users = UserRepository(self.db)
+        self.schedule = ScheduleRepository(self.db)
 
     @classmethod
     def open(cls, layout: DataDir) -> "Catalog":

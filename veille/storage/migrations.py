@@ -220,6 +220,21 @@ def _step_1(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE documents ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
 
 
+SCHEMA_2 = """
+-- the scheduler's jobs (veille.storage.schedule): what `veille run` must find after a restart
+CREATE TABLE scheduled_jobs (
+    id TEXT PRIMARY KEY,
+    trigger TEXT NOT NULL,   -- the schedule the job was planned with; a changed one replans it
+    next_run TEXT            -- UTC, to the microsecond; in the past: due while the process was down
+);
+"""
+
+
+def _step_2(db: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA_2):
+        db.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int            # user_version once applied
@@ -230,6 +245,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of the first release (documents, queue, runs, alerts, digests, accounts...)",
               _step_1),
+    Migration(2, "the scheduler's jobs and their next run times (formerly scheduler.sqlite3)", _step_2),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
