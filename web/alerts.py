@@ -17,7 +17,7 @@ from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alert
                                   find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
-from web import get_catalog, get_space, veille_config
+from web.state import get_catalog, get_space, veille_config
 from web.auth import csrf_exempt, staff_only
 
 # Staff pages: alerts management and the digest archive.

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template, request
 
 from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, Document
 from indexer.search import citations
-from web import get_catalog, get_space, veille_config
+from web.state import get_catalog, get_space, veille_config
 from web.files import send_confined
 from web.params import page_window
 from web.present import as_date, diff_lines

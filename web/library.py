@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from flask import Blueprint, abort, render_template, request
 
 from indexer.library.sync import LibraryPathError, library_folder, list_folder, resolve_file
-from web import get_catalog, veille_config
+from web.state import get_catalog, veille_config
 from web.files import send_path
 
 bp = Blueprint("library", __name__)

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template
 
 from veille.jobs.scheduler import next_run_times
 from watch.status import source_statuses
-from web import get_catalog, veille_config
+from web.state import get_catalog, veille_config
 from web.auth import staff_only
 
 bp = Blueprint("sources", __name__)

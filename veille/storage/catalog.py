@@ -70,3 +70,11 @@ class Catalog:
     def close(self) -> None:
         """Close this thread's connection."""
         self.db.close()
+
+    def end_request(self) -> None:
+        """Roll back a transaction this thread left open (see `Database.end_request`)."""
+        self.db.end_request()
+
+    def close_all(self) -> None:
+        """Close every thread's connection (nothing may be using the catalog)."""
+        self.db.close_all()
