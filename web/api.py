@@ -42,9 +42,9 @@ def search():
     except ParamError as exc:
         raise WebError(400, str(exc)) from None
     except ValueError:
-        raise WebError(400, "per_page must be a whole number") from None
+        raise WebError(400, "per_page doit être un nombre entier") from None
     if not 1 <= per_page <= MAX_PER_PAGE:
-        raise WebError(400, f"per_page must be between 1 and {MAX_PER_PAGE}")
+        raise WebError(400, f"per_page doit être entre 1 et {MAX_PER_PAGE}")
     found = run_search(state, per_page=per_page)
     return jsonify({
         "total": found.total,
