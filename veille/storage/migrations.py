@@ -222,7 +222,7 @@ def _step_1(db: sqlite3.Connection) -> None:
 
 SCHEMA_2 = """
 -- the scheduler's jobs (veille.storage.schedule): what `veille run` must find after a restart
-CREATE TABLE scheduled_jobs (
+CREATE TABLE IF NOT EXISTS scheduled_jobs (
     id TEXT PRIMARY KEY,
     trigger TEXT NOT NULL,   -- the schedule the job was planned with; a changed one replans it
     next_run TEXT            -- UTC, to the microsecond; in the past: due while the process was down
