@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request, url_for
 
 from veille.core.records import KIND_LIBRARY, Document
-from web.state import get_catalog, get_space, veille_config
 from web.auth import current_staff
-from web.errors import WebError
 from web.documents import legal_references, similar_documents
+from web.errors import WebError
 from web.params import FACET_PARAMS, ParamError, parse_state
 from web.search import run_search
 from web.sources import status_json, statuses
+from web.state import get_space
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -10,10 +10,10 @@ from flask import Blueprint, abort, render_template, request
 
 from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, Document
 from indexer.search import citations
-from web.state import get_catalog, get_space, veille_config
 from web.files import send_confined
 from web.params import page_window
 from web.present import as_date, diff_lines
+from web.state import get_catalog, get_space, veille_config
 
 log = logging.getLogger("veille.web")
 

@@ -11,8 +11,8 @@ from pathlib import PurePosixPath
 from flask import Blueprint, abort, render_template, request
 
 from indexer.library.sync import LibraryPathError, library_folder, list_folder, resolve_file
-from web.state import get_catalog, veille_config
 from web.files import send_path
+from web.state import get_catalog, veille_config
 
 bp = Blueprint("library", __name__)
 

@@ -7,8 +7,8 @@ from flask import Blueprint, render_template
 
 from veille.jobs.scheduler import next_run_times
 from watch.status import source_statuses
-from web.state import get_catalog, veille_config
 from web.auth import staff_only
+from web.state import get_catalog, veille_config
 
 bp = Blueprint("sources", __name__)
 bp.before_request(staff_only)   # issue 6: sources status is staff only
