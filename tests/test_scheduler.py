@@ -397,3 +397,19 @@ def test_an_outdated_index_is_one_warning_and_the_crawls_go_on(tmp_path, feed, c
     assert warning.levelname == "WARNING" and warning.exc_info is None
     assert warning.getMessage().startswith("indexation impossible : l'index de recherche a été construit "
                                            "avec le moteur whoosh")
+
+
+def test_a_job_removed_then_added_again_starts_afresh(tmp_path, feed):
+    config = write_config(tmp_path, feed)
+    sched.build_scheduler(config, index_after_crawl=False).close()
+    catalog = Catalog.open(config.layout)
+    catalog.schedule.save(replace(catalog.schedule.get(sched.OPTIMIZE_JOB), next_run=T_LATER))
+    scheduler = sched.build_scheduler(config, index_after_crawl=False)
+    try:
+        assert scheduler.get_job(sched.OPTIMIZE_JOB).next_run_time == T_LATER   # kept
+        off = replace(config, search=replace(config.search, optimize="off"))
+        assert sched.sync_optimize_job(scheduler, off) == "removed"
+        assert sched.sync_optimize_job(scheduler, config) == "added"
+        assert scheduler.get_job(sched.OPTIMIZE_JOB).next_run_time < T_LATER    # planned anew
+    finally:
+        scheduler.close()

@@ -58,6 +58,7 @@ class CatalogJobStore(MemoryJobStore):
 
     def remove_job(self, job_id: str) -> None:
         super().remove_job(job_id)
+        self.recorded.pop(job_id, None)   # added again later, it starts afresh
         self._write(lambda: self._schedule.remove(job_id), job_id)
 
     def forget_unclaimed(self) -> list[str]:
