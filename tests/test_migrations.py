@@ -24,7 +24,7 @@ from veille.storage.users import verify_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v0.sqlite3"
 # Tables the steps after the first release add, empty in a migrated catalog.
-LATER_TABLES = {"document_edits": [], "source_cursors": []}   # made by later steps, empty
+LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": []}   # made by later steps, empty
 STAFF_EMAIL = "equipe@example.org"
 STAFF_PASSWORD = "mot de passe de la version zéro"
 T0 = datetime(2025, 3, 10, 9, 30, tzinfo=timezone.utc)
@@ -59,6 +59,7 @@ EMPTY = Document(
     kind="publication", first_seen=at(4), url="https://anct.example/scan.pdf",
     status="empty", status_reason="le PDF ne contient que des images")
 GONE_ID = document_id("https://anct.example/retire")
+# the tables migration steps after the first add to a catalog of the previous release, empty
 
 
 @pytest.fixture
@@ -245,6 +246,21 @@ def test_a_version_1_catalog_gets_the_source_cursors(tmp_path):
     catalog.cursors.set("jo", "JORF_20260921-001530.tar.gz", at(11))
     assert catalog.cursors.get("jo").position == "JORF_20260921-001530.tar.gz"
     assert catalog.cursors.get("jo").updated == at(11)
+    catalog.close()
+
+
+def test_a_catalog_at_version_1_gets_the_scheduler_table(old_catalog):
+    database = Database(old_catalog)
+    migrate(database)
+    database.connection().execute("DROP TABLE scheduled_jobs")
+    database.connection().execute("PRAGMA user_version = 1")
+    before = dump(old_catalog)
+    assert migrate(database) == 1
+    database.close()
+    assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert dump(old_catalog) == {**before, "scheduled_jobs": []}
+    catalog = Catalog(old_catalog)
+    assert catalog.schedule.all() == {}
     catalog.close()
 
 

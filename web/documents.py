@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from veille.core.errors import VeilleError
 from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, VISIBILITIES, Document
-from web import get_space, veille_config
 from web.auth import current_staff, is_staff, staff_required
 from web.files import send_confined
 from web.params import page_window
 from web.present import diff_lines
+from web.state import get_space, veille_config
 
 log = logging.getLogger("veille.web")
 

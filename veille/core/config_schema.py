@@ -291,8 +291,8 @@ EXTRACTION = Section((
 
 # Read in this order: alerts' filters name sources and library folders read before them.
 ROOT = Section((
-    Setting("data_dir", str, "index", "where the index, the catalog, stored copies and the job "
-            "store live (relative to the file)"),
+    Setting("data_dir", str, "index", "where the index, the catalog and stored copies live "
+            "(relative to the file)"),
     Setting("timezone", str, "America/Martinique", "time zone for schedules, dates and digests",
             check=time_zone),
     Setting("http", HTTP),

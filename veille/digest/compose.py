@@ -92,7 +92,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Section:
+class DigestSection:
     title: str
     entries: tuple[Entry, ...]
     alert_key: str | None = None      # None for the legal texts section
@@ -106,7 +106,7 @@ class Digest:
     recipient: str
     period: DigestPeriod
     period_text: str
-    sections: tuple[Section, ...]
+    sections: tuple[DigestSection, ...]
     alert_counts: tuple[tuple[str, int], ...]     # every followed alert, in order
     theme_counts: tuple[tuple[str, int], ...]     # most frequent first
     total: int                                    # distinct documents
@@ -226,17 +226,17 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
         return tuple(entry(m) for m in chosen)
 
     legal = [i for i in best if best[i].document.kind == KIND_LEGAL]
-    sections: list[Section] = []
+    sections: list[DigestSection] = []
     if legal:
-        sections.append(Section(title=LEGAL_SECTION, entries=newest_first(legal)))
+        sections.append(DigestSection(title=LEGAL_SECTION, entries=newest_first(legal)))
     for alert, _ in matches:
         ids = [i for i in best if home[i] == alert.key and i not in legal]
         if ids:
             entries = newest_first(ids)
-            sections.append(Section(title=alert.name, entries=entries[:MAX_PER_SECTION], alert_key=alert.key,
-                                    query=alert.query, more=max(0, len(entries) - MAX_PER_SECTION),
-                                    more_url=f"{base_url.rstrip('/')}/search?"
-                                             + urlencode({"q": alert.query, "sort": "date"})))
+            sections.append(DigestSection(
+                title=alert.name, entries=entries[:MAX_PER_SECTION], alert_key=alert.key,
+                query=alert.query, more=max(0, len(entries) - MAX_PER_SECTION),
+                more_url=f"{base_url.rstrip('/')}/search?" + urlencode({"q": alert.query, "sort": "date"})))
     alert_counts = tuple((alert.name, sum(1 for i in best if alert.name in alerts_of[i]))
                          for alert, _ in matches)
     themes: dict[str, int] = {}

@@ -35,7 +35,7 @@ from veille.core.records import KIND_LEGAL, Document, content_hash, document_id
 from watch.errors import ParseError, TooLarge
 from watch.sources.jorf_archive import ArchiveLimits, DateRange, Delivery, read_archive
 from watch.sources.jorf_filters import TextFilter
-from watch.sources.jorf_xml import JorfArticle, JorfStruct, JorfText, body_text
+from watch.sources.jorf_xml import JorfArticle, JorfStruct, DilaText, body_text
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def archives_to_read(archives: list[Archive], cursor: str | None, *, global_dump
     return (chosen + deliveries)[:limit]
 
 
-def to_document(text: JorfText, articles: Iterable[JorfArticle], struct: JorfStruct | None,
+def to_document(text: DilaText, articles: Iterable[JorfArticle], struct: JorfStruct | None,
                 source: str, now: datetime, tags: Iterable[str] = ()) -> Document:
     """The catalog document of a JO text: kind `juridique`, linked to its Légifrance page."""
     content = body_text(text, articles, struct)
@@ -179,6 +179,6 @@ def _apply(ctx, delivery: Delivery, chooser: TextFilter) -> None:
             continue
         ctx.store(doc, dedup=False)
     for cid in delivery.removed:
-        doc_id = document_id(JorfText(cid=cid, title="").url)
+        doc_id = document_id(DilaText(cid=cid, title="").url)
         if ctx.catalog.documents.delete(doc_id):
             log_event(log, "document", source=ctx.source.name, document=doc_id, outcome="removed", jorftext=cid)

@@ -19,7 +19,7 @@ from datetime import date
 from typing import BinaryIO, Callable, Iterable
 
 from watch.errors import ParseError
-from watch.sources.jorf_xml import (JorfArticle, JorfStruct, JorfText, parse_article, parse_struct,
+from watch.sources.jorf_xml import (JorfArticle, JorfStruct, DilaText, parse_article, parse_struct,
                                     parse_suppressions, parse_text_version)
 
 SUPPRESSION_LIST = "liste_suppression_jorf.dat"
@@ -51,7 +51,7 @@ class DateRange:
 @dataclass
 class Delivery:
     name: str
-    texts: dict[str, JorfText] = field(default_factory=dict)
+    texts: dict[str, DilaText] = field(default_factory=dict)
     articles: dict[str, list[JorfArticle]] = field(default_factory=dict)   # by text cid
     structs: dict[str, JorfStruct] = field(default_factory=dict)
     removed: tuple[str, ...] = ()

@@ -58,7 +58,7 @@ class JorfArticle:
 
 
 @dataclass(frozen=True)
-class JorfText:
+class DilaText:
     """A text of the Journal officiel as TEXTE_VERSION gives it."""
 
     cid: str
@@ -146,7 +146,7 @@ def html_text(node: Element | None) -> str:
 # ------------------------------------------------------------------ records
 
 
-def parse_text_version(data: bytes, what: str = "texte") -> JorfText:
+def parse_text_version(data: bytes, what: str = "texte") -> DilaText:
     root = parse_xml(data, what)
     if root.tag != "TEXTE_VERSION":
         raise ParseError(f"{what} : pas un TEXTE_VERSION mais <{root.tag}>")
@@ -155,7 +155,7 @@ def parse_text_version(data: bytes, what: str = "texte") -> JorfText:
         raise ParseError(f"{what} : identifiant JORFTEXT absent")
     chronicle = "META/META_SPEC/META_TEXTE_CHRONICLE/"
     version = "META/META_SPEC/META_TEXTE_VERSION/"
-    return JorfText(
+    return DilaText(
         cid=cid,
         title=_text(root, version + "TITREFULL") or _text(root, version + "TITRE") or cid,
         nature=_text(root, "META/META_COMMUN/NATURE"), nor=_text(root, chronicle + "NOR"),
@@ -249,7 +249,7 @@ def _number_key(article: JorfArticle) -> tuple:
             tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts), article.id)
 
 
-def body_text(text: JorfText, articles: Iterable[JorfArticle], struct: JorfStruct | None = None) -> str:
+def body_text(text: DilaText, articles: Iterable[JorfArticle], struct: JorfStruct | None = None) -> str:
     """The full text as read in the JO: notice, visas, articles in order, signatories."""
     parts = [f"Notice : {text.notice}" if text.notice else "", text.visas]
     for kind, value in article_order(articles, struct):
