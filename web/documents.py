@@ -33,6 +33,17 @@ class TextPage:
 
 
 @dataclass(frozen=True)
+class CitedByShown:
+    documents: tuple          # of Related, newest first
+    total: int                # documents citing the text in all
+    query: str                # the search listing every one of them
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.documents)
+
+
+@dataclass(frozen=True)
 class Related:
     """A document shown in a list (similar, cited by): whatever record the space returns."""
     id: str
@@ -99,17 +110,20 @@ def similar_documents(doc_id: str) -> list[Related]:
     return [_related(d) for d in items if d.id != doc_id]
 
 
-def legal_references(doc: Document) -> tuple[list, list[Related], list[Related]]:
+def legal_references(doc: Document) -> tuple[list, CitedByShown, list[Related]]:
     """(texts `doc` cites, as indexer.search.citations.Citation, with the local copies the
-    reader may see; documents citing it; other copies of the same text from other sources)."""
+    reader may see; the newest documents citing it and their number; other copies of the
+    same text from other sources)."""
     space, staff = get_space(), is_staff()
     try:
         cites = space.cites(doc.id, include_internal=staff)
-        cited_by = [_related(d) for d in space.cited_by(doc.id, include_internal=staff)]
+        citing = space.cited_by(doc.id, include_internal=staff)
         same = [_related(d) for d in space.same_as(doc.id, include_internal=staff)]
     except Exception:  # references are a courtesy: the page shows without them
         log.exception("legal references failed for %s", doc.id)
-        return [], [], []
+        return [], CitedByShown((), 0, ""), []
+    cited_by = CitedByShown(tuple(_related(d) for d in citing.documents), citing.total,
+                            " OR ".join(f"cite:{key}" for key in citing.keys))
     return cites, cited_by, same
 
 

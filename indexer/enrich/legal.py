@@ -531,3 +531,18 @@ def cited_keys(doc: Document) -> list[str]:
     """What `doc` cites: its legal_refs that do not name itself."""
     own = set((doc.extra or {}).get("legal_ids", ()))
     return [k for k in (doc.extra or {}).get("legal_refs", ()) if k not in own]
+
+
+def text_key(key: str) -> str:
+    """The text an article key belongs to: `article:55:loi:2000-1208` -> `loi:2000-1208`;
+    any other key is its own text."""
+    if key.startswith("article:"):
+        within = key.split(":", 2)[2] if key.count(":") >= 2 else ""
+        if within.split(":")[0] in NATURE_LABELS:
+            return within
+    return key
+
+
+def cited_texts(doc: Document) -> list[str]:
+    """What `doc` cites, each article also as its text: citing article 5 of a law cites the law."""
+    return list(dict.fromkeys(k for key in cited_keys(doc) for k in (key, text_key(key))))

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from types import MappingProxyType
 from typing import Mapping
 
+from indexer.enrich.legal import cited_texts
 from veille.core.facets import FACETS
 from veille.core.records import Document
 
@@ -21,18 +22,18 @@ TEXT_FIELDS = ("title", "summary", "content")
 FIELD_BOOSTS: Mapping[str, float] = MappingProxyType({"title": 3.0, "summary": 1.5, "content": 1.0})
 # Folded, unstemmed words of the text, without positions: wildcards and "did you mean".
 SPELL_FIELD = "spell"
-# Exact-value fields: facets, legal references cited or borne; for an article of a code, its
-# number (`l121-2`, as the analysis writes it) and its code.
+# Exact-value fields: facets, legal references cited or borne, those cited alone (with the
+# texts of the articles cited); for an article of a code, its number (`l121-2`, as the analysis writes it) and its code.
 KEYWORD_FIELDS = ("kind", "source", "themes", "territories", "doc_type", "year", "visibility",
-                  "legal_refs", "article", "code")
+                  "legal_refs", "cites", "article", "code")
 # Fields the indexes of the previous release lack.
-NEW_FIELDS = ("summary", "visibility", "article", "code")
+NEW_FIELDS = ("summary", "visibility", "cites", "article", "code")
 DATE_FIELDS = ("date", "first_seen")
 # Facet name -> engine field.
 FACET_FIELDS: Mapping[str, str] = MappingProxyType({facet.name: facet.field for facet in FACETS})
 # Query-language field (`theme:...`, indexer.search.query.QUERY_FIELDS) -> engine field.
 QUERY_FIELD_TARGETS: Mapping[str, str] = MappingProxyType(
-    {"title": "title", "ref": "legal_refs", "code": "code",
+    {"title": "title", "ref": "legal_refs", "cite": "cites", "code": "code",
      **{facet.query_field: facet.field for facet in FACETS}})
 # Facets whose every document has exactly one value: the total of their counts is the number
 # of documents matched.
@@ -92,6 +93,8 @@ def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
         "doc_type": _clean_values((doc.doc_type,)), "year": (f"{local_date(doc, tz).year:04d}",),
         "visibility": (doc.visibility,),
         "legal_refs": _clean_values(str(ref) for ref in refs if ref),
+        # what it cites, not what it is: "cité par" lists come from the index
+        "cites": _clean_values(cited_texts(doc)),
         "article": _clean_values(((doc.extra or {}).get("article") or "",)),
         "code": _clean_values(((doc.extra or {}).get("code") or "",)),
     }
