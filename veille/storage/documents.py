@@ -189,9 +189,10 @@ class DocumentRepository:
     def counts_by(self, column: str) -> dict[str, int]:
         if column not in COUNTABLE:
             raise ValueError(column)
-        rows = self._db.connection().execute(
-            f"SELECT {column}, COUNT(*) FROM documents GROUP BY {column} ORDER BY {column}")
-        return {row[0]: row[1] for row in rows}
+        # a pass over every row (0.4 s at a million documents): once per change of the file
+        return dict(self._db.remembered(f"counts_by:{column}", lambda: {
+            row[0]: row[1] for row in self._db.connection().execute(
+                f"SELECT {column}, COUNT(*) FROM documents GROUP BY {column} ORDER BY {column}")}))
 
     def recent(self, since: datetime, limit: int = 50) -> list[Document]:
         rows = self._db.connection().execute(
