@@ -1,5 +1,6 @@
 """The home page, the search page (every parameter) and the Atom feed, on an indexed space."""
 
+from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
@@ -7,6 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import HOSTILE
+from indexer.search.fields import sample_part
 
 
 def page(client, url, status=200):
@@ -282,3 +284,21 @@ def test_pdf_snippet_names_its_page(web_client):
     assert ref["href"].endswith("?p=2#texte")
     text_page = page(web_client, ref["href"])
     assert "page 2 sur 3" in text_page.select_one("#texte").get_text()
+
+
+def test_estimated_facet_counts_say_so(web_client, monkeypatch):
+    from indexer.search import facet_counts
+
+    exact = page(web_client, "/search?q=")
+    assert "Nombres estimés" not in exact.get_text() and "≈" not in exact.select_one("aside.facets").get_text()
+    everything = web_client.get("/api/search?q=&per_page=100").get_json()["results"]
+    [(part, _)] = Counter(sample_part(hit["id"]) for hit in everything).most_common(1)
+    monkeypatch.setattr(facet_counts, "SAMPLED_PART", part)      # a part this small space has documents in
+    monkeypatch.setattr(facet_counts, "FACETS_SAMPLED_ABOVE", 0)
+    estimated = page(web_client, "/search?q=&from=2000-01-01")   # a request not cached yet
+    facets = estimated.select_one("aside.facets")
+    assert "Nombres estimés" in facets.get_text()
+    counts = [n.get_text() for n in facets.select(".n")]
+    assert counts and all(text.startswith("≈ ") for text in counts if text != "0")
+    api = web_client.get("/api/search?q=&from=2000-01-02").get_json()
+    assert api["facets_estimated"] is True

@@ -8,6 +8,7 @@ it was first seen in the centre's time zone (`Document.day`).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from types import MappingProxyType
@@ -25,9 +26,9 @@ SPELL_FIELD = "spell"
 # Exact-value fields: facets, legal references cited or borne, those cited alone (with the
 # texts of the articles cited); for an article of a code, its number (`l121-2`, as the analysis writes it) and its code.
 KEYWORD_FIELDS = ("kind", "source", "themes", "territories", "doc_type", "year", "visibility",
-                  "legal_refs", "cites", "article", "code")
+                  "legal_refs", "cites", "article", "code", "sample")
 # Fields the indexes of the previous release lack.
-NEW_FIELDS = ("summary", "visibility", "cites", "article", "code")
+NEW_FIELDS = ("summary", "visibility", "cites", "article", "code", "sample")
 DATE_FIELDS = ("date", "first_seen")
 # Facet name -> engine field.
 FACET_FIELDS: Mapping[str, str] = MappingProxyType({facet.name: facet.field for facet in FACETS})
@@ -38,6 +39,11 @@ QUERY_FIELD_TARGETS: Mapping[str, str] = MappingProxyType(
 # Facets whose every document has exactly one value: the total of their counts is the number
 # of documents matched.
 SINGLE_VALUED = ("kind", "source", "year", "visibility")
+
+# Every document falls in one of SAMPLE_PARTS parts by its id (`sample`): facets of a search
+# matching very many documents are counted on one part, a fixed share of the collection.
+SAMPLE_PARTS = 16
+SAMPLED_PART = "0"
 
 MAX_SPELL_CHARS = 100_000   # words offered by "did you mean": those of a text's first 100k characters
 MAX_FACET_VALUES = 100      # values shown per facet
@@ -97,11 +103,17 @@ def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
         "cites": _clean_values(cited_texts(doc)),
         "article": _clean_values(((doc.extra or {}).get("article") or "",)),
         "code": _clean_values(((doc.extra or {}).get("code") or "",)),
+        "sample": (sample_part(doc.id),),
     }
     summary = "" if _repeats_the_text(doc.summary, doc.content) else doc.summary
     return IndexedDocument(id=doc.id, title=doc.title, summary=summary, content=doc.content,
                            keywords=MappingProxyType(keywords), date=indexed_date(doc, tz),
                            first_seen=utc_naive(doc.first_seen))
+
+
+def sample_part(doc_id: str) -> str:
+    """The part of the collection a document falls in: spread evenly, fixed by its id."""
+    return str(zlib.crc32(doc_id.encode("utf-8")) % SAMPLE_PARTS)
 
 
 def _repeats_the_text(summary: str, content: str) -> bool:

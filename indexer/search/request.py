@@ -62,6 +62,7 @@ class SearchResults:
     expansions: tuple[str, ...] = ()   # French, one line per synonym or acronym also searched
     relaxed: bool = False        # few or no documents held every word: those holding most of them
     strict_total: int = 0        # how many held every word
+    facets_estimated: bool = False   # facet counts estimated on a sample (very many matches)
 
     @property
     def pages(self) -> int:

@@ -25,21 +25,20 @@ from typing import Iterator
 
 from indexer.enrich.legal import is_date_key, query_keys
 from indexer.enrich.synonyms import SYNONYMS_FILE, SynonymFile
-from indexer.search import citations, indexes
-from indexer.search.analysis import analyze, fold, fold_word
+from indexer.search import citations, facet_counts, indexes
+from indexer.search.analysis import analyze, fold_word
 from indexer.search.backend import Backend, Query
 from indexer.search.citations import Citation, CitedBy
 from indexer.search.compile import Compiler
 from indexer.search.expand import Expander
-from indexer.search.fields import (FACET_FIELDS, MAX_FACET_VALUES, SINGLE_VALUED, SPELL_FIELD,
-                                   indexed_document, local_date, local_day_bounds)
+from indexer.search.fields import (FACET_FIELDS, SPELL_FIELD, indexed_document, local_date, local_day_bounds)
 from indexer.search.highlight import highlighter_for, snippet
 from indexer.search.query import ParsedQuery, parse_query, suggestion_words
 from indexer.search.request import Hit, IndexOutdated, SearchRequest, SearchResults
 from indexer.search.similar import similar_query
 from indexer.search.suggest import Vocabulary
 from veille.core.config import Config
-from veille.core.facets import BY_NAME, FACET_NAMES
+from veille.core.facets import BY_NAME
 from veille.core.progress import Progress, no_progress
 from veille.core.records import VISIBILITY_PUBLIC, Document
 from veille.storage.catalog import Catalog
@@ -78,6 +77,7 @@ class _Answer:
     facets: dict
     page: int
     per_page: int
+    facets_estimated: bool = False
 
 
 class _Opened:
@@ -206,7 +206,7 @@ class DocumentSpace:
         return SearchResults(total=answer.total, page=answer.page, per_page=answer.per_page,
                              hits=tuple(hits), facets=answer.facets, notice=parsed.notice,
                              suggestion=suggestion, expansions=expansions, relaxed=relaxed,
-                             strict_total=strict_total)
+                             strict_total=strict_total, facets_estimated=answer.facets_estimated)
 
     def _expander(self) -> Expander:
         table = self._synonyms.table()
@@ -239,12 +239,13 @@ class DocumentSpace:
         else:
             ranked = _window(backend, final, (page - 1) * per_page, per_page, by_date)
         facets: dict = {}
-        total = None
+        total, estimated = None, False
         if request.facets and not scope.impossible:
-            facets, total = self._facets(backend, base, scope.selections, request.include_internal)
+            facets, total, estimated = facet_counts.count(backend, base, scope.selections,
+                                                          request.include_internal)
         if total is None:
             total = backend.count(final)
-        return _Answer(ranked, total, facets, page, per_page)
+        return _Answer(ranked, total, facets, page, per_page, estimated)
 
     def _visibility(self, backend: Backend, request: SearchRequest, hidden: tuple[str, ...] = ()) -> Query | None:
         """What an anonymous reader may see; None: everything (staff)."""
@@ -270,31 +271,6 @@ class DocumentSpace:
         if request.first_seen_after:
             out.append(backend.date_range("first_seen", local_day_bounds(request.first_seen_after, tz)[0], None))
         return out
-
-    def _facets(self, backend: Backend, base: list[Query], selections: dict[str, Query],
-                include_internal: bool) -> tuple[dict, int | None]:
-        """Facet counts (a facet's own selection does not narrow its counts: values are OR-ed
-        within it), and the number of documents matched when one scope tells it."""
-        names = [n for n in FACET_NAMES if FACET_FIELDS[n] in backend.fields
-                 and (include_internal or not BY_NAME[n].staff_only)]
-        scopes: dict[str, list[str]] = {"": [n for n in names if n not in selections]}
-        for name in names:
-            if name in selections:
-                scopes[name] = [name]
-        counts: dict[str, list[tuple[str, int]]] = {}
-        total = None
-        for left_out, members in scopes.items():
-            if not members:
-                continue
-            query = backend.all_of(base + [q for other, q in selections.items() if other != left_out])
-            found = backend.facet_counts(query, [FACET_FIELDS[n] for n in members])
-            for name in members:
-                counts[name] = found.get(FACET_FIELDS[name], [])
-            if not left_out:
-                whole = [n for n in members if FACET_FIELDS[n] in SINGLE_VALUED]
-                if whole:   # each matched document has exactly one value of it
-                    total = sum(count for _, count in counts[whole[0]])
-        return {name: _ordered_facet(name, counts.get(name, [])) for name in names}, total
 
     def _hits(self, ranked: list[tuple[str, float]], parsed: ParsedQuery, compiler: Compiler,
               highlight: bool, by_date: bool, include_internal: bool) -> list[Hit]:
@@ -572,15 +548,6 @@ def _by_words_held(backend: Backend, query: Query, words: tuple, start: int, cou
                 held[doc_id] += 1
     head = sorted(candidates[:RELAXED_CANDIDATES], key=lambda item: (-held[item[0]], -item[1], item[0]))
     return (head + candidates[RELAXED_CANDIDATES:])[start:want]
-
-
-def _ordered_facet(name: str, counts: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
-    """A facet's (value, count) pairs as shown: years newest first, others most frequent first."""
-    if name == "year":
-        counts = sorted(counts, key=lambda item: item[0], reverse=True)
-    else:
-        counts = sorted(counts, key=lambda item: (-item[1], fold(item[0])))
-    return tuple(counts[:MAX_FACET_VALUES])
 
 
 def _request_key(request: SearchRequest) -> tuple:

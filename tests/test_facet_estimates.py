@@ -1,0 +1,67 @@
+"""A search matching very many documents has its facets counted on one part of the
+collection in sixteen and scaled (an estimate, said so); below that, counts are exact."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bench import corpus
+from indexer.search import facet_counts
+from indexer.search.fields import SAMPLE_PARTS, SAMPLED_PART, sample_part
+from indexer.search.request import SearchRequest
+from indexer.search.space import DocumentSpace
+from veille.core.config import parse_config
+
+DOCS = list(corpus.generate(600, seed=21))
+
+
+@pytest.fixture(params=["whoosh", "tantivy"], scope="module")
+def space(request, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp(request.param)
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"data_dir: data\nsearch: {{engine: {request.param}}}\n", encoding="utf-8")
+    space = DocumentSpace(parse_config(path.read_text(encoding="utf-8"), path))
+    with space.catalog.transaction():
+        for doc in DOCS:
+            space.catalog.documents.put(doc)
+    space.index_pending()
+    yield space
+    space.close()
+
+
+def estimate(count: int) -> int:
+    return facet_counts._estimate(count)
+
+
+def test_the_parts_are_even_enough():
+    sizes = Counter(sample_part(doc.id) for doc in DOCS)
+    assert len(sizes) == SAMPLE_PARTS and max(sizes.values()) < 3 * min(sizes.values())
+
+
+def test_below_the_threshold_counts_are_exact(space):
+    found = space.search(SearchRequest(q=""))
+    assert not found.facets_estimated and found.total == 600
+    assert dict(found.facets["kind"]) == dict(Counter(doc.kind for doc in DOCS))
+
+
+def test_above_it_facets_come_from_the_sampled_part(space, monkeypatch):
+    monkeypatch.setattr(facet_counts, "FACETS_SAMPLED_ABOVE", 100)
+    found = space.search(SearchRequest(q="", page=2))   # a page no other test asked for
+    assert found.facets_estimated
+    assert found.total == 600                            # the total stays exact
+    part = [doc for doc in DOCS if sample_part(doc.id) == SAMPLED_PART]
+    assert dict(found.facets["kind"]) == {kind: estimate(n * SAMPLE_PARTS)
+                                          for kind, n in Counter(doc.kind for doc in part).items()}
+    themes = Counter(theme for doc in part for theme in doc.themes)
+    assert dict(found.facets["theme"]) == {t: estimate(n * SAMPLE_PARTS) for t, n in themes.items()}
+    # a filtered search: the filtered facet's own counts leave its selection out, estimated too
+    kind = DOCS[0].kind
+    narrowed = space.search(SearchRequest(q="", filters={"kind": (kind,)}, page=3))
+    assert narrowed.total == sum(doc.kind == kind for doc in DOCS)
+    assert dict(narrowed.facets["kind"])[kind] == estimate(sum(d.kind == kind for d in part) * SAMPLE_PARTS)
+
+
+def test_estimates_keep_two_significant_digits():
+    assert [estimate(n) for n in (7, 99, 100, 192, 12_345, 675_432)] == [7, 99, 100, 190, 12_000, 680_000]
