@@ -22,6 +22,7 @@ from veille.storage.digests import DigestRepository
 from veille.storage.documents import DocumentRepository
 from veille.storage.edits import EditRepository
 from veille.storage.legal_keys import LegalKeyRepository
+from veille.storage.lettres import LettreRepository
 from veille.storage.library_files import LibraryFileRepository
 from veille.storage.migrations import migrate
 from veille.storage.queue import IndexQueue
@@ -29,6 +30,8 @@ from veille.storage.runs import RunRepository
 from veille.storage.secrets import SecretRepository
 from veille.storage.snapshots import SnapshotRepository
 from veille.storage.source_state import SourceStateRepository
+from veille.storage.subscribers import SubscriberRepository
+from veille.storage.triage import TriageRepository
 from veille.storage.unsubscriptions import UnsubscriptionRepository
 from veille.storage.users import UserRepository
 from veille.storage.validators import ValidatorRepository
@@ -54,6 +57,9 @@ class Catalog:
         self.unsubscriptions = UnsubscriptionRepository(self.db)
         self.secrets = SecretRepository(self.db)
         self.users = UserRepository(self.db)
+        self.lettres = LettreRepository(self.db)
+        self.triage = TriageRepository(self.db)
+        self.subscribers = SubscriberRepository(self.db)
 
     @classmethod
     def open(cls, layout: DataDir) -> "Catalog":
