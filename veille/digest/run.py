@@ -166,14 +166,15 @@ def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], pe
 
 
 @contextmanager
-def run_lock(path: Path) -> Iterator[None]:
-    """Exclusive while a digest run lasts; released by the OS if the process dies."""
+def run_lock(path: Path, busy: str = "another digest run is in progress") -> Iterator[None]:
+    """Exclusive while a run lasts; released by the OS if the process dies. `busy` is the
+    message of the VeilleError raised when another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise VeilleError("another digest run is in progress") from None
+            raise VeilleError(busy) from None
         try:
             yield
         finally:

@@ -29,6 +29,7 @@ FROZEN = (SENDING, SENT)
 PENDING = "pending"
 DELIVERED = "sent"
 LEFT = "unsubscribed"
+GAVE_UP = "failed"            # every attempt allowed failed
 
 # attempts
 ATTEMPT_SENDING = "sending"
@@ -82,7 +83,7 @@ class LettreItem:
 class LettreRecipient:
     numero: int
     recipient: str
-    status: str                     # pending | sent | unsubscribed
+    status: str                     # pending | sent | unsubscribed | failed
     message_id: str
     raw: bytes
     sent: datetime | None = None
@@ -268,6 +269,12 @@ class LettreRepository:
         with self._db.transaction() as db:
             db.execute("UPDATE lettre_recipients SET status = ? WHERE numero = ? AND recipient = ? AND status = ?",
                        (LEFT, numero, recipient, PENDING))
+
+    def recipient_gave_up(self, numero: int, recipient: str) -> None:
+        """No more attempts for this recipient (the archive keeps each failed one)."""
+        with self._db.transaction() as db:
+            db.execute("UPDATE lettre_recipients SET status = ? WHERE numero = ? AND recipient = ? AND status = ?",
+                       (GAVE_UP, numero, recipient, PENDING))
 
     def finish(self, numero: int, *, now: datetime) -> bool:
         """Mark the issue sent when no recipient is pending; returns whether it is."""
