@@ -181,6 +181,6 @@ class SubscriberRepository:
         if email is not None:
             sql += " WHERE email = ?"
             args.append(email)
-        rows = self._db.connection().execute(sql + " ORDER BY at, id", args)
+        rows = self._db.connection().execute(sql + " ORDER BY id", args)   # as recorded
         return [Consent(email=r["email"], topic=r["topic"], event=r["event"], at=from_iso(r["at"]),
                         detail=r["detail"]) for r in rows]
