@@ -27,7 +27,7 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
 
-    from web import alerts, api, auth, documents, health, library, search, sources
+    from web import alerts, api, auth, documents, health, lettre, lettres, library, search, sources, subscriptions
 
     auth.init_app(app, config)
     present.install(app)
@@ -39,6 +39,9 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(alerts.public)
+    app.register_blueprint(lettre.bp)
+    app.register_blueprint(lettres.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(health.bp)
 
     @app.errorhandler(404)
