@@ -251,3 +251,33 @@ def test_csv_import_reads_the_address_column_and_names_bad_lines():
     data = "Nom;Courriel\nAna;ana@example.org\nBen;pas une adresse\n;\nAna bis;ANA@example.org\n".encode()
     assert parse_import(data) == (["ana@example.org"], ["ligne 3 : « pas une adresse » n'est pas une adresse e-mail"])
     assert parse_import(b"x" * (1024 * 1024 + 1))[0] == []
+
+
+def test_the_lettre_job_runs_in_veille_run_and_sends_what_is_due(env, tmp_path):
+    import pickle
+
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from veille.jobs.scheduler import VeilleScheduler
+
+    config, catalog, recorder = env
+    scheduler = VeilleScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{tmp_path / 'j.sqlite'}")},
+                                timezone=config.tz)
+    scheduler.start(paused=True)
+    try:
+        assert lettre_send.register_lettre_job(scheduler, config) == "added"
+        job = scheduler.get_job(lettre_send.JOB_ID)
+        assert job.func is lettre_send.scheduled_lettre
+        pickle.dumps(job.args)
+        assert lettre_send.register_lettre_job(scheduler, config) == "kept"
+    finally:
+        scheduler.shutdown(wait=False)
+    # what the job does when it fires: a lettre scheduled in the past goes out
+    triage(catalog, lettre_send.current_draft(config, catalog, NOW).numero, "contrat", decision="keep")
+    subscribe(config, catalog, recorder, "ana@example.org")
+    recorder.envelopes.clear()
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    catalog.lettres.schedule(1, past, now=past)
+    lettre_send.scheduled_lettre(str(config.path), str(config.data_dir))
+    assert [m["To"] for m in recorder.messages()] == ["ana@example.org"]
+    assert catalog.lettres.get(1).status == "sent"

@@ -360,9 +360,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from veille.jobs.scheduler import build_scheduler, shutdown
 
     config = _config(args)
+    from veille.digest.lettre_send import register_lettre_job
     from veille.digest.run import register_digest_job
 
-    scheduler = build_scheduler(config, extra_jobs=[register_digest_job])
+    scheduler = build_scheduler(config, extra_jobs=[register_digest_job, register_lettre_job])
 
     def stop(signum, frame):  # SIGTERM (systemd, docker stop): shut down like Ctrl-C
         raise KeyboardInterrupt
