@@ -80,7 +80,7 @@ def test_queue_follows_the_profile_newest_first_with_facets(env):
     assert [e.doc.id for e in queue.entries] == ["decret", "copil", "contrat"]   # newest first, in profile
     assert dict(queue.facets["source"]) == {"vie-publique": 2, "jorf": 1}
     assert queue.entries[0].rubrique == "Textes officiels"
-    assert queue.entries[2].rubrique == "politique de la ville"
+    assert queue.entries[2].rubrique == "Politique de la ville"
     triage(catalog, 1, "decret", decision="keep")
     _, queue = lettre_send.draft_queue(config, catalog, None, now=NOW, filters={STATE_PARAM: ["a-trier"]})
     assert [e.doc.id for e in queue.entries] == ["copil", "contrat"] and queue.counts["keep"] == 1
@@ -102,7 +102,7 @@ def test_whole_flow_test_address_two_subscribers_not_the_unconfirmed(env):
     for doc_id in ("contrat", "decret", "copil"):
         triage(catalog, draft.numero, doc_id, decision="keep")
     triage(catalog, draft.numero, "contrat", comment="La nouvelle génération des contrats, signée en 2025.")
-    catalog.lettres.update(draft.numero, now=NOW, editorial="Bonne lecture.", rubriques=["politique de la ville"])
+    catalog.lettres.update(draft.numero, now=NOW, editorial="Bonne lecture.", rubriques=["Politique de la ville"])
     subscribe(config, catalog, recorder, "ana@example.org")
     subscribe(config, catalog, recorder, "ben@example.org")
     subscribe(config, catalog, recorder, "pas-confirme@example.org", confirm=False)
@@ -123,7 +123,7 @@ def test_whole_flow_test_address_two_subscribers_not_the_unconfirmed(env):
     assert mails["ana@example.org"]["Subject"] == "Lettre de veille n° 1 — 17 mars 2025"
     assert "COPIL" not in text and "COPIL" not in html                # internal: never in a lettre
     # rubriques in the chosen order, then the others (legal texts first among them)
-    assert text.index("== politique de la ville ==") < text.index("== Textes officiels ==")
+    assert text.index("== Politique de la ville ==") < text.index("== Textes officiels ==")
     assert "NOR : TREL2501234D" in text and "publié le 14 mars 2025" in text
     assert "La nouvelle génération des contrats, signée en 2025." in html
     assert "Bonne lecture." in text and "https://veille.example.org/lettres-de-veille/1" in text

@@ -84,7 +84,7 @@ def test_triage_save_by_form_and_by_field_then_compose_preview_and_send(site):
     filtered = client.get("/lettre/a-trier?etat=garde").get_data(as_text=True)
     assert "Contrats de ville" in filtered and "Jardins partagés" not in filtered
 
-    client.post("/lettre", data={"editorial": "Bonne lecture.", "rubriques": "politique de la ville\nTextes officiels"})
+    client.post("/lettre", data={"editorial": "Bonne lecture.", "rubriques": "Politique de la ville\nTextes officiels"})
     compose = client.get("/lettre").get_data(as_text=True)
     assert "Bonne lecture." in compose and "Compte rendu interne du COPIL" in compose   # named in the warning
     assert "laissés hors de la lettre" in compose

@@ -33,7 +33,8 @@ def default_rubrique(doc: Document) -> str:
     """Legal texts go under « Textes officiels », others under their first theme."""
     if doc.kind == KIND_LEGAL:
         return LEGAL_SECTION
-    return next((theme for theme in doc.themes if theme.strip()), DEFAULT_RUBRIQUE)
+    theme = next((" ".join(theme.split()) for theme in doc.themes if theme.strip()), DEFAULT_RUBRIQUE)
+    return theme[:1].upper() + theme[1:]   # a heading: « Cohésion sociale »
 
 
 def _fold(text: str) -> str:
