@@ -281,3 +281,44 @@ def test_the_lettre_job_runs_in_veille_run_and_sends_what_is_due(env, tmp_path):
     lettre_send.scheduled_lettre(str(config.path), str(config.data_dir))
     assert [m["To"] for m in recorder.messages()] == ["ana@example.org"]
     assert catalog.lettres.get(1).status == "sent"
+
+
+def test_a_process_killed_during_smtp_leaves_nobody_served_twice(env):
+    """A real crash: `send_now` in a child process, killed (SIGKILL) while the server has not
+    answered for the second subscriber; the next run finishes the job."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    config, catalog, recorder = env
+    triage(catalog, lettre_send.current_draft(config, catalog, NOW).numero, "contrat", decision="keep")
+    for name in ("ana", "ben", "cleo"):
+        subscribe(config, catalog, recorder, f"{name}@example.org")
+    recorder.envelopes.clear()
+    recorder.hang_at = recorder._received + 2
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from datetime import datetime, timezone\n"
+        "from veille.core.config import load_config\n"
+        "from veille.storage.catalog import Catalog\n"
+        "from veille.digest.lettre_send import send_now\n"
+        "config = load_config(sys.argv[1])\n"
+        "send_now(config, Catalog.open(config.layout), now=datetime.now(timezone.utc), environ={})\n"),
+        str(config.path)], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert recorder.hanging.wait(60), "the child never reached the second subscriber"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(30)
+    assert [m["To"] for m in recorder.messages()] == ["ana@example.org"]
+    assert catalog.lettres.get(1).status == "sending"
+
+    (report,) = lettre_send.send_due(config, catalog, now=datetime.now(timezone.utc), environ={})
+    assert report.done and {(d.recipient, d.status) for d in report.deliveries} == {
+        ("ben@example.org", "resent"), ("cleo@example.org", "sent")}
+    received = sorted(m["To"] for m in recorder.messages())
+    assert received == ["ana@example.org", "ben@example.org", "cleo@example.org"]     # each once
+    archived = {r.recipient: r.message_id for r in catalog.lettres.recipients(1)}
+    assert {m["To"]: m["Message-ID"] for m in recorder.messages()} == archived
+    assert [a.status for a in catalog.lettres.attempts(1) if a.recipient == "ben@example.org"] == [
+        "interrupted", "sent"]
