@@ -153,6 +153,15 @@ def test_triage_compose_send_and_read_the_lettre(site, browser, tmp_path):  # no
     assert_accessible(browser, "lettre publique")
     shot(browser, "23-lettre-publique")
 
+    # a phone: nothing cut off horizontally
+    browser.set_window_size(390, 900)
+    for page in ("/lettres-de-veille/1", "/lettres-de-veille", "/abonnement"):
+        browser.get(url + page)
+        assert not browser.execute_script(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth"), page
+    browser.set_window_size(1280, 1000)
+    browser.get(url + "/lettres-de-veille/1")
+
     # printed to PDF by the browser, the print stylesheet keeps the lettre alone
     import base64
     import io

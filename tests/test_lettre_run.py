@@ -322,3 +322,16 @@ def test_a_process_killed_during_smtp_leaves_nobody_served_twice(env):
     assert {m["To"]: m["Message-ID"] for m in recorder.messages()} == archived
     assert [a.status for a in catalog.lettres.attempts(1) if a.recipient == "ben@example.org"] == [
         "interrupted", "sent"]
+
+
+def test_documents_an_alert_finds_enter_the_queue_through_the_search_engine(env, digest_matcher):
+    from dataclasses import replace
+
+    from veille.core.config import Alert, LettreProfile
+
+    config, catalog, _ = env
+    config = replace(config, alerts=(Alert(name="Météo", query="météo marine"),),
+                     lettre=replace(config.lettre, profile=LettreProfile(alerts=True)))
+    _, queue = lettre_send.draft_queue(config, catalog, digest_matcher(config, catalog), now=NOW, filters={})
+    (entry,) = queue.entries                  # the profile is now the alert alone
+    assert entry.doc.id == "hors" and entry.alerts == ("Météo",)

@@ -107,6 +107,12 @@ def test_triage_save_by_form_and_by_field_then_compose_preview_and_send(site):
     deliveries = client.get("/lettre/1/envois").get_data(as_text=True)
     assert "ana@example.org" in deliveries and "remise au serveur" in deliveries and "(essai)" in deliveries
     assert [m["To"] for m in recorder.messages()][-1] == "ana@example.org"
+    # the one-click unsubscribe of RFC 8058, with the URL read from the raw bytes received
+    raw = recorder.envelopes[-1].original_content
+    url = re.search(rb"\r\nList-Unsubscribe: <https://veille\.example\.org(/desabonnement/[\w.-]+)>\r\n", raw).group(1)
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    one_click = app.test_client().post(url.decode(), data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200 and catalog.subscribers.confirmed(TOPIC_LETTRE) == []
 
     public = app.test_client()
     archive = public.get("/lettres-de-veille").get_data(as_text=True)

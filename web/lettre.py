@@ -9,16 +9,16 @@ keyboard use and saving each field as it changes (the same POST the form makes).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, url_for
 
 from veille.core.config_checks import EMAIL_RE
 from veille.core.facets import FACET_NAMES
-from veille.digest.lettre import COMMENT_CHARS, EDITORIAL_CHARS, rubrique_order
+from veille.digest.lettre import COMMENT_CHARS, EDITORIAL_CHARS, render_html, render_text, rubrique_order
 from veille.digest.lettre_queue import STATE_LABELS, STATE_PARAM, STATE_VALUES
 from veille.digest.lettre_send import (ATTEMPT_LABELS, LettreError, current_draft, draft_queue, draft_selection,
                                        lettre_of, send_now, send_test)
-from veille.digest.lettre import render_html, render_text
 from veille.storage.lettres import LettreFrozen
 from veille.storage.subscribers import TOPIC_LETTRE
 from veille.storage.triage import DECISIONS, FIELDS
@@ -63,8 +63,6 @@ def _toggle_url(filters: dict[str, list[str]], name: str, value: str) -> str:
     current = list(filters.get(name, []))
     current = [v for v in current if v != value] if value in current else [*current, value]
     args = [(k, v) for k, vs in filters.items() if k != name for v in vs] + [(name, v) for v in current]
-    from urllib.parse import urlencode
-
     query = urlencode(args)
     return url_for("lettre.triage") + (f"?{query}" if query else "")
 
