@@ -32,7 +32,7 @@ from bench import corpus  # noqa: E402
 from bench.common import (CACHE_DIR, ROOT, fill_catalog, load_config, summary_ms,  # noqa: E402
                           write_json)
 from bench.queries import QUERIES, BenchQuery  # noqa: E402
-from bench.search import ensure_space  # noqa: E402
+from bench.prepare import ensure_space  # noqa: E402
 
 
 def free_port() -> int:

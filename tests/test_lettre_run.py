@@ -253,23 +253,31 @@ def test_csv_import_reads_the_address_column_and_names_bad_lines():
     assert parse_import(b"x" * (1024 * 1024 + 1))[0] == []
 
 
-def test_the_lettre_job_runs_in_veille_run_and_sends_what_is_due(env, tmp_path):
-    import pickle
-
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
-    from veille.jobs.scheduler import VeilleScheduler
+def test_the_lettre_job_runs_in_veille_run_and_sends_what_is_due(env):
+    from veille.jobs.jobstore import CatalogJobStore
+    from veille.jobs.scheduler import VeilleScheduler   # the scheduler of `veille run`
 
     config, catalog, recorder = env
-    scheduler = VeilleScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{tmp_path / 'j.sqlite'}")},
-                                timezone=config.tz)
-    scheduler.start(paused=True)
+
+    def start():
+        scheduler = VeilleScheduler(CatalogJobStore(catalog.schedule), timezone=config.tz)
+        scheduler.start(paused=True)
+        return scheduler
+
+    scheduler = start()
     try:
         assert lettre_send.register_lettre_job(scheduler, config) == "added"
         job = scheduler.get_job(lettre_send.JOB_ID)
         assert job.func is lettre_send.scheduled_lettre
-        pickle.dumps(job.args)
         assert lettre_send.register_lettre_job(scheduler, config) == "kept"
+        planned = job.next_run_time
+    finally:
+        scheduler.shutdown(wait=False)
+    # a restart finds the job's next run in the catalog and keeps it
+    scheduler = start()
+    try:
+        assert lettre_send.register_lettre_job(scheduler, config) == "kept"
+        assert scheduler.get_job(lettre_send.JOB_ID).next_run_time == planned
     finally:
         scheduler.shutdown(wait=False)
     # what the job does when it fires: a lettre scheduled in the past goes out

@@ -18,8 +18,8 @@ from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alert
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
 from veille.storage.subscribers import TOPIC_LETTRE
-from web import get_catalog, get_space, veille_config
 from web.auth import csrf_exempt, is_staff, staff_only
+from web.state import get_catalog, get_space, veille_config
 
 # Staff pages: alerts management and the digest archive.
 bp = Blueprint("alerts", __name__)

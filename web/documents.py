@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from veille.core.errors import VeilleError
 from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, VISIBILITIES, Document
-from web import get_space, veille_config
 from web.auth import current_staff, is_staff, staff_required
 from web.files import send_confined
 from web.params import page_window
 from web.present import diff_lines
+from web.state import get_space, veille_config
 
 log = logging.getLogger("veille.web")
 
@@ -39,7 +39,7 @@ class Related:
     title: str
     source: str
     kind: str
-    date: datetime | None
+    date: date | None      # the calendar date shown (Document.day)
 
 
 def text_pages(content: str, page_count: int | None = None) -> list[str]:
@@ -87,7 +87,7 @@ def summary_to_show(doc: Document) -> str:
 
 
 def _related(doc: Document) -> Related:
-    return Related(doc.id, doc.title, doc.source, doc.kind, doc.date)
+    return Related(doc.id, doc.title, doc.source, doc.kind, doc.day(veille_config().tz))
 
 
 def similar_documents(doc_id: str) -> list[Related]:

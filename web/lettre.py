@@ -22,7 +22,7 @@ from veille.digest.lettre_send import (ATTEMPT_LABELS, LettreError, current_draf
 from veille.storage.lettres import LettreFrozen
 from veille.storage.subscribers import TOPIC_LETTRE
 from veille.storage.triage import DECISIONS, FIELDS
-from web import get_catalog, get_space, veille_config
+from web.state import get_catalog, get_space, veille_config
 from web.auth import current_staff, staff_only
 from web.params import FACET_LABELS
 from web.present import facet_value_label

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, render_template, url_for
 
 from veille.core.records import VISIBILITY_PUBLIC
 from veille.digest.lettre import build_lettre
-from web import get_catalog, veille_config
+from web.state import get_catalog, veille_config
 
 bp = Blueprint("lettres", __name__)
 

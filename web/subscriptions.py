@@ -16,7 +16,7 @@ from veille.digest.deliver import DeliveryError
 from veille.digest.subscribe import (confirm_subscription, parse_import, pending_request, request_subscription,
                                      search_topic, topic_label, valid_address)
 from veille.storage.subscribers import PENDING, TOPIC_LETTRE
-from web import get_catalog, veille_config
+from web.state import get_catalog, veille_config
 from web.auth import current_staff, staff_required
 
 bp = Blueprint("subscriptions", __name__)

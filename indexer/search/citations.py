@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from veille.storage.catalog import Catalog
-from indexer.enrich.legal import NATURE_LABELS, cited_keys, is_date_key, key_label, legifrance_url
+from indexer.enrich.legal import cited_keys, is_date_key, key_label, legifrance_url
+from indexer.enrich.legal_vocabulary import NATURE_LABELS
 from veille.core.records import Document
 
 

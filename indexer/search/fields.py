@@ -1,7 +1,9 @@
 """What the engines index for a document, and the fields a query reaches: shared by engines.
 
-Keeping this mapping out of the engines keeps them equivalent: the same year for the same
-document (in the centre's time zone), the same facet values, the same text.
+Keeping this mapping out of the engines keeps them equivalent: the same calendar date and
+year for the same document, the same facet values, the same text. A document's calendar date
+is its publication date as its source stated it (never shifted by a time zone), else the day
+it was first seen in the centre's time zone (`Document.day`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class IndexedDocument:
     summary: str
     content: str
     keywords: Mapping[str, tuple[str, ...]]   # keyword field -> its values (maybe none)
-    date: datetime          # naive UTC: Document.date
+    date: datetime          # naive UTC, inside the local day of `local_date` (see `indexed_date`)
     first_seen: datetime    # naive UTC
 
     @property
@@ -68,8 +70,17 @@ def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
 
 
 def local_date(doc: Document, tz: tzinfo) -> date:
-    when = doc.date
-    return (when.astimezone(tz) if when.tzinfo else when).date()
+    """The calendar date a document is shown, filtered and counted (year facet) with."""
+    return doc.day(tz)
+
+
+def indexed_date(doc: Document, tz: tzinfo) -> datetime:
+    """The instant indexed as a document's `date`: for a publication date, noon of that
+    calendar day in `tz`, so that a search for that local day (`local_day_bounds`) finds it
+    and no other; else the moment it was first seen."""
+    if doc.published is None:
+        return utc_naive(doc.first_seen)
+    return utc_naive(datetime.combine(doc.day(tz), time(12), tzinfo=tz))
 
 
 def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
@@ -86,7 +97,7 @@ def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
     }
     summary = "" if _repeats_the_text(doc.summary, doc.content) else doc.summary
     return IndexedDocument(id=doc.id, title=doc.title, summary=summary, content=doc.content,
-                           keywords=MappingProxyType(keywords), date=utc_naive(doc.date),
+                           keywords=MappingProxyType(keywords), date=indexed_date(doc, tz),
                            first_seen=utc_naive(doc.first_seen))
 
 

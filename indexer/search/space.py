@@ -102,11 +102,12 @@ class _Opened:
 class DocumentSpace:
     """Catalog and index of one data directory. Safe to share between threads."""
 
-    def __init__(self, config: Config, synonyms_path: Path | None = None):
+    def __init__(self, config: Config, synonyms_path: Path | None = None, catalog: Catalog | None = None):
+        """`catalog`: one the caller already has open (the web app's, the scheduler's)."""
         self.config = config
         self.layout = config.layout
         self.engine_name = config.search.engine
-        self.catalog = Catalog.open(config.layout)
+        self.catalog = catalog or Catalog.open(config.layout)
         self.root = self.layout.search
         self._lock = threading.RLock()
         self._opened: _Opened | None = None

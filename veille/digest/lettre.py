@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from veille.core.config_checks import is_http_url
-from veille.core.dates import french_date
+from veille.core.dates import calendar_date, french_date
 from veille.core.records import KIND_LEGAL, VISIBILITY_PUBLIC, Document
-from veille.digest.compose import LEGAL_SECTION, day_text, document_link, plural
+from veille.digest.compose import LEGAL_SECTION, document_link, plural
 from veille.storage.lettres import LettreItem
 from veille.storage.triage import KEEP, TriageState
 
@@ -97,7 +97,7 @@ def select_items(docs: Mapping[str, Document], triage: Mapping[str, TriageState]
 
 
 @dataclass(frozen=True)
-class Entry:
+class LettreEntry:
     item: LettreItem
     date_text: str
     published_text: str
@@ -110,7 +110,7 @@ class Entry:
 @dataclass(frozen=True)
 class Rubrique:
     title: str
-    entries: tuple[Entry, ...]
+    entries: tuple[LettreEntry, ...]
 
 
 @dataclass(frozen=True)
@@ -149,11 +149,13 @@ def build_lettre(items: Sequence[LettreItem], *, title: str, numero: int, date: 
                  base_url: str, tz: ZoneInfo, recipient: str = "", unsubscribe_url: str = "",
                  test: bool = False) -> Lettre:
     """The issue from its ranked items (their rubriques come in rank order)."""
-    groups: dict[str, list[Entry]] = {}
+    groups: dict[str, list[LettreEntry]] = {}
     for item in sorted(items, key=lambda i: i.rank):
-        groups.setdefault(item.rubrique, []).append(Entry(
-            item=item, date_text=day_text(item.date, tz),
-            published_text=day_text(item.published, tz) if item.published else ""))
+        # the publication date as the source stated it, never moved into `tz`; else the
+        # day the document came in, in `tz`
+        published = french_date(calendar_date(item.published)) if item.published else ""
+        groups.setdefault(item.rubrique, []).append(LettreEntry(
+            item=item, date_text=published or french_date(item.date, tz), published_text=published))
     return Lettre(title=title, numero=numero, date=date, date_text=french_date(date, tz),
                   editorial=editorial.strip()[:EDITORIAL_CHARS],
                   rubriques=tuple(Rubrique(name, tuple(entries)) for name, entries in groups.items()),

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from veille.core.config import Config, load_config, replace_data_dir
 from veille.core.errors import VeilleError
@@ -39,6 +39,9 @@ from veille.storage.lettres import (ATTEMPT_FAILED, ATTEMPT_SENT, PENDING, SCHED
                                     LettreItem, LettreRecord)
 from veille.storage.subscribers import TOPIC_LETTRE
 
+if TYPE_CHECKING:   # the scheduler is only met when `veille run` passes it in
+    from veille.jobs.scheduler import VeilleScheduler
+
 log = logging.getLogger("veille.lettre")
 
 JOB_ID = "veille-lettre"
@@ -52,7 +55,7 @@ class LettreError(VeilleError):
 
 
 @dataclass(frozen=True)
-class Delivery:
+class LettreDelivery:
     recipient: str
     status: str          # sent | resent | failed | gave_up | left | waiting
     error: str = ""
@@ -61,7 +64,7 @@ class Delivery:
 @dataclass(frozen=True)
 class LettreReport:
     numero: int
-    deliveries: tuple[Delivery, ...]
+    deliveries: tuple[LettreDelivery, ...]
     done: bool           # every recipient dealt with: the issue is sent
 
     def count(self, *statuses: str) -> int:
@@ -166,7 +169,7 @@ def _deliver(config: Config, raw: bytes, recipient: str, environ: Mapping[str, s
 
 
 def send_test(config: Config, catalog: Catalog, address: str, *, now: datetime,
-              environ: Mapping[str, str] = os.environ) -> Delivery:
+              environ: Mapping[str, str] = os.environ) -> LettreDelivery:
     """Send the draft as it stands to `address`, marked as a test; recorded as a test attempt."""
     now = _utc(now)
     draft = current_draft(config, catalog, now)
@@ -179,9 +182,9 @@ def send_test(config: Config, catalog: Catalog, address: str, *, now: datetime,
     error = _deliver(config, raw, address, environ)
     if error:
         catalog.lettres.attempt_failed(attempt, error, now=now)
-        return Delivery(address, "failed", error)
+        return LettreDelivery(address, "failed", error)
     catalog.lettres.attempt_sent(attempt, now=now)
-    return Delivery(address, "sent")
+    return LettreDelivery(address, "sent")
 
 
 def freeze(config: Config, catalog: Catalog, *, now: datetime) -> int:
@@ -222,25 +225,25 @@ def deliver_frozen(config: Config, catalog: Catalog, numero: int, *, now: dateti
         address = recipient.recipient
         if not catalog.subscribers.is_confirmed(address, TOPIC_LETTRE):
             catalog.lettres.recipient_left(numero, address)
-            deliveries.append(Delivery(address, "left"))
+            deliveries.append(LettreDelivery(address, "left"))
             continue
         failures = [a for a in history.get(address, []) if a.status == ATTEMPT_FAILED]
         if failures and failures[-1].finished and failures[-1].finished > now - RETRY_AFTER:
-            deliveries.append(Delivery(address, "waiting", failures[-1].error or ""))
+            deliveries.append(LettreDelivery(address, "waiting", failures[-1].error or ""))
             continue
         attempt = catalog.lettres.start_attempt(numero, address, now=now)
         error = _deliver(config, recipient.raw, address, environ)
         if not error:
             catalog.lettres.attempt_sent(attempt, now=now)
-            deliveries.append(Delivery(address, "resent" if address in interrupted else "sent"))
+            deliveries.append(LettreDelivery(address, "resent" if address in interrupted else "sent"))
             continue
         catalog.lettres.attempt_failed(attempt, error, now=now)
         if len(failures) + 1 >= MAX_ATTEMPTS:
             catalog.lettres.recipient_gave_up(numero, address)
-            deliveries.append(Delivery(address, "gave_up", error))
+            deliveries.append(LettreDelivery(address, "gave_up", error))
             log.error("lettre n° %d : abandon pour %s après %d essais : %s", numero, address, MAX_ATTEMPTS, error)
         else:
-            deliveries.append(Delivery(address, "failed", error))
+            deliveries.append(LettreDelivery(address, "failed", error))
             log.warning("lettre n° %d non remise à %s (nouvel essai plus tard) : %s", numero, address, error)
     done = catalog.lettres.finish(numero, now=now)
     report = LettreReport(numero, tuple(deliveries), done)
@@ -282,19 +285,18 @@ def send_due(config: Config, catalog: Catalog, *, now: datetime,
 # ---------------------------------------------------------------- schedule
 
 
-def register_lettre_job(scheduler, config: Config) -> str:
-    """Put the lettre's job on `veille run`'s scheduler (kept across restarts by `ensure_job`).
+def register_lettre_job(scheduler: VeilleScheduler, config: Config) -> str:
+    """Put the lettre's job on `veille run`'s scheduler; returns kept/rescheduled/added.
 
-    Every JOB_EVERY it sends what is due (see `send_due`); the job gets only strings, as
-    the persistent job store pickles its arguments, and reloads the configuration each time.
+    Through `VeilleScheduler.ensure_job` the job keeps across restarts the next run time
+    recorded in the catalog. Every JOB_EVERY it sends what is due (see `send_due`),
+    reloading the configuration each time from the path it is given.
     """
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from veille.jobs.scheduler import ensure_job
-
-    return ensure_job(scheduler, JOB_ID, scheduled_lettre,
-                      IntervalTrigger(seconds=int(JOB_EVERY.total_seconds()), timezone=config.tz),
-                      args=(str(config.path), str(config.data_dir)), name="lettre de veille")
+    return scheduler.ensure_job(JOB_ID, scheduled_lettre,
+                                IntervalTrigger(seconds=int(JOB_EVERY.total_seconds()), timezone=config.tz),
+                                args=(str(config.path), str(config.data_dir)), name="lettre de veille")
 
 
 def scheduled_lettre(config_path: str, data_dir: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from veille.storage.db import Database, from_iso, to_iso
+from veille.storage.db import Database, from_iso, stated_iso, to_iso
 
 DRAFT = "draft"
 SCHEDULED = "scheduled"
@@ -69,11 +69,11 @@ class LettreItem:
     rubrique: str
     title: str
     link: str
-    date: datetime
+    date: datetime                  # the date sorted on (publication, else first seen)
     comment: str = ""
     source: str = ""
     original: str | None = None
-    published: datetime | None = None
+    published: datetime | None = None   # as the source stated it, its offset kept
     kind: str = ""
     doc_type: str = ""
     nor: str = ""
@@ -194,7 +194,7 @@ class LettreRepository:
                 "INSERT INTO lettre_items (numero, doc_id, rank, rubrique, title, comment, source, link, original,"
                 " date, published, kind, doc_type, nor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(numero, i.doc_id, i.rank, i.rubrique, i.title, i.comment, i.source, i.link, i.original,
-                  to_iso(i.date), to_iso(i.published), i.kind, i.doc_type, i.nor) for i in items])
+                  to_iso(i.date), stated_iso(i.published), i.kind, i.doc_type, i.nor) for i in items])
             db.executemany(
                 "INSERT INTO lettre_recipients (numero, recipient, status, message_id, raw) VALUES (?, ?, ?, ?, ?)",
                 [(numero, address, PENDING, msg_id, raw) for address, msg_id, raw in recipients])

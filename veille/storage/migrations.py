@@ -239,7 +239,29 @@ def _step_2(db: sqlite3.Connection) -> None:
     )""")
 
 
-SCHEMA_3 = """
+def _step_3(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS source_cursors ("
+               " source TEXT PRIMARY KEY,"
+               " position TEXT NOT NULL,"    # the last item of an ordered series read whole
+               " updated TEXT NOT NULL)")
+
+
+SCHEMA_4 = """
+-- the scheduler's jobs (veille.storage.schedule): what `veille run` must find after a restart
+CREATE TABLE IF NOT EXISTS scheduled_jobs (
+    id TEXT PRIMARY KEY,
+    trigger TEXT NOT NULL,   -- the schedule the job was planned with; a changed one replans it
+    next_run TEXT            -- UTC, to the microsecond; in the past: due while the process was down
+);
+"""
+
+
+def _step_4(db: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA_4):
+        db.execute(statement)
+
+
+SCHEMA_5 = """
 -- the lettre de veille: numbered issues; a draft (brouillon) is edited, then frozen when
 -- its sending starts: status draft -> scheduled -> sending -> sent
 CREATE TABLE IF NOT EXISTS lettres (
@@ -343,8 +365,8 @@ CREATE INDEX IF NOT EXISTS consents_email ON consents(email);
 """
 
 
-def _step_3(db: sqlite3.Connection) -> None:
-    for statement in _statements(SCHEMA_3):
+def _step_5(db: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA_5):
         db.execute(statement)
 
 
@@ -359,8 +381,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of the first release (documents, queue, runs, alerts, digests, accounts...)",
               _step_1),
     Migration(2, "documents' visibility; what staff edit by hand on a document", _step_2),
-    Migration(3, "the lettre de veille (issues, triage, deliveries) and subscribers with their consent",
-              _step_3),
+    Migration(3, "where each source stopped in a series it reads in order (source_cursors)", _step_3),
+    Migration(4, "the scheduler's jobs and their next run times (formerly scheduler.sqlite3)", _step_4),
+    Migration(5, "the lettre de veille (issues, triage, deliveries) and subscribers with their consent",
+              _step_5),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
