@@ -54,6 +54,25 @@ def wait_for(predicate, timeout: float = 10.0):
     raise AssertionError("timed out")
 
 
+def shows(driver, selector: str, expected: str) -> str:
+    """The text of `selector` once it holds `expected`. A click that submits a form returns
+    before the next page is there: the old page's element may go stale while it is read."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def read() -> str:
+        try:
+            text = driver.find_element(By.CSS_SELECTOR, selector).text
+        except (NoSuchElementException, StaleElementReferenceException):
+            return ""
+        return text if expected in text else ""
+
+    try:
+        return wait_for(read)
+    except AssertionError:
+        raise AssertionError(f"« {expected} » never shown in {selector} of {driver.current_url}") from None
+
+
 def test_triage_compose_send_and_read_the_lettre(site, browser, tmp_path):  # noqa: F811
     from selenium.webdriver.common.by import By
 
@@ -72,20 +91,21 @@ def test_triage_compose_send_and_read_the_lettre(site, browser, tmp_path):  # no
     browser.find_element(By.ID, "email").send_keys("pro@example.org")
     browser.find_element(By.ID, "consent").click()
     browser.find_element(By.CSS_SELECTOR, "form.subscribe-form button").click()
-    assert "Confirmez votre adresse" in browser.find_element(By.TAG_NAME, "h1").text
+    shows(browser, "h1", "Confirmez votre adresse")
     assert_accessible(browser, "abonnement envoyé")
     link = wait_for(lambda: recorder.messages() and recorder.messages()[-1].get_body(("plain",)).get_content())
     confirm = next(line for line in link.splitlines() if "/abonnement/confirmer/" in line).strip()
     browser.get(url + confirm[confirm.index("/abonnement/"):])
     assert_accessible(browser, "confirmation")
     browser.find_element(By.CSS_SELECTOR, "main form button").click()
-    assert "C'est confirmé" in browser.find_element(By.TAG_NAME, "main").text
+    shows(browser, "main", "C'est confirmé")
     assert catalog.subscribers.confirmed(TOPIC_LETTRE) == ["pro@example.org"]
 
     browser.get(url + "/login")
     browser.find_element(By.NAME, "email").send_keys(STAFF_EMAIL)
     browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    shows(browser, "footer", "Se déconnecter")
 
     # triage: three documents kept with the keyboard and the mouse, saved as we go
     browser.get(url + "/lettre/a-trier")
@@ -105,7 +125,7 @@ def test_triage_compose_send_and_read_the_lettre(site, browser, tmp_path):  # no
     comment = items[0].find_element(By.TAG_NAME, "textarea")
     comment.send_keys("À lire avant le comité de pilotage du contrat de ville.")
     browser.find_element(By.CSS_SELECTOR, ".bulk button[value=enregistrer]").click()
-    assert "Vos choix ont été enregistrés." in browser.find_element(By.TAG_NAME, "main").text
+    shows(browser, "main", "Vos choix ont été enregistrés.")
     assert catalog.triage.of(1)[chosen[0]].comment == "À lire avant le comité de pilotage du contrat de ville."
     assert_accessible(browser, "à trier enregistré")
 
@@ -113,11 +133,11 @@ def test_triage_compose_send_and_read_the_lettre(site, browser, tmp_path):  # no
     browser.get(url + "/lettre")
     browser.find_element(By.ID, "editorial").send_keys("Trois lectures pour la semaine.")
     browser.find_element(By.CSS_SELECTOR, "form.lettre-form button").click()
-    assert "La lettre a été enregistrée." in browser.find_element(By.TAG_NAME, "main").text
+    shows(browser, "main", "La lettre a été enregistrée.")
     assert_accessible(browser, "lettre")
     shot(browser, "21-lettre")
     browser.find_element(By.LINK_TEXT, "Dans le navigateur (page publique)").click()
-    assert "À lire avant le comité de pilotage" in browser.find_element(By.CSS_SELECTOR, "article.lettre").text
+    shows(browser, "article.lettre", "À lire avant le comité de pilotage")
     assert_accessible(browser, "aperçu")
     browser.get(url + "/lettre/apercu/texte")
     assert "Trois lectures pour la semaine." in browser.find_element(By.TAG_NAME, "body").text
@@ -127,7 +147,7 @@ def test_triage_compose_send_and_read_the_lettre(site, browser, tmp_path):  # no
     assert "1 abonné confirmé" in browser.find_element(By.TAG_NAME, "main").text
     assert_accessible(browser, "envoyer")
     browser.find_element(By.CSS_SELECTOR, "main form button").click()
-    assert "La lettre est partie" in browser.find_element(By.TAG_NAME, "main").text
+    shows(browser, "main", "La lettre est partie")
     assert_accessible(browser, "envois")
     (mail,) = recorder.messages()
     assert mail["To"] == "pro@example.org"
@@ -146,8 +166,8 @@ def test_triage_compose_send_and_read_the_lettre(site, browser, tmp_path):  # no
     browser.get(url + "/lettres-de-veille")
     assert_accessible(browser, "lettres de veille")
     browser.find_element(By.PARTIAL_LINK_TEXT, "N° 1").click()
+    shows(browser, "article.lettre", "Trois lectures pour la semaine.")
     article = browser.find_element(By.CSS_SELECTOR, "article.lettre")
-    assert "Trois lectures pour la semaine." in article.text
     assert "À lire avant le comité de pilotage" in article.text
     assert len(article.find_elements(By.CSS_SELECTOR, ".lettre-item")) == 3
     assert_accessible(browser, "lettre publique")
