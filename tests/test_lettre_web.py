@@ -3,6 +3,7 @@ archive and feed, subscription with double opt-in, one-click unsubscribe, staff 
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -204,3 +205,27 @@ def test_staff_add_import_and_remove_subscribers(site):
     assert catalog.subscribers.confirmed(TOPIC_LETTRE) == []
     history = client.get("/abonnes?historique=dan@example.org").get_data(as_text=True)
     assert "désabonnement" in history and "retiré par equipe@example.org" in history
+
+
+def test_refusals_are_french_error_pages_that_keep_everything(site):
+    app, config, catalog, recorder, staff = site
+    client = staff()
+    # nothing kept yet: the lettre does not go, and the page says why
+    refused = client.post("/lettre/envoyer")
+    page = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 400 and "La lettre n'est pas partie" in page and "aucun document gardé" in page
+    assert catalog.lettres.last_frozen() is None and recorder.envelopes == []
+    # one field refused, the others of the same form saved
+    refused = client.post("/lettre/a-trier", data={
+        "doc": ["contrat", "decret"], "decision-contrat": "keep", "orig-decision-contrat": "",
+        "position-decret": "beaucoup", "orig-position-decret": ""})
+    page = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 400 and "Certains choix n'ont pas été enregistrés" in page
+    assert "Décret relatif aux quartiers prioritaires" in page
+    assert catalog.triage.of(1)["contrat"].decision == "keep"
+    # an empty search cannot be followed
+    visitor = app.test_client()
+    token = csrf(visitor, "/abonnement")
+    refused = visitor.post("/abonnement/recherche", data={"csrf_token": token, "email": "ana@example.org"})
+    assert refused.status_code == 400 and "Une recherche vide ne peut pas être suivie." in html.unescape(refused.get_data(as_text=True))
+    assert catalog.subscribers.get("ana@example.org", TOPIC_LETTRE) is None and recorder.envelopes == []

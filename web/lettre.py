@@ -22,10 +22,11 @@ from veille.digest.lettre_send import (ATTEMPT_LABELS, LettreError, current_draf
 from veille.storage.lettres import LettreFrozen
 from veille.storage.subscribers import TOPIC_LETTRE
 from veille.storage.triage import DECISIONS, FIELDS
-from web.state import get_catalog, get_space, veille_config
 from web.auth import current_staff, staff_only
+from web.errors import WebError
 from web.params import FACET_LABELS
 from web.present import facet_value_label
+from web.state import get_catalog, get_space, veille_config
 
 bp = Blueprint("lettre", __name__)
 bp.before_request(staff_only)
@@ -145,8 +146,7 @@ def triage_save():
             if doc_id in known:
                 catalog.triage.save(draft.numero, doc_id, {"decision": bulk}, by=by, now=_now())
     if problems:
-        return render_template("error.html", title="Certains choix n'ont pas été enregistrés",
-                               message=" ; ".join(problems)), 400
+        raise WebError(400, " ; ".join(problems), title="Certains choix n'ont pas été enregistrés")
     back = request.form.get("retour", "")
     return redirect(url_for("lettre.triage") + (f"?{back}&fait=1" if back else "?fait=1"), code=303)
 
@@ -240,7 +240,7 @@ def test_send():
     try:
         outcome = send_test(config, catalog, address, now=_now())
     except LettreError as exc:
-        return render_template("error.html", title="Envoi d'essai impossible", message=str(exc)), 400
+        raise WebError(400, str(exc), title="Envoi d'essai impossible")
     return redirect(url_for("lettre.compose", fait="essai" if outcome.status == "sent" else "essai-echec"),
                     code=303)
 
@@ -276,7 +276,7 @@ def send():
     try:
         report = send_now(config, catalog, now=_now())
     except LettreError as exc:
-        return render_template("error.html", title="La lettre n'est pas partie", message=str(exc)), 400
+        raise WebError(400, str(exc), title="La lettre n'est pas partie")
     return redirect(url_for("lettre.deliveries", numero=report.numero, fait="envoyee"), code=303)
 
 

@@ -16,8 +16,9 @@ from veille.digest.deliver import DeliveryError
 from veille.digest.subscribe import (confirm_subscription, parse_import, pending_request, request_subscription,
                                      search_topic, topic_label, valid_address)
 from veille.storage.subscribers import PENDING, TOPIC_LETTRE
-from web.state import get_catalog, veille_config
 from web.auth import current_staff, staff_required
+from web.errors import WebError
+from web.state import get_catalog, veille_config
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -98,8 +99,7 @@ def subscribe_search():
     """A professional follows a search by e-mail: an alert on it, once confirmed."""
     query, filters = _search(request.form)
     if not (query or filters):
-        return render_template("error.html", title="Abonnement impossible",
-                               message="Une recherche vide ne peut pas être suivie."), 400
+        raise WebError(400, "Une recherche vide ne peut pas être suivie.", title="Abonnement impossible")
     address = valid_address(request.form.get("email", ""))
     if address is None:
         return render_template("abonnement/search.html", query=query, filters=filters, values=request.form,
