@@ -59,13 +59,26 @@ def run_cli():
 
 
 class SmtpRecorder:
-    """aiosmtpd handler keeping every message it accepts; can refuse the next N messages."""
+    """aiosmtpd handler keeping every message it accepts; can refuse the next N messages, or
+    stop answering at the Nth (`hang_at`, to kill a client in the middle of SMTP)."""
 
     def __init__(self):
+        import threading
+
         self.envelopes = []
         self.refuse_next = 0
+        self.hang_at: int | None = None
+        self.hanging = threading.Event()
+        self._received = 0
 
     async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        self._received += 1
+        if self.hang_at == self._received:
+            self.hanging.set()
+            await asyncio.sleep(60)        # the client is killed meanwhile: nothing is accepted
+            return "451 4.4.2 Timeout"
         if self.refuse_next > 0:
             self.refuse_next -= 1
             return "451 4.3.0 Temporary failure, try again later"

@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 
 from veille.core import config_schema as schema
-from veille.core.config import (Alert, Config, DigestConfig, ExtractionConfig, HttpConfig, LibraryFolder,
-                                SearchConfig, SmtpConfig, Source, WebConfig)
+from veille.core.config import (Alert, Config, DigestConfig, ExtractionConfig, HttpConfig, LettreConfig,
+                                LettreProfile, LibraryFolder, SearchConfig, SmtpConfig, Source, WebConfig)
 
 RECORDS = [(HttpConfig, schema.HTTP), (LibraryFolder, schema.LIBRARY), (Source, schema.SOURCE),
            (Alert, schema.ALERT), (SmtpConfig, schema.SMTP), (DigestConfig, schema.DIGEST),
-           (WebConfig, schema.WEB), (SearchConfig, schema.SEARCH), (ExtractionConfig, schema.EXTRACTION),
+           (LettreProfile, schema.LETTRE_PROFILE), (LettreConfig, schema.LETTRE), (WebConfig, schema.WEB), (SearchConfig, schema.SEARCH), (ExtractionConfig, schema.EXTRACTION),
            (Config, schema.ROOT)]
 RECORD_OF = {id(section): record for record, section in RECORDS}
 # Record fields the file does not set directly.

@@ -5,8 +5,9 @@ Each source kind brings a document whose date a time-zone conversion would move 
 a feed entry of `2020-12-23T01:00:00+01:00` (the 22nd at 20:00 in Martinique), a listing
 dated `2020-12-24T00:30:00+01:00`, a Légifrance text, a DILA text, a library file, and a
 page change seen at 02:00 UTC (still the evening before in Martinique). Each is then looked
-at on the search page, the document page, /api/search, /api/documents, the Atom feed and the
-digest e-mail delivered to a real SMTP server.
+at on the search page, the document page, /api/search, /api/documents, the Atom feed, the
+digest e-mail delivered to a real SMTP server, and the lettre de veille (its e-mail and its
+public page).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from indexer.library.sync import sync_library
 from indexer.search.space import DocumentSpace
 from tests.httpserver import httpserver  # noqa: F401 (fixture)
 from veille.core.config import load_config
+from veille.digest import lettre_send
 from veille.digest.run import run_digest
 from veille.storage.catalog import Catalog
 from watch.crawler import crawl_source
@@ -171,6 +173,18 @@ def test_the_stated_date_on_every_surface(everywhere, kind):
     assert title in text
     entry = text[text.index(title):]
     assert french in entry[:entry.index("https://")]     # the entry's own lines, before its link
+
+    # the lettre de veille: a test send by e-mail, then the issue frozen (its items read back
+    # from the catalog) as its public page shows it
+    draft = lettre_send.current_draft(config, catalog, DIGEST_AT)
+    catalog.triage.save(draft.numero, doc.id, {"decision": "keep"}, by="doc@example.org", now=DIGEST_AT)
+    assert lettre_send.send_test(config, catalog, "doc@example.org", now=DIGEST_AT, environ={}).status == "sent"
+    text = recorder.messages()[-1].get_body(("plain",)).get_content()
+    entry = text[text.index(title):]
+    assert french in entry[:entry.index("https://")]
+    numero = lettre_send.freeze(config, catalog, now=DIGEST_AT)
+    issue = client.get(f"/lettres-de-veille/{numero}").get_data(as_text=True)
+    assert french in issue[issue.index(title):]
 
 
 def test_times_are_shown_in_the_configured_zone(everywhere):

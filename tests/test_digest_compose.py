@@ -68,7 +68,8 @@ def test_grouping_dedup_and_newest_first():
     assert shared_entry.alerts == ("Rénovation urbaine", "Eau")
     assert shared_entry.link == f"{BASE}/documents/d-shared"
     assert digest.total == 4
-    assert digest.alert_counts == (("Rénovation urbaine", 3), ("Eau", 2))
+    # the summary counts what each section lists: "d-shared" is listed (and counted) once
+    assert digest.section_counts == (("Rénovation urbaine", 3), ("Eau", 1))
     assert digest.subject == "Veille : 4 nouveaux documents (du 10 mars 2025 au 17 mars 2025)"
 
 
@@ -169,7 +170,7 @@ def test_long_sections_are_cut_with_a_link_to_the_rest():
     (section,) = digest.sections
     assert len(section.entries) == MAX_PER_SECTION and section.more == 3
     assert section.entries[0].doc_id == "d000"                    # the newest are kept
-    assert digest.total == MAX_PER_SECTION + 3 and digest.alert_counts == (("Large", MAX_PER_SECTION + 3),)
+    assert digest.total == MAX_PER_SECTION + 3 and digest.section_counts == (("Large", MAX_PER_SECTION + 3),)
     assert section.more_url == f"{BASE}/search?q=ville+durable&sort=date"
     assert "Et 3 autres documents : " + section.more_url in render_text(digest)
     assert "Et 3 autres documents" in render_html(digest)

@@ -62,7 +62,13 @@ def test_one_mail_per_recipient_grouped_and_deduplicated(setup, digest_matcher):
     text = doc_mail.get_body(("plain",)).get_content()
     html = doc_mail.get_body(("html",)).get_content()
     assert text.count("Rénovation et eau potable") == 1 and html.count("Rénovation et eau potable") == 1
-    assert "- Rénovation urbaine : 2 documents" in text and "- Eau : 2 documents" in text
+    # the summary says what each section lists: "both" sits under the first alert only
+    assert "- Rénovation urbaine : 2 documents" in text and "- Eau : 1 document" in text
+    sections = text.split("== ")[1:]
+    for section in sections:
+        title = section.split(" ==", 1)[0]
+        listed = section.count("\n* ")
+        assert f"- {title} : {listed} document" in text
     assert "https://veille.example.org/documents/both" in html
     assert text.index("Rénovation et eau potable") < text.index("Rénovation d'un quartier")  # newest first
     elu = mails["elu@example.org"].get_body(("plain",)).get_content()
@@ -75,7 +81,8 @@ def test_accented_subject_and_body_arrive_decoded(setup, digest_matcher):
     add(catalog, "r1", "Rénovation : l'État s'engage à Fort-de-France", MONDAY - timedelta(days=2))
     run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     raw = recorder.envelopes[0].original_content
-    assert b"=?utf-8?" in raw.lower()          # the subject travelled RFC 2047 encoded
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and b"=?" not in head      # nothing in these headers needs encoded words
     message = recorder.messages()[0]
     assert message["Subject"] == "Veille : 1 nouveau document (du 10 mars 2025 au 17 mars 2025)"
     assert message.get_body(("plain",)).get_content_charset() == "utf-8"
@@ -151,7 +158,7 @@ def test_server_down_then_up(setup, tmp_path, digest_matcher):
     down = replace(config, digest=replace(config.digest, smtp=replace(config.digest.smtp, port=free_port())))
     add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
     report = run_digest(down, catalog, digest_matcher(config, catalog), now=MONDAY)
-    assert report.count("failed") == 2 and "cannot deliver" in report.outcomes[0].error
+    assert report.count("failed") == 2 and "envoi impossible par" in report.outcomes[0].error
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=1))
     assert report.count("sent") == 2 and len(recorder.envelopes) == 2
 
@@ -235,7 +242,7 @@ def test_smtp_password_comes_from_the_environment(setup, write_config):
     from veille.digest.deliver import DeliveryError, smtp_password
 
     assert smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {"VEILLE_SMTP": "s3cr3t"}) == "s3cr3t"
-    with pytest.raises(DeliveryError, match="VEILLE_SMTP is not set"):
+    with pytest.raises(DeliveryError, match="VEILLE_SMTP n.est pas définie"):
         smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {})
     assert smtp_password(SmtpConfig(), {}) is None
 
@@ -341,3 +348,44 @@ def test_scheduled_job_sends_with_the_real_engine(setup):
     scheduled_digest(str(config.path), str(config.data_dir))
     assert {m["To"] for m in recorder.messages()} == {"doc@example.org", "elu@example.org"}
     assert "Rénovation de la semaine" in recorder.messages()[0].get_body(("plain",)).get_content()
+
+
+def test_list_unsubscribe_reaches_the_server_plain_as_rfc_2369_writes_it(setup, digest_matcher):
+    config, catalog, recorder = setup()
+    add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
+    run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
+    raw = recorder.envelopes[0].original_content
+    lines = raw.split(b"\r\n")
+    (header,) = [line for line in lines if line.lower().startswith(b"list-unsubscribe:")]
+    assert header.startswith(b"List-Unsubscribe: <https://veille.example.org/desabonnement/")
+    assert header.endswith(b">") and b"=?" not in header
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines
+
+
+def test_one_archive_row_per_recipient_and_attempt(setup, digest_matcher):
+    config, catalog, recorder = setup()
+    add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
+    from veille.digest import run as run_module
+
+    # a run dies during SMTP: both digests stay 'sending'
+    composed, _ = compose_digests(config, catalog, digest_matcher(config, catalog), now=MONDAY)
+    for item in composed:
+        recorder.refuse_next = 1
+        outcome = run_module._send(config, catalog, item, MONDAY, {})
+        catalog.db.connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))
+    # the next run finds the server refusing everything: one failed attempt per recipient
+    recorder.refuse_next = 10
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=1))
+    assert report.count("failed") == 2
+    failed = catalog.digests.latest(status="failed")
+    assert sorted(d.recipient for d in failed) == ["doc@example.org", "elu@example.org"]
+    assert catalog.digests.count() == 2
+    # another failing run: a new attempt each, the earlier one superseded, still one 'failed' each
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=2))
+    assert report.count("failed") == 2 and catalog.digests.count() == 4
+    assert sorted(d.recipient for d in catalog.digests.latest(status="failed")) == ["doc@example.org",
+                                                                                   "elu@example.org"]
+    recorder.refuse_next = 0
+    report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=3))
+    assert report.count("sent") == 2 and len(recorder.envelopes) == 2
+    assert all("Rénovation A" in m.get_body(("plain",)).get_content() for m in recorder.messages())

@@ -63,9 +63,37 @@ def test_create_edit_delete_alert(app_env):
     assert response.status_code == 303
     assert catalog.alerts.get(saved.id).name == "Logement" and not catalog.alerts.get(saved.id).filters
 
-    assert client.post(f"/alertes/{saved.id}/supprimer").status_code == 303
+    # deleting asks first: the link, and a post without the confirmation, only show the question
+    page = client.get(f"/alertes/{saved.id}/supprimer").get_data(as_text=True)
+    assert "Supprimer l'alerte « Logement » ?" in page and 'name="confirmer" value="oui"' in page
+    assert client.post(f"/alertes/{saved.id}/supprimer").status_code == 200
+    assert catalog.alerts.get(saved.id) is not None
+    assert client.post(f"/alertes/{saved.id}/supprimer", data={"confirmer": "oui"}).status_code == 303
     assert catalog.alerts.all() == []
-    assert client.post(f"/alertes/{saved.id}/supprimer").status_code == 404
+    assert client.post(f"/alertes/{saved.id}/supprimer", data={"confirmer": "oui"}).status_code == 404
+
+
+def test_new_alert_form_is_prefilled_from_a_search(app_env):
+    app, _, _, _ = app_env
+    client = app.staff_client()
+    form = client.get("/alertes/nouvelle?q=logement+social&kind=actualit%C3%A9&theme=habitat&theme=eau")
+    page = form.get_data(as_text=True)
+    assert 'id="query" name="query" value="logement social"' in page
+    assert 'id="name" name="name" value="logement social"' in page
+    assert 'value="actualité" selected' in page and 'value="habitat, eau"' in page
+
+
+def test_unsubscribed_recipients_are_not_shown_among_an_alerts_recipients(app_env):
+    app, _, catalog, _ = app_env
+    catalog.alerts.save("Eau potable", "eau", {}, ["reste@example.org", "parti@example.org"])
+    key = f"web-{catalog.alerts.all()[0].id}"
+    catalog.unsubscriptions.add("parti@example.org", key)
+    catalog.unsubscriptions.add("doc@example.org", "*")
+    client = app.staff_client()
+    index = client.get("/alertes").get_data(as_text=True)
+    show = client.get(f"/alertes/{key}").get_data(as_text=True)
+    assert "reste@example.org" in index and "parti@example.org" not in index and "doc@example.org" not in index
+    assert "reste@example.org" in show and "parti@example.org" not in show and "1 désabonné" in show
 
 
 def test_invalid_alert_form_keeps_input_and_explains(app_env):
@@ -95,7 +123,7 @@ def test_archive_digest_page_and_atom_feed(app_env, digest_matcher):
     client = app.staff_client()
     (record,) = catalog.digests.latest()
     archive = client.get("/lettres").get_data(as_text=True)
-    assert "doc@example.org" in archive and "envoyée" in archive and f"/lettres/{record.id}" in archive
+    assert "doc@example.org" in archive and "envoyé" in archive and f"/lettres/{record.id}" in archive
     page = client.get(f"/lettres/{record.id}").get_data(as_text=True)
     assert "Rénovation &lt;b&gt;du&lt;/b&gt; bourg" in page and "<iframe" in page
     body = client.get(f"/lettres/{record.id}/contenu")

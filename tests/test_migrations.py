@@ -20,11 +20,15 @@ from veille.storage.digests import DigestItem
 from veille.storage.library_files import LibraryFile
 from veille.storage.migrations import CURRENT_VERSION, CatalogTooNew, migrate
 from veille.storage.snapshots import PageSnapshot
+from veille.storage.subscribers import TOPIC_LETTRE
 from veille.storage.users import verify_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v0.sqlite3"
 # Tables the steps after the first release add, empty in a migrated catalog.
-LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": []}   # made by later steps, empty
+LETTRE_TABLES = ("lettres", "lettre_triage", "lettre_items", "lettre_recipients", "lettre_attempts",
+                 "subscribers", "consents")   # step 5: the lettre de veille and its subscribers
+LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": [],
+                **{t: [] for t in LETTRE_TABLES}}   # made by later steps, empty
 STAFF_EMAIL = "equipe@example.org"
 STAFF_PASSWORD = "mot de passe de la version zéro"
 T0 = datetime(2025, 3, 10, 9, 30, tzinfo=timezone.utc)
@@ -261,6 +265,22 @@ def test_a_catalog_at_version_1_gets_the_scheduler_table(old_catalog):
     assert dump(old_catalog) == {**before, "scheduled_jobs": []}
     catalog = Catalog(old_catalog)
     assert catalog.schedule.all() == {}
+    catalog.close()
+
+
+def test_a_catalog_at_version_4_gets_the_lettre_tables(old_catalog):
+    database = Database(old_catalog)
+    migrate(database)
+    database.connection().executescript(
+        "".join(f"DROP TABLE {t};" for t in LETTRE_TABLES) + "PRAGMA user_version = 4;")
+    before = dump(old_catalog)
+    assert migrate(database) == 4
+    database.close()
+    assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert dump(old_catalog) == {**before, **{t: [] for t in LETTRE_TABLES}}
+    catalog = Catalog(old_catalog)
+    assert catalog.lettres.last_frozen() is None
+    assert catalog.subscribers.confirmed(TOPIC_LETTRE) == []
     catalog.close()
 
 

@@ -76,4 +76,6 @@ def test_run_crawls_indexes_serves_and_stops(tmp_path, httpserver):
     assert process.returncode == 0, err
     assert "1 source(s) planifiée(s)" in out
     assert "arrêt" in err
+    # the digest and the lettre de veille are planned too, their next runs kept for a restart
+    assert {"veille-digest", "veille-lettre"} <= set(catalog.schedule.all())
     assert len(httpserver.hits("/rss.xml")) == 1

@@ -1,5 +1,6 @@
 """The home page, the search page (every parameter) and the Atom feed, on an indexed space."""
 
+import re
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
@@ -302,3 +303,17 @@ def test_estimated_facet_counts_say_so(web_client, monkeypatch):
     assert counts and all(text.startswith("≈ ") for text in counts if text != "0")
     api = web_client.get("/api/search?q=&from=2000-01-02").get_json()
     assert api["facets_estimated"] is True
+
+
+def test_a_search_becomes_an_alert_for_staff_and_an_email_subscription_for_others(web_config, login_staff):
+    from web import create_app
+
+    app = create_app(web_config, {"TESTING": True})
+    public = app.test_client().get("/search?q=logement&theme=habitat+et+renouvellement+urbain").get_data(as_text=True)
+    assert "Créer une alerte" not in public
+    assert ('href="/abonnement/recherche?q=logement&amp;theme=habitat+et+renouvellement+urbain"' in public)
+    staff = login_staff(app).get("/search?q=logement&theme=habitat+et+renouvellement+urbain").get_data(as_text=True)
+    link = re.search(r'href="([^"]+)">Créer une alerte à partir de cette recherche</a>', staff).group(1)
+    assert link == "/alertes/nouvelle?q=logement&amp;theme=habitat+et+renouvellement+urbain"
+    form = login_staff(app).get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'name="query" value="logement"' in form and 'value="habitat et renouvellement urbain"' in form

@@ -11,7 +11,8 @@ from typing import Any
 
 from veille.core.config import Config, load_config
 from veille.core.dates import calendar_date, french_date, french_datetime
-from web import alerts, api, auth, documents, errors, health, library, present, search, sources
+from web import (alerts, api, auth, documents, errors, health, lettre, lettres, library, present, search,
+                 sources, subscriptions)
 from web.state import AppState, VeilleApp
 
 
@@ -43,6 +44,9 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(alerts.public)
+    app.register_blueprint(lettre.bp)
+    app.register_blueprint(lettres.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(health.bp)
 
     @app.teardown_appcontext

@@ -17,6 +17,7 @@ from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alert
                                   find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
+from veille.storage.subscribers import TOPIC_LETTRE
 from web.auth import csrf_exempt, is_staff, staff_only
 from web.state import get_catalog, get_space, veille_config
 
@@ -29,8 +30,8 @@ public = Blueprint("alerts_public", __name__)
 PREVIEW_SIZE = 20
 ARCHIVE_PAGE = 50
 FEED_SIZE = 50
-STATUS_LABELS = {"sent": "envoyée", "failed": "échec, sera renvoyée", "sending": "envoi interrompu",
-                 "superseded": "échec, contenu repris dans la lettre suivante"}
+STATUS_LABELS = {"sent": "envoyé", "failed": "échec, sera réessayé au prochain envoi",
+                 "sending": "envoi interrompu", "superseded": "échec, contenu repris dans l'envoi suivant"}
 FILTER_LABELS = {"kind": "Nature", "source": "Source", "theme": "Thème", "territory": "Territoire",
                  "doc_type": "Type de document"}
 
@@ -57,14 +58,22 @@ def _preview(query: str, filters) -> tuple[int, list[dict], str]:
 # ---------------------------------------------------------------- staff: alerts
 
 
+def _following(alert: AlertRecord, unsubscribed: set[tuple[str, str]]) -> tuple[str, ...]:
+    """The alert's recipients who have not left it (nor every alert)."""
+    return tuple(r for r in alert.recipients
+                 if (r, ALL_ALERTS) not in unsubscribed and (r, alert.key) not in unsubscribed)
+
+
 @bp.get("/alertes")
 def index():
     alerts = _alerts()
     catalog = get_catalog()
-    subs = subscriptions(alerts, catalog.unsubscriptions.all())
+    unsubscribed = catalog.unsubscriptions.all()
+    subs = subscriptions(alerts, unsubscribed)
     recipients = [{"address": address, "alerts": [a.name for a in followed],
                    "last": catalog.digests.period_end(address)} for address, followed in subs.items()]
-    return render_template("alerts/index.html", alerts=alerts, recipients=recipients,
+    following = {a.key: _following(a, unsubscribed) for a in alerts}
+    return render_template("alerts/index.html", alerts=alerts, recipients=recipients, following=following,
                            filter_labels=FILTER_LABELS, done=request.args.get("fait", ""))
 
 
@@ -74,8 +83,10 @@ def show(key: str):
     if alert is None:
         abort(404)
     total, hits, notice = _preview(alert.query, alert.filters)
+    unsubscribed = get_catalog().unsubscriptions.all()
+    left = [r for r in alert.recipients if r not in _following(alert, unsubscribed)]
     return render_template("alerts/show.html", alert=alert, total=total, hits=hits, notice=notice,
-                           filter_labels=FILTER_LABELS)
+                           filter_labels=FILTER_LABELS, following=_following(alert, unsubscribed), left=left)
 
 
 def _known_values() -> dict[str, list[str]]:
@@ -99,9 +110,21 @@ def _form_page(alert_id: int | None, status: int = 200, **context):
                            known=_known_values(), **context), status
 
 
+def _search_values(args) -> dict[str, str]:
+    """The alert form prefilled from a search (« Créer une alerte à partir de cette recherche »):
+    `q` and the search page's facet parameters."""
+    query = " ".join(args.get("q", "").split())[:500]
+    values = {"query": query, "name": query[:200]} if query else {}
+    for name in ALERT_FILTERS:
+        chosen = [v.strip() for v in args.getlist(name) if v.strip()][:20]
+        if chosen:
+            values[f"filter_{name}"] = chosen[0] if name in ("kind", "source") else ", ".join(chosen)
+    return values
+
+
 def _form_values(alert: AlertRecord | None) -> dict[str, str]:
     if alert is None:
-        return {}
+        return _search_values(request.args)
     values = {"name": alert.name, "query": alert.query, "recipients": "\n".join(alert.recipients)}
     values.update({f"filter_{k}": ", ".join(v) for k, v in alert.filters.items()})
     return values
@@ -142,8 +165,14 @@ def _edit(alert_id: int | None):
     return redirect(url_for("alerts.index", fait="enregistree") + f"#web-{saved}", code=303)
 
 
-@bp.post("/alertes/<int:alert_id>/supprimer")
+@bp.route("/alertes/<int:alert_id>/supprimer", methods=["GET", "POST"])
 def delete(alert_id: int):
+    """GET (and a POST without `confirmer`) asks for confirmation; only the confirmed POST deletes."""
+    alert = next((a for a in _alerts() if a.origin == ORIGIN_WEB and a.id == alert_id), None)
+    if alert is None:
+        abort(404)
+    if request.method == "GET" or request.form.get("confirmer") != "oui":
+        return render_template("alerts/delete.html", alert=alert)
     if not get_catalog().alerts.delete(alert_id):
         abort(404)
     return redirect(url_for("alerts.index", fait="supprimee"), code=303)
@@ -218,7 +247,7 @@ def unsubscribe_form(token: str):
     if wanted is None:
         return render_template("alerts/unsubscribe.html", invalid=True), 400
     return render_template("alerts/unsubscribe.html", wanted=wanted, alert_name=_alert_name(wanted.alert),
-                           token=token, done=False)
+                           lettre=wanted.alert == TOPIC_LETTRE, token=token, done=False)
 
 
 @public.post("/desabonnement/<token>")
@@ -228,13 +257,17 @@ def unsubscribe(token: str):
     wanted = _unsubscription(token)
     if wanted is None:
         return render_template("alerts/unsubscribe.html", invalid=True), 400
-    get_catalog().unsubscriptions.add(wanted.recipient, wanted.alert)
+    if wanted.alert == TOPIC_LETTRE:
+        get_catalog().subscribers.unsubscribe(wanted.recipient, TOPIC_LETTRE, now=datetime.now(timezone.utc),
+                                              detail="lien de désabonnement d'une lettre")
+    else:
+        get_catalog().unsubscriptions.add(wanted.recipient, wanted.alert)
     return render_template("alerts/unsubscribe.html", wanted=wanted, alert_name=_alert_name(wanted.alert),
-                           token=token, done=True)
+                           lettre=wanted.alert == TOPIC_LETTRE, token=token, done=True)
 
 
 def _alert_name(key: str) -> str:
-    if key == ALL_ALERTS:
+    if key in (ALL_ALERTS, TOPIC_LETTRE):
         return ""
     alert = find_alert(_alerts(), key)
     return alert.name if alert else key

@@ -10,8 +10,9 @@ from flask import Blueprint, Response, redirect, render_template, request
 from indexer.search.request import SearchRequest, SearchResults
 from web.atom import search_feed
 from web.auth import is_staff
+from veille.core.facets import ALERT_FILTERS
 from web.params import (FACET_LABELS, FACET_PARAMS, SearchState, ToggleLinks,
-                        page_window, parse_state)
+                        page_window, parse_state, query_string)
 from web.present import endpoint_url, facet_value_label, search_url, source_title
 from web.state import get_space, veille_config
 
@@ -132,7 +133,10 @@ def results():
         facets=facet_groups(state, found.facets), recent=recent,
         pages=page_window(found.page, found.pages), first=(found.page - 1) * found.per_page + 1,
         last=min(found.total, found.page * found.per_page),
-        feed_url=search_url(replace(state, page=1), endpoint="search.feed"))
+        feed_url=search_url(replace(state, page=1), endpoint="search.feed"),
+        follow=[(p, v) for p, v in state.active if p in ALERT_FILTERS],
+        alert_query=query_string([("q", state.q)] * bool(state.q)
+                                 + [(p, v) for p, v in state.active if p in ALERT_FILTERS]))
 
 
 @bp.get("/search.atom")

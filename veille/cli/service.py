@@ -11,6 +11,7 @@ import sys
 from veille.cli.console import load, warn
 from veille.core.config import Config
 from veille.core.errors import VeilleError
+from veille.digest.lettre_send import register_lettre_job
 from veille.digest.run import register_digest_job
 from veille.jobs.scheduler import CRAWL_PREFIX, build_scheduler
 from veille.ops.demo import run_demo
@@ -29,9 +30,9 @@ def stop_like_ctrl_c(signum, frame):
 
 
 def run_service(args: argparse.Namespace) -> int:
-    """`veille run`: the scheduler (crawls, indexing, digest) and the web UI, until stopped."""
+    """`veille run`: the scheduler (crawls, indexing, digest, lettre) and the web UI, until stopped."""
     config = load(args)
-    scheduler = build_scheduler(config, extra_jobs=[register_digest_job])
+    scheduler = build_scheduler(config, extra_jobs=[register_digest_job, register_lettre_job])
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     scheduler.resume()
     jobs = scheduler.get_jobs()

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from veille.core.config_schema import (DIGEST, EXTRACTION, HTTP, LIBRARY, ROOT, SEARCH, SMTP, SOURCE,
-                                       STRINGS, WEB, ListOf, Section, Setting)
+from veille.core.config_schema import (DIGEST, EXTRACTION, HTTP, LETTRE, LETTRE_PROFILE, LIBRARY, ROOT,
+                                       SEARCH, SMTP, SOURCE, STRINGS, WEB, ListOf, Section, Setting)
 from veille.core.config_yaml import ConfigError, Items, Reader, compose, join, quoted
 from veille.core.layout import DataDir
 
 __all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "Alert", "Config", "ConfigError", "DigestConfig",
-           "ExtractionConfig", "HttpConfig", "LibraryFolder", "SearchConfig", "SmtpConfig", "Source",
+           "ExtractionConfig", "HttpConfig", "LettreConfig", "LettreProfile", "LibraryFolder", "SearchConfig", "SmtpConfig", "Source",
            "WebConfig", "load_config", "parse_config", "replace_data_dir"]
 
 DEFAULT_CONFIG = "sources.yaml"
@@ -96,6 +96,23 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class LettreProfile:
+    """Which new documents enter the lettre's triage queue (none set: every one)."""
+
+    alerts: bool = LETTRE_PROFILE["alerts"].default
+    themes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LettreConfig:
+    title: str = LETTRE["title"].default
+    first_days: int = LETTRE["first_days"].default
+    confirm_days: int = LETTRE["confirm_days"].default
+    profile: LettreProfile = LettreProfile()
+
+
+@dataclass(frozen=True)
 class WebConfig:
     base_url: str = WEB["base_url"].default
 
@@ -125,6 +142,7 @@ class Config:
     sources: tuple[Source, ...] = ()
     alerts: tuple[Alert, ...] = ()
     digest: DigestConfig = DigestConfig()
+    lettre: LettreConfig = LettreConfig()
     web: WebConfig = WebConfig()
     search: SearchConfig = SearchConfig()
     extraction: ExtractionConfig = ExtractionConfig()
@@ -314,6 +332,8 @@ def parse_config(text: str, path: Path) -> Config:
         sources=tuple(_source(v) for v in values["sources"]),
         alerts=tuple(_alert(v) for v in values["alerts"]),
         digest=_record(DigestConfig, DIGEST, digest, smtp=_record(SmtpConfig, SMTP, digest["smtp"])),
+        lettre=_record(LettreConfig, LETTRE, values["lettre"],
+                       profile=_record(LettreProfile, LETTRE_PROFILE, values["lettre"]["profile"])),
         web=_record(WebConfig, WEB, values["web"]), search=_record(SearchConfig, SEARCH, values["search"]),
         extraction=_record(ExtractionConfig, EXTRACTION, values["extraction"]))
 

@@ -104,13 +104,20 @@ def _smtp_rules(values: Mapping[str, Any], top: Mapping[str, Any]) -> Iterator[t
         yield "password_env", "un mot de passe demande un nom d'utilisateur (digest.smtp.username)"
 
 
-def _known_sources(values: Mapping[str, Any], top: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """An alert's `source` filter names a source or a library folder (read before alerts)."""
-    names = [item["name"] for item in (*top.get("library", ()), *top.get("sources", ()))]
-    for value in values["source"]:
-        if value not in names:
-            yield "source", (f"aucune source ni bibliothèque nommée {quoted(value)}"
-                             f"{did_you_mean(value, sorted(names))}")
+def _names_known(key: str) -> Rule:
+    """A rule: the values of `key` name a source or a library folder (read before)."""
+
+    def rule(values: Mapping[str, Any], top: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        names = [item["name"] for item in (*top.get("library", ()), *top.get("sources", ()))]
+        for value in values[key]:
+            if value not in names:
+                yield key, (f"aucune source ni bibliothèque nommée {quoted(value)}"
+                            f"{did_you_mean(value, sorted(names))}")
+
+    return rule
+
+
+_known_sources = _names_known("source")   # an alert's `source` filter
 
 
 # ---------------------------------------------------------------- the declaration
@@ -267,6 +274,22 @@ DIGEST = Section((
     Setting("send_empty", bool, False, "send a one-line « rien de nouveau » e-mail when nothing is new"),
 ))
 
+LETTRE_PROFILE = Section((
+    Setting("alerts", bool, True, "documents found by an alert enter the lettre's triage queue"),
+    Setting("themes", STRINGS, (), "documents with one of these themes enter the triage queue"),
+    Setting("sources", STRINGS, (), "documents of these sources or library folders enter the triage queue"),
+), rules=(_names_known("sources"),))
+
+LETTRE = Section((
+    Setting("title", str, "Lettre de veille", "name of the lettre, in its e-mails and pages",
+            check=no_line_break),
+    Setting("first_days", int, 30, "how far back the first issue's triage queue looks (later ones: "
+            "since the last issue)", check=(at_least(1), at_most(366))),
+    Setting("confirm_days", int, 7, "days a subscription request waits for its confirmation link "
+            "to be used before it expires", check=(at_least(1), at_most(90))),
+    Setting("profile", LETTRE_PROFILE),
+))
+
 WEB = Section((
     Setting("base_url", str, "http://localhost:5000", "public address used in e-mails and feeds",
             check=http_url),
@@ -300,6 +323,7 @@ ROOT = Section((
     Setting("sources", ListOf(SOURCE, unique="name")),
     Setting("alerts", ListOf(ALERT, unique="name", casefold=True)),
     Setting("digest", DIGEST),
+    Setting("lettre", LETTRE),
     Setting("web", WEB),
     Setting("search", SEARCH),
     Setting("extraction", EXTRACTION),

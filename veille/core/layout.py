@@ -11,6 +11,7 @@
                                scheduler.sqlite3.imported (veille.jobs.jobstore)
         secret_key             the session key (0600), unless $VEILLE_SECRET_KEY is set
         digest.lock            one digest run at a time
+        lettre.lock            one lettre sending at a time
 
 Nothing here touches the disk: the floors that own each file open it.
 """
@@ -56,3 +57,7 @@ class DataDir:
     @property
     def digest_lock(self) -> Path:
         return self.root / "digest.lock"
+
+    @property
+    def lettre_lock(self) -> Path:
+        return self.root / "lettre.lock"

@@ -107,7 +107,7 @@ class Digest:
     period: DigestPeriod
     period_text: str
     sections: tuple[DigestSection, ...]
-    alert_counts: tuple[tuple[str, int], ...]     # every followed alert, in order
+    section_counts: tuple[tuple[str, int], ...]   # each section's title and what it lists, in order
     theme_counts: tuple[tuple[str, int], ...]     # most frequent first
     total: int                                    # distinct documents
     subject: str
@@ -237,8 +237,9 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
                 title=alert.name, entries=entries[:MAX_PER_SECTION], alert_key=alert.key,
                 query=alert.query, more=max(0, len(entries) - MAX_PER_SECTION),
                 more_url=f"{base_url.rstrip('/')}/search?" + urlencode({"q": alert.query, "sort": "date"})))
-    alert_counts = tuple((alert.name, sum(1 for i in best if alert.name in alerts_of[i]))
-                         for alert, _ in matches)
+    # the summary counts what each section lists (a document matched by two alerts is
+    # listed, and counted, under the first one only)
+    section_counts = tuple((section.title, len(section.entries) + section.more) for section in sections)
     themes: dict[str, int] = {}
     for match in best.values():
         for theme in match.document.themes:
@@ -251,7 +252,7 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
     else:
         subject = f"Veille : rien de nouveau ({when})"
     return Digest(recipient=recipient, period=period, period_text=when, sections=tuple(sections),
-                  alert_counts=alert_counts, theme_counts=theme_counts, total=total, subject=subject,
+                  section_counts=section_counts, theme_counts=theme_counts, total=total, subject=subject,
                   unsubscribe_url=unsubscribe_url, base_url=base_url.rstrip("/"),
                   alert_links=tuple((a.name, alert_unsubscribe_urls[a.key]) for a, _ in matches
                                     if a.key in alert_unsubscribe_urls))

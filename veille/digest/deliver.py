@@ -1,7 +1,9 @@
 """SMTP delivery of one message, as `digest.smtp` says (plain, STARTTLS or SSL, optional login).
 
 The password comes from the environment variable named by `password_env`, never from the
-file. Every failure becomes a `DeliveryError` with one line saying what went wrong.
+file. Every failure becomes a `DeliveryError` with one line, in French, saying what went
+wrong (it is shown to staff in the delivery archives). A message is handed over as the
+exact bytes archived before sending, so a resend after a crash is the same message.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import os
 import smtplib
 import ssl
 from email.message import EmailMessage
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from veille.core.config import SmtpConfig
 from veille.core.errors import VeilleError
@@ -25,14 +27,24 @@ def smtp_password(smtp: SmtpConfig, environ: Mapping[str, str] = os.environ) -> 
         return None
     password = environ.get(smtp.password_env)
     if not password:
-        raise DeliveryError(f"SMTP password variable {smtp.password_env} is not set",
-                            hint="export it in the environment of the veille process")
+        raise DeliveryError(f"la variable du mot de passe SMTP {smtp.password_env} n'est pas définie",
+                            hint="exportez-la dans l'environnement du processus veille")
     return password
 
 
 def deliver(message: EmailMessage, smtp: SmtpConfig, *, timeout: float = 60,
             environ: Mapping[str, str] = os.environ) -> None:
     """Hand `message` to the SMTP server; raise DeliveryError unless every recipient was accepted."""
+    from veille.digest.mail import envelope_sender
+
+    deliver_bytes(message.as_bytes(), sender=envelope_sender(str(message["From"])),
+                  recipients=[envelope_sender(str(message["To"]))], smtp=smtp, timeout=timeout,
+                  environ=environ)
+
+
+def deliver_bytes(raw: bytes, *, sender: str, recipients: Iterable[str], smtp: SmtpConfig,
+                  timeout: float = 60, environ: Mapping[str, str] = os.environ) -> None:
+    """Hand the exact message `raw` (CRLF line ends) to the SMTP server for `recipients`."""
     password = smtp_password(smtp, environ)
     where = f"{smtp.host}:{smtp.port}"
     try:
@@ -46,19 +58,19 @@ def deliver(message: EmailMessage, smtp: SmtpConfig, *, timeout: float = 60,
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, password or "")
-            refused = client.send_message(message)
+            refused = client.sendmail(sender, list(recipients), raw)
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items())
-        raise DeliveryError(f"SMTP server {where} refused the recipient ({codes})") from None
+        codes = "; ".join(f"{addr} : {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items())
+        raise DeliveryError(f"le serveur SMTP {where} a refusé le destinataire ({codes})") from None
     except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"SMTP login to {where} failed: {exc.smtp_code} {_text(exc.smtp_error)}",
-                            hint="check digest.smtp.username and the password variable") from None
+        raise DeliveryError(f"connexion au serveur SMTP {where} refusée : {exc.smtp_code} {_text(exc.smtp_error)}",
+                            hint="vérifiez digest.smtp.username et la variable du mot de passe") from None
     except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(f"SMTP server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        raise DeliveryError(f"le serveur SMTP {where} a répondu {exc.smtp_code} {_text(exc.smtp_error)}") from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"cannot deliver through {where}: {exc or type(exc).__name__}") from None
+        raise DeliveryError(f"envoi impossible par {where} : {exc or type(exc).__name__}") from None
     if refused:
-        raise DeliveryError(f"SMTP server {where} refused: {', '.join(refused)}")
+        raise DeliveryError(f"le serveur SMTP {where} a refusé : {', '.join(refused)}")
 
 
 def _text(value: bytes | str) -> str:

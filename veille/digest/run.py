@@ -6,8 +6,12 @@ Delivery state lives in the catalog, so a run can be interrupted anywhere:
 - a failure marks it `failed` and leaves the period alone: the next run composes a new digest
   from the same start, so nothing is lost;
 - a digest still `sending` at the next run means the process died during SMTP: it is resent
-  as is, same Message-ID (mail clients drop a duplicate Message-ID), never recomposed, so no
-  recipient gets two different digests for one period.
+  as is (its archived bytes, same Message-ID: mail clients drop a duplicate Message-ID), never
+  recomposed, so no recipient gets two different digests for one period; when that resend
+  fails too, no other digest is composed for the recipient in the same run;
+- each digest row is one attempt to one recipient: a new digest to a recipient whose earlier
+  one failed carries that one's documents (it starts where the failed one started), so the
+  failed one is marked superseded when the new one is archived.
 A file lock keeps two runs (scheduler and CLI) from composing for the same recipient at once.
 """
 
@@ -20,8 +24,6 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
@@ -32,8 +34,8 @@ from veille.core.schedules import schedule_trigger
 from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
 from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link,
                                    next_period, render_html, render_text, snippet_parts)
-from veille.digest.deliver import DeliveryError, deliver
-from veille.digest.mail import build_message, message_id
+from veille.digest.deliver import DeliveryError, deliver_bytes
+from veille.digest.mail import build_message, envelope_sender, message_id
 from veille.digest.unsubscribe import SECRET_NAME, make_token, unsubscribe_url
 from veille.core.errors import VeilleError
 from veille.core.records import VISIBILITY_PUBLIC
@@ -168,14 +170,15 @@ def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], pe
 
 
 @contextmanager
-def run_lock(path: Path) -> Iterator[None]:
-    """Exclusive while a digest run lasts; released by the OS if the process dies."""
+def run_lock(path: Path, busy: str = "another digest run is in progress") -> Iterator[None]:
+    """Exclusive while a run lasts; released by the OS if the process dies. `busy` is the
+    message of the VeilleError raised when another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise VeilleError("another digest run is in progress") from None
+            raise VeilleError(busy) from None
         try:
             yield
         finally:
@@ -189,9 +192,13 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
     with run_lock(config.layout.digest_lock):
         outcomes = [_resend(config, catalog, record, now, environ)
                     for record in catalog.digests.latest(status="sending", limit=10_000)]
+        # one attempt per recipient and run: a failed resend waits for the next run
+        held = {o.recipient for o in outcomes if o.status == "failed"}
         composed, failed = compose_digests(config, catalog, matcher, now=now)
         outcomes += failed
         for item in composed:
+            if item.digest.recipient in held:
+                continue
             if item.digest.empty and not config.digest.send_empty:
                 outcomes.append(Outcome(item.digest.recipient, "empty"))
                 continue
@@ -208,13 +215,15 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
     msg_id = message_id(digest_id, config.digest.sender)
     message = build_message(digest, html=item.html, text=item.text, sender=config.digest.sender,
                             msg_id=msg_id, date=now)
+    raw = message.as_bytes()
     catalog.digests.add(DigestRecord(
         id=digest_id, recipient=digest.recipient, period_start=digest.period.start,
         period_end=digest.period.end, created=now, status="sending", message_id=msg_id,
-        subject=digest.subject, documents=digest.total, html=item.html, raw=message.as_bytes()),
+        subject=digest.subject, documents=digest.total, html=item.html, raw=raw),
         item.items)
     try:
-        deliver(message, config.digest.smtp, environ=environ)
+        deliver_bytes(raw, sender=envelope_sender(config.digest.sender), recipients=[digest.recipient],
+                      smtp=config.digest.smtp, environ=environ)
     except DeliveryError as exc:
         catalog.digests.mark_failed(digest_id, str(exc))
         log.warning("digest to %s not delivered (will be retried at the next run): %s", digest.recipient, exc)
@@ -226,9 +235,9 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
 
 def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetime,
             environ: Mapping[str, str]) -> Outcome:
-    message = BytesParser(policy=policy.SMTP).parsebytes(record.raw)
     try:
-        deliver(message, config.digest.smtp, environ=environ)
+        deliver_bytes(record.raw, sender=envelope_sender(config.digest.sender), recipients=[record.recipient],
+                      smtp=config.digest.smtp, environ=environ)
     except DeliveryError as exc:
         catalog.digests.mark_failed(record.id, str(exc))
         log.warning("interrupted digest to %s not delivered: %s", record.recipient, exc)

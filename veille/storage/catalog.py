@@ -23,6 +23,7 @@ from veille.storage.digests import DigestRepository
 from veille.storage.documents import DocumentRepository
 from veille.storage.edits import EditRepository
 from veille.storage.legal_keys import LegalKeyRepository
+from veille.storage.lettres import LettreRepository
 from veille.storage.library_files import LibraryFileRepository
 from veille.storage.migrations import migrate
 from veille.storage.queue import IndexQueue
@@ -31,6 +32,8 @@ from veille.storage.schedule import ScheduleRepository
 from veille.storage.secrets import SecretRepository
 from veille.storage.snapshots import SnapshotRepository
 from veille.storage.source_state import SourceStateRepository
+from veille.storage.subscribers import SubscriberRepository
+from veille.storage.triage import TriageRepository
 from veille.storage.unsubscriptions import UnsubscriptionRepository
 from veille.storage.users import UserRepository
 from veille.storage.validators import ValidatorRepository
@@ -58,6 +61,9 @@ class Catalog:
         self.secrets = SecretRepository(self.db)
         self.users = UserRepository(self.db)
         self.schedule = ScheduleRepository(self.db)
+        self.lettres = LettreRepository(self.db)
+        self.triage = TriageRepository(self.db)
+        self.subscribers = SubscriberRepository(self.db)
 
     @classmethod
     def open(cls, layout: DataDir) -> "Catalog":

@@ -2,7 +2,8 @@
 the last period delivered to each recipient (the next digest starts there).
 
 A digest's status goes sending (recorded before SMTP) -> sent | failed, and a failed one
-becomes superseded when a later one to the same recipient is sent.
+becomes superseded when a later one to the same recipient is archived (it carries its
+documents): each row is one attempt to one recipient.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class DigestRepository:
         for name in _DATES:
             values[name] = to_iso(values[name])
         with self._db.transaction() as db:
+            # a new digest starts where the recipient's failed ones started: it carries them
+            db.execute("UPDATE digests SET status = 'superseded' WHERE recipient = ? AND status = 'failed'",
+                       (digest.recipient,))
             columns = ", ".join(values)
             db.execute(f"INSERT INTO digests ({columns}) VALUES ({', '.join(f':{k}' for k in values)})", values)
             db.executemany(

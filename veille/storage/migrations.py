@@ -261,6 +261,115 @@ def _step_4(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+SCHEMA_5 = """
+-- the lettre de veille: numbered issues; a draft (brouillon) is edited, then frozen when
+-- its sending starts: status draft -> scheduled -> sending -> sent
+CREATE TABLE IF NOT EXISTS lettres (
+    numero INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    editorial TEXT NOT NULL DEFAULT '',
+    rubriques TEXT NOT NULL DEFAULT '[]',     -- JSON: the rubriques in the chosen order
+    since TEXT NOT NULL,                      -- its triage queue: documents first seen after
+    frozen TEXT,                              -- ... and up to this moment, once frozen
+    scheduled TEXT,                           -- when it is to be sent (status scheduled)
+    sent TEXT,                                -- when every recipient was dealt with
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+
+-- the triage of a draft's queue, saved field by field as documentalists go
+CREATE TABLE IF NOT EXISTS lettre_triage (
+    numero INTEGER NOT NULL,
+    doc_id TEXT NOT NULL,
+    decision TEXT NOT NULL DEFAULT '',        -- '' (to sort) | keep | aside
+    comment TEXT NOT NULL DEFAULT '',
+    rubrique TEXT NOT NULL DEFAULT '',        -- '' means the document's default rubrique
+    position INTEGER,                         -- order inside the rubrique
+    updated TEXT NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (numero, doc_id)
+);
+
+-- what a frozen lettre holds, as it was sent (the public archive shows it)
+CREATE TABLE IF NOT EXISTS lettre_items (
+    numero INTEGER NOT NULL REFERENCES lettres(numero) ON DELETE CASCADE,
+    doc_id TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    rubrique TEXT NOT NULL,
+    title TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    link TEXT NOT NULL,
+    original TEXT,
+    date TEXT NOT NULL,
+    published TEXT,
+    kind TEXT NOT NULL DEFAULT '',
+    doc_type TEXT NOT NULL DEFAULT '',
+    nor TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (numero, doc_id)
+);
+
+-- each recipient of a frozen lettre, with the exact message archived before SMTP:
+-- status pending -> sent | unsubscribed (left before their turn)
+CREATE TABLE IF NOT EXISTS lettre_recipients (
+    numero INTEGER NOT NULL REFERENCES lettres(numero) ON DELETE CASCADE,
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    sent TEXT,
+    PRIMARY KEY (numero, recipient)
+);
+
+-- one row per recipient and attempt (test sends included): sending -> sent | failed,
+-- or interrupted when the process died during SMTP
+CREATE TABLE IF NOT EXISTS lettre_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    numero INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    test INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS lettre_attempts_numero ON lettre_attempts(numero, recipient);
+
+-- subscriptions with double opt-in: to the lettre (topic 'lettre') or to a search
+-- ('recherche:<key>', turned into an alert once confirmed); status pending -> confirmed ->
+-- unsubscribed, or pending -> expired
+CREATE TABLE IF NOT EXISTS subscribers (
+    email TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    status TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}',       -- JSON: a search's query and filters
+    nonce TEXT NOT NULL,                      -- only the latest confirmation link works
+    origin TEXT NOT NULL,                     -- form | import | staff
+    requested TEXT NOT NULL,
+    expires TEXT,
+    confirmed TEXT,
+    ended TEXT,
+    PRIMARY KEY (email, topic)
+);
+
+-- the consent record: every request, confirmation, import and unsubscription, kept
+CREATE TABLE IF NOT EXISTS consents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    email TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS consents_email ON consents(email);
+"""
+
+
+def _step_5(db: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA_5):
+        db.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int            # user_version once applied
@@ -274,6 +383,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "documents' visibility; what staff edit by hand on a document", _step_2),
     Migration(3, "where each source stopped in a series it reads in order (source_cursors)", _step_3),
     Migration(4, "the scheduler's jobs and their next run times (formerly scheduler.sqlite3)", _step_4),
+    Migration(5, "the lettre de veille (issues, triage, deliveries) and subscribers with their consent",
+              _step_5),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

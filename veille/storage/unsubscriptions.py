@@ -18,3 +18,8 @@ class UnsubscriptionRepository:
         """(recipient, alert) pairs."""
         rows = self._db.connection().execute("SELECT recipient, alert FROM unsubscriptions")
         return {(r[0], r[1]) for r in rows}
+
+    def remove(self, recipient: str, alert: str) -> None:
+        """Forget that `recipient` left `alert` (they subscribed to it again)."""
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM unsubscriptions WHERE recipient = ? AND alert = ?", (recipient, alert))
