@@ -43,6 +43,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     problem = check_index(config.layout, config.search.engine)
     if problem:
         print(f"veille: {problem}", file=sys.stderr)
+    if config.extraction.ocr:
+        from indexer.extract.ocr import missing
+
+        absent = missing(config.extraction.ocr_languages)
+        if absent:
+            print(f"veille: reconnaissance de caractères indisponible : {absent} ; les documents "
+                  "numérisés et les images sont listés sans leur texte", file=sys.stderr)
     return 0
 
 

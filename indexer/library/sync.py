@@ -193,7 +193,7 @@ def _stored_extraction(doc: Document) -> Extracted:
                      authors=tuple(found.get("authors", ())), published=parse_date(found.get("published")),
                      language=found.get("language", ""), pages=pages, status=doc.status,
                      reason=doc.status_reason, page_count=doc.page_count,
-                     doc_type_hint=found.get("doc_type_hint", ""))
+                     doc_type_hint=found.get("doc_type_hint", ""), ocr_pages=found.get("ocr_pages", 0))
 
 
 def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: str, size: int,
@@ -235,7 +235,7 @@ def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: 
                 "title": extracted.title, "authors": list(extracted.authors),
                 "published": extracted.published.isoformat() if extracted.published else None,
                 "language": extracted.language, "doc_type_hint": extracted.doc_type_hint,
-                "paged": bool(extracted.pages),
+                "paged": bool(extracted.pages), "ocr_pages": extracted.ocr_pages,
             },
         }),
     )
