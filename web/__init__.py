@@ -27,12 +27,13 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
 
-    from web import alerts, api, auth, documents, health, library, search, sources
+    from web import alerts, api, auth, documents, exports, health, library, search, sources
 
     auth.init_app(app, config)
     present.install(app)
 
     app.register_blueprint(search.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(sources.bp)

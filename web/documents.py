@@ -12,9 +12,11 @@ from veille.core.errors import VeilleError
 from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, VISIBILITIES, Document
 from web import get_space, veille_config
 from web.auth import current_staff, is_staff, staff_required
+from web.exports import reference_for
 from web.files import send_confined
 from web.params import page_window
 from web.present import diff_lines
+from web.references import citation_meta
 
 log = logging.getLogger("veille.web")
 
@@ -137,7 +139,8 @@ def show(doc_id: str):
         visibility_saved=request.args.get("enregistre") == "1",
         pages=page_window(page.number, page.total) if page else [],
         cites=cites, cited_by=cited_by, same=same,
-        similar=similar_documents(doc_id), diff=diff, library_file=library_file)
+        similar=similar_documents(doc_id), diff=diff, library_file=library_file,
+        citation=citation_meta(reference_for(doc)))
 
 
 @bp.post("/documents/<doc_id>/visibilite")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from indexer.search.request import SearchRequest, SearchResults
 from web import get_space, veille_config
@@ -132,7 +132,18 @@ def results():
         facets=facet_groups(state, found.facets), recent=recent,
         pages=page_window(found.page, found.pages), first=(found.page - 1) * found.per_page + 1,
         last=min(found.total, found.page * found.per_page),
-        feed_url=search_url(replace(state, page=1), endpoint="search.feed"))
+        feed_url=search_url(replace(state, page=1), endpoint="search.feed"),
+        export_urls=export_urls(replace(state, page=1)))
+
+
+EXPORTS = (("ris", "RIS"), ("bib", "BibTeX"), ("csv", "CSV"))
+
+
+def export_urls(state: SearchState) -> list[tuple[str, str]]:
+    """(label, URL) of the search's exports as references (web.exports): same query string."""
+    query = state.query_string()
+    return [(label, url_for("exports.export", fmt=fmt) + (f"?{query}" if query else ""))
+            for fmt, label in EXPORTS]
 
 
 @bp.get("/search.atom")
