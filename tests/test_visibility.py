@@ -147,7 +147,9 @@ def walk(client, internal: set[str], limit: int = 400) -> dict[str, str]:
                   + ["/bibliotheque/Biblioth%C3%A8que/note-zorglub.txt",
                      "/bibliotheque/Biblioth%C3%A8que/confidentiel/arbitrages.txt",
                      "/bibliotheque/Biblioth%C3%A8que?dossier=confidentiel",
-                     "/bibliotheque/Biblioth%C3%A8que/publics/bellevue.txt"])
+                     "/bibliotheque/Biblioth%C3%A8que/publics/bellevue.txt",
+                     # staff only: the metadata file with edits, the upload form
+                     "/bibliotheque/Biblioth%C3%A8que/metadonnees", "/bibliotheque/Biblioth%C3%A8que/deposer"])
     while queue and len(seen) < limit:
         url = queue.popleft()
         if url in seen:
@@ -186,6 +188,16 @@ def test_anonymous_visitors_never_learn_an_internal_document_exists(site):
     for doc_id in internal:
         for url in (f"/documents/{doc_id}", f"/api/documents/{doc_id}", f"/documents/{doc_id}/copie"):
             assert client.get(url).status_code == 404, url
+    for url in ("/bibliotheque/Biblioth%C3%A8que/metadonnees", "/bibliotheque/Biblioth%C3%A8que/deposer"):
+        assert client.get(url).status_code == 302, url           # to the login page
+    # editing a notice asks for a login first, the same for an internal document as for none
+    for doc_id in internal:
+        asked = client.get(f"/documents/{doc_id}/modifier")
+        control = client.get("/documents/0000000000000000/modifier")
+        assert asked.status_code == control.status_code == 302
+        assert asked.get_data(as_text=True) == control.get_data(as_text=True).replace("0000000000000000", doc_id)
+    library = BeautifulSoup(client.get("/bibliotheque").get_data(as_text=True), "html.parser")
+    assert "1 document" in library.select_one("ul.folders li").get_text(" ", strip=True)   # the public guide only
     assert client.get("/documents/0000000000000000").status_code == 404   # the same as nothing
     found = client.get(f"/api/search?q={CANARY[:-1]}x").get_json()
     assert found["total"] == 0 and found["suggestion"] == ""

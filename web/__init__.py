@@ -12,12 +12,14 @@ from veille.core.config import Config, load_config
 from veille.core.dates import french_date, french_datetime
 from web import present
 
+MAX_REQUEST_BYTES = 4 * 1024 * 1024     # a form's body; the upload page allows its files (web.upload)
+
 
 def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app for `config` (default: the configuration file of the CLI)."""
     config = config or load_config()
     app = Flask(__name__)
-    app.config.update(VEILLE=config, JSON_AS_ASCII=False)
+    app.config.update(VEILLE=config, JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.json.ensure_ascii = False
     if test_config:
         app.config.update(test_config)
@@ -27,7 +29,7 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
 
-    from web import alerts, api, auth, documents, exports, health, library, search, sources
+    from web import alerts, api, auth, documents, exports, health, library, notice, search, sources, upload
 
     auth.init_app(app, config)
     present.install(app)
@@ -35,7 +37,9 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(search.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(notice.bp)
     app.register_blueprint(library.bp)
+    app.register_blueprint(upload.bp)
     app.register_blueprint(sources.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts.bp)
@@ -65,11 +69,14 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     return app
 
 
-HTTP_TITLES = {400: "Requête invalide", 403: "Accès réservé", 405: "Méthode non acceptée"}
+HTTP_TITLES = {400: "Requête invalide", 403: "Accès réservé", 405: "Méthode non acceptée",
+               413: "Envoi trop volumineux"}
 HTTP_MESSAGES = {
     400: "La requête est incomplète ou mal formée.",
     403: "Cette page est réservée à l'équipe du centre.",
     405: "Cette méthode n'est pas acceptée à cette adresse.",
+    413: "Ce qui a été envoyé dépasse la taille acceptée : envoyez moins de fichiers à la fois, "
+         "ou de plus petits.",
 }
 
 

@@ -137,6 +137,7 @@ def show(doc_id: str):
     return render_template(
         "document.html", doc=doc, page=page, summary=summary_to_show(doc),
         visibility_saved=request.args.get("enregistre") == "1",
+        notice_saved=request.args.get("enregistre") == "notice",
         pages=page_window(page.number, page.total) if page else [],
         cites=cites, cited_by=cited_by, same=same,
         similar=similar_documents(doc_id), diff=diff, library_file=library_file,
