@@ -44,12 +44,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problem:
         print(f"veille: {problem}", file=sys.stderr)
     if config.extraction.ocr:
-        from indexer.extract.ocr import missing
+        from indexer.extract.ocr import unavailable
 
-        absent = missing(config.extraction.ocr_languages)
-        if absent:
-            print(f"veille: reconnaissance de caractères indisponible : {absent} ; les documents "
-                  "numérisés et les images sont listés sans leur texte", file=sys.stderr)
+        if unavailable(config.extraction.ocr_languages):
+            print(f"veille: {unavailable(config.extraction.ocr_languages)}", file=sys.stderr)
     return 0
 
 

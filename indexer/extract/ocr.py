@@ -79,6 +79,13 @@ def missing(languages: str = "fra+eng") -> str:
     return ""
 
 
+def unavailable(languages: str = "fra+eng") -> str:
+    """What `veille check` says when OCR cannot run here (one French line), or ""."""
+    absent = missing(languages)
+    return (f"reconnaissance de caractères indisponible : {absent} ; les documents numérisés et les "
+            "images sont listés sans leur texte") if absent else ""
+
+
 # ------------------------------------------------------------------ running OCRmyPDF
 
 
@@ -257,4 +264,4 @@ def extract_image(data: bytes, suffix: str, limits: Limits, announce: Announce |
 
 
 __all__ = ["INSTALL_HINT", "OCR_NOTE", "REASON_IMAGE_NO_OCR", "Recognized", "complete_pdf",
-           "extract_image", "missing", "recognize"]
+           "extract_image", "missing", "recognize", "unavailable"]
