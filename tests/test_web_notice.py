@@ -232,3 +232,19 @@ def test_the_library_page_lists_document_types(site, login_staff):
     soup = BeautifulSoup(app.test_client().get("/bibliotheque").get_data(as_text=True), "html.parser")
     types = {a.get_text(): a["href"] for a in soup.select("ul.doc-types a")}
     assert types == {"vadémécum": "/search?kind=biblioth%C3%A8que&doc_type=vad%C3%A9m%C3%A9cum"}
+
+
+def test_an_export_the_folder_cannot_take_says_why_and_loses_nothing(site, login_staff):
+    app, config, library = site
+    staff = login_staff(app)
+    edit(staff, GUIDE, title="Guide révisé")
+    (library / "metadata.csv").unlink()
+    (library / "metadata.csv").mkdir()          # something in the way that cannot be replaced
+    response = staff.post("/bibliotheque/Archives/metadonnees")
+    assert response.status_code == 302
+    text = BeautifulSoup(staff.get("/bibliotheque").get_data(as_text=True), "html.parser").get_text()
+    assert "impossible d'écrire metadata.csv dans « Archives »" in text and "téléchargé" in text
+    assert (library / "metadata.csv").is_dir() and not [p for p in library.iterdir() if p.name.endswith(".tmp")]
+    catalog = Catalog.open(config.layout)
+    assert catalog.documents.get(GUIDE).title == "Guide révisé"      # the edit is still there
+    catalog.close()

@@ -536,6 +536,6 @@ def document_file(config: Config, doc: Document) -> Path:
     return resolve_file(library_folder(config, doc.source), doc.path)
 
 
-__all__ = ["DOC_TYPES", "FolderListing", "file_mtime", "is_skipped", "LibraryEntry", "LibraryPathError", "SyncReport", "build_document",
-           "document_file", "guess_doc_type", "library_folder", "list_folder", "resolve_file",
-           "scan_folder", "sync_folder", "sync_library"]
+__all__ = ["DOC_TYPES", "FolderListing", "LibraryEntry", "LibraryPathError", "SyncReport", "build_document",
+           "document_file", "file_mtime", "guess_doc_type", "is_skipped", "library_folder", "list_folder",
+           "resolve_file", "scan_folder", "sync_folder", "sync_library"]
