@@ -4,10 +4,8 @@ And the library page: folders with counts, recent additions, types, facets, staf
 
 from __future__ import annotations
 
-import re
 import textwrap
 from datetime import datetime, timezone
-from urllib.parse import quote
 
 import pytest
 from bs4 import BeautifulSoup
