@@ -199,6 +199,7 @@ def test_staff_upload_a_pdf_find_it_edit_its_themes_and_the_change_survives_inde
     browser.find_element(By.NAME, "email").send_keys(STAFF_EMAIL)
     browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    WebDriverWait(browser, 30).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Se déconnecter"))
     browser.get(server + "/bibliotheque")
     shot(browser, "12-bibliotheque-equipe")
     browser.find_element(By.LINK_TEXT, "Déposer des fichiers").click()
