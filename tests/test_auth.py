@@ -16,7 +16,8 @@ from veille.core.secret_key import load_secret_key
 from veille.core.errors import VeilleError
 from web import create_app
 from veille.storage.users import hash_password
-from web.auth import CONTENT_SECURITY_POLICY, LoginThrottle, csrf_exempt, staff_only, staff_required
+from web.auth import CONTENT_SECURITY_POLICY, csrf_exempt, staff_only, staff_required
+from web.throttle import LoginThrottle
 
 PASSWORD = "correct horse battery staple"
 EMAIL = "doc@centre.example"
@@ -255,7 +256,7 @@ def test_session_cookie_is_secure_when_served_over_https(write_config, monkeypat
 
 def test_login_is_throttled_after_repeated_failures(app, client):
     now = [1000.0]
-    app.extensions["veille.login_throttle"] = LoginThrottle(limit=5, window=900, clock=lambda: now[0])
+    app.state.login_throttle = LoginThrottle(limit=5, window=900, clock=lambda: now[0])
     for _ in range(5):
         assert login(client, password="guess guess guess").status_code == 401
     blocked = login(client)  # even the right password waits

@@ -23,6 +23,8 @@ from veille.storage.snapshots import PageSnapshot
 from veille.storage.users import verify_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v0.sqlite3"
+# Tables the steps after the first release add, empty in a migrated catalog.
+LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": []}   # made by later steps, empty
 STAFF_EMAIL = "equipe@example.org"
 STAFF_PASSWORD = "mot de passe de la version zéro"
 T0 = datetime(2025, 3, 10, 9, 30, tzinfo=timezone.utc)
@@ -57,6 +59,7 @@ EMPTY = Document(
     kind="publication", first_seen=at(4), url="https://anct.example/scan.pdf",
     status="empty", status_reason="le PDF ne contient que des images")
 GONE_ID = document_id("https://anct.example/retire")
+# the tables migration steps after the first add to a catalog of the previous release, empty
 
 
 @pytest.fixture
@@ -104,7 +107,7 @@ def test_previous_release_catalog_is_migrated_with_nothing_lost(old_catalog):
         width = len(rows[0]) if rows else 0     # columns later steps add come after, at
         assert [row[:width] for row in after[table]] == rows, table   # their defaults
     assert {row[-1] for row in raw(old_catalog, "SELECT * FROM documents")} == {"public"}
-    assert after["document_edits"] == []
+    assert {t: after[t] for t in LATER_TABLES} == LATER_TABLES
 
     assert catalog.documents.count() == 4
     assert catalog.documents.get_many([LOI.id, NEWS.id, GUIDE.id, EMPTY.id]) == {
@@ -201,8 +204,8 @@ def test_catalog_missing_later_tables_gets_them(old_catalog):
     before = dump(old_catalog)
     catalog = Catalog(old_catalog)
     after = dump(old_catalog)
-    assert {t: r for t, r in after.items() if t not in ("documents", "document_edits")} == {
-        **{t: r for t, r in before.items() if t != "documents"}, "staff_users": [], "secrets": []}
+    assert {t: r for t, r in after.items() if t != "documents"} == {
+        **{t: r for t, r in before.items() if t != "documents"}, "staff_users": [], "secrets": [], **LATER_TABLES}
     assert [row[:-1] for row in after["documents"]] == before["documents"]   # + visibility
     assert catalog.users.all() == []
     assert catalog.users.add(STAFF_EMAIL, "hash")
@@ -226,7 +229,38 @@ def test_migrating_twice_is_a_no_op(old_catalog):
 def test_new_catalog_starts_at_the_current_version(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     assert raw(tmp_path / "catalog.sqlite3", "PRAGMA user_version") == [(CURRENT_VERSION,)]
-    assert set(dump(tmp_path / "catalog.sqlite3")) == set(dump(FIXTURE)) | {"document_edits"}
+    assert set(dump(tmp_path / "catalog.sqlite3")) == set(dump(FIXTURE)) | set(LATER_TABLES)
+    catalog.close()
+
+
+def test_a_version_1_catalog_gets_the_source_cursors(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE source_cursors; PRAGMA user_version = 1;")
+    db.close()
+    catalog = Catalog(path)
+    assert raw(path, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert catalog.cursors.get("jo") is None
+    catalog.cursors.set("jo", "JORF_20260920-013012.tar.gz", T0)
+    catalog.cursors.set("jo", "JORF_20260921-001530.tar.gz", at(11))
+    assert catalog.cursors.get("jo").position == "JORF_20260921-001530.tar.gz"
+    assert catalog.cursors.get("jo").updated == at(11)
+    catalog.close()
+
+
+def test_a_catalog_at_version_1_gets_the_scheduler_table(old_catalog):
+    database = Database(old_catalog)
+    migrate(database)
+    database.connection().execute("DROP TABLE scheduled_jobs")
+    database.connection().execute("PRAGMA user_version = 1")
+    before = dump(old_catalog)
+    assert migrate(database) == 1
+    database.close()
+    assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert dump(old_catalog) == {**before, "scheduled_jobs": []}
+    catalog = Catalog(old_catalog)
+    assert catalog.schedule.all() == {}
     catalog.close()
 
 

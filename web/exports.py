@@ -13,12 +13,12 @@ from dataclasses import replace
 from flask import Blueprint, Response, url_for
 
 from veille.core.records import KIND_LIBRARY, VISIBILITY_PUBLIC, Document
-from web import get_space, veille_config
 from web.auth import is_staff
 from web.params import parse_state
 from web.present import kind_label, safe_http_url, source_title
 from web.references import Reference, reference_of, to_bibtex, to_csv, to_ris
 from web.search import run_search
+from web.state import get_space, veille_config
 
 bp = Blueprint("exports", __name__)
 

@@ -2,7 +2,7 @@
 
 For a monitor (or a person with curl): the index answers a search, the data directory can be
 written and has room, the scheduler runs (under `veille run`, which registers it as
-`app.extensions["veille.scheduler"]`), the last successful crawl is recent enough, and the
+`app.state.scheduler`), the last successful crawl is recent enough, and the
 last digest was not a failure. Public and cheap: no document, address or path is shown.
 """
 
@@ -12,12 +12,12 @@ import os
 import shutil
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from indexer.search.request import SearchRequest
 from veille.core.config import Config
 from veille.core.schedules import parse_interval
-from web import get_catalog, get_space, veille_config
+from web.state import app_state, get_catalog, get_space, veille_config
 
 bp = Blueprint("health", __name__)
 
@@ -69,7 +69,7 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
     elif free < MIN_FREE_BYTES:
         problems.append(f"data directory: disk almost full ({free // (1024 * 1024)} MB free)")
 
-    scheduler = current_app.extensions.get("veille.scheduler")
+    scheduler = app_state().scheduler
     if scheduler is None:
         report["scheduler"] = {"running": None, "note": "not started by this process (veille serve)"}
     else:

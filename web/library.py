@@ -21,11 +21,11 @@ from indexer.library.sidecar_export import SidecarWriteError, export_edits, writ
 from indexer.library.sync import FolderListing, LibraryPathError, library_folder, list_folder, resolve_file
 from veille.core.config import LibraryFolder
 from veille.core.records import KIND_LIBRARY
-from web import get_catalog, veille_config
 from web.auth import current_staff, is_staff, staff_required
 from web.files import send_path
 from web.params import SearchState
 from web.search import facet_groups, run_search
+from web.state import get_catalog, veille_config
 
 log = logging.getLogger("veille.web")
 

@@ -13,10 +13,10 @@ import logging
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from veille.core.errors import VeilleError
-from web import get_space, veille_config
 from web.auth import current_staff, staff_required
 from web.documents import readable_document
 from web.notice_form import changes, description_of, parse_description, vocabulary
+from web.state import get_space, veille_config
 
 log = logging.getLogger("veille.web")
 

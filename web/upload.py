@@ -17,10 +17,10 @@ from indexer.extract.bounded import BoundedExtractor
 from indexer.library.sync import LibraryPathError, library_folder
 from indexer.library.upload import (ACCEPTED, ACCEPTED_LABEL, Received, add_files, folders_of, megabytes,
                                     target_directory)
-from web import get_space, veille_config
 from web.auth import current_staff, staff_required
 from web.notice import index_now
 from web.notice_form import Description, as_datetime, parse_description, vocabulary
+from web.state import get_space, veille_config
 
 log = logging.getLogger("veille.web")
 

@@ -29,7 +29,7 @@ MAX_QUERY_CHARS = 500
 MAX_DEPTH = 16
 
 # Canonical query fields, with the spellings people type (folded: accents and case optional).
-QUERY_FIELDS = ("title", "source", "theme", "kind", "type", "territory", "ref", "year", "code")
+QUERY_FIELDS = ("title", "source", "theme", "kind", "type", "territory", "ref", "cite", "year", "code")
 FIELD_ALIASES = {
     "title": "title", "titre": "title",
     "source": "source", "site": "source",
@@ -39,6 +39,7 @@ FIELD_ALIASES = {
     "territory": "territory", "territories": "territory", "territoire": "territory",
     "commune": "territory", "lieu": "territory",
     "ref": "ref", "reference": "ref", "references": "ref",
+    "cite": "cite", "cites": "cite",
     "year": "year", "annee": "year",
     "code": "code",
 }

@@ -28,7 +28,7 @@ from indexer.enrich.synonyms import SYNONYMS_FILE, SynonymFile
 from indexer.search import citations, indexes
 from indexer.search.analysis import analyze, fold, fold_word
 from indexer.search.backend import Backend, Query
-from indexer.search.citations import Citation
+from indexer.search.citations import Citation, CitedBy
 from indexer.search.compile import Compiler
 from indexer.search.expand import Expander
 from indexer.search.fields import (FACET_FIELDS, MAX_FACET_VALUES, SINGLE_VALUED, SPELL_FIELD,
@@ -50,6 +50,7 @@ BATCH = 500          # documents per commit when indexing what is pending
 RELAX_BELOW = 3      # fewer documents holding every word: those holding most of them follow
 RELAXED_CANDIDATES = 500   # best matches of a best-match search ranked by the words they hold
 CACHE_PAGES = 256    # recent result pages kept
+CITED_BY_SHOWN = 20  # newest documents citing a text, listed on its page
 PUBLIC = VISIBILITY_PUBLIC
 
 
@@ -102,11 +103,12 @@ class _Opened:
 class DocumentSpace:
     """Catalog and index of one data directory. Safe to share between threads."""
 
-    def __init__(self, config: Config, synonyms_path: Path | None = None):
+    def __init__(self, config: Config, synonyms_path: Path | None = None, catalog: Catalog | None = None):
+        """`catalog`: one the caller already has open (the web app's, the scheduler's)."""
         self.config = config
         self.layout = config.layout
         self.engine_name = config.search.engine
-        self.catalog = Catalog.open(config.layout)
+        self.catalog = catalog or Catalog.open(config.layout)
         self.root = self.layout.search
         self._lock = threading.RLock()
         self._opened: _Opened | None = None
@@ -372,11 +374,29 @@ class DocumentSpace:
         return [replace(c, documents=tuple(d for d in c.documents if _visible(d, include_internal)))
                 for c in citations.cites(self.catalog, doc)]
 
-    def cited_by(self, doc_id: str, include_internal: bool = False) -> list[Document]:
-        """Documents of the catalog citing this legal text ("cité par"), newest first."""
+    def cited_by(self, doc_id: str, include_internal: bool = False, limit: int | None = None) -> CitedBy:
+        """Documents citing this legal text ("cité par"): the `limit` newest the reader may
+        see, and how many there are. Asked of the index, so a text cited ten thousand
+        times costs what a search does."""
+        limit = CITED_BY_SHOWN if limit is None else limit
         doc = self.document(doc_id, include_internal)
-        found = citations.cited_by(self.catalog, doc) if doc else []
-        return [d for d in found if _visible(d, include_internal)]
+        own = tuple(citations.own_keys(doc)) if doc else ()
+        if not own:
+            return CitedBy((), 0)
+        backend = self.backend()
+        if "cites" not in backend.fields:   # an index of the previous release: from the catalog
+            found = [d for d in citations.cited_by(self.catalog, doc) if _visible(d, include_internal)]
+            return CitedBy(tuple(found[:limit]), len(found), own)
+        # its copies from other sources name it too, they do not cite it
+        copies = [doc.id, *(d.id for d in citations.same_as(self.catalog, doc))]
+        hidden = () if include_internal else tuple(self.catalog.documents.internal_pending_ids())
+        visible = self._visibility(backend, SearchRequest(include_internal=include_internal), hidden)
+        query = backend.all_of([backend.values("cites", list(own))] + ([visible] if visible is not None else []))
+        query = backend.excluding(query, [backend.values("id", copies)])
+        ids = [i for i, _ in _window(backend, query, 0, limit, by_date=True)]
+        cards = self.catalog.documents.cards(ids)
+        shown = tuple(cards[i] for i in ids if i in cards and _visible(cards[i], include_internal))
+        return CitedBy(shown, backend.count(query), own)
 
     def same_as(self, doc_id: str, include_internal: bool = False) -> list[Document]:
         """The same legal text from other sources (feed item, API text, library PDF)."""
@@ -458,22 +478,25 @@ class DocumentSpace:
         started = time.monotonic()
         deletions = self.catalog.queue.deletions()
         total = self.catalog.documents.count()
-        # read before the documents: one changed during the rebuild stays pending
-        revisions = self.catalog.queue.revisions()
+        # The documents waiting for the index, read before the documents themselves: one
+        # changed during the rebuild (or indexed before it) is marked by its revision alone.
+        # Only these are marked: a million rows already marked are not written again.
+        pending = self.catalog.queue.pending_revisions()
         path = indexes.new_index_dir(self.layout, self.engine_name)
-        ids: list[str] = []
+        read = 0
         tz = self.config.tz
 
         def documents() -> Iterator:
+            nonlocal read
             for doc in self.catalog.documents.iter_all():
-                ids.append(doc.id)
-                progress(len(ids), total, doc.title)
+                read += 1
+                progress(read, total, doc.title)
                 yield indexed_document(doc, tz)
 
         fresh = indexes.open_backend(path, create=True)
         try:
             progress(0, total, "")
-            fresh.add(documents())
+            indexed = fresh.add(documents())
         except BaseException:
             fresh.close()
             shutil.rmtree(path, ignore_errors=True)
@@ -483,10 +506,10 @@ class DocumentSpace:
             old = self._opened.path if self._opened else None
             indexes.make_current(self.layout, path)
             self._open(path)
-        self.catalog.queue.mark_indexed(ids, deleted=deletions, revisions=revisions)
+        self.catalog.queue.mark_indexed(list(pending), deleted=deletions, revisions=pending)
         indexes.remove_other_indexes(self.layout, keep=path)
-        log.info("index %s reconstruit : %d documents (précédent : %s)", self.engine_name, len(ids), old)
-        return IndexReport(indexed=len(ids), deleted=len(deletions),
+        log.info("index %s reconstruit : %d documents (précédent : %s)", self.engine_name, indexed, old)
+        return IndexReport(indexed=indexed, deleted=len(deletions),
                            seconds=time.monotonic() - started, engine=self.engine_name, rebuilt=True)
 
     def remove_orphans(self) -> int:

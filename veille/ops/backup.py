@@ -1,7 +1,7 @@
 """`veille backup` / `veille restore`: the whole data directory as one consistent archive.
 
 The archive (tar.gz) holds every file of the data directory: the catalog (documents, alerts,
-digest history, staff accounts), the search index, stored files, the job store and the
+digest history, staff accounts, the scheduler's next runs), the search index, stored files and the
 secret key, with a MANIFEST.json of sizes and SHA-256 sums.
 
 Consistency without stopping the service:

@@ -170,16 +170,18 @@ class DocumentRepository:
         return bool(gone)
 
     def iter_all(self, batch: int = 500) -> Iterator[Document]:
-        """Every document, by id, read `batch` rows at a time."""
-        last = ""
+        """Every document, read `batch` rows at a time in the table's own order (rowid: the
+        file read front to back). One rewritten meanwhile moves to the end: it may come twice."""
+        last = 0
         while True:
             rows = self._db.connection().execute(
-                "SELECT * FROM documents WHERE id > ? ORDER BY id LIMIT ?", (last, batch)).fetchall()
+                "SELECT rowid AS _row, * FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, batch)).fetchall()
             if not rows:
                 return
             for row in rows:
                 yield row_to_document(row)
-            last = rows[-1]["id"]
+            last = rows[-1]["_row"]
 
     def count(self) -> int:
         return self._db.connection().execute("SELECT COUNT(*) FROM documents").fetchone()[0]
