@@ -38,7 +38,7 @@ class Description:
 
 
 @dataclass(frozen=True)
-class Vocabulary:
+class NoticeVocabulary:
     """What the form's fields complete from (HTML <datalist>: no script needed)."""
     themes: tuple[str, ...]
     territories: tuple[str, ...]
@@ -46,11 +46,11 @@ class Vocabulary:
 
 
 @functools.lru_cache(maxsize=1)
-def vocabulary() -> Vocabulary:
+def vocabulary() -> NoticeVocabulary:
     thesaurus = default_thesaurus()
-    return Vocabulary(themes=tuple(sorted(t.name for t in thesaurus.themes)),
-                      territories=tuple(sorted(t.name for t in thesaurus.territories)),
-                      doc_types=DOC_TYPES)
+    return NoticeVocabulary(themes=tuple(sorted(t.name for t in thesaurus.themes)),
+                            territories=tuple(sorted(t.name for t in thesaurus.territories)),
+                            doc_types=DOC_TYPES)
 
 
 def _line(text: str) -> str:

@@ -57,7 +57,7 @@ class Received:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class UploadOutcome:
     name: str                           # as sent
     stored_as: str = ""                 # path in the library folder; "" when refused
     doc_id: str = ""
@@ -175,7 +175,7 @@ def write_new_file(directory: Path, name: str, data: bytes) -> Path:
 
 def add_files(folder: LibraryFolder, directory: Path, received: Iterable[Received],
               catalog: Catalog, extractor: BoundedExtractor, *, edits: Mapping[str, Any] | None = None,
-              by: str = "", allow_duplicates: bool = False, now: datetime | None = None) -> list[Outcome]:
+              by: str = "", allow_duplicates: bool = False, now: datetime | None = None) -> list[UploadOutcome]:
     """Check, write and catalogue each file; see the module docstring. `edits` is the
     description staff typed: its themes and territories are added to those the thesaurus
     finds, its other fields replace what extraction found."""
@@ -190,22 +190,22 @@ def add_files(folder: LibraryFolder, directory: Path, received: Iterable[Receive
 
 
 def _add_one(folder, root, directory, item: Received, sidecar, catalog: Catalog, extractor: BoundedExtractor,
-             edits: dict, by: str, allow_duplicates: bool, now: datetime) -> Outcome:
+             edits: dict, by: str, allow_duplicates: bool, now: datetime) -> UploadOutcome:
     name = safe_name(item.name)
     problem = check(name, item, extractor.limits.max_bytes)
     if problem:
-        return Outcome(item.name, problem=problem)
+        return UploadOutcome(item.name, problem=problem)
     sha256 = hashlib.sha256(item.data).hexdigest()
     twin = catalog.documents.find_by_hash(sha256)
     if twin is not None and not allow_duplicates:
-        return Outcome(item.name, problem="déjà dans le catalogue (même contenu)", duplicate_of=twin)
+        return UploadOutcome(item.name, problem="déjà dans le catalogue (même contenu)", duplicate_of=twin)
     extracted = extractor.extract(item.data, name)
     if extracted.status == STATUS_ERROR:
-        return Outcome(item.name, problem=extracted.reason)
+        return UploadOutcome(item.name, problem=extracted.reason)
     try:
         target = write_new_file(directory, name, item.data)
     except OSError as exc:   # a read-only share, a full disk
-        return Outcome(item.name, problem=f"impossible d'écrire dans le dossier de la bibliothèque "
+        return UploadOutcome(item.name, problem=f"impossible d'écrire dans le dossier de la bibliothèque "
                                           f"({exc.strerror or exc})")
     relpath = normalize_path(target.relative_to(root).as_posix())
     stat = target.stat()
@@ -227,9 +227,9 @@ def _add_one(folder, root, directory, item: Received, sidecar, catalog: Catalog,
         notes.append("ajouté bien qu'un document de même contenu soit déjà dans le catalogue")
     if extracted.reason:
         notes.append(extracted.reason)
-    return Outcome(item.name, stored_as=relpath, doc_id=doc.id, note=" ; ".join(notes),
-                   duplicate_of=twin)
+    return UploadOutcome(item.name, stored_as=relpath, doc_id=doc.id, note=" ; ".join(notes),
+                         duplicate_of=twin)
 
 
-__all__ = ["ACCEPTED", "ACCEPTED_LABEL", "Outcome", "Received", "add_files", "check", "folders_of",
+__all__ = ["ACCEPTED", "ACCEPTED_LABEL", "Received", "UploadOutcome", "add_files", "check", "folders_of",
            "safe_name", "target_directory", "write_new_file"]
