@@ -5,7 +5,7 @@ And the library page: folders with counts, recent additions, types, facets, staf
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from bs4 import BeautifulSoup
@@ -50,6 +50,8 @@ def site(tmp_path):
     catalog.documents.put(Document(id=NEWS, title="Actualité de la politique de la ville", source="vie-publique",
                                    kind="actualité", url="https://www.vie-publique.fr/actu-1",
                                    first_seen=datetime(2025, 3, 1, tzinfo=timezone.utc),
+                                   # still the 22nd in Martinique: the stated date is the 23rd
+                                   published=datetime(2020, 12, 23, 1, 0, tzinfo=timezone(timedelta(hours=1))),
                                    content="Les quartiers prioritaires et le logement."))
     catalog.edits.record(COPIL, {"visibility": "interne"}, by="equipe@example.org")
     catalog.documents.apply_edits(COPIL)
@@ -127,6 +129,19 @@ def test_an_edit_wins_over_extraction_and_survives_a_resync(site, login_staff):
     again = catalog.documents.get(GUIDE)
     assert again.title == "Guide pratique de la participation citoyenne" and again.content.endswith("version 2.")
     assert again.themes == ("Participation des habitants", "Santé")
+    catalog.close()
+
+
+def test_the_form_shows_the_date_its_source_stated(site, login_staff):
+    app, config, library = site
+    staff = login_staff(app)
+    fields = form_fields(staff.get(f"/documents/{NEWS}/modifier").get_data(as_text=True))
+    assert fields["published"] == ["2020-12-23"]
+    # saved untouched, the date is no edit: it keeps following the source
+    assert edit(staff, NEWS, summary="Une actualité.").status_code == 302
+    catalog = Catalog.open(config.layout)
+    assert set(catalog.edits.of(NEWS)) == {"summary"}
+    assert catalog.documents.get(NEWS).published.isoformat() == "2020-12-23T01:00:00+01:00"
     catalog.close()
 
 

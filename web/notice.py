@@ -42,7 +42,7 @@ def edit(doc_id: str):
     space, tz = get_space(), veille_config().tz
     edited = space.catalog.edits.of(doc.id)
     if request.method == "GET":
-        return render_template("notice_edit.html", doc=doc, values=description_of(doc, tz),
+        return render_template("notice_edit.html", doc=doc, values=description_of(doc),
                                vocab=vocabulary(), problems=[], edited=_labels(edited))
     description, problems = parse_description(request.form)
     if problems:

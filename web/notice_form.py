@@ -16,6 +16,7 @@ from typing import Any
 
 from indexer.enrich.thesaurus import default_thesaurus
 from indexer.library.sync import DOC_TYPES
+from veille.core.dates import calendar_date
 from veille.core.records import VISIBILITIES, Document
 
 MAX_TITLE = 500
@@ -110,12 +111,6 @@ def as_datetime(day: date | None, tz: tzinfo) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=tz) if day else None
 
 
-def local_day(value: datetime | None, tz: tzinfo) -> date | None:
-    if value is None:
-        return None
-    return (value.astimezone(tz) if value.tzinfo else value).date()
-
-
 def changes(doc: Document, description: Description, tz: tzinfo) -> dict[str, Any]:
     """The edits (field -> value, as `catalog.edits.record` takes them) that make `doc` say
     what `description` says; fields it already says are left out."""
@@ -132,13 +127,18 @@ def changes(doc: Document, description: Description, tz: tzinfo) -> dict[str, An
         value = getattr(description, field)
         if value != getattr(doc, field):
             found[field] = value
-    if description.published != local_day(doc.published, tz):
+    if description.published != stated_day(doc):
         found["published"] = as_datetime(description.published, tz)
     return found
 
 
-def description_of(doc: Document, tz: tzinfo) -> Description:
+def stated_day(doc: Document) -> date | None:
+    """The publication date as its source stated it (never moved into the centre's zone)."""
+    return calendar_date(doc.published) if doc.published else None
+
+
+def description_of(doc: Document) -> Description:
     """What the form shows first: the document as it is."""
-    return Description(title=doc.title, authors=doc.authors, published=local_day(doc.published, tz),
+    return Description(title=doc.title, authors=doc.authors, published=stated_day(doc),
                        themes=doc.themes, territories=doc.territories, doc_type=doc.doc_type,
                        summary=doc.summary, visibility=doc.visibility)

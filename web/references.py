@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
+from veille.core.dates import calendar_date, noted_date
 from veille.core.records import KIND_LEGAL, KIND_LIBRARY, KIND_NEWS, KIND_PAGE_CHANGE, Document
 
 # RIS type of a document, from its document type first, then its kind; and the BibTeX
@@ -59,10 +60,6 @@ def one_line(text: str | None) -> str:
     return " ".join(str(text or "").split())
 
 
-def _local(when, tz: tzinfo) -> date:
-    return (when.astimezone(tz) if when.tzinfo else when).date()
-
-
 def reference_of(doc: Document, *, page_url: str, publisher: str, tz: tzinfo,
                  original_url: str | None = None, pdf_url: str | None = None) -> Reference:
     summary = one_line(doc.summary)
@@ -71,8 +68,9 @@ def reference_of(doc: Document, *, page_url: str, publisher: str, tz: tzinfo,
     return Reference(
         id=doc.id, title=one_line(doc.title) or "(sans titre)",
         authors=tuple(a for a in (one_line(a) for a in doc.authors) if a),
-        date=_local(doc.date, tz), published=_local(doc.published, tz) if doc.published else None,
-        online=_local(doc.first_seen, tz),
+        # the publication date as its source stated it; the day it entered the watch in `tz`
+        date=doc.day(tz), published=calendar_date(doc.published) if doc.published else None,
+        online=noted_date(doc.first_seen, tz),
         ris_type=_RIS_BY_DOC_TYPE.get(doc.doc_type.lower(), _RIS_BY_KIND.get(doc.kind, "GEN")),
         kind=doc.kind, doc_type=one_line(doc.doc_type), publisher=one_line(publisher),
         original_url=original_url, page_url=page_url, pdf_url=pdf_url,

@@ -53,6 +53,7 @@ import yaml
 
 from indexer.extract.common import LOCAL_TZ, parse_date
 from indexer.enrich.thesaurus import fold_accents
+from veille.core.dates import calendar_date
 from veille.core.records import VISIBILITIES
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
@@ -248,7 +249,7 @@ def _cell(field: str, value) -> str:
     if field in ("published", "date"):
         if value is None:
             return ""
-        return (value.astimezone(LOCAL_TZ) if value.tzinfo else value).date().isoformat()
+        return calendar_date(value).isoformat()     # the date as stated, never shifted
     if isinstance(value, (list, tuple)):
         return "|".join(" ".join(str(v).split()) for v in value)
     return " ".join(str(value or "").split())
