@@ -5,9 +5,9 @@ Each source kind brings a document whose date a time-zone conversion would move 
 a feed entry of `2020-12-23T01:00:00+01:00` (the 22nd at 20:00 in Martinique), a listing
 dated `2020-12-24T00:30:00+01:00`, a Légifrance text, a DILA text, a library file, and a
 page change seen at 02:00 UTC (still the evening before in Martinique). Each is then looked
-at on the search page, the document page, /api/search, /api/documents, the Atom feed, the
-digest e-mail delivered to a real SMTP server, and the lettre de veille (its e-mail and its
-public page).
+at on the search page, the document page (its citation meta tags too), the RIS, BibTeX
+and CSV references, /api/search, /api/documents, the Atom feed, the digest e-mail delivered
+to a real SMTP server, and the lettre de veille (its e-mail and its public page).
 """
 
 from __future__ import annotations
@@ -156,6 +156,11 @@ def test_the_stated_date_on_every_surface(everywhere, kind):
 
     shown = client.get(f"/documents/{doc.id}").get_data(as_text=True)
     assert f'<time datetime="{iso}">{french}</time>' in shown
+    # the references taken away: the page's citation meta tags, RIS, BibTeX, CSV
+    assert f'<meta name="DC.date" content="{iso}">' in shown
+    assert f"DA  - {iso.replace('-', '/')}" in client.get(f"/search.ris?q={word}").get_data(as_text=True)
+    assert f"date = {{{iso}}}" in client.get(f"/search.bib?q={word}").get_data(as_text=True)
+    assert f";{iso};" in client.get(f"/search.csv?q={word}").get_data(as_text=True)
 
     stated = client.get(f"/api/documents/{doc.id}").get_json()["published"]
     assert stated is not None and stated.startswith(iso)

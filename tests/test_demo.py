@@ -26,7 +26,7 @@ def test_demo_builds_a_searchable_space(tmp_path, run_cli):
     space = DocumentSpace(config)
     try:
         counts = space.stats()
-        assert counts["by_kind"]["bibliothèque"] == 6  # every library file, PDFs included
+        assert counts["by_kind"]["bibliothèque"] == 7  # every library file, PDFs and the scan included
         assert counts["by_kind"]["juridique"] >= 5 and counts["by_kind"]["actualité"] == 5
         found = space.search(SearchRequest(q="renovation urbaine"))
         titles = [hit.title for hit in found.hits]
@@ -38,6 +38,13 @@ def test_demo_builds_a_searchable_space(tmp_path, run_cli):
         # the DILA's open data: a text of the delivery, with its publication date
         jo = space.search(SearchRequest(q="Fibre Excellence Saint-Gaudens"))
         assert [(h.source, h.published) for h in jo.hits] == [("jo-dila", "2026-09-20")]
+        # the scanned délibération is found by the words of its page image
+        from indexer.extract.ocr import missing
+
+        if not missing("fra+eng"):
+            scan = space.search(SearchRequest(q='"jardins familiaux" délibéré'))
+            assert scan.hits[0].title == ("Délibération du conseil municipal du Lamentin : "
+                                          "adhésion au contrat de ville (scan)")
     finally:
         space.close()
 

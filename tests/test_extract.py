@@ -20,7 +20,11 @@ from indexer.extract.common import first_heading, guess_language, normalize_text
     (b"PK\x03\x04" + b"\x00" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.text", "", "", "odt"),
     (b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml", "a.docx", "", "docx"),
     (b"PK\x03\x04" + b"\x00" * 100, "archive.zip", "", ""),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.png", "image/png", ""),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.png", "image/png", "image"),   # read by OCR
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "", "", "image"),
+    (b"II*\x00\x08\x00", "scan.tif", "", "image"),
+    (b"texte brut", "photo.png", "", ""),            # named an image, but not one
+    (b"GIF89a\x01\x00", "anim.gif", "image/gif", ""),
     (bytes(range(256)) * 4, "", "application/octet-stream", ""),
 ])
 def test_detect_format(data, filename, content_type, expected):
@@ -28,8 +32,10 @@ def test_detect_format(data, filename, content_type, expected):
 
 
 def test_unsupported_and_empty_files_get_a_reason():
-    result = extract(b"\x89PNG\r\n\x1a\n\x00\x00", filename="photo.png")
+    result = extract(b"GIF89a\x01\x00\x01\x00", filename="anim.gif")
     assert result.status == "error" and "format non pris en charge" in result.reason
+    result = extract(b"\x89PNG\r\n\x1a\n\x00\x00", filename="photo.png")       # OCR off
+    assert result.status == "error" and "reconnaissance de caractères" in result.reason
     result = extract(b"", filename="vide.pdf")
     assert result.status == "empty" and result.reason == "fichier vide"
     result = extract(b"   \n\n  ", filename="blanc.txt")

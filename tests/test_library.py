@@ -89,7 +89,7 @@ def test_first_sync_lists_every_file_even_unreadable_ones(library):
     assert locked.status == "error" and "mot de passe" in locked.status_reason
     assert locked.title == "protégé"                       # nothing else to go on: the file name
     image = docs["photo-atelier.png"]
-    assert image.status == "error" and "format non pris en charge" in image.status_reason
+    assert image.status == "error" and "reconnaissance de caractères" in image.status_reason
 
 
 def test_second_sync_skips_unchanged_files(library):

@@ -123,11 +123,14 @@ START = ["/", "/bibliotheque", "/search?q=rénovation+urbaine", "/search?q=", "/
          "/search?visibility=interne", "/search?q=r%C3%A9novation&visibility=interne",
          "/api/search?q=rénovation&per_page=100", "/api/search?q=&per_page=100", "/api/sources",
          "/api/search?q=comité+examiné", "/search.atom?q=rénovation", "/search.atom?q=",
-         "/alertes/yaml-renovation/atom", "/static/openapi.json", "/healthz"]
+         "/alertes/yaml-renovation/atom", "/static/openapi.json", "/healthz",
+         "/search.ris?q=rénovation", "/search.bib?q=", "/search.csv?q=", "/search.ris?q=comité+examiné",
+         "/search.bib?q=rénovation&visibility=interne", "/search.csv?q=arbitrages+budgétaires"]
 # Searches for a canary (exact or misspelt) echo the word typed: such a page must be exactly
 # the page of a word found nowhere, the same length, once the two words are swapped.
 ECHO = ["/search?q={w}", "/search?q={w}+rénovation", "/api/search?q={w}", "/search.atom?q={w}",
-        "/search?q=title:{w}", "/api/search?q={w}&per_page=100"]
+        "/search?q=title:{w}", "/api/search?q={w}&per_page=100", "/search.ris?q={w}",
+        "/search.bib?q={w}+rénovation", "/search.csv?q={w}"]
 PROBES = [CANARY, CANARY[:-1] + "z", CANARY[1:], CANARY_FEED, CANARY_FEED[:-1] + "s", "Zorglub", "Bellevue"]
 
 
@@ -148,7 +151,9 @@ def walk(client, internal: set[str], limit: int = 400) -> dict[str, str]:
                   + ["/bibliotheque/Biblioth%C3%A8que/note-zorglub.txt",
                      "/bibliotheque/Biblioth%C3%A8que/confidentiel/arbitrages.txt",
                      "/bibliotheque/Biblioth%C3%A8que?dossier=confidentiel",
-                     "/bibliotheque/Biblioth%C3%A8que/publics/bellevue.txt"])
+                     "/bibliotheque/Biblioth%C3%A8que/publics/bellevue.txt",
+                     # staff only: the metadata file with edits, the upload form
+                     "/bibliotheque/Biblioth%C3%A8que/metadonnees", "/bibliotheque/Biblioth%C3%A8que/deposer"])
     while queue and len(seen) < limit:
         url = queue.popleft()
         if url in seen:
@@ -185,6 +190,16 @@ def test_anonymous_visitors_never_learn_an_internal_document_exists(site):
     for doc_id in internal:
         for url in (f"/documents/{doc_id}", f"/api/documents/{doc_id}", f"/documents/{doc_id}/copie"):
             assert client.get(url).status_code == 404, url
+    for url in ("/bibliotheque/Biblioth%C3%A8que/metadonnees", "/bibliotheque/Biblioth%C3%A8que/deposer"):
+        assert client.get(url).status_code == 302, url           # to the login page
+    # editing a notice asks for a login first, the same for an internal document as for none
+    for doc_id in internal:
+        asked = client.get(f"/documents/{doc_id}/modifier")
+        control = client.get("/documents/0000000000000000/modifier")
+        assert asked.status_code == control.status_code == 302
+        assert asked.get_data(as_text=True) == control.get_data(as_text=True).replace("0000000000000000", doc_id)
+    library = BeautifulSoup(client.get("/bibliotheque").get_data(as_text=True), "html.parser")
+    assert "1 document" in library.select_one("ul.folders li").get_text(" ", strip=True)   # the public guide only
     assert client.get("/documents/0000000000000000").status_code == 404   # the same as nothing
     found = client.get(f"/api/search?q={CANARY[:-1]}x").get_json()
     assert found["total"] == 0 and found["suggestion"] == ""
@@ -207,6 +222,8 @@ def test_staff_find_internal_documents_with_their_badge_and_filter(site, login_s
     assert public["total"] >= 1 and all(r["id"] not in internal for r in public["results"])
     for doc_id in internal:
         assert staff.get(f"/documents/{doc_id}").status_code == 200
+    for fmt in ("ris", "bib", "csv"):     # staff take internal references away too
+        assert INTERNAL_TITLE in staff.get(f"/search.{fmt}?q={CANARY}").get_data(as_text=True)
     assert staff.get("/bibliotheque/Biblioth%C3%A8que?dossier=confidentiel").status_code == 200
     assert CANARY_FEED.lower() in staff.get("/api/sources").get_data(as_text=True).lower() or \
         "echanges" in staff.get("/api/sources").get_data(as_text=True)

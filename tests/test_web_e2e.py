@@ -179,3 +179,79 @@ def test_staff_see_internal_documents_with_a_badge_and_a_filter(server, browser,
     titles = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "li.result h3")]
     assert titles and all("Interne" in t for t in titles)
     shot(browser, "11-interne-filtre")
+
+
+def test_staff_upload_a_pdf_find_it_edit_its_themes_and_the_change_survives_indexing(
+        server, browser, web_config, run_cli):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.conftest import ROOT, STAFF_EMAIL, STAFF_PASSWORD
+    from veille.storage.catalog import Catalog
+    from veille.storage.users import hash_password
+
+    catalog = Catalog.open(web_config.layout)
+    catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
+    catalog.close()
+    pdf = ROOT / "demo" / "library" / "guide-npnru-relogement.pdf"
+
+    browser.get(server + "/login")
+    browser.find_element(By.NAME, "email").send_keys(STAFF_EMAIL)
+    browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    WebDriverWait(browser, 30).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Se déconnecter"))
+    browser.get(server + "/bibliotheque")
+    shot(browser, "12-bibliotheque-equipe")
+    browser.find_element(By.LINK_TEXT, "Déposer des fichiers").click()
+    assert "Déposer des fichiers" in browser.find_element(By.TAG_NAME, "h1").text
+    assert "ou déposez-les ici" in browser.find_element(By.CSS_SELECTOR, ".drop-zone label").text   # script ran
+
+    browser.find_element(By.ID, "files").send_keys(str(pdf))
+    assert "guide-npnru-relogement.pdf" in browser.find_element(By.CSS_SELECTOR, "ul.chosen").text
+    browser.find_element(By.ID, "title").send_keys("Relogement et NPNRU : le guide du centre")
+    browser.find_elements(By.CSS_SELECTOR, "input[name=authors]")[0].send_keys("Centre de ressources")
+    browser.find_elements(By.CSS_SELECTOR, "input[name=themes]")[0].send_keys("Habitat et renouvellement urbain")
+    browser.find_element(By.ID, "doc_type").send_keys("guide")
+    browser.find_element(By.ID, "published").send_keys("12052023")   # a date field: the day, the month, the year
+    shot(browser, "13-depot-formulaire")
+    browser.execute_script("window.__sameWindow = true")
+    browser.find_element(By.CSS_SELECTOR, "form.upload-form button[type=submit]").click()
+    results = WebDriverWait(browser, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, "ul.upload-results")))
+    assert "ajouté : guide-npnru-relogement.pdf" in results.text
+    assert browser.execute_script("return window.__sameWindow === true")   # sent by the script, with progress
+    shot(browser, "14-depot-resultat")
+
+    # found by a word of its text, at once
+    browser.get(server + "/search?q=relogement")
+    first = browser.find_element(By.CSS_SELECTOR, "li.result h3 a")
+    assert first.text == "Relogement et NPNRU : le guide du centre"
+    first.click()
+    WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "article.document")))
+    doc_url = browser.current_url
+    assert "Habitat et renouvellement urbain" in browser.find_element(By.CSS_SELECTOR, ".notice-meta").text
+
+    # edit its themes
+    browser.find_element(By.LINK_TEXT, "Modifier la notice").click()
+    WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form.notice-form")))
+    themes = browser.find_elements(By.CSS_SELECTOR, "input[name=themes]")
+    for field in themes:
+        field.clear()
+    themes[0].send_keys("Santé")
+    themes[1].send_keys("Participation des habitants")
+    shot(browser, "15-notice-modifier")
+    browser.find_element(By.CSS_SELECTOR, "form.notice-form button[type=submit]").click()
+    WebDriverWait(browser, 30).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "Notice enregistrée."))
+    meta = browser.find_element(By.CSS_SELECTOR, ".notice-meta").text
+    assert "Santé" in meta and "Participation des habitants" in meta and "Habitat et renouvellement" not in meta
+
+    # `veille index` syncs the library again: the staff's themes hold
+    done = run_cli("--config", str(web_config.path), "index")
+    assert done.returncode == 0, done.stderr
+    assert "library:" in done.stderr           # the folder was synced
+    browser.get(doc_url)
+    meta = browser.find_element(By.CSS_SELECTOR, ".notice-meta").text
+    assert "Santé" in meta and "Participation des habitants" in meta and "Habitat et renouvellement" not in meta
+    browser.get(server + "/search?q=relogement&theme=Sant%C3%A9")
+    assert browser.find_element(By.CSS_SELECTOR, "li.result h3 a").text == "Relogement et NPNRU : le guide du centre"
+    shot(browser, "16-notice-apres-index")

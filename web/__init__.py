@@ -11,9 +11,11 @@ from typing import Any
 
 from veille.core.config import Config, load_config
 from veille.core.dates import calendar_date, french_date, french_datetime
-from web import (alerts, api, auth, documents, errors, health, lettre, lettres, library, present, search,
-                 sources, subscriptions)
+from web import (alerts, api, auth, documents, errors, exports, health, lettre, lettres, library, notice,
+                 present, search, sources, subscriptions, upload)
 from web.state import AppState, VeilleApp
+
+MAX_REQUEST_BYTES = 4 * 1024 * 1024     # a form's body; the upload page allows its files (web.upload)
 
 
 def create_app(config: Config | None = None, test_config: dict[str, Any] | None = None) -> VeilleApp:
@@ -21,7 +23,7 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     config = config or load_config()
     app = VeilleApp(__name__)
     app.state = AppState(config)
-    app.config.update(JSON_AS_ASCII=False)
+    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.json.ensure_ascii = False
     if test_config:
         app.config.update(test_config)
@@ -38,8 +40,11 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     errors.install(app)
 
     app.register_blueprint(search.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(notice.bp)
     app.register_blueprint(library.bp)
+    app.register_blueprint(upload.bp)
     app.register_blueprint(sources.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts.bp)

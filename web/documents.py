@@ -11,9 +11,11 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from veille.core.errors import VeilleError
 from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, VISIBILITIES, Document
 from web.auth import current_staff, is_staff, staff_required
+from web.exports import reference_for
 from web.files import send_confined
 from web.params import page_window
 from web.present import diff_lines
+from web.references import citation_meta
 from web.state import get_space, veille_config
 
 log = logging.getLogger("veille.web")
@@ -149,9 +151,11 @@ def show(doc_id: str):
     return render_template(
         "document.html", doc=doc, page=page, summary=summary_to_show(doc),
         visibility_saved=request.args.get("enregistre") == "1",
+        notice_saved=request.args.get("enregistre") == "notice",
         pages=page_window(page.number, page.total) if page else [],
         cites=cites, cited_by=cited_by, same=same,
-        similar=similar_documents(doc_id), diff=diff, library_file=library_file)
+        similar=similar_documents(doc_id), diff=diff, library_file=library_file,
+        citation=citation_meta(reference_for(doc)))
 
 
 @bp.post("/documents/<doc_id>/visibilite")

@@ -39,7 +39,8 @@ MESSAGES = {
     403: "Cette page est réservée à l'équipe du centre.",
     404: "Cette adresse ne correspond à aucune page.",
     405: "Cette méthode n'est pas acceptée à cette adresse.",
-    413: "L'envoi dépasse la taille acceptée.",
+    413: "Ce qui a été envoyé dépasse la taille acceptée : envoyez moins de fichiers à la fois, "
+         "ou de plus petits.",
     429: "Trop de requêtes : réessayez dans quelques minutes.",
     500: "Le service a rencontré une erreur ; elle a été consignée.",
 }

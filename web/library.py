@@ -1,21 +1,33 @@
-"""Browsing the centre's library: its folders, its files with their catalog notice, downloads.
+"""The centre's library: its page (folders with counts, recent additions, document types,
+the search's facets, staff actions), its folders' files with their notice, downloads, and the
+export of staff edits to a folder's metadata file.
 
 Paths are resolved by indexer.library.sync (NFC/NFD names, no `..`, no hidden files or sidecar,
-no symlink out of the folder); any refusal is a plain 404, so nothing can be probed.
+no symlink out of the folder); any refusal is a plain 404, so nothing can be probed. Counts,
+types and facets come from the search, so they count only what the reader may see.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from indexer.library.sidecar import normalize_path
+from indexer.library.sidecar_export import SidecarWriteError, export_edits, write_sidecar
 from indexer.library.sync import FolderListing, LibraryPathError, library_folder, list_folder, resolve_file
-from web.auth import is_staff
+from veille.core.config import LibraryFolder
+from veille.core.records import KIND_LIBRARY
+from web.auth import current_staff, is_staff, staff_required
 from web.files import send_path
+from web.params import SearchState
+from web.search import facet_groups, run_search
 from web.state import get_catalog, veille_config
+
+log = logging.getLogger("veille.web")
 
 bp = Blueprint("library", __name__)
 
@@ -55,10 +67,31 @@ def _folders_shown(staff: bool) -> list:
     return [folder for folder in folders if catalog.documents.public_paths(folder.name)]
 
 
+LIBRARY_SEARCH = SearchState(filters=MappingProxyType({"kind": (KIND_LIBRARY,)}))
+RECENT = 8
+
+
+@dataclass(frozen=True)
+class FolderCard:
+    folder: LibraryFolder
+    present: bool           # the folder exists on the server
+    documents: int          # documents of it the reader may find
+
+
 @bp.get("/bibliotheque")
 def index():
-    folders = [(folder, folder.path.is_dir()) for folder in _folders_shown(is_staff())]
-    return render_template("library.html", folders=folders)
+    staff = is_staff()
+    found = run_search(LIBRARY_SEARCH, per_page=1, highlight=False, suggest=False)
+    counts = dict(found.facets.get("source", ()))
+    folders = [FolderCard(folder, folder.path.is_dir(), counts.get(folder.name, 0))
+               for folder in _folders_shown(staff)]
+    shown = {card.folder.name for card in folders}
+    recent = [doc for doc in get_catalog().documents.latest(KIND_LIBRARY, RECENT * 2, public_only=not staff)
+              if doc.source in shown][:RECENT]
+    facets = [group for group in facet_groups(LIBRARY_SEARCH, found.facets)
+              if group.param not in ("kind", "source", "doc_type")]
+    return render_template("library.html", folders=folders, total=found.total, recent=recent,
+                           doc_types=found.facets.get("doc_type", ()), facets=facets)
 
 
 @bp.get("/bibliotheque/<name>")
@@ -96,3 +129,49 @@ def download(name: str, path: str):
         if relpath not in get_catalog().documents.public_paths(folder.name):
             abort(404)
     return send_path(target)
+
+
+# ------------------------------------------------------------------ staff: edits to metadata.csv
+
+
+def _staff_folder(name: str) -> LibraryFolder:
+    try:
+        folder = library_folder(veille_config(), name)
+    except LibraryPathError:
+        abort(404)
+    if not folder.path.is_dir():
+        abort(404)
+    return folder
+
+
+@bp.get("/bibliotheque/<name>/metadonnees")
+@staff_required
+def metadata_file(name: str):
+    """The folder's metadata file with the staff's edits merged in, to download."""
+    export = export_edits(_staff_folder(name), get_catalog())
+    mimetype = "text/csv; charset=utf-8" if export.name.endswith(".csv") else "application/yaml; charset=utf-8"
+    response = Response(export.data, content_type=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.name}"'
+    return response
+
+
+@bp.post("/bibliotheque/<name>/metadonnees")
+@staff_required
+def export_metadata(name: str):
+    """Write the staff's edits into the folder's metadata file (the old one kept, hidden)."""
+    folder = _staff_folder(name)
+    export = export_edits(folder, get_catalog())
+    if not export.exported:
+        flash(f"« {folder.name} » : aucune notice modifiée à exporter.")
+        return redirect(url_for("library.index"))
+    try:
+        write_sidecar(folder, export)
+    except SidecarWriteError as exc:
+        flash(f"{exc}. Le fichier peut être téléchargé puis déposé à la main.", "warn")
+        return redirect(url_for("library.index"))
+    log.info("%s de « %s » écrit par %s : %d notice(s) modifiée(s)", export.name, folder.name,
+             current_staff().email, export.exported)
+    flash(f"« {folder.name} » : {export.exported} notice{'s' if export.exported > 1 else ''} "
+          f"modifiée{'s' if export.exported > 1 else ''} exportée{'s' if export.exported > 1 else ''} "
+          f"dans {export.name}.")
+    return redirect(url_for("library.index"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from indexer.search.request import SearchRequest, SearchResults
 from web.atom import search_feed
@@ -136,7 +136,18 @@ def results():
         feed_url=search_url(replace(state, page=1), endpoint="search.feed"),
         follow=[(p, v) for p, v in state.active if p in ALERT_FILTERS],
         alert_query=query_string([("q", state.q)] * bool(state.q)
-                                 + [(p, v) for p, v in state.active if p in ALERT_FILTERS]))
+                                 + [(p, v) for p, v in state.active if p in ALERT_FILTERS]),
+        export_urls=export_urls(replace(state, page=1)))
+
+
+EXPORTS = (("ris", "RIS"), ("bib", "BibTeX"), ("csv", "CSV"))
+
+
+def export_urls(state: SearchState) -> list[tuple[str, str]]:
+    """(label, URL) of the search's exports as references (web.exports): same query string."""
+    query = state.query_string()
+    return [(label, url_for("exports.export", fmt=fmt) + (f"?{query}" if query else ""))
+            for fmt, label in EXPORTS]
 
 
 @bp.get("/search.atom")

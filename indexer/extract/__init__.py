@@ -6,8 +6,10 @@ a corrupt, protected or unsupported file gives `status="error"` (or `"empty"` wh
 simply no text) with a `reason` in plain French, shown to users beside the file.
 
 Each format module (`pdf`, `html`, `docx`, `odt`, `text`) exposes a pure
-`extract_<format>(data: bytes) -> Extracted`. `indexer.extract.bounded.extract_bounded` runs
-`extract` in a worker process under a size and time limit, for files we do not trust.
+`extract_<format>(data: bytes) -> Extracted`. Scanned PDF pages and images (PNG, JPEG, TIFF)
+are read by optical character recognition (`ocr`) when `Limits.ocr` allows it.
+`indexer.extract.bounded.extract_bounded` runs `extract` in a worker process under a size
+and time limit, for files we do not trust.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ STATUS_EMPTY = "empty"      # the file was read, but holds no text (scanned, bla
 STATUS_ERROR = "error"      # the file could not be read (corrupt, protected, unsupported)
 
 # Formats `detect_format` can return; "" means unsupported.
-FORMATS = ("pdf", "html", "docx", "odt", "text")
+FORMATS = ("pdf", "html", "docx", "odt", "text", "image")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Extracted:
     reason: str = ""                  # why status is not ok, in plain French
     page_count: int | None = None
     doc_type_hint: str = ""           # e.g. "rapport" when the file says what it is
+    image_pages: tuple[int, ...] = () # PDF pages (0-based) with images and no text: scanned
+    ocr_pages: int = 0                # pages whose text came from character recognition
 
     @property
     def ok(self) -> bool:
@@ -55,13 +59,20 @@ class Limits:
     max_pages: int = 3000                  # PDF pages read; the rest is cut off, with a note
     max_chars: int = 10_000_000            # characters of text kept per document
     max_memory: int = 2 * 1024 * 1024 * 1024   # address space of the worker process, bytes
-
+    # Character recognition of scanned pages and images: off unless the configuration
+    # turns it on (`extraction.ocr`); pages and seconds per document, on top of `timeout`.
+    ocr: bool = False
+    ocr_languages: str = "fra+eng"
+    ocr_max_pages: int = 100
+    ocr_timeout: float = 900.0
 
     @classmethod
     def from_config(cls, extraction) -> "Limits":
         """Limits from `sources.yaml`'s `extraction:` section (veille.core.config.ExtractionConfig)."""
         return cls(max_bytes=int(extraction.max_file_mb * 1024 * 1024), timeout=extraction.timeout,
-                   max_pages=extraction.max_pages)
+                   max_pages=extraction.max_pages, ocr=extraction.ocr,
+                   ocr_languages=extraction.ocr_languages, ocr_max_pages=extraction.ocr_max_pages,
+                   ocr_timeout=extraction.ocr_timeout)
 
 
 DEFAULT_LIMITS = Limits()
@@ -79,6 +90,7 @@ _EXTENSIONS = {
     ".odt": "odt",
     ".txt": "text", ".text": "text", ".md": "text", ".markdown": "text", ".csv": "text",
     ".rst": "text",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
 }
 
 _CONTENT_TYPES = {
@@ -87,7 +99,11 @@ _CONTENT_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.oasis.opendocument.text": "odt",
     "text/plain": "text", "text/markdown": "text", "text/x-markdown": "text", "text/csv": "text",
+    "image/png": "image", "image/jpeg": "image", "image/tiff": "image",
 }
+# Magic numbers of the images OCR reads, with the suffix OCRmyPDF recognises them by.
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"II*\x00", ".tif"),
+                (b"MM\x00*", ".tif"))
 
 
 def _sniff(data: bytes) -> str:
@@ -95,6 +111,8 @@ def _sniff(data: bytes) -> str:
     head = data[:1024]
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
         return "pdf"
+    if image_suffix(data):
+        return "image"
     if data.startswith(b"PK\x03\x04"):
         # ODF puts an uncompressed `mimetype` entry first; OOXML has word/document.xml
         if b"mimetypeapplication/vnd.oasis.opendocument.text" in data[:200]:
@@ -111,7 +129,7 @@ def _sniff(data: bytes) -> str:
 def detect_format(data: bytes, filename: str = "", content_type: str = "") -> str:
     """One of FORMATS, or "" when the file is of a kind we cannot read."""
     sniffed = _sniff(data)
-    if sniffed in ("pdf", "docx", "odt"):
+    if sniffed in ("pdf", "docx", "odt", "image"):
         return sniffed  # magic bytes beat a wrong extension or header
     ctype = content_type.split(";")[0].strip().lower()
     suffix = ""
@@ -121,6 +139,8 @@ def detect_format(data: bytes, filename: str = "", content_type: str = "") -> st
     by_type = _CONTENT_TYPES.get(ctype, "")
     if sniffed == "zip":
         return by_name if by_name in ("docx", "odt") else ""
+    if by_name == "image" or by_type == "image":
+        return ""  # called an image, but not one by its bytes: nothing OCR could read
     if by_name:
         return by_name
     if by_type:
@@ -141,8 +161,16 @@ def _looks_like_text(data: bytes) -> bool:
     return control / len(sample) < 0.02
 
 
+def image_suffix(data: bytes) -> str:
+    """".png", ".jpg" or ".tif" when `data` starts as such an image does, else ""."""
+    for magic, suffix in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return suffix
+    return ""
+
+
 _LABELS = {"pdf": "PDF", "html": "page HTML", "docx": "document Word (DOCX)",
-           "odt": "document OpenDocument (ODT)", "text": "fichier texte"}
+           "odt": "document OpenDocument (ODT)", "text": "fichier texte", "image": "image"}
 
 
 def _extractor(fmt: str):
@@ -163,23 +191,36 @@ def _extractor(fmt: str):
     return extract_text
 
 
+REASON_UNSUPPORTED = ("format non pris en charge (PDF, HTML, DOCX, ODT, texte, Markdown ou "
+                      "image PNG, JPEG, TIFF attendus)")
+
+
 def extract(data: bytes, *, filename: str = "", content_type: str = "",
-            limits: Limits = DEFAULT_LIMITS) -> Extracted:
+            limits: Limits = DEFAULT_LIMITS, announce=None) -> Extracted:
     """Text and metadata of a file's bytes; never raises on bad input.
 
     Size, page and text limits apply here; the time limit needs a worker process, see
-    `extract_bounded`.
+    `extract_bounded`. `announce(seconds)`, when given, is called before a character
+    recognition, which may take that much longer than `limits.timeout`.
     """
     if not data:
         return Extracted(text="", status=STATUS_EMPTY, reason="fichier vide")
     fmt = detect_format(data, filename, content_type)
     if not fmt:
-        return failed("format non pris en charge (PDF, HTML, DOCX, ODT, texte ou Markdown attendus)")
+        return failed(REASON_UNSUPPORTED)
     if len(data) > limits.max_bytes:
         return failed(too_big_reason(len(data), limits))
     try:
         if fmt == "pdf":
+            from indexer.extract import ocr
+            from indexer.extract.pdf import REASON_SCANNED
+
             result = _extractor(fmt)(data, max_pages=limits.max_pages)
+            result = ocr.complete_pdf(data, result, limits, announce, scanned_reason=REASON_SCANNED)
+        elif fmt == "image":
+            from indexer.extract import ocr
+
+            result = ocr.extract_image(data, image_suffix(data), limits, announce)
         else:
             result = _extractor(fmt)(data)
     except MemoryError:

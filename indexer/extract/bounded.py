@@ -6,18 +6,33 @@ process alive across documents (starting Python and importing pypdf costs more t
 extractions) and sends it one file at a time; when a file overruns its time limit, or the
 worker dies, the worker is killed and replaced, and the file gets an `error` status with the
 reason. The worker's address space is capped, so memory blow-ups end in a MemoryError
-inside the worker rather than in the host's OOM killer.
+inside the worker rather than in the host's OOM killer (the cap is inherited by the OCR
+programs the worker starts).
+
+Before a character recognition, the worker sends `Extend(seconds)`: the host then waits
+that much longer for this file (OCR bounds its own run by `Limits.ocr_timeout`), so the
+ordinary time limit stays short for everything else.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
+from dataclasses import dataclass
 from typing import Callable
 
 from indexer.extract import DEFAULT_LIMITS, Extracted, Limits, extract, failed, too_big_reason
 
 log = logging.getLogger(__name__)
+GRACE = 10.0     # seconds the host allows beyond an announced OCR run, to gather its result
+
+
+@dataclass(frozen=True)
+class Extend:
+    """Sent by the worker: this file needs `seconds` more (a character recognition)."""
+
+    seconds: float
 
 
 def _worker_main(conn, max_memory: int, function: Callable[..., Extracted]) -> None:
@@ -39,8 +54,13 @@ def _worker_main(conn, max_memory: int, function: Callable[..., Extracted]) -> N
         if job is None:
             return
         data, filename, content_type, limits = job
+
+        def announce(seconds: float) -> None:
+            conn.send(Extend(seconds))
+
         try:
-            result = function(data, filename=filename, content_type=content_type, limits=limits)
+            result = function(data, filename=filename, content_type=content_type, limits=limits,
+                              announce=announce)
         except MemoryError:
             result = failed("fichier trop gourmand en mémoire pour être lu")
         try:
@@ -104,12 +124,19 @@ class BoundedExtractor:
             self._start()
         try:
             self._conn.send((data, filename, content_type, self.limits))
-            if not self._conn.poll(self.limits.timeout):
-                log.warning("extraction of %s exceeded %ss: worker killed", filename, self.limits.timeout)
-                self._kill()
-                return failed(f"extraction interrompue : plus de {self.limits.timeout:g} s "
-                              "pour ce fichier (fichier trop lourd ou piégé)")
-            return self._conn.recv()
+            allowed = self.limits.timeout
+            deadline = time.monotonic() + allowed
+            while True:
+                if not self._conn.poll(max(0.0, deadline - time.monotonic())):
+                    log.warning("extraction of %s exceeded %ss: worker killed", filename, allowed)
+                    self._kill()
+                    return failed(f"extraction interrompue : plus de {allowed:g} s "
+                                  "pour ce fichier (fichier trop lourd ou piégé)")
+                message = self._conn.recv()
+                if not isinstance(message, Extend):
+                    return message
+                allowed += message.seconds + GRACE
+                deadline += message.seconds + GRACE
         except (EOFError, OSError, BrokenPipeError) as exc:
             code = self._process.exitcode if self._process is not None else None
             log.warning("extraction worker died on %s (exit %s): %s", filename, code, exc)
@@ -133,4 +160,4 @@ def worker_pid(extractor: BoundedExtractor) -> int | None:
     return extractor._process.pid if extractor._process is not None else None
 
 
-__all__ = ["BoundedExtractor", "extract_bounded", "worker_pid"]
+__all__ = ["BoundedExtractor", "Extend", "extract_bounded", "worker_pid"]

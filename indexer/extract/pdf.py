@@ -151,7 +151,7 @@ def extract_pdf(data: bytes, *, max_pages: int = DEFAULT_LIMITS.max_pages) -> Ex
 
     pages: list[str] = []
     broken = 0
-    with_images = 0
+    with_images: list[int] = []   # pages drawing images but holding no text: scanned
     for number in range(min(page_count, max_pages)):
         try:
             page = reader.pages[number]
@@ -162,7 +162,7 @@ def extract_pdf(data: bytes, *, max_pages: int = DEFAULT_LIMITS.max_pages) -> Ex
             broken += 1
             continue
         if not text.strip() and _page_has_images(page):
-            with_images += 1
+            with_images.append(number)
         pages.append(text)
 
     read = len(pages)
@@ -178,10 +178,11 @@ def extract_pdf(data: bytes, *, max_pages: int = DEFAULT_LIMITS.max_pages) -> Ex
             return failed(REASON_CORRUPT, **fields)
         reason = REASON_SCANNED if with_images else REASON_NO_TEXT
         return Extracted(text="", pages=tuple(clean_pages), status=STATUS_EMPTY,
-                         reason="; ".join([reason, *notes]), **fields)
+                         reason="; ".join([reason, *notes]), image_pages=tuple(with_images), **fields)
     if not fields["title"]:
         fields["title"] = first_heading(next(p for p in clean_pages if p.strip()))
-    return Extracted(text=text, pages=tuple(clean_pages), reason="; ".join(notes), **fields)
+    return Extracted(text=text, pages=tuple(clean_pages), reason="; ".join(notes),
+                     image_pages=tuple(with_images), **fields)
 
 
 __all__ = ["extract_pdf", "REASON_CORRUPT", "REASON_NO_TEXT", "REASON_PASSWORD", "REASON_SCANNED",

@@ -53,6 +53,7 @@ import yaml
 
 from indexer.extract.common import LOCAL_TZ, parse_date
 from indexer.enrich.thesaurus import fold_accents
+from veille.core.dates import calendar_date
 from veille.core.records import VISIBILITIES
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
@@ -231,6 +232,109 @@ def parse_yaml(data: bytes, name: str = "metadata.yaml") -> Sidecar:
         if entry is not None:
             entries[entry.path] = entry
     return Sidecar(name=name, entries=entries, problems=tuple(problems))
+
+
+# ------------------------------------------------------------------ writing
+
+# field -> the column written for it when the file lacks one (French, as documented)
+CSV_COLUMNS = {"path": "fichier", "title": "titre", "authors": "auteurs", "date": "date",
+               "themes": "thèmes", "territories": "territoires", "doc_type": "type",
+               "summary": "résumé", "visibility": "visibilité"}
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _cell(field: str, value) -> str:
+    """A value as a sidecar cell: lists joined by "|" (read in "," and ";" files alike),
+    dates as 2024-02-08, text on one line."""
+    if field in ("published", "date"):
+        if value is None:
+            return ""
+        return calendar_date(value).isoformat()     # the date as stated, never shifted
+    if isinstance(value, (list, tuple)):
+        return "|".join(" ".join(str(v).split()) for v in value)
+    return " ".join(str(value or "").split())
+
+
+def merge_csv(data: bytes | None, changes: dict[str, dict]) -> bytes:
+    """`data` (a metadata.csv, or None for a new one) with `changes` written in: path ->
+    {field: value}. Only the cells of the changed fields are rewritten; other columns (even
+    ones Veille does not know), rows, column order and separator stay as they were; missing
+    columns are added at the end, rows for new paths at the bottom. `parse_csv` reads the
+    result back with the changes applied."""
+    from indexer.extract.text import decode_bytes
+
+    # the date is the "date" column (SidecarEntry.published)
+    changes = {path: {("date" if f == "published" else f): v for f, v in change.items()}
+               for path, change in changes.items()}
+    text = decode_bytes(data) if data else ""
+    first = text.split("\n", 1)[0]
+    delimiter = (";" if first.count(";") > first.count(",") else ("\t" if "\t" in first else ",")) if text else ";"
+    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)] if text else []
+    header = rows[0] if rows else [CSV_COLUMNS["path"]]
+    fields = [_COLUMNS.get(fold_accents(column).strip().lower()) for column in header]
+    if "path" not in fields:    # unreadable as a sidecar anyway: start a proper one
+        header, fields, rows = [CSV_COLUMNS["path"]], ["path"], [[]]
+    needed = {field for change in changes.values() for field in change}
+    for field in CSV_COLUMNS:
+        if field in needed and field not in fields:
+            header.append(CSV_COLUMNS[field])
+            fields.append(field)
+    where = {field: fields.index(field) for field in CSV_COLUMNS if field in fields}
+    body, seen = [], set()
+    for row in rows[1:]:
+        row = row + [""] * (len(header) - len(row))
+        path = normalize_path(row[where["path"]]) if row[where["path"]].strip() else ""
+        if path in changes and path not in seen:
+            for field, value in changes[path].items():
+                row[where[field]] = _cell(field, value)
+        seen.add(path)
+        body.append(row)
+    for path in sorted(set(changes) - seen):
+        row = [""] * len(header)
+        row[where["path"]] = path
+        for field, value in changes[path].items():
+            row[where[field]] = _cell(field, value)
+        body.append(row)
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if "\r\n" in text or not text else "\n"
+               ).writerows([header, *body])
+    # UTF-8 with a byte-order mark, so a spreadsheet reads the accents (unless the file had none)
+    bom = "" if data and not data.startswith(_UTF8_BOM) and _is_utf8(data) else "\ufeff"
+    return (bom + out.getvalue()).encode("utf-8")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def merge_yaml(data: bytes | None, changes: dict[str, dict]) -> bytes:
+    """`data` (a metadata.yaml, or None) with `changes` written in; keys Veille does not know
+    stay, comments do not (YAML libraries do not keep them)."""
+    from indexer.extract.text import decode_bytes
+
+    try:
+        root = yaml.safe_load(decode_bytes(data)) if data else {}
+    except yaml.YAMLError:
+        root = {}
+    root = root if isinstance(root, dict) else {}
+    by_path = {normalize_path(str(key)): key for key in root}
+    keys = {"published": "date"}
+    for path, change in sorted(changes.items()):
+        key = by_path.get(path, path)
+        entry = root.get(key) if isinstance(root.get(key), dict) else {}
+        for field, value in change.items():
+            cell = _cell(field, value) if field in ("published", "summary", "title", "doc_type", "visibility") \
+                else [" ".join(str(v).split()) for v in value]
+            if cell in ("", []):
+                entry.pop(keys.get(field, field), None)
+            else:
+                entry[keys.get(field, field)] = cell
+        root[key] = entry
+    return yaml.safe_dump(root, allow_unicode=True, sort_keys=False, width=100).encode("utf-8")
 
 
 def load_sidecar(folder: Path) -> Sidecar:

@@ -78,7 +78,8 @@ class SyncReport:
 # ------------------------------------------------------------------ scanning
 
 
-def _is_skipped(name: str) -> bool:
+def is_skipped(name: str) -> bool:
+    """Hidden files, office lock files and OS litter: never documents."""
     lowered = name.lower()
     return (name.startswith(".") or lowered in _JUNK_NAMES or name.startswith(_JUNK_PREFIXES)
             or lowered.endswith(_JUNK_SUFFIXES))
@@ -106,9 +107,9 @@ def scan_folder(root: Path) -> tuple[dict[str, Path], list[str]]:
 
     for directory, dirnames, filenames in os.walk(root, onerror=walk_error, followlinks=False):
         here = Path(directory)
-        dirnames[:] = sorted(d for d in dirnames if not _is_skipped(d))
+        dirnames[:] = sorted(d for d in dirnames if not is_skipped(d))
         for name in sorted(filenames):
-            if _is_skipped(name) or (here == root and name in SIDECAR_NAMES):
+            if is_skipped(name) or (here == root and name in SIDECAR_NAMES):
                 continue
             path = here / name
             if path.is_symlink() and not _inside(path, root):
@@ -159,6 +160,10 @@ _DOC_TYPES = (  # (folded words to look for, doc_type shown)
 )
 
 
+# The document types the library knows, as offered to staff typing one (any other is allowed).
+DOC_TYPES = tuple(sorted(dict.fromkeys(doc_type for _, doc_type in _DOC_TYPES)))
+
+
 def guess_doc_type(*texts: str) -> str:
     """A document type from a title, a file name or a type hint; "" when none says."""
     for text in texts:
@@ -193,7 +198,7 @@ def _stored_extraction(doc: Document) -> Extracted:
                      authors=tuple(found.get("authors", ())), published=parse_date(found.get("published")),
                      language=found.get("language", ""), pages=pages, status=doc.status,
                      reason=doc.status_reason, page_count=doc.page_count,
-                     doc_type_hint=found.get("doc_type_hint", ""))
+                     doc_type_hint=found.get("doc_type_hint", ""), ocr_pages=found.get("ocr_pages", 0))
 
 
 def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: str, size: int,
@@ -236,7 +241,7 @@ def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: 
                 "title": extracted.title, "authors": list(extracted.authors),
                 "published": extracted.published.isoformat() if extracted.published else None,
                 "language": extracted.language, "doc_type_hint": extracted.doc_type_hint,
-                "paged": bool(extracted.pages),
+                "paged": bool(extracted.pages), "ocr_pages": extracted.ocr_pages,
             },
         }),
     )
@@ -246,7 +251,7 @@ def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: 
 # ------------------------------------------------------------------ sync
 
 
-def _mtime(stat: os.stat_result) -> datetime:
+def file_mtime(stat: os.stat_result) -> datetime:
     return datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=timezone.utc).replace(microsecond=0)
 
 
@@ -345,7 +350,7 @@ def _sync_file(folder: LibraryFolder, relpath: str, path: Path, entry: SidecarEn
         counts.unchanged += 1
         return
     sha256 = file_sha256(path)
-    mtime = _mtime(stat)
+    mtime = file_mtime(stat)
     if known and old and known.sha256 == sha256:
         if not same_sidecar:  # only the sidecar changed: no need to read the file again
             doc = build_document(library, relpath, _stored_extraction(old), sha256=sha256,
@@ -483,7 +488,7 @@ def resolve_file(folder: LibraryFolder, relpath: str) -> Path:
         raise LibraryPathError("fichier introuvable")
     if resolved.parent == root and resolved.name in SIDECAR_NAMES:
         raise LibraryPathError("fichier introuvable")
-    if _is_skipped(resolved.name):
+    if is_skipped(resolved.name):
         raise LibraryPathError("fichier introuvable")
     return resolved
 
@@ -508,7 +513,7 @@ def list_folder(folder: LibraryFolder, catalog: Catalog, subfolder: str = "") ->
     subfolders: list[str] = []
     found: list[tuple[str, Path, os.stat_result]] = []
     for child in sorted(directory.iterdir(), key=lambda p: unicodedata.normalize("NFC", p.name).lower()):
-        if _is_skipped(child.name) or (directory == root and child.name in SIDECAR_NAMES):
+        if is_skipped(child.name) or (directory == root and child.name in SIDECAR_NAMES):
             continue
         if child.is_symlink() and not _inside(child, root):
             continue
@@ -520,7 +525,7 @@ def list_folder(folder: LibraryFolder, catalog: Catalog, subfolder: str = "") ->
     ids = {relpath: document_id(f"library:{folder.name}/{relpath}") for relpath, _, _ in found}
     documents = catalog.documents.get_many(ids.values())
     files = tuple(LibraryEntry(path=relpath, name=relpath.rsplit("/", 1)[-1], size=stat.st_size,
-                               modified=_mtime(stat), document=documents.get(ids[relpath]))
+                               modified=file_mtime(stat), document=documents.get(ids[relpath]))
                   for relpath, _, stat in found)
     return FolderListing(library=folder.name, folder=base, subfolders=tuple(subfolders), files=files)
 
@@ -532,6 +537,6 @@ def document_file(config: Config, doc: Document) -> Path:
     return resolve_file(library_folder(config, doc.source), doc.path)
 
 
-__all__ = ["FolderListing", "LibraryEntry", "LibraryPathError", "SyncReport", "build_document",
-           "document_file", "guess_doc_type", "library_folder", "list_folder", "resolve_file",
-           "scan_folder", "sync_folder", "sync_library"]
+__all__ = ["DOC_TYPES", "FolderListing", "LibraryEntry", "LibraryPathError", "SyncReport", "build_document",
+           "document_file", "file_mtime", "guess_doc_type", "is_skipped", "library_folder", "list_folder",
+           "resolve_file", "scan_folder", "sync_folder", "sync_library"]

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from indexer.enrich.synonyms import SynonymsError, load_synonyms
+from indexer.extract.ocr import unavailable
 from indexer.search.indexes import check_index
 from veille.cli.console import load, warn
 from veille.ops.backup import backup, default_archive_name, restore
@@ -25,6 +26,9 @@ def run_check(args: argparse.Namespace) -> int:
     problem = check_index(config.layout, config.search.engine)
     if problem:
         warn(f"veille: {problem}")
+    ocr_problem = unavailable(config.extraction.ocr_languages) if config.extraction.ocr else ""
+    if ocr_problem:
+        warn(f"veille: {ocr_problem}")
     return 0
 
 

@@ -130,6 +130,10 @@ class ExtractionConfig:
     max_file_mb: float = EXTRACTION["max_file_mb"].default
     timeout: float = EXTRACTION["timeout"].default
     max_pages: int = EXTRACTION["max_pages"].default
+    ocr: bool = EXTRACTION["ocr"].default
+    ocr_languages: str = EXTRACTION["ocr_languages"].default
+    ocr_max_pages: int = EXTRACTION["ocr_max_pages"].default
+    ocr_timeout: float = EXTRACTION["ocr_timeout"].default
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ Check = Callable[[Any], "str | None"]
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+OCR_LANGUAGES_RE = re.compile(r"^[a-z_]+(\+[a-z_]+)*$")
 
 
 def is_http_url(text: str) -> bool:
@@ -125,6 +126,12 @@ def slug(value: str) -> str | None:
     if SLUG_RE.match(value):
         return None
     return "doit être un nom court : lettres minuscules sans accent, chiffres, « - » ou « _ »"
+
+
+def ocr_languages(value: str) -> str | None:
+    if OCR_LANGUAGES_RE.match(value):
+        return None
+    return f"langues de Tesseract attendues sous la forme « fra+eng », pas {quoted(value)}"
 
 
 def fold(text: str) -> str:

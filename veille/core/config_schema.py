@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from veille.core.config_checks import (Check, at_least, at_most, between, css_selector, email_address,
                                        env_name, fold, greater_than, http_url, iso_date, no_line_break,
-                                       not_negative,
-                                       one_of, schedule, schedule_or_off, sender_address, slug, time_zone)
+                                       not_negative, ocr_languages, one_of, schedule, schedule_or_off,
+                                       sender_address, slug, time_zone)
 from veille.core.config_yaml import did_you_mean, quoted
 from veille.core.facets import ALERT_FILTERS
 from veille.core.records import KINDS, VISIBILITIES, VISIBILITY_INTERNAL, VISIBILITY_PUBLIC
@@ -310,6 +310,14 @@ EXTRACTION = Section((
             "process; a stuck file is cut off and the rest goes on", check=greater_than(0)),
     Setting("max_pages", int, 3000, "PDF pages read per document; the document notes when it was cut",
             check=greater_than(0)),
+    Setting("ocr", bool, True, "read scanned PDF pages and images (PNG, JPEG, TIFF) by optical character "
+            "recognition, where OCRmyPDF and Tesseract are installed (`veille check` says when not)"),
+    Setting("ocr_languages", str, "fra+eng", "Tesseract languages of the recognition, joined by `+`",
+            check=ocr_languages),
+    Setting("ocr_max_pages", int, 100, "scanned pages recognised per document; the document notes when "
+            "it was cut", check=greater_than(0)),
+    Setting("ocr_timeout", float, 900.0, "seconds of character recognition per document, on top of "
+            "`timeout`; beyond, it is cut off and the rest goes on", check=greater_than(0)),
 ))
 
 # Read in this order: alerts' filters name sources and library folders read before them.

@@ -194,6 +194,15 @@ class DocumentRepository:
             row[0]: row[1] for row in self._db.connection().execute(
                 f"SELECT {column}, COUNT(*) FROM documents GROUP BY {column} ORDER BY {column}")}))
 
+    def latest(self, kind: str, limit: int = 10, public_only: bool = True) -> list[Document]:
+        """The documents of a kind that entered the catalog last (without their text)."""
+        columns = ", ".join("'' AS content" if name == "content" else name for name in COLUMNS)
+        visible = " AND visibility = 'public'" if public_only else ""
+        rows = self._db.connection().execute(
+            f"SELECT {columns} FROM documents WHERE kind = ?{visible} ORDER BY first_seen DESC, id LIMIT ?",
+            (kind, limit))
+        return [row_to_document(row) for row in rows]
+
     def recent(self, since: datetime, limit: int = 50) -> list[Document]:
         rows = self._db.connection().execute(
             "SELECT * FROM documents WHERE first_seen >= ? ORDER BY first_seen DESC, id LIMIT ?",

@@ -56,6 +56,20 @@ class EditRepository:
     def of(self, doc_id: str) -> dict[str, Any]:
         return edits_of(self._db.connection(), doc_id)
 
+    def of_many(self, doc_ids) -> dict[str, dict[str, Any]]:
+        """doc id -> its edits, for those of `doc_ids` staff edited."""
+        ids = list(doc_ids)
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.connection().execute(
+                f"SELECT doc_id, field, value FROM document_edits WHERE doc_id IN ({marks})", chunk)
+            for doc_id, field, value in rows:
+                if field in EDITABLE:
+                    found.setdefault(doc_id, {})[field] = _load(field, value)
+        return found
+
     def record(self, doc_id: str, changes: Mapping[str, Any], by: str = "",
                when: datetime | None = None) -> None:
         """Keep `changes` (field -> value) for `doc_id`; fields outside EDITABLE are refused."""
