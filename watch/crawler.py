@@ -28,7 +28,7 @@ from watch.errors import FetchError, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for
 from watch.items import Item
-from watch.text import FileReader, html_to_text
+from watch.text import FileReader
 from watch.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,9 @@ def _linked_fields(ctx: CrawlContext, url: str, existing: Document | None, extra
         extra.update({k: existing.extra[k] for k in ("final_url", "content_type") if k in existing.extra})
         return _fields_of(existing)
     fields = linked_document_fields(ctx.files, ctx.reader, result)
+    if fields["status"] == "error" or fields.get("cut"):
+        ctx.warnings.append(f"{url} : {fields['status_reason']}")
+    fields.pop("cut", None)
     extra["content_type"] = result.content_type
     if result.final_url != url:
         extra["final_url"] = result.final_url
@@ -229,10 +232,10 @@ def linked_document_fields(files: FileStore, reader: FileReader, result: FetchRe
     """Store a fetched page or file content-addressed and extract its text."""
     stored = files.put(result.body, suffix_for(result.final_url, result.content_type))
     if result.content_type in ("text/html", "application/xhtml+xml"):
-        text = html_to_text(result.text)
-        status = "ok" if text.strip() else "empty"
-        return dict(content=text, stored_file=stored, page_count=None, status=status,
-                    status_reason="" if text.strip() else "page sans texte lisible")
+        page = reader.read_html(result.text)
+        reason = "page sans texte lisible" if page.status == "empty" else page.reason
+        return dict(content=page.text, stored_file=stored, page_count=None, status=page.status,
+                    status_reason=reason, cut=bool(page.reason), language=page.language or "fr")
     extracted = reader.extract(result.body, filename=result.final_url.split("?", 1)[0].rsplit("/", 1)[-1],
                                content_type=result.content_type)
     return dict(content=extracted.text, stored_file=stored, page_count=extracted.page_count,
@@ -257,13 +260,16 @@ EXTRA_CRAWLERS: dict[str, CrawlFunction] = {}
 
 
 def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetcher,
-                 now: datetime | None = None) -> RunReport:
-    """Crawl one source now; failures are reported, recorded and never raised."""
+                 now: datetime | None = None, reader: FileReader | None = None) -> RunReport:
+    """Crawl one source now; failures are reported, recorded and never raised.
+
+    `reader` is the crawl run's worker for parsing (one is made for this source if None)."""
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
     run_id = catalog.runs.start(source.name, now)
+    own_reader = reader is None
     ctx = CrawlContext(config=config, source=source, catalog=catalog, fetcher=fetcher, now=now,
                        files=FileStore(config.layout.files),
-                       reader=FileReader(Limits.from_config(config.extraction)))
+                       reader=reader or FileReader(Limits.from_config(config.extraction)))
     error = code = None
     retry_after = None
     try:
@@ -280,7 +286,8 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
         log.exception("%s: unexpected error", source.name)
         error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
     finally:
-        ctx.reader.close()
+        if own_reader:
+            ctx.reader.close()
     # documents stored before the source's visibility changed in sources.yaml take it now
     catalog.documents.set_source_visibility(source.name, source.visibility)
     finished = datetime.now(timezone.utc).replace(microsecond=0)
@@ -320,6 +327,7 @@ def crawl_sources(config: Config, catalog: Catalog, fetcher: Fetcher,
     """Crawl several sources, `http.concurrency` at a time; reports in the sources' order."""
     chosen = [s for s in (config.sources if sources is None else sources)]
     lock = threading.Lock()
+    reader = FileReader(Limits.from_config(config.extraction))
 
     def one(source: Source) -> RunReport:
         start = now or datetime.now(timezone.utc).replace(microsecond=0)
@@ -327,19 +335,22 @@ def crawl_sources(config: Config, catalog: Catalog, fetcher: Fetcher,
         if until is not None:
             report = RunReport(source=source.name, skipped=True, backoff_until=until)
         else:
-            report = crawl_source(config, source, catalog, fetcher, now=start)
+            report = crawl_source(config, source, catalog, fetcher, now=start, reader=reader)
         if on_report is not None:
             with lock:
                 on_report(report)
         return report
 
     workers = max(1, min(config.http.concurrency, len(chosen)))
-    if workers == 1:
-        return [one(s) for s in chosen]
-    order = interleave_hosts(chosen)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
-        reports = dict(zip((s.name for s in order), pool.map(one, order)))
-    return [reports[s.name] for s in chosen]
+    try:
+        if workers == 1:
+            return [one(s) for s in chosen]
+        order = interleave_hosts(chosen)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
+            reports = dict(zip((s.name for s in order), pool.map(one, order)))
+        return [reports[s.name] for s in chosen]
+    finally:
+        reader.close()
 
 
 def interleave_hosts(sources: list[Source]) -> list[Source]:

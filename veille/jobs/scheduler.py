@@ -41,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from veille.storage.catalog import Catalog
 from veille.core.config import Config
 from veille.core.schedules import schedule_trigger
-from watch.crawler import RunReport, crawl_sources
+from watch.crawler import RunReport, backoff_delay, crawl_sources
 from veille.core.logs import log_event, timed
 from watch.fetcher import Fetcher
 
@@ -207,17 +207,33 @@ def resume_interrupted_work(scheduler: BackgroundScheduler, catalog: Catalog) ->
 
     APScheduler advances a job's next run time when it starts the job, so a crawl killed
     mid-way would otherwise wait a whole interval: a source whose last run never finished
-    is crawled again right away. Documents catalogued but not yet indexed are indexed at
-    once rather than after the next crawl that finds something new. Returns the sources
-    rescheduled."""
-    now = datetime.now(timezone.utc)
+    is crawled again right away. The interrupted run counts as a failure of its source, so
+    a crawl that itself kills the process (a page that exhausts memory) is backed off like
+    any failing source instead of looping through restarts. Documents catalogued but not
+    yet indexed are indexed at once rather than after the next crawl that finds something
+    new. Returns the sources rescheduled."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
     redone = []
     for source, run in catalog.runs.last_per_source().items():
+        if run.finished is not None:
+            continue
+        error = "relevé interrompu : le processus s'est arrêté pendant ce relevé"
+        catalog.runs.finish(run.id, error=error, finished=max(now, run.started))
+        failures = catalog.source_state.get(source).consecutive_failures + 1
+        delay = backoff_delay(failures)
+        catalog.source_state.record_failure(source, now, error, "interrupted",
+                                            now + delay if delay else None)
         job = scheduler.get_job(CRAWL_PREFIX + source)
-        if run.finished is None and job is not None:
+        if job is None:
+            continue
+        if delay:
+            log.warning("relevé de %s interrompu (%d échecs de suite) : nouvel essai après %s",
+                        source, failures, now + delay)
+            scheduler.modify_job(job.id, next_run_time=now + delay)
+        else:
             scheduler.modify_job(job.id, next_run_time=now)
             redone.append(source)
-            log.info("crawl of %s was interrupted (run %d): running it again now", source, run.id)
+            log.info("relevé de %s interrompu (passage %d) : relancé maintenant", source, run.id)
     if catalog.queue.pending_count() or catalog.queue.deletions():
         scheduler.add_job(f"{__name__}:index_job", id="index:pending", name="index pending documents",
                           replace_existing=True, next_run_time=now)

@@ -73,7 +73,8 @@ def crawl(ctx) -> None:
         ctx.not_modified = True
         ctx.counts.add("unchanged")
         return
-    title, text = page_text(result.body, source.options.get("selector"), result.encoding)
+    title, text = ctx.reader.parse(page_text, result.body, source.options.get("selector"),
+                                   result.encoding, url=result.final_url)
     digest = content_hash(text)
     url = canonicalize_url(source.url)
     previous = ctx.catalog.snapshots.get(source.name)

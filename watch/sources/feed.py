@@ -192,7 +192,8 @@ def crawl(ctx) -> None:
     if result.not_modified:
         ctx.not_modified = True
         return
-    listing = parse_feed(result.body, result.final_url, result.headers.get("content-type", ""))
+    listing = ctx.reader.parse(parse_feed, result.body, result.final_url,
+                               result.headers.get("content-type", ""), url=result.final_url)
     ctx.warnings.extend(listing.warnings)
     items = listing.items
     limit = ctx.source.options.get("max_entries")

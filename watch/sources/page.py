@@ -141,8 +141,9 @@ def crawl(ctx) -> None:
             if result.not_modified:
                 ctx.not_modified = True
                 return
-        listing = parse_listing(result.body, result.final_url, select, next_selector,
-                                encoding=result.encoding, tz=ctx.config.timezone)
+        listing = ctx.reader.parse(parse_listing, result.body, result.final_url, dict(select),
+                                   next_selector, encoding=result.encoding, tz=ctx.config.timezone,
+                                   url=result.final_url)
         ctx.warnings.extend(listing.warnings)
         found += len(listing.items)
         for item in listing.items:
