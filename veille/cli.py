@@ -556,6 +556,9 @@ def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    from veille.core.logs import mask_secrets_in_logs
+
+    mask_secrets_in_logs()
 
 
 def _data_dir_or_none(args: argparse.Namespace):

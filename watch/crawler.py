@@ -24,7 +24,8 @@ from veille.core.records import KIND_NEWS, KINDS, Document, content_hash, docume
 from indexer.enrich.thesaurus import enrich
 from veille.core.config import Config, Source
 from veille.core.logs import log_event
-from watch.errors import FetchError, WatchError
+from veille.core.url_secrets import MissingSecret, expand_env, masked_text, masked_url
+from watch.errors import FetchError, MissingCredentials, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for
 from watch.items import Item
@@ -131,6 +132,15 @@ class CrawlContext:
     def kind(self) -> str:
         return source_kind(self.source)
 
+    @property
+    def source_url(self) -> str:
+        """The address to fetch: `${NAME}` replaced from the environment (only ever fetched,
+        never shown or stored: `source.url` is what people see, masked)."""
+        try:
+            return expand_env(self.source.url)
+        except MissingSecret as exc:
+            raise MissingCredentials(str(exc.args[0]), hint=exc.hint) from None
+
     def base_extra(self) -> dict:
         return {"tags": list(self.source.tags)}
 
@@ -150,7 +160,8 @@ class CrawlContext:
         outcome = self.catalog.documents.put(doc)
         self.counts.add(outcome)
         if outcome != "unchanged":
-            log_event(log, "document", source=self.source.name, document=doc.id, outcome=outcome, url=doc.url)
+            log_event(log, "document", source=self.source.name, document=doc.id, outcome=outcome,
+                      url=masked_url(doc.url or ""))
         return outcome
 
     def store_item(self, item: Item, follow: bool = False) -> str:
@@ -278,19 +289,21 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
             raise WatchError(f"type de source non pris en charge par le robot : {source.kind}")
         crawler(ctx)
     except WatchError as exc:
-        error, code = str(exc), exc.code
+        error, code = masked_text(str(exc)), exc.code
         if isinstance(exc, FetchError) and exc.status:
             ctx.http_status = exc.status
         retry_after = getattr(exc, "retry_after", None)
     except Exception as exc:  # a bug or a broken document must not stop the other sources
-        log.exception("%s: unexpected error", source.name)
-        error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
+        log.error("%s : erreur inattendue : %s", source.name, masked_text(f"{type(exc).__name__}: {exc}"),
+                  exc_info=log.isEnabledFor(logging.DEBUG))
+        error, code = masked_text(f"erreur inattendue : {type(exc).__name__}: {exc}"), "unexpected"
     finally:
         if own_reader:
             ctx.reader.close()
     # documents stored before the source's visibility changed in sources.yaml take it now
     catalog.documents.set_source_visibility(source.name, source.visibility)
     finished = datetime.now(timezone.utc).replace(microsecond=0)
+    ctx.warnings[:] = [masked_text(w) for w in ctx.warnings]
     warning = "; ".join(dict.fromkeys(ctx.warnings))[:2000] or None
     counts = ctx.counts
     catalog.runs.finish(run_id, http_status=ctx.http_status, new=counts.new, updated=counts.updated,

@@ -171,9 +171,13 @@ class Fetcher:
     # ------------------------------------------------------------ public
 
     def fetch(self, url: str, conditional: bool = True, accept: str | None = None) -> FetchResult:
-        """GET `url` politely; see the module docstring. Raises FetchError."""
+        """GET `url` politely; see the module docstring. Raises FetchError.
+
+        Credentials in the address (`https://user:password@host/`) are sent as HTTP Basic
+        authentication to that origin only, and never appear in results or errors."""
+        url, authorization = split_credentials(url)
         _check_url(url)
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {"Authorization": authorization} if authorization else {}
         if accept:
             headers["Accept"] = accept
         etag = last_modified = None
@@ -194,8 +198,10 @@ class Fetcher:
                 if len(chain) >= MAX_REDIRECTS:
                     raise TooManyRedirects(f"plus de {MAX_REDIRECTS} redirections depuis {url}", url=url)
                 chain.append(current)
-                current = urljoin(current, location.strip())
+                current, _ = split_credentials(urljoin(current, location.strip()))
                 _check_url(current)
+                if authorization and _origin(current) != _origin(url):
+                    headers.pop("Authorization", None)   # credentials stay with their server
                 continue
             break
         return self._result(url, current, tuple(chain), response, sent_validators)
@@ -446,6 +452,24 @@ def _guarded_pool_classes(public_address: Callable[..., str]) -> dict:
         "http": type("GuardedHTTPPool", (urllib3.HTTPConnectionPool,), {"ConnectionCls": http_conn}),
         "https": type("GuardedHTTPSPool", (urllib3.HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
     }
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """(`url` without its user:password, the Basic Authorization header they make or None)."""
+    import base64
+    from urllib.parse import unquote, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url, None
+        host = parts.hostname or ""
+        netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return url, None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode("utf-8")
+    return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
+            "Basic " + base64.b64encode(pair).decode("ascii"))
 
 
 def _check_url(url: str) -> None:

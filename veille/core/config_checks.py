@@ -63,6 +63,17 @@ def http_url(value: str) -> str | None:
     return None if is_http_url(value) else "adresse http(s) invalide"
 
 
+def source_url(value: str) -> str | None:
+    """An http(s) address, in which `${NAME}` stands for an environment variable's value."""
+    from veille.core.url_secrets import placeholders
+
+    for name in placeholders(value):
+        value = value.replace("${" + name + "}", "x")
+    if "${" in value:
+        return "variable d'environnement mal écrite dans l'adresse (attendu : ${NOM})"
+    return http_url(value)
+
+
 def email_address(value: str) -> str | None:
     return None if EMAIL_RE.match(value) else f"adresse e-mail invalide : {quoted(value)}"
 

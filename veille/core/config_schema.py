@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from veille.core.config_checks import (Check, at_least, at_most, between, css_selector, email_address,
-                                       env_name, fold, greater_than, http_url, no_line_break, not_negative,
+                                       env_name, fold, greater_than, http_url, source_url, no_line_break, not_negative,
                                        one_of, schedule, schedule_or_off, sender_address, slug, time_zone)
 from veille.core.config_yaml import did_you_mean, quoted
 from veille.core.facets import ALERT_FILTERS
@@ -190,7 +190,10 @@ SOURCE = Section((
     Setting("title", str, help="name shown to users", shown_default="the slug"),
     Setting("kind", str, help="`feed`, `page`, `change` or `legifrance`", check=one_of(SOURCE_KINDS),
             required=True),
-    Setting("url", str, help="http(s) address of the feed, page or API", check=http_url, required=True),
+    Setting("url", str, help="http(s) address of the feed, page or API; `${NAME}` in it is replaced "
+            "by the environment variable NAME when fetching (credentials, API keys), and "
+            "passwords and keys are masked wherever the address is shown",
+            check=source_url, required=True),
     Setting("schedule", str, "6h", "an interval (`30m`, `6h`, `1d`) or a 5-field cron string",
             check=schedule),
     Setting("tags", STRINGS, (), "labels; a document kind among them (`juridique`, `actualité`, "

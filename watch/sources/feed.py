@@ -187,7 +187,7 @@ def _is_http(url: str) -> bool:
 
 def crawl(ctx) -> None:
     """Crawl a `feed` source (`ctx` is a watch.crawler.CrawlContext)."""
-    result = ctx.fetcher.fetch(ctx.source.url, accept=FEED_ACCEPT)
+    result = ctx.fetcher.fetch(ctx.source_url, accept=FEED_ACCEPT)
     ctx.http_status = result.status
     if result.not_modified:
         ctx.not_modified = True

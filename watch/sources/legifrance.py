@@ -279,7 +279,7 @@ class _Api:
 
     def __init__(self, ctx, client_id: str, client_secret: str):
         self.ctx = ctx
-        self.base = ctx.source.url.rstrip("/")
+        self.base = ctx.source_url.rstrip("/")
         self.token_url = ctx.source.options["token_url"]
         self._credentials = (client_id, client_secret)
         self._token: str | None = None

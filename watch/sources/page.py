@@ -127,7 +127,7 @@ def crawl(ctx) -> None:
     next_selector = options.get("next")
     max_pages = options.get("max_pages") or (DEFAULT_MAX_PAGES if next_selector else 1)
     follow = bool(options.get("follow"))
-    url: str | None = ctx.source.url
+    url: str | None = ctx.source_url
     visited: set[str] = set()
     first = None
     found = 0
