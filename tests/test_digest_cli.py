@@ -49,5 +49,5 @@ def test_send_failure_is_one_line_and_exit_1(write_config, digest_matcher, run_c
         """)
     done = run_cli("--config", str(path), "digest", "--send")
     assert done.returncode == 1
-    assert "veille: digest to doc@example.org not sent: cannot deliver through 127.0.0.1:" in done.stderr
+    assert "veille: digest to doc@example.org not sent: envoi impossible par 127.0.0.1:" in done.stderr
     assert "Traceback" not in done.stderr

@@ -175,7 +175,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
         if args.out:
             out = Path(args.out)
             if len(composed) > 1:  # one file per recipient beside the one asked for
-                out = out.with_name(f"{out.stem}-{item.digest.recipient}{out.suffix}")
+                import re
+
+                # an address may hold `/` or `..`: never a path of its own
+                safe = re.sub(r"[^\w@.+-]", "_", item.digest.recipient).strip(".") or "destinataire"
+                out = out.with_name(f"{out.stem}-{safe}{out.suffix}")
             out.write_text(body, encoding="utf-8")
             count = item.digest.total
             print(f"{item.digest.recipient}: {count} document{'' if count == 1 else 's'} -> {out}")
@@ -204,7 +208,7 @@ def _read_new_password(args: argparse.Namespace) -> str:
 
 def cmd_user(args: argparse.Namespace) -> int:
     from veille.storage.catalog import Catalog
-    from veille.core.config_checks import EMAIL_RE
+    from veille.core.emails import email_problem
     from veille.storage.users import hash_password, normalize_email
 
     config = _config(args)
@@ -223,8 +227,9 @@ def cmd_user(args: argparse.Namespace) -> int:
             raise VeilleError(f"no staff account for {email}")
         print(f"removed {email}; their open sessions end at their next request")
         return 0
-    if not EMAIL_RE.match(email):
-        raise VeilleError(f"not an e-mail address: {args.email!r}")
+    problem = email_problem(email)
+    if problem:
+        raise VeilleError(problem)
     exists = catalog.users.get(email) is not None
     if exists and not args.reset:
         raise VeilleError(f"{email} already has an account", hint="add --reset to change its password")

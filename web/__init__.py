@@ -27,8 +27,9 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: french_date(value, tz), "french_date")
     app.add_template_filter(lambda value: french_datetime(value, tz), "french_datetime")
 
-    from web import alerts, api, auth, documents, health, library, search, sources
+    from web import alerts, api, auth, documents, health, library, limits, search, sources
 
+    limits.init_app(app, config)
     auth.init_app(app, config)
     present.install(app)
 
@@ -64,7 +65,8 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     return app
 
 
-HTTP_TITLES = {400: "Requête invalide", 403: "Accès réservé", 405: "Méthode non acceptée"}
+HTTP_TITLES = {400: "Requête invalide", 403: "Accès réservé", 405: "Méthode non acceptée",
+               429: "Trop de requêtes"}
 HTTP_MESSAGES = {
     400: "La requête est incomplète ou mal formée.",
     403: "Cette page est réservée à l'équipe du centre.",

@@ -4,7 +4,11 @@
   (`veille.storage.users`). The session cookie is signed with the key from `load_secret_key`,
   HttpOnly, SameSite=Lax, and Secure when the public address is https.
 - `staff_required` guards a view; `bp.before_request(staff_only)` guards a whole blueprint.
-- Logins are rate limited per client address and per account (`LoginThrottle`).
+- Sessions are held server-side (`veille.storage.users`): the cookie carries a random id,
+  and logging out deletes it, so a copy of the cookie taken before stops working too.
+- Logins are rate limited per account (5 failures) and per client address (20: an office
+  behind one address, or a proxy not declared in `web.trusted_proxies`, must not lock the
+  whole team out after five typos) (`LoginThrottle`).
 - CSRF: every unsafe request (POST, PUT, PATCH, DELETE) must carry the session's random
   token, in the `csrf_token` form field or the `X-CSRF-Token` header; templates get it from
   `csrf_token()`. This is the synchronizer-token pattern of Flask-WTF's CSRFProtect in forty
@@ -35,6 +39,7 @@ from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_t
 
 from veille.storage.catalog import Catalog
 from veille.storage.users import StaffUser, normalize_email
+from veille.core.emails import email_problem
 from veille.core.config import Config
 from veille.core.secret_key import load_secret_key
 
@@ -42,7 +47,8 @@ log = logging.getLogger("veille.web.auth")
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_FAILURES_ALLOWED = 5      # per address and per account, in LoginThrottle's window
+LOGIN_FAILURES_ALLOWED = 5      # per account, in LoginThrottle's window
+LOGIN_FAILURES_PER_ADDRESS = 20 # per client address
 SESSION_LIFETIME = timedelta(hours=8)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -87,8 +93,10 @@ class LoginThrottle:
     (`veille.ops.serve.worker_app`). `clock` is injectable for tests.
     """
 
-    def __init__(self, limit: int = LOGIN_FAILURES_ALLOWED, window: float = 900.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limit: int = LOGIN_FAILURES_ALLOWED, window: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic, address_limit: int | None = None):
         self.limit = limit
+        self.address_limit = LOGIN_FAILURES_PER_ADDRESS if address_limit is None else address_limit
         self.window = window
         self.clock = clock
         self._failures: dict[str, deque[float]] = {}
@@ -107,7 +115,7 @@ class LoginThrottle:
         with self._lock:
             for key in keys:
                 stamps = self._recent(key, now)
-                if len(stamps) >= self.limit:
+                if len(stamps) >= (self.address_limit if key.startswith("ip:") else self.limit):
                     wait = max(wait, stamps[0] + self.window - now)
         return math.ceil(wait) if wait > 0 else 0
 
@@ -193,12 +201,15 @@ def current_staff() -> StaffUser | None:
         g.staff = None
         email = session.get("staff")
         if email:
-            user = _catalog().users.get(email)
-            if user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user)):
+            users = _catalog().users
+            user = users.get(email)
+            token = session.get("sid", "")
+            if (user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user))
+                    and token and users.session_email(token, SESSION_LIFETIME) == email):
                 g.staff = user
-            else:  # removed account or changed password: the session ends here
-                session.pop("staff", None)
-                session.pop("stamp", None)
+            else:  # logged out, removed account or changed password: the session ends here
+                for key in ("staff", "stamp", "sid"):
+                    session.pop(key, None)
     return g.staff
 
 
@@ -255,39 +266,47 @@ def login():
         return render_template("login.html", next=target, email="")
     email = normalize_email(request.form.get("email", ""))[:254]
     password = request.form.get("password", "")[:1024]
+    valid = email_problem(email) is None
+    # what was typed is logged only when it is an address: a password typed in the wrong
+    # field must not land in the journal
+    shown = email if valid else "(adresse invalide)"
     keys = (f"ip:{request.remote_addr}", f"user:{email}")
     wait = throttle.retry_after(*keys)
     if wait:
-        log.warning("login throttled for %s from %s", email, request.remote_addr)
+        log.warning("connexion de %s depuis %s bloquée (trop d'échecs)", shown, request.remote_addr)
         minutes = max(1, -(-wait // 60))
         message = f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
         response = current_app.make_response(
             (render_template("login.html", next=target, email=email, error=message), 429))
         response.headers["Retry-After"] = str(wait)
         return response
-    user = _catalog().users.authenticate(email, password) if email and password else None
+    user = _catalog().users.authenticate(email, password) if valid and password else None
     if user is None:
         throttle.failed(*keys)
-        log.warning("failed login for %s from %s", email or "-", request.remote_addr)
-        return render_template("login.html", next=target, email=email,
+        log.warning("échec de connexion de %s depuis %s", shown, request.remote_addr)
+        return render_template("login.html", next=target, email=email if valid else "",
                                error="Adresse ou mot de passe incorrect."), 401
     throttle.succeeded(*keys)
     session.clear()  # a fresh session (and CSRF token): no fixation across the login
     session.permanent = True
     session["staff"] = user.email
     session["stamp"] = _password_stamp(user)
+    session["sid"] = _catalog().users.open_session(user.email, SESSION_LIFETIME)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     _catalog().users.record_login(user.email)
-    log.info("login %s from %s", user.email, request.remote_addr)
+    log.info("connexion de %s depuis %s", user.email, request.remote_addr)
     return redirect(target)
 
 
 @bp.post("/logout")
 def logout():
     email = session.get("staff")
+    token = session.get("sid")
+    if token:
+        _catalog().users.end_session(token)   # every copy of this cookie ends with it
     session.clear()
     if email:
-        log.info("logout %s", email)
+        log.info("déconnexion de %s", email)
     return redirect(url_for("search.home"))
 
 

@@ -172,7 +172,7 @@ def _parse_date(text: str, label: str, strict: bool, problems: list[str]) -> dat
     except ValueError:
         message = f"La date {label} « {text} » n'est pas au format AAAA-MM-JJ ; elle a été ignorée."
         if strict:
-            raise ParamError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+            raise ParamError(f"« {text} » n'est pas une date (AAAA-MM-JJ)") from None
         problems.append(message)
         return None
 

@@ -19,6 +19,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from datetime import date
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -97,6 +98,16 @@ class _Opened:
             self.generation = generation
             self.compiler = Compiler(self.backend)
             self.pages.clear()
+
+
+# The days a date filter may name: the engines store instants between 1678 and 2262
+# (tantivy), and `to=9999-12-31` would overflow; no document is dated outside, so
+# clamping a filter to them changes no result.
+FIRST_DAY, LAST_DAY = date(1700, 1, 1), date(2200, 12, 31)
+
+
+def _in_range(day: date) -> date:
+    return min(max(day, FIRST_DAY), LAST_DAY)
 
 
 class DocumentSpace:
@@ -262,8 +273,8 @@ class DocumentSpace:
         tz = self.config.tz
         out = []
         if request.date_from or request.date_to:
-            start = local_day_bounds(request.date_from, tz)[0] if request.date_from else None
-            end = local_day_bounds(request.date_to, tz)[1] if request.date_to else None
+            start = local_day_bounds(_in_range(request.date_from), tz)[0] if request.date_from else None
+            end = local_day_bounds(_in_range(request.date_to), tz)[1] if request.date_to else None
             out.append(backend.date_range("date", start, end))
         if request.first_seen_after:
             out.append(backend.date_range("first_seen", local_day_bounds(request.first_seen_after, tz)[0], None))

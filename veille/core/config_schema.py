@@ -243,6 +243,11 @@ DIGEST = Section((
 WEB = Section((
     Setting("base_url", str, "http://localhost:5000", "public address used in e-mails and feeds",
             check=http_url),
+    Setting("trusted_proxies", int, 0, "reverse proxies in front of Veille whose `X-Forwarded-For` "
+            "and `X-Forwarded-Proto` are believed (1 behind one nginx or Caddy); 0 trusts no header",
+            check=between(0, 5)),
+    Setting("search_per_minute", int, 60, "searches (pages, API, feeds) an anonymous client address "
+            "may make per minute; staff are not limited; 0 turns the limit off", check=not_negative),
 ))
 
 SEARCH = Section((

@@ -25,8 +25,8 @@ def smtp_password(smtp: SmtpConfig, environ: Mapping[str, str] = os.environ) -> 
         return None
     password = environ.get(smtp.password_env)
     if not password:
-        raise DeliveryError(f"SMTP password variable {smtp.password_env} is not set",
-                            hint="export it in the environment of the veille process")
+        raise DeliveryError(f"la variable du mot de passe SMTP {smtp.password_env} n'est pas définie",
+                            hint="définissez-la dans l'environnement du processus veille")
     return password
 
 
@@ -49,16 +49,24 @@ def deliver(message: EmailMessage, smtp: SmtpConfig, *, timeout: float = 60,
             refused = client.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items())
-        raise DeliveryError(f"SMTP server {where} refused the recipient ({codes})") from None
+        raise DeliveryError(f"le serveur SMTP {where} refuse le destinataire ({codes})") from None
     except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"SMTP login to {where} failed: {exc.smtp_code} {_text(exc.smtp_error)}",
-                            hint="check digest.smtp.username and the password variable") from None
+        raise DeliveryError(f"connexion refusée par le serveur SMTP {where} : {exc.smtp_code} {_text(exc.smtp_error)}",
+                            hint="vérifiez digest.smtp.username et la variable du mot de passe") from None
+    except smtplib.SMTPNotSupportedError:
+        # smtplib says this in English, and only after connecting: say what to do instead
+        addresses = [a for a in (*message.get_all("To", []), *message.get_all("From", [])) if not str(a).isascii()]
+        raise DeliveryError(
+            f"le serveur SMTP {where} n'accepte pas les adresses accentuées (pas de SMTPUTF8) : "
+            f"{', '.join(map(str, addresses)) or 'adresse non ASCII'} ne peut pas être servie par lui",
+            hint="donnez à ce destinataire une adresse sans accent, ou passez par un serveur qui "
+                 "annonce SMTPUTF8") from None
     except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(f"SMTP server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        raise DeliveryError(f"le serveur SMTP {where} a répondu {exc.smtp_code} {_text(exc.smtp_error)}") from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"cannot deliver through {where}: {exc or type(exc).__name__}") from None
+        raise DeliveryError(f"envoi impossible par {where} : {exc or type(exc).__name__}") from None
     if refused:
-        raise DeliveryError(f"SMTP server {where} refused: {', '.join(refused)}")
+        raise DeliveryError(f"le serveur SMTP {where} a refusé : {', '.join(refused)}")
 
 
 def _text(value: bytes | str) -> str:

@@ -68,10 +68,13 @@ def worker_app(config: Config, workers: int, scheduler_pid: int | None = None):
     LOGIN_FAILURES_ALLOWED per address and per account (at most `workers` - 1 more).
     """
     from web import create_app
-    from web.auth import LOGIN_FAILURES_ALLOWED, LoginThrottle
+    from web.auth import LOGIN_FAILURES_ALLOWED, LOGIN_FAILURES_PER_ADDRESS, LoginThrottle
+    from web.limits import RequestRate
 
     app = create_app(config)
-    app.extensions["veille.login_throttle"] = LoginThrottle(limit=-(-LOGIN_FAILURES_ALLOWED // workers))
+    app.extensions["veille.login_throttle"] = LoginThrottle(
+        limit=-(-LOGIN_FAILURES_ALLOWED // workers), address_limit=-(-LOGIN_FAILURES_PER_ADDRESS // workers))
+    app.extensions["veille.search_rate"] = RequestRate(-(-config.web.search_per_minute // workers))
     if scheduler_pid is not None:
         app.extensions["veille.scheduler"] = SchedulerProcess(scheduler_pid)
     return app

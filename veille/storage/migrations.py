@@ -239,6 +239,17 @@ def _step_2(db: sqlite3.Connection) -> None:
     )""")
 
 
+def _step_3(db: sqlite3.Connection) -> None:
+    # Staff sessions held server-side: logging out ends the session for every copy of its
+    # cookie. The cookie carries a random id; only its SHA-256 is kept here.
+    db.execute("""CREATE TABLE IF NOT EXISTS staff_sessions (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        created TEXT NOT NULL
+    )""")
+    db.execute("CREATE INDEX IF NOT EXISTS staff_sessions_email ON staff_sessions(email)")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int            # user_version once applied
@@ -250,6 +261,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of the first release (documents, queue, runs, alerts, digests, accounts...)",
               _step_1),
     Migration(2, "documents' visibility; what staff edit by hand on a document", _step_2),
+    Migration(3, "staff sessions held server-side, so that logging out ends them", _step_3),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
