@@ -345,3 +345,29 @@ def test_scheduled_job_sends_with_the_real_engine(setup):
     scheduled_digest(str(config.path), str(config.data_dir))
     assert {m["To"] for m in recorder.messages()} == {"doc@example.org", "elu@example.org"}
     assert "Rénovation de la semaine" in recorder.messages()[0].get_body(("plain",)).get_content()
+
+
+def test_an_accented_address_on_a_server_without_smtputf8_is_named_in_one_french_line(
+        setup, digest_matcher):
+    from dataclasses import replace
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import SmtpRecorder, free_port
+
+    config, catalog, _ = setup(extra_alerts=(
+        "  - {name: Logement, query: rénovation, recipients: [élodie@exemple.fr]}"))
+    recorder = SmtpRecorder()
+    plain = Controller(recorder, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
+    plain.start()
+    try:
+        config = replace(config, digest=replace(config.digest, smtp=replace(config.digest.smtp, port=plain.port)))
+        add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
+        report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
+    finally:
+        plain.stop()
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    assert [o.recipient for o in failed] == ["élodie@exemple.fr"]
+    assert "n'accepte pas les adresses accentuées (pas de SMTPUTF8)" in failed[0].error
+    assert "élodie@exemple.fr" in failed[0].error and "\n" not in failed[0].error
+    assert report.count("sent") == 2          # the others are served all the same
