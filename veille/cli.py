@@ -279,7 +279,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     print(f"{len(reports)} source(s): {sum(r.new for r in reports)} new, "
           f"{sum(r.updated for r in reports)} updated, {sum(r.unchanged for r in reports)} unchanged, "
           f"{len(failed)} failed")
-    return 1 if args.source and failed else 0
+    return 1 if failed else 0   # a script or timer must notice a failing source
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -461,8 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate the configuration (exit 1 listing the errors)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("crawl", help="crawl the watched sources once now (one line per source)")
-    p.add_argument("--source", metavar="NAME", help="only this source (exit 1 if it fails)")
+    p = sub.add_parser("crawl", help="relever les sources maintenant (une ligne par source ; "
+                                     "code de sortie 1 si l'une a échoué)")
+    p.add_argument("--source", metavar="NAME", help="seulement cette source")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("sources", help="list the sources and their state; import/export OPML")

@@ -31,9 +31,9 @@ def storage_error_message(exc: BaseException, data_dir=None) -> str | None:
         try:
             fs = os.statvfs(data_dir)
             if fs.f_flag & os.ST_RDONLY:
-                return f"the data directory {data_dir} is on a read-only file system"
+                return f"le répertoire de données {data_dir} est sur un système de fichiers en lecture seule"
             if fs.f_bavail * fs.f_frsize < 1024 * 1024:  # SQLite may only say "disk I/O error"
-                return f"no space left on the device holding the data directory {data_dir}"
+                return f"plus de place sur le disque du répertoire de données {data_dir}"
         except OSError:
             pass
     seen: set[int] = set()
@@ -43,22 +43,22 @@ def storage_error_message(exc: BaseException, data_dir=None) -> str | None:
         where = f" ({current.filename})" if isinstance(current, OSError) and current.filename else ""
         if isinstance(current, OSError):
             if current.errno == errno.EROFS:
-                return f"the data directory is on a read-only file system{where}"
+                return f"le répertoire de données est sur un système de fichiers en lecture seule{where}"
             if current.errno in (errno.ENOSPC, errno.EDQUOT):
-                return f"no space left on the device holding the data directory{where}"
+                return f"plus de place sur le disque du répertoire de données{where}"
             if current.errno == errno.EFBIG:
-                return f"a file of the data directory reached the size limit{where}"
+                return f"un fichier du répertoire de données a atteint la taille maximale{where}"
         text = str(current).lower()
         if isinstance(current, sqlite3.Error):
             if "readonly" in text or "read-only" in text:
-                return "the catalog cannot be written: the data directory is read-only"
+                return "le catalogue ne peut pas être écrit : le répertoire de données est en lecture seule"
             if "disk is full" in text:
-                return "no space left on the device holding the data directory (catalog)"
+                return "plus de place sur le disque du répertoire de données (catalogue)"
             if "disk i/o error" in text:
-                return "the catalog could not be written (disk I/O error): check the disk and its free space"
+                return "le catalogue n'a pas pu être écrit (erreur d'entrée-sortie) : vérifiez le disque et sa place libre"
         if "read-only file system" in text:
-            return "the data directory is on a read-only file system"
+            return "le répertoire de données est sur un système de fichiers en lecture seule"
         if "no space left on device" in text:
-            return "no space left on the device holding the data directory"
+            return "plus de place sur le disque du répertoire de données"
         current = current.__cause__ or current.__context__
     return None

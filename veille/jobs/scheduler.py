@@ -40,6 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from veille.storage.catalog import Catalog
 from veille.core.config import Config
+from veille.core.errors import storage_error_message
 from veille.core.schedules import schedule_trigger
 from watch.crawler import RunReport, backoff_delay, crawl_sources
 from veille.core.logs import log_event, timed
@@ -126,8 +127,16 @@ def crawl_job(source_name: str) -> None:
     if report.changed and runtime.index_after_crawl:
         try:
             runtime.index()
-        except Exception:  # the crawl is stored; indexing is retried after the next run
-            log.exception("indexing after %s failed", source_name)
+        except Exception as exc:  # the crawl is stored; indexing is retried after the next run
+            _log_failure(f"indexation après le relevé de {source_name}", exc)
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """One line in the journal for a job that failed (a full disk says so plainly); the
+    traceback only with --verbose."""
+    data_dir = _runtime.config.data_dir if _runtime is not None else None
+    reason = storage_error_message(exc, data_dir) or f"{type(exc).__name__}: {exc}"
+    log.error("%s impossible : %s", what, reason, exc_info=log.isEnabledFor(logging.DEBUG))
 
 
 # ---------------------------------------------------------------- building the scheduler
@@ -181,7 +190,10 @@ def build_scheduler(config: Config, *, catalog: Catalog | None = None, fetcher: 
 def optimize_job() -> None:
     """The stored periodic job merging the search index's segments (`search.optimize`)."""
     if _runtime is not None:
-        _runtime.optimize()
+        try:
+            _runtime.optimize()
+        except Exception as exc:
+            _log_failure("optimisation de l'index", exc)
 
 
 def sync_optimize_job(scheduler: BackgroundScheduler, config: Config) -> str:
@@ -199,7 +211,10 @@ def sync_optimize_job(scheduler: BackgroundScheduler, config: Config) -> str:
 def index_job() -> None:
     """The stored one-off job indexing what an earlier process left pending."""
     if _runtime is not None:
-        _runtime.index()
+        try:
+            _runtime.index()
+        except Exception as exc:
+            _log_failure("indexation des documents en attente", exc)
 
 
 def resume_interrupted_work(scheduler: BackgroundScheduler, catalog: Catalog) -> list[str]:
