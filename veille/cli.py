@@ -66,6 +66,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         if args.rebuild:
             report = space.rebuild(ProgressBar("Rebuilding"))
         else:
+            space.check_files()   # a deleted segment: say what to run, index nothing more
             report = space.index_pending(ProgressBar("Indexing"))
         if args.optimize:
             started = time.monotonic()
@@ -92,6 +93,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     space = DocumentSpace(_config(args))
     try:
+        space.check_files()
         # the command line is the team's: internal documents are found too, and marked
         found = space.search(SearchRequest(q=args.query, per_page=max(1, args.limit), facets=False,
                                            include_internal=True))

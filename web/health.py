@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, jsonify
@@ -22,6 +24,7 @@ from web import get_catalog, get_space, veille_config
 bp = Blueprint("health", __name__)
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
+CATALOG_CHECK_SECONDS = 300.0      # SQLite's quick check reads the whole catalog: not every call
 MIN_STALE = timedelta(days=1)
 CRON_STALE = timedelta(days=8)     # cron schedules: at worst weekly, plus a day's grace
 
@@ -42,6 +45,27 @@ def _age(when: datetime | None, now: datetime) -> int | None:
     return None if when is None else max(0, int((now - when).total_seconds()))
 
 
+class _CatalogCheck:
+    """The last quick check of the catalog, redone when older than CATALOG_CHECK_SECONDS."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.done_at: float | None = None
+        self.problem: str | None = None
+
+    def problem_of(self, catalog) -> str | None:
+        with self.lock:
+            now = time.monotonic()
+            if self.done_at is None or now - self.done_at > CATALOG_CHECK_SECONDS or self.problem:
+                self.problem, self.done_at = catalog.damage(), now
+            return self.problem
+
+
+def _catalog_damage(catalog) -> str | None:
+    check = current_app.extensions.setdefault("veille.catalog_check", _CatalogCheck())
+    return check.problem_of(catalog)
+
+
 def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
     """The report and the list of problems (empty when healthy)."""
     now = now or datetime.now(timezone.utc)
@@ -50,8 +74,13 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
     report: dict = {"time": now.isoformat(timespec="seconds")}
 
     try:
-        found = get_space().search(SearchRequest(q="", per_page=1, facets=False, highlight=False))
-        report["index"] = {"ok": True, "documents": found.total}
+        space = get_space()
+        found = space.search(SearchRequest(q="", per_page=1, facets=False, highlight=False))
+        missing = space.missing_files()
+        report["index"] = {"ok": not missing, "documents": found.total}
+        if missing:
+            report["index"]["missing_files"] = len(missing)
+            problems.append(f"index: {len(missing)} fichier(s) manquant(s) (veille index --rebuild)")
     except Exception as exc:  # any failure to read the index is the news here
         report["index"] = {"ok": False, "error": type(exc).__name__}
         problems.append(f"index: unreadable ({type(exc).__name__})")
@@ -80,11 +109,17 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
 
     try:
         catalog = get_catalog()
+        damage = _catalog_damage(catalog)
+        report["catalog"] = {"ok": damage is None}
+        if damage:
+            problems.append("catalog: endommagé (veille restore d'une sauvegarde)")
+        catalog.documents.count()
         last_crawl = catalog.runs.last_successful_crawl()
         latest = catalog.digests.latest(limit=1)
         sent = catalog.digests.latest(status="sent", limit=1)
     except Exception as exc:
-        problems.append(f"catalog: unreadable ({type(exc).__name__})")
+        report["catalog"] = {"ok": False, "error": type(exc).__name__}
+        problems.append(f"catalog: unreadable ({type(exc).__name__}) (veille restore d'une sauvegarde)")
         last_crawl, latest, sent = None, [], []
     stale_after = crawl_stale_after(config)
     age = _age(last_crawl, now)

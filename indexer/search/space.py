@@ -40,6 +40,7 @@ from indexer.search.request import Hit, IndexOutdated, SearchRequest, SearchResu
 from indexer.search.similar import similar_query
 from indexer.search.suggest import Vocabulary
 from veille.core.config import Config
+from veille.core.errors import VeilleError
 from veille.core.facets import BY_NAME, FACET_NAMES
 from veille.core.progress import Progress, no_progress
 from veille.core.records import VISIBILITY_PUBLIC, Document
@@ -110,6 +111,10 @@ def _in_range(day: date) -> date:
     return min(max(day, FIRST_DAY), LAST_DAY)
 
 
+class IndexDamaged(VeilleError):
+    code = "index_damaged"
+
+
 class DocumentSpace:
     """Catalog and index of one data directory. Safe to share between threads."""
 
@@ -154,6 +159,20 @@ class DocumentSpace:
 
     def backend(self) -> Backend:
         return self._current().backend
+
+    def missing_files(self) -> list[str]:
+        """Files of the index in use that were deleted from under it (see Backend)."""
+        return self.backend().missing_files()
+
+    def check_files(self) -> None:
+        """Raise IndexDamaged, saying what to run, when files of the index are missing."""
+        missing = self.missing_files()
+        if missing:
+            raise IndexDamaged(
+                f"l'index de recherche a perdu {len(missing)} fichier(s) ({', '.join(missing[:3])}) : "
+                "un segment a été supprimé",
+                hint="lancez `veille index --rebuild` (l'index est refait depuis le catalogue) "
+                     "ou `veille restore` d'une sauvegarde")
 
     def stale_reason(self) -> str | None:
         """Why the index must be rebuilt before it takes new documents, in French; None if not."""
