@@ -111,7 +111,13 @@ def _many_documents(config, count: int = 300) -> None:
 
 
 def test_a_damaged_catalog_is_reported(config):
+    import sqlite3
+
     _many_documents(config)
+    db = sqlite3.connect(config.layout.catalog)        # every page in the file itself, none in the WAL
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.close()
     data = bytearray(config.layout.catalog.read_bytes())
     page = 4096
     for offset in range(page * 3, len(data) - page, page * 2):    # scribble over table pages
