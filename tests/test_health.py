@@ -115,8 +115,8 @@ def test_a_damaged_catalog_is_reported(config):
 
     _many_documents(config)
     db = sqlite3.connect(config.layout.catalog)        # every page in the file itself, none in the WAL
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.execute("PRAGMA journal_mode=DELETE")
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
     db.close()
     data = bytearray(config.layout.catalog.read_bytes())
     page = 4096
