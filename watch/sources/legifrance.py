@@ -352,7 +352,9 @@ def crawl(ctx) -> None:
                 ctx.counts.add("unchanged")  # a JO text never changes once published
                 continue
             try:
-                text = parse_jorf_text(api.call("consult/jorf", {"textCid": entry.id}))
+                # the text's HTML is read in the crawl's bounded worker, as any fetched page
+                text = ctx.reader.parse(parse_jorf_text, api.call("consult/jorf", {"textCid": entry.id}),
+                                        url=TEXT_PAGE.format(cid=entry.id))
             except ParseError as exc:
                 ctx.warnings.append(f"{entry.id} : {exc}")
                 continue
