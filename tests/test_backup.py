@@ -212,6 +212,8 @@ def test_cli_backup_and_restore(run_cli, configs, tmp_path):
     restored = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))
     assert restored.returncode == 0, restored.stderr
     assert "5 documents in the catalog" in restored.stdout
+    # a fresh machine without the live key cannot authenticate the archive, and says so
+    assert "sauvegarde non authentifiée" in restored.stderr and "VEILLE_SECRET_KEY" in restored.stderr
     found = run_cli("--config", str(fresh.path), "search", "rénovation", "--json")
     assert json.loads(found.stdout)["total"] == 5
     again = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))

@@ -302,7 +302,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if report.set_aside:
         print(f"the previous data directory is kept in {report.set_aside} (delete it when satisfied)")
     if not report.authenticated:
-        print("veille : sauvegarde non authentifiée par la clé secrète de cette instance : ni son index "
+        print("veille: sauvegarde non authentifiée par la clé secrète de cette instance : ni son index "
               "ni son planificateur n'ont été ouverts ; l'index a été reconstruit depuis le catalogue "
               "(sur une nouvelle machine, donnez l'ancienne clé dans $VEILLE_SECRET_KEY)", file=sys.stderr)
     elif report.rebuilt:

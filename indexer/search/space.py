@@ -38,7 +38,7 @@ from indexer.search.highlight import highlighter_for, snippet
 from indexer.search.query import ParsedQuery, parse_query, suggestion_words
 from indexer.search.request import Hit, IndexOutdated, SearchRequest, SearchResults
 from indexer.search.similar import similar_query
-from indexer.search.suggest import Vocabulary
+from indexer.search.suggest import MAX_WORDS_PER_REQUEST, Vocabulary
 from veille.core.config import Config
 from veille.core.errors import VeilleError
 from veille.core.facets import BY_NAME, FACET_NAMES
@@ -351,7 +351,10 @@ class DocumentSpace:
             return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
 
         replacements = {}
+        looked_up = 0
         for word in suggestion_words(parsed):
+            if looked_up >= MAX_WORDS_PER_REQUEST:
+                break   # the request's budget: the other words stay as typed
             terms = analyze(word)
             if not terms:
                 continue
@@ -362,6 +365,7 @@ class DocumentSpace:
             folded = fold_word(word)
             if not folded:
                 continue
+            looked_up += 1
             best = opened.vocabulary.closest(folded, lambda w: found(backend.term(SPELL_FIELD, w)))
             if best:
                 replacements[word] = best

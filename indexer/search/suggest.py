@@ -9,7 +9,8 @@ The work per request does not grow with the collection nor with what a visitor t
   rarely the only spelling of a frequent word), grouped by length;
 - a word is compared with at most MAX_COMPARISONS candidates — those of the same first
   letter and of a length within the allowed distance, most frequent first — by rapidfuzz's
-  Damerau-Levenshtein distance (C++), with a cut-off;
+  Damerau-Levenshtein distance (C++), with a cut-off; and one request looks up at most
+  MAX_WORDS_PER_REQUEST unknown words (its budget: that many times MAX_COMPARISONS);
 - the best candidates are checked against what the visitor may see (`visible`): a word
   found only in documents they cannot read is never offered.
 """
@@ -28,6 +29,7 @@ MIN_WORD_LETTERS = 3
 MAX_WORD_LETTERS = 30
 VOCABULARY_PER_LETTER = 20_000
 MAX_COMPARISONS = 4_000
+MAX_WORDS_PER_REQUEST = 8      # unknown words of one query looked up; the rest stay as typed
 MAX_CHECKS = 5                 # candidates checked against what the visitor may see
 VOCABULARY_SECONDS = 3_600     # a vocabulary older than this is read again
 MAX_LETTERS_KEPT = 64
