@@ -43,21 +43,6 @@ def fill_catalog(data_dir: Path, docs: Iterable[Document]) -> float:
     return time.perf_counter() - started
 
 
-def catalog_copy(n: int, seed: int, docs_loader) -> Path:
-    """A cached catalog file of the first n documents (filling it is the crawler's cost)."""
-    path = CACHE_DIR / f"catalog-{seed}-{n}.sqlite3"
-    if not path.exists():
-        tmp_dir = CACHE_DIR / f"catalog-{seed}-{n}.tmp"
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        fill_catalog(tmp_dir, docs_loader())
-        catalog = Catalog.open(DataDir(tmp_dir))
-        catalog.db.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        catalog.close()
-        catalog.path.replace(path)
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    return path
-
-
 def fresh_data_dir(name: str, engine: str, catalog_file: Path) -> Config:
     """An empty data dir holding a copy of `catalog_file`, configured for `engine`."""
     data_dir = CACHE_DIR / name

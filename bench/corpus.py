@@ -14,6 +14,8 @@ import dataclasses
 import hashlib
 import itertools
 import math
+import multiprocessing
+import os
 import pickle
 import random
 import sys
@@ -30,7 +32,9 @@ from veille.core.records import KINDS, Document, document_id  # noqa: E402,F401 
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 DEFAULT_SEED = 20261126
-SIZES = (10_000, 50_000, 100_000)
+SIZES = (10_000, 100_000, 1_000_000)
+SHARD = 10_000       # documents a cached file holds; the unit of resuming
+PROCS = 2
 
 # The common words of French prose (stop words included: they are most of real text).
 FUNCTION_WORDS = """
@@ -232,29 +236,71 @@ def generate(n: int, seed: int = DEFAULT_SEED, start: int = 0) -> Iterator[Docum
         yield make_document(i, seed)
 
 
-def load(n: int, seed: int = DEFAULT_SEED, cache_dir: Path = CACHE_DIR,
-         verbose: bool = False) -> list[Document]:
-    """The first n documents, from the pickle cache when present (built on first use)."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"corpus-{seed}-{n}.pickle"
-    # document i does not depend on n: the first n of a larger cached corpus are the same
-    larger = sorted((int(p.stem.rsplit("-", 1)[1]), p) for p in cache_dir.glob(f"corpus-{seed}-*.pickle"))
-    found = path if path.exists() else next((p for m, p in larger if m >= n), None)
-    if found is not None:
-        with found.open("rb") as f:
-            return [Document(*row) for row in pickle.load(f)[:n]]
-    started = time.perf_counter()
-    docs = list(generate(n, seed))
-    tmp = path.with_suffix(".tmp")
+def _shard_path(cache_dir: Path, seed: int, shard: int, size: int) -> Path:
+    return cache_dir / f"corpus-{seed}" / f"{shard * size:07d}+{size}.pickle"
+
+
+def _write_shard(job: tuple[Path, int, int, int]) -> float:
+    """Generate one shard into its file (written aside, then renamed: never half a shard)."""
+    cache_dir, seed, shard, size = job
+    started = time.process_time()
     # rows of field values: a mappingproxy (Document.extra, left empty here) cannot be pickled
-    rows = [tuple(getattr(doc, name) for name in _PICKLED) for doc in docs]
+    rows = [tuple(getattr(doc, name) for name in _PICKLED) for doc in generate(size, seed, shard * size)]
+    path = _shard_path(cache_dir, seed, shard, size)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as f:
         pickle.dump(rows, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
-    if verbose:
-        print(f"corpus: generated {n} documents in {time.perf_counter() - started:.1f} s -> {path}",
-              file=sys.stderr)
-    return docs
+    return time.process_time() - started
+
+
+def ensure_shards(n: int, seed: int = DEFAULT_SEED, cache_dir: Path = CACHE_DIR,
+                  procs: int = PROCS, verbose: bool = False, shard_size: int = SHARD) -> None:
+    """Generate the shards holding the first n documents that are not cached yet.
+
+    Resumable: a shard is cached whole or not at all, so an interrupted run loses at most
+    the shards being written. Generation is CPU-bound: `procs` processes share it."""
+    (cache_dir / f"corpus-{seed}").mkdir(parents=True, exist_ok=True)
+    missing = [s for s in range(-(-n // shard_size))
+               if not _shard_path(cache_dir, seed, s, shard_size).exists()]
+    if not missing:
+        return
+    started = time.perf_counter()
+    jobs = [(cache_dir, seed, s, shard_size) for s in missing]
+    if procs > 1 and len(jobs) > 1:
+        with multiprocessing.get_context("spawn").Pool(procs) as pool:
+            for done, _ in enumerate(pool.imap_unordered(_write_shard, jobs), 1):
+                if verbose:
+                    _progress(done, len(jobs), shard_size, started)
+    else:
+        for done, job in enumerate(jobs, 1):
+            _write_shard(job)
+            if verbose:
+                _progress(done, len(jobs), shard_size, started)
+
+
+def _progress(done: int, total: int, size: int, started: float) -> None:
+    print(f"corpus: {done}/{total} shards of {size} documents, {time.perf_counter() - started:.0f} s",
+          file=sys.stderr)
+
+
+def documents(n: int, seed: int = DEFAULT_SEED, start: int = 0, cache_dir: Path = CACHE_DIR,
+              verbose: bool = False, shard_size: int = SHARD) -> Iterator[Document]:
+    """Documents start .. n-1, streamed a cached shard at a time (generated if missing):
+    a million documents never sit in memory at once."""
+    ensure_shards(n, seed, cache_dir, verbose=verbose, shard_size=shard_size)
+    for shard in range(start // shard_size, -(-n // shard_size)):
+        with _shard_path(cache_dir, seed, shard, shard_size).open("rb") as f:
+            rows = pickle.load(f)
+        first = shard * shard_size
+        for i in range(max(start, first), min(n, first + shard_size)):
+            yield Document(*rows[i - first])
+
+
+def load(n: int, seed: int = DEFAULT_SEED, cache_dir: Path = CACHE_DIR,
+         verbose: bool = False) -> list[Document]:
+    """The first n documents as a list (small sizes: a million would not fit comfortably)."""
+    return list(documents(n, seed, cache_dir=cache_dir, verbose=verbose))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,10 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
     for n in args.docs:
-        docs = load(n, args.seed, verbose=True)
-        words = sum(len(d.content.split()) for d in docs)
-        print(f"{n} documents, {words / len(docs):.0f} words on average, "
-              f"{sum(len(d.content) for d in docs) / 1e6:.0f} MB of text")
+        ensure_shards(n, args.seed, verbose=True)
+        words = chars = 0
+        for doc in documents(n, args.seed):
+            words += len(doc.content.split())
+            chars += len(doc.content)
+        print(f"{n} documents, {words / n:.0f} words on average, {chars / 1e6:.0f} MB of text")
     return 0
 
 

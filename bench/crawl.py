@@ -8,7 +8,7 @@ a Last-Modified, and 304 to a matching conditional request. The crawl runs in th
 through `watch.crawler.crawl_sources` with politeness on (`http.delay_per_host`), exactly as
 `veille crawl` does: first a full cycle into an empty catalog, then a second cycle where
 every feed answers 304. CPU seconds are this process's (the server's are not counted).
-Bounded: at most 500 sources, 50 items each, a 10-minute cap per cycle.
+Bounded: at most 2,000 sources, 50 items each, a 10-minute cap per cycle.
 """
 
 from __future__ import annotations
@@ -91,10 +91,11 @@ def serve(port: int, hosts: int, sources: int, items: int, seed: int) -> None:
 
 
 def write_config(data_dir: Path, port: int, hosts: int, sources: int, delay: float,
-                 concurrency: int) -> Path:
+                 concurrency: int, engine: str | None = None) -> Path:
     lines = ["data_dir: .",
              f"http: {{delay_per_host: {delay}, allow_private_networks: true, timeout: 10,"
              f" retries: 0, concurrency: {concurrency}}}",
+             *([f"search: {{engine: {engine}}}"] if engine else []),
              "sources:"]
     for i in range(sources):
         host = f"127.0.0.{i % hosts + 1}"   # round-robin: neighbours in the list differ in host
@@ -103,6 +104,27 @@ def write_config(data_dir: Path, port: int, hosts: int, sources: int, delay: flo
     path = data_dir / "sources.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def start_feed_server(sources: int, hosts: int, items: int, seed: int) -> tuple[subprocess.Popen, int]:
+    """The feed server in a child process, once it answers; stop it with `stop_feed_server`."""
+    from bench.web import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), "--sources", str(sources),
+         "--hosts", str(hosts), "--items", str(items), "--seed", str(seed)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if server.stdout.readline().strip() != "ready":
+        stop_feed_server(server)
+        raise SystemExit("the feed server did not start")
+    return server, port
+
+
+def stop_feed_server(server: subprocess.Popen) -> None:
+    server.stdin.close()
+    server.terminate()
+    server.wait(timeout=20)
 
 
 def cycle(config, catalog) -> dict:
@@ -134,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    sources = max(1, min(args.sources, 500))
+    sources = max(1, min(args.sources, 2000))
     hosts = max(1, min(args.hosts, 200))
     items = max(1, min(args.items, 50))
     if args.serve:
@@ -144,16 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     from veille.storage.catalog import Catalog
     from veille.core.config import load_config
 
-    from bench.web import free_port
-
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), "--sources", str(sources),
-         "--hosts", str(hosts), "--items", str(items), "--seed", str(args.seed)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server, port = start_feed_server(sources, hosts, items, args.seed)
     try:
-        if server.stdout.readline().strip() != "ready":
-            raise SystemExit("the feed server did not start")
         data_dir = CACHE_DIR / "crawl-run"
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
@@ -162,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         full = cycle(config, catalog)
         conditional = cycle(config, catalog)
     finally:
-        server.stdin.close()
-        server.terminate()
-        server.wait(timeout=20)
+        stop_feed_server(server)
     result = {"sources": sources, "hosts": hosts, "items_per_feed": items,
               "delay_per_host_s": args.delay, "concurrency": args.concurrency,
               "full_cycle": full, "conditional_cycle": conditional, "peak_rss_mb": peak_rss_mb()}

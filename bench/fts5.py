@@ -9,10 +9,11 @@ French stemming in FTS5.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 from veille.core.records import Document
 
@@ -25,8 +26,8 @@ CREATE TABLE doc_values (rowid INTEGER, field TEXT, value TEXT);
 CREATE VIRTUAL TABLE fts USING fts5(title, content, tokenize = 'unicode61 remove_diacritics 2');
 """
 INDEXES = """
-CREATE INDEX doc_values_rowid ON doc_values(rowid);
-CREATE INDEX docs_published ON docs(published);
+CREATE INDEX IF NOT EXISTS doc_values_rowid ON doc_values(rowid);
+CREATE INDEX IF NOT EXISTS docs_published ON docs(published);
 """
 
 
@@ -38,17 +39,61 @@ def _rows(docs: Iterable[Document], start: int):
 def build(path: Path, docs: Iterable[Document]) -> tuple[sqlite3.Connection, float, int]:
     """A fresh FTS5 database of `docs`; returns (connection, seconds, count)."""
     path = Path(path)
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    _remove(path)
+    db = _connect(path)
     started = time.perf_counter()
     db.executescript(SCHEMA)
     count = add(db, docs, start=1)
+    _finish(db)
+    return db, time.perf_counter() - started, count
+
+
+def ensure(path: Path, n: int, shards: Callable[[int], Iterator[Iterable[Document]]]) -> dict:
+    """The FTS5 database of the first n documents at `path`, built a shard per transaction
+    and resumable like the catalog: `shards(first)` yields the document batches from
+    document `first` on. Returns its build figures (seconds summed over resumed runs)."""
+    path = Path(path)
+    stats_path = path.with_suffix(".json")
+    if path.exists() and stats_path.exists():
+        return json.loads(stats_path.read_text(encoding="utf-8"))
+    db = _connect(path)
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'fts'").fetchone():
+        db.executescript(SCHEMA)
+    db.execute("CREATE TABLE IF NOT EXISTS bench_fill (first INTEGER PRIMARY KEY, seconds REAL)")
+    done = db.execute("SELECT count(*) FROM docs").fetchone()[0]
+    for batch in shards(done):
+        started, first = time.perf_counter(), done
+        done += add(db, batch, start=done + 1)
+        # documents commit first: a run stopped right here loses this batch's seconds only
+        db.execute("INSERT INTO bench_fill VALUES (?, ?)", (first, time.perf_counter() - started))
+    started = time.perf_counter()
+    _finish(db)
+    seconds = (db.execute("SELECT coalesce(sum(seconds), 0) FROM bench_fill").fetchone()[0]
+               + time.perf_counter() - started)
+    db.execute("DROP TABLE bench_fill")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    stats = {"docs": done, "seconds": round(seconds, 2), "docs_per_s": round(done / seconds, 1),
+             "mb": round(index_size(path) / 1e6, 1)}
+    stats_path.write_text(json.dumps(stats) + "\n", encoding="utf-8")
+    return stats
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def _finish(db: sqlite3.Connection) -> None:
     db.executescript(INDEXES)
     db.execute("INSERT INTO fts(fts) VALUES ('optimize')")
-    return db, time.perf_counter() - started, count
 
 
 def add(db: sqlite3.Connection, docs: Iterable[Document], start: int | None = None) -> int:

@@ -9,7 +9,7 @@ words, 40 misspelt words each asking for a suggestion, one-letter wildcards, dee
 parentheses and long OR chains. p50/p95 of both mixes, with SQLite FTS5 answering the
 same words in the same process as the baseline (FTS5 has no "did you mean": the ratio
 shows what suggestions and the query language cost on top of matching). The space and
-FTS5 database are the ones `bench/search.py` builds and caches.
+FTS5 database are the ones `bench/prepare.py` builds and caches.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import corpus, fts5  # noqa: E402
 from bench.common import load_config, peak_rss_mb, summary_ms, write_json  # noqa: E402
 from bench.queries import QUERIES, BenchQuery  # noqa: E402
-from bench.search import ensure_fts5, ensure_space, request_for  # noqa: E402
+from bench.prepare import ensure_fts5, ensure_space  # noqa: E402
+from bench.search import request_for  # noqa: E402
 
 
 def _fts(q: str) -> str:
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config_path = ensure_space(args.docs, args.engine, args.seed, args.fresh)
-    fts_path = ensure_fts5(args.docs, args.seed, args.fresh)
+    fts_path, _ = ensure_fts5(args.docs, args.seed, args.fresh)
     from indexer.search.space import DocumentSpace
 
     space = DocumentSpace(load_config(config_path))

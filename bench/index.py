@@ -1,11 +1,13 @@
 """Indexing benchmark: full rebuild of N documents, then an incremental batch of 100.
 
-    python bench/index.py --docs 50000 --engine whoosh --json bench/results/index-whoosh-50k.json
+    python bench/index.py --docs 1000000 --engine tantivy --json bench/results/index-tantivy-1000k.json
 
-The catalog is filled first (the crawler's cost, cached between runs); the rebuild and the
-incremental `index_pending()` then run through `indexer.search.space.DocumentSpace` in a child
-process, so its peak memory is the indexer's and not the corpus generator's. SQLite FTS5
-indexes the same documents in this process as the baseline.
+The rebuild is the one bench/prepare.py made of the cached space (`--fresh` makes it again
+now), in a child process through `indexer.search.space.DocumentSpace`, so its peak memory is
+the indexer's; the catalog fill and the FTS5 build are that stage's figures too. Then, in a
+copy of the space, 100 new documents enter the catalog and a child process commits them
+with `index_pending()` (what the scheduler does after a crawl) and finds the first by its
+title: "committed and searchable". FTS5 adds the same 100 to a copy of its database.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import corpus, fts5  # noqa: E402
-from bench.common import (CACHE_DIR, catalog_copy, dir_size_mb, fill_catalog,  # noqa: E402
-                          fresh_data_dir, load_config, peak_rss_mb, run_child, write_json)
+from bench import corpus, fts5, prepare  # noqa: E402
+from bench.common import (CACHE_DIR, dir_size_mb, fill_catalog, load_config,  # noqa: E402
+                          peak_rss_mb, run_child, write_json)
 
 BATCH = 100
 
@@ -36,18 +38,29 @@ def child(phase: str, config_path: str) -> None:
     config = load_config(config_path)
     started, cpu = time.perf_counter(), time.process_time()
     space = DocumentSpace(config)
+    searchable = None
     if phase == "rebuild":
         space.rebuild()
     else:
+        # committed and searchable: the new documents found by the words of their titles
+        fresh = space.catalog.queue.pending_batch(limit=1)[0]
         space.index_pending()
+        searchable = bool(fresh) and any(
+            hit.id == fresh[0].id for hit in space.search(_title_request(fresh[0].title)).hits)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     getattr(space, "close", lambda: None)()
     # Worker processes (the Whoosh engine's bulk load): their CPU, and the largest one's peak
     # (ru_maxrss of waited-for children; at least this process's size when they started).
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"seconds": seconds, "cpu_s": cpu + workers.ru_utime + workers.ru_stime,
-                      "peak_rss_mb": peak_rss_mb(),
+                      "peak_rss_mb": peak_rss_mb(), "searchable": searchable,
                       "workers_peak_rss_mb": round(workers.ru_maxrss / 1024, 1)}))
+
+
+def _title_request(title: str):
+    from indexer.search.request import SearchRequest
+
+    return SearchRequest(q=f'"{title}"', per_page=10, facets=False, highlight=False, suggest=False)
 
 
 def _worker_count(engine: str, rebuild: dict) -> int:
@@ -57,20 +70,13 @@ def _worker_count(engine: str, rebuild: dict) -> int:
     return BULK_PROCS if BULK_PROCS > 1 else 0
 
 
-def publish_space(data_dir: Path, name: str) -> None:
-    """Keep a copy of the freshly built space for bench/search.py (saves a second rebuild)."""
-    target = CACHE_DIR / name
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(data_dir, target)
-    (target / ".built").write_text("ok\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int)
     parser.add_argument("--engine", default="whoosh", choices=("whoosh", "tantivy"))
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the cached index first")
     parser.add_argument("--child", nargs=2, metavar=("PHASE", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -80,32 +86,50 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--docs is required")
 
     n = args.docs
-    docs = corpus.load(n + BATCH, args.seed, verbose=True)
-    catalog_file = catalog_copy(n, args.seed, lambda: docs[:n])
-    config = fresh_data_dir(f"index-run-{args.engine}-{n}", args.engine, catalog_file)
+    config_path = prepare.ensure_space(n, args.engine, args.seed, fresh=args.fresh, verbose=True)
+    rebuild = prepare.built_stats(n, args.engine, args.seed)
+    _, catalog_stats = prepare.ensure_catalog(n, args.seed)
+    fts_path, fts_stats = prepare.ensure_fts5(n, args.seed, verbose=True)
 
-    rebuild = run_child("index.py", "--child", "rebuild", str(config.path))
-    publish_space(config.data_dir, f"search-{args.engine}-{args.seed}-{n}")
-    fill_catalog(config.data_dir, docs[n:])
+    # the incremental batch goes into a copy: the cached space stays the first n documents
+    run_dir = CACHE_DIR / f"index-run-{args.engine}-{n}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.copytree(config_path.parent, run_dir)
+    config = load_config(run_dir / "sources.yaml")
+    batch = list(corpus.generate(BATCH, args.seed, start=n))
+    fill_catalog(config.data_dir, batch)
     incremental = run_child("index.py", "--child", "pending", str(config.path))
+    sizes = {"index_mb": dir_size_mb(config.layout),
+             "catalog_mb": round(sum(p.stat().st_size for p in config.layout.catalog.parent.glob(
+                 config.layout.catalog.name + "*")) / 1e6, 1)}
+    shutil.rmtree(run_dir, ignore_errors=True)
 
-    fts_path = CACHE_DIR / f"index-run-fts5-{n}.sqlite3"
-    db, fts_seconds, _ = fts5.build(fts_path, docs[:n])
+    fts_copy = CACHE_DIR / f"index-run-fts5-{n}.sqlite3"
+    shutil.copyfile(fts_path, fts_copy)
+    db = fts5.open_db(fts_copy)
     started = time.perf_counter()
-    fts5.add(db, docs[n:])
+    fts5.add(db, batch)
     fts_incremental = time.perf_counter() - started
     db.close()
+    for leftover in fts_copy.parent.glob(fts_copy.name + "*"):
+        leftover.unlink()
 
     result = {
         "docs": n, "engine": args.engine,
         "docs_per_s": round(n / rebuild["seconds"], 1),
         "rebuild_s": round(rebuild["seconds"], 2),
         "rebuild_cpu_s": round(rebuild["cpu_s"], 2),   # all threads: wall time on a busy box lies
-        "fts5_docs_per_s": round(n / fts_seconds, 1),
+        "rebuild_load_average": rebuild.get("load_average"),
+        "rebuild_at": rebuild.get("built_at"),
+        "catalog_docs_per_s": catalog_stats["docs_per_s"],
+        "fts5_docs_per_s": fts_stats["docs_per_s"],
         "incremental_100_s": round(incremental["seconds"], 3),
+        "incremental_100_searchable": incremental["searchable"],
         "fts5_incremental_100_s": round(fts_incremental, 3),
-        "index_mb": dir_size_mb(config.layout),
-        "fts5_index_mb": round(fts5.index_size(fts_path) / 1e6, 1),
+        **sizes,
+        "fts5_index_mb": fts_stats["mb"],
+        "disk_mb_per_1k_docs": round((sizes["index_mb"] + sizes["catalog_mb"]) / (n / 1000), 2),
+        "fts5_disk_mb_per_1k_docs": round(fts_stats["mb"] / (n / 1000), 2),
         "peak_rss_mb": max(rebuild["peak_rss_mb"], incremental["peak_rss_mb"]),
         # the rebuild's parent plus each of its worker processes at their peak: an upper bound
         # of the memory the rebuild held at once

@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import corpus  # noqa: E402
-from bench.common import CACHE_DIR, load_config  # noqa: E402
+from bench.common import load_config  # noqa: E402
+from bench.prepare import space_dir  # noqa: E402
 from bench.queries import QUERIES  # noqa: E402
 from bench.search import request_for  # noqa: E402
 
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="pages per variant")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
-    config_path = CACHE_DIR / f"search-{args.engine}-{args.seed}-{args.docs}" / "sources.yaml"
+    config_path = space_dir(args.docs, args.engine, args.seed) / "sources.yaml"
     if not config_path.exists():
         parser.error(f"{config_path} is missing: run bench/search.py --docs {args.docs} "
                      f"--engine {args.engine} first")

@@ -94,7 +94,7 @@ QUERIES = (
     ref("article LO1112-10 CGCT", CGCT + "partie-legislative/premiere-partie/livre-ier/titre-unique/chapitre-ii/"
         "section-1/sous-section-2/article-lo1112-10.md"),
     ref("article L121-2", CASF + "partie-legislative/livre-ier/titre-ii/chapitre-ier/section-1/article-l121-2.md",
-        URB + "partie-legislative/livre-i/titre-ii/chapitre-i/article-l121-2.md"),
+        URB + "partie-legislative/livre-i/titre-ii/chapitre-i/article-l121-2.md", also=("article-l121-2.md",)),
     ref("article L. 121-2 du code de l'action sociale et des familles",
         CASF + "partie-legislative/livre-ier/titre-ii/chapitre-ier/section-1/article-l121-2.md"),
     ref("L. 121-2 CASF", CASF + "partie-legislative/livre-ier/titre-ii/chapitre-ier/section-1/article-l121-2.md"),

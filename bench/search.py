@@ -23,29 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import corpus, fts5  # noqa: E402
-from bench.common import (CACHE_DIR, catalog_copy, fresh_data_dir, load_config,  # noqa: E402
-                          peak_rss_mb, run_child, summary_ms, write_json)
+from bench.common import load_config, peak_rss_mb, summary_ms, write_json  # noqa: E402
+from bench.prepare import ensure_fts5, ensure_space  # noqa: E402
 from bench.queries import QUERIES, BenchQuery  # noqa: E402
-
-
-def ensure_space(n: int, engine: str, seed: int, fresh: bool) -> Path:
-    data_dir = CACHE_DIR / f"search-{engine}-{seed}-{n}"
-    marker = data_dir / ".built"
-    if fresh or not marker.exists():
-        catalog_file = catalog_copy(n, seed, lambda: corpus.load(n, seed, verbose=True))
-        config = fresh_data_dir(data_dir.name, engine, catalog_file)
-        built = run_child("index.py", "--child", "rebuild", str(config.path))
-        print(f"built the {engine} index of {n} documents in {built['seconds']:.0f} s",
-              file=sys.stderr)
-        marker.write_text("ok\n")
-    return data_dir / "sources.yaml"
-
-
-def ensure_fts5(n: int, seed: int, fresh: bool) -> Path:
-    path = CACHE_DIR / f"fts5-{seed}-{n}.sqlite3"
-    if fresh or not path.exists():
-        run_child("search.py", "--docs", str(n), "--seed", str(seed), "--child-fts5", str(path))
-    return path
 
 
 def request_for(query: BenchQuery, page: int):
@@ -66,16 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the mix (page 1..R)")
     parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED)
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached index first")
-    parser.add_argument("--child-fts5", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     n = args.docs
-    if args.child_fts5:
-        _, seconds, count = fts5.build(Path(args.child_fts5), corpus.load(n, args.seed))
-        print('{"seconds": %f, "docs": %d}' % (seconds, count))
-        return 0
-
-    config_path = ensure_space(n, args.engine, args.seed, args.fresh)
-    fts_path = ensure_fts5(n, args.seed, args.fresh)
+    config_path = ensure_space(n, args.engine, args.seed, args.fresh, verbose=True)
+    fts_path, _ = ensure_fts5(n, args.seed, args.fresh, verbose=True)
 
     from indexer.search.space import DocumentSpace
 

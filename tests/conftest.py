@@ -120,9 +120,10 @@ def login_staff():
         from veille.storage.users import hash_password
         from web.auth import CSRF_FIELD
 
-        catalog = Catalog.open(app.config["VEILLE"].layout)
+        catalog = Catalog.open(app.state.config.layout)
         if catalog.users.get(email) is None:
             catalog.users.add(email, hash_password(STAFF_PASSWORD))
+        catalog.close()
         client = app.test_client()
         form = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
@@ -248,7 +249,8 @@ def web_client(web_config):
     from web import create_app
 
     app = create_app(web_config, {"TESTING": True})
-    return app.test_client()
+    yield app.test_client()
+    app.close()
 
 
 @pytest.fixture

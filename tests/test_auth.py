@@ -16,7 +16,8 @@ from veille.core.secret_key import load_secret_key
 from veille.core.errors import VeilleError
 from web import create_app
 from veille.storage.users import hash_password
-from web.auth import CONTENT_SECURITY_POLICY, LoginThrottle, csrf_exempt, staff_only, staff_required
+from web.auth import CONTENT_SECURITY_POLICY, csrf_exempt, staff_only, staff_required
+from web.throttle import LoginThrottle
 
 PASSWORD = "correct horse battery staple"
 EMAIL = "doc@centre.example"
@@ -255,7 +256,7 @@ def test_session_cookie_is_secure_when_served_over_https(write_config, monkeypat
 
 def test_login_is_throttled_after_repeated_failures(app, client):
     now = [1000.0]
-    app.extensions["veille.login_throttle"] = LoginThrottle(limit=5, window=900, clock=lambda: now[0])
+    app.state.login_throttle = LoginThrottle(limit=5, window=900, clock=lambda: now[0])
     for _ in range(5):
         assert login(client, password="guess guess guess").status_code == 401
     blocked = login(client)  # even the right password waits
@@ -413,7 +414,7 @@ def test_behind_one_trusted_proxy_each_client_has_its_own_address(write_config, 
 
 
 def test_five_typos_of_one_member_do_not_lock_the_team_out(app, client):
-    Catalog.open(app.config["VEILLE"].layout).users.add("autre@centre.example", hash_password(PASSWORD))
+    Catalog.open(app.state.config.layout).users.add("autre@centre.example", hash_password(PASSWORD))
     for _ in range(5):   # every client comes from the proxy's address
         assert login(client, password="faute de frappe").status_code == 401
     assert login(client).status_code == 429                       # this account waits

@@ -299,8 +299,8 @@ def test_an_unsigned_archive_loses_its_job_store_and_a_catalog_with_triggers_is_
 
     live, fresh = configs
     populate(live)
-    live.layout.jobstore.write_bytes(b"")
-    db = sqlite3.connect(live.layout.jobstore)
+    live.layout.old_jobstore.write_bytes(b"")
+    db = sqlite3.connect(live.layout.old_jobstore)
     db.execute("CREATE TABLE apscheduler_jobs (id TEXT, job_state BLOB)")
     db.commit()
     db.close()
@@ -308,7 +308,7 @@ def test_an_unsigned_archive_loses_its_job_store_and_a_catalog_with_triggers_is_
     # another machine, without this instance's key: restored, but nothing executable kept
     report = restore(fresh, tmp_path / "b.tar.gz")
     assert not report.authenticated and report.rebuilt
-    assert not fresh.layout.jobstore.exists()
+    assert not fresh.layout.old_jobstore.exists()
     assert search_ids(fresh, "renovation") == {make_doc(i).id for i in range(5)}
     # with the key given in the environment, the same archive is authenticated
     other = tmp_path / "other"

@@ -26,10 +26,19 @@ def test_prefix_property_and_shape():
     assert all("Martinique" in doc.territories for doc in docs)
 
 
-def test_cache_round_trip(tmp_path):
-    built = corpus.load(25, seed=11, cache_dir=tmp_path)
-    assert corpus.load(25, seed=11, cache_dir=tmp_path) == built
-    assert len(list(tmp_path.glob("corpus-11-25.pickle"))) == 1
+def test_shards_cached_and_resumed(tmp_path):
+    shards = tmp_path / "corpus-11"
+    built = list(corpus.documents(25, seed=11, cache_dir=tmp_path, shard_size=10))
+    assert built == list(corpus.generate(25, seed=11))
+    assert sorted(p.name for p in shards.iterdir()) == ["0000000+10.pickle", "0000010+10.pickle",
+                                                        "0000020+10.pickle"]
+    # an interrupted run: the missing shard is made again, the others are read as they are
+    (shards / "0000010+10.pickle").unlink()
+    other = list(corpus.documents(10, seed=12, cache_dir=tmp_path, shard_size=10))
+    (tmp_path / "corpus-12" / "0000000+10.pickle").replace(shards / "0000000+10.pickle")
+    again = list(corpus.documents(25, seed=11, start=5, cache_dir=tmp_path, shard_size=10))
+    assert again[:5] == other[5:] and again[5:] == built[10:]
+    assert (shards / "0000010+10.pickle").exists()
 
 
 def test_fts5_baseline_answers_the_mix(tmp_path):

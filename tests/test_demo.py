@@ -19,7 +19,8 @@ def test_demo_builds_a_searchable_space(tmp_path, run_cli):
     data = tmp_path / "demo-data"
     result = run_cli("demo", "--no-serve", "--data-dir", str(data), timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "crawling 4 bundled feeds" in result.stdout
+    assert "crawling 5 bundled sources" in result.stdout
+    assert "jo-dila: 4 nouveau(x)" in result.stdout
     # the demo wrote to --data-dir, not to the configured one: open that directory
     config = replace_data_dir(load_config(ROOT / "demo" / "sources.yaml"), data)
     space = DocumentSpace(config)
@@ -34,6 +35,9 @@ def test_demo_builds_a_searchable_space(tmp_path, run_cli):
         # the library's sidecar gave the PDF its title and type
         pdf = space.search(SearchRequest(q="emploi des jeunes", filters={"doc_type": ("étude",)}))
         assert [h.title for h in pdf.hits] == ["L'emploi des jeunes dans les quartiers prioritaires de Martinique"]
+        # the DILA's open data: a text of the delivery, with its publication date
+        jo = space.search(SearchRequest(q="Fibre Excellence Saint-Gaudens"))
+        assert [(h.source, h.published) for h in jo.hits] == [("jo-dila", "2026-09-20")]
     finally:
         space.close()
 

@@ -36,9 +36,12 @@ def test_french_dates_in_martinique_time():
     # 02:00 UTC on 1 August is still 31 July in Martinique (UTC-4)
     assert french_date(datetime(2025, 8, 1, 2, tzinfo=timezone.utc), TZ) == "31 juillet 2025"
     assert french_date(datetime(2025, 12, 25, 12, tzinfo=timezone.utc), TZ) == "25 décembre 2025"
-    # a bare date (midnight UTC) is that calendar day, not the evening before in Martinique
-    assert day_text(datetime(2025, 3, 13, tzinfo=timezone.utc), TZ) == "13 mars 2025"
-    assert day_text(datetime(2025, 3, 13, 2, tzinfo=timezone.utc), TZ) == "12 mars 2025"
+    # a publication date is the calendar day its source stated, whatever the hour or offset
+    assert day_text(doc("a", "A", published=datetime(2025, 3, 13, tzinfo=timezone.utc)), TZ) == "13 mars 2025"
+    assert day_text(doc("b", "B", published=datetime(2025, 3, 13, 2, tzinfo=timezone.utc)), TZ) == "13 mars 2025"
+    # a document without one shows the day it came in, in Martinique time
+    late = datetime(2025, 3, 13, 2, tzinfo=timezone.utc)
+    assert day_text(doc("c", "C", days_ago=(NOW - late).total_seconds() / 86400), TZ) == "12 mars 2025"
 
 
 def test_first_digest_covers_one_period_back_then_starts_at_the_last_end():

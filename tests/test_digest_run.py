@@ -240,21 +240,18 @@ def test_smtp_password_comes_from_the_environment(setup, write_config):
     assert smtp_password(SmtpConfig(), {}) is None
 
 
-def test_schedule_next_run_in_martinique_and_kept_across_restarts(setup, tmp_path):
-    import pickle
+def test_schedule_next_run_in_martinique_and_kept_across_restarts(setup):
     from zoneinfo import ZoneInfo
 
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
     from veille.digest.run import JOB_ID, register_digest_job, scheduled_digest
+    from veille.jobs.jobstore import CatalogJobStore
     from veille.jobs.scheduler import VeilleScheduler   # the scheduler of `veille run`
 
-    config, _, _ = setup()
+    config, catalog, _ = setup()
     martinique = ZoneInfo("America/Martinique")
-    store = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
 
     def start():
-        scheduler = VeilleScheduler(jobstores={"default": SQLAlchemyJobStore(url=store)}, timezone=martinique)
+        scheduler = VeilleScheduler(CatalogJobStore(catalog.schedule), timezone=martinique)
         scheduler.start(paused=True)
         return scheduler
 
@@ -262,7 +259,6 @@ def test_schedule_next_run_in_martinique_and_kept_across_restarts(setup, tmp_pat
     assert register_digest_job(scheduler, config) == "added"
     job = scheduler.get_job(JOB_ID)
     assert job.func is scheduled_digest
-    pickle.dumps(job.args)                 # the persistent job store keeps it
     wednesday = datetime(2025, 3, 12, 15, 30, tzinfo=martinique)
     nxt = job.trigger.get_next_fire_time(None, wednesday)
     assert nxt == datetime(2025, 3, 17, 7, 0, tzinfo=martinique)

@@ -318,8 +318,8 @@ def test_kill_veille_run_during_a_crawl_and_an_index_commit_then_restart(httpser
         kill9(run)
     ids = found_ids(config)
     assert len(ids) == len(set(ids)) == 3 * ITEMS + 1400
-    from veille.jobs.scheduler import stored_next_runs
+    from veille.jobs.scheduler import next_run_times
 
-    nexts = stored_next_runs(config)
+    nexts = next_run_times(config, Catalog.open(config.layout))
     assert set(nexts) == {"flux-0", "flux-1", "flux-2", "gros"}
     assert all(when > datetime.now(timezone.utc) for when in nexts.values())   # next runs planned

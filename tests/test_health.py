@@ -33,8 +33,7 @@ def config(write_config, monkeypatch):
 
 def health(config, scheduler=None):
     app = create_app(config, {"TESTING": True})
-    if scheduler is not None:
-        app.extensions["veille.scheduler"] = scheduler
+    app.state.scheduler = scheduler
     response = app.test_client().get("/healthz")
     return response.status_code, response.json
 

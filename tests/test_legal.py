@@ -14,9 +14,10 @@ import yaml
 from bs4 import BeautifulSoup
 
 from conftest import FIXTURES
+from indexer.enrich.legal_patterns import parse_french_date
 from indexer.enrich.legal import (
     code_slug, extract_legal_refs, identify, identify_all, key_label, legal_keys, legifrance_url,
-    nature_label, nature_of_title, parse_french_date, query_keys,
+    nature_label, nature_of_title, query_keys,
 )
 
 CASES = yaml.safe_load((FIXTURES / "legal" / "references.yaml").read_text(encoding="utf-8"))

@@ -3,6 +3,7 @@ and the legal links DocumentSpace exposes to the web and digest (cites, cited_by
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from types import MappingProxyType
 
@@ -88,11 +89,32 @@ def test_parse_query_adds_the_ref_clause():
 
 def test_space_exposes_legal_links(space):
     assert [d.id for d in space.same_as("law")] == ["law-pdf"]
-    assert [d.id for d in space.cited_by("law")] == ["by-nor", "by-date", "by-number"]
+    citing = space.cited_by("law")
+    assert [d.id for d in citing.documents] == ["by-nor", "by-date", "by-number"] and citing.total == 3
+    assert [d.id for d in space.cited_by("law-pdf").documents] == ["by-nor", "by-date", "by-number"]
     cited = {c.key: c for c in space.cites("by-number")}
     assert {d.id for d in cited["loi:2014-173"].documents} == {"law", "law-pdf"}
     assert space.legal_ids(["law", "law-pdf", "by-date"]) == {"law": "loi:2014-173", "law-pdf": "loi:2014-173"}
-    assert space.cites("nope") == [] and space.cited_by("nope") == [] and space.same_as("nope") == []
+    assert space.cites("nope") == [] and space.cited_by("nope").total == 0 and space.same_as("nope") == []
+    assert space.cited_by("unrelated").documents == ()
+
+
+def test_a_text_cited_many_times_lists_the_newest_and_counts_them_all(space):
+    citing = [doc(f"cite-{i:02d}", f"Arrêté {i}", f"Vu l'article {i % 7 + 1} de la loi n° 2014-173 du 21 "
+                  "février 2014 ;", day=i % 28 + 1) for i in range(30)]
+    internal = doc("cite-internal", "Compte rendu interne", "Vu la loi n° 2014-173.", day=28)
+    for item in [*citing, replace(internal, visibility="interne")]:
+        space.catalog.documents.put(item)
+    space.index_pending()
+    shown = space.cited_by("law", limit=5)
+    assert shown.total == 33    # the thirty (by one of its articles), the three above
+    newest = sorted([*citing, *(d for d in CORPUS if d.id in CITING)], key=lambda d: (-d.date.timestamp(), d.id))
+    assert [d.id for d in shown.documents] == [d.id for d in newest[:5]]
+    staff = space.cited_by("law", include_internal=True, limit=50)
+    assert staff.total == 34 and "cite-internal" in {d.id for d in staff.documents}
+    # every one of them, from the query the page links to
+    query = " OR ".join(f"cite:{key}" for key in shown.keys)
+    assert found(space, query) == {d.id for d in citing} | CITING
 
 
 def test_nature_is_a_facet(space):

@@ -38,9 +38,9 @@ def test_a_scheduled_crawl_logs_the_source_each_document_and_the_duration(httpse
     sched = scheduler.build_scheduler(config)
     try:
         with caplog.at_level(logging.INFO):
-            scheduler.crawl_job("flux")
+            sched.jobs.crawl("flux")
     finally:
-        scheduler.shutdown(sched)
+        sched.close()
     lines = [r.getMessage() for r in caplog.records]
     documents = [line for line in lines if line.startswith("document source=flux document=")]
     assert len(documents) == 3 and all("outcome=new" in line for line in documents)

@@ -18,11 +18,14 @@ from veille.storage.catalog import Catalog
 from veille.storage.db import Database
 from veille.storage.digests import DigestItem
 from veille.storage.library_files import LibraryFile
-from veille.storage.migrations import CURRENT_VERSION, CatalogTooNew, migrate
+from veille.storage.migrations import CURRENT_VERSION, MIGRATIONS, CatalogTooNew, migrate
 from veille.storage.snapshots import PageSnapshot
 from veille.storage.users import verify_password
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v0.sqlite3"
+# Tables the steps after the first release add, empty in a migrated catalog.
+LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": [],   # made by later steps, empty
+                "staff_sessions": []}
 STAFF_EMAIL = "equipe@example.org"
 STAFF_PASSWORD = "mot de passe de la version zéro"
 T0 = datetime(2025, 3, 10, 9, 30, tzinfo=timezone.utc)
@@ -57,6 +60,7 @@ EMPTY = Document(
     kind="publication", first_seen=at(4), url="https://anct.example/scan.pdf",
     status="empty", status_reason="le PDF ne contient que des images")
 GONE_ID = document_id("https://anct.example/retire")
+# the tables migration steps after the first add to a catalog of the previous release, empty
 
 
 @pytest.fixture
@@ -104,7 +108,7 @@ def test_previous_release_catalog_is_migrated_with_nothing_lost(old_catalog):
         width = len(rows[0]) if rows else 0     # columns later steps add come after, at
         assert [row[:width] for row in after[table]] == rows, table   # their defaults
     assert {row[-1] for row in raw(old_catalog, "SELECT * FROM documents")} == {"public"}
-    assert after["document_edits"] == []
+    assert {t: after[t] for t in LATER_TABLES} == LATER_TABLES
 
     assert catalog.documents.count() == 4
     assert catalog.documents.get_many([LOI.id, NEWS.id, GUIDE.id, EMPTY.id]) == {
@@ -201,9 +205,8 @@ def test_catalog_missing_later_tables_gets_them(old_catalog):
     before = dump(old_catalog)
     catalog = Catalog(old_catalog)
     after = dump(old_catalog)
-    assert {t: r for t, r in after.items() if t not in ("documents", "document_edits")} == {
-        **{t: r for t, r in before.items() if t != "documents"}, "staff_users": [], "secrets": [],
-        "staff_sessions": []}
+    assert {t: r for t, r in after.items() if t != "documents"} == {
+        **{t: r for t, r in before.items() if t != "documents"}, "staff_users": [], "secrets": [], **LATER_TABLES}
     assert [row[:-1] for row in after["documents"]] == before["documents"]   # + visibility
     assert catalog.users.all() == []
     assert catalog.users.add(STAFF_EMAIL, "hash")
@@ -227,8 +230,56 @@ def test_migrating_twice_is_a_no_op(old_catalog):
 def test_new_catalog_starts_at_the_current_version(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     assert raw(tmp_path / "catalog.sqlite3", "PRAGMA user_version") == [(CURRENT_VERSION,)]
-    assert set(dump(tmp_path / "catalog.sqlite3")) == set(dump(FIXTURE)) | {"document_edits", "staff_sessions"}
+    assert set(dump(tmp_path / "catalog.sqlite3")) == set(dump(FIXTURE)) | set(LATER_TABLES)
     catalog.close()
+
+
+def test_a_version_1_catalog_gets_the_source_cursors(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE source_cursors; PRAGMA user_version = 1;")
+    db.close()
+    catalog = Catalog(path)
+    assert raw(path, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert catalog.cursors.get("jo") is None
+    catalog.cursors.set("jo", "JORF_20260920-013012.tar.gz", T0)
+    catalog.cursors.set("jo", "JORF_20260921-001530.tar.gz", at(11))
+    assert catalog.cursors.get("jo").position == "JORF_20260921-001530.tar.gz"
+    assert catalog.cursors.get("jo").updated == at(11)
+    catalog.close()
+
+
+def test_a_catalog_at_version_1_gets_the_scheduler_table(old_catalog):
+    database = Database(old_catalog)
+    migrate(database)
+    database.connection().execute("DROP TABLE scheduled_jobs")
+    database.connection().execute("PRAGMA user_version = 1")
+    before = dump(old_catalog)
+    assert migrate(database) == 1
+    database.close()
+    assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert dump(old_catalog) == {**before, "scheduled_jobs": []}
+    catalog = Catalog(old_catalog)
+    assert catalog.schedule.all() == {}
+    catalog.close()
+
+
+def test_a_catalog_at_version_4_gets_the_staff_sessions(old_catalog):
+    database = Database(old_catalog)
+    migrate(database)
+    database.connection().execute("DROP TABLE staff_sessions")
+    database.connection().execute("PRAGMA user_version = 4")
+    before = dump(old_catalog)
+    assert migrate(database) == 4
+    database.close()
+    assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert dump(old_catalog) == {**before, "staff_sessions": []}
+
+
+def test_steps_are_in_increasing_order():
+    versions = [step.version for step in MIGRATIONS]
+    assert versions == sorted(set(versions)) and versions[0] == 1
 
 
 def test_catalog_of_a_newer_veille_is_refused(old_catalog):

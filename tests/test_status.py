@@ -63,7 +63,7 @@ def test_cli_sources_table_and_json(tmp_path, httpserver, run_cli):
     path, config, catalog = _setup(tmp_path, httpserver)
     scheduler = sched.build_scheduler(config, index_after_crawl=False)  # as `veille run` leaves it
     planned = scheduler.get_job("crawl:agence").next_run_time
-    sched.shutdown(scheduler)
+    scheduler.close()
     result = run_cli("--config", str(path), "sources", "--json")
     assert result.returncode == 0, result.stderr
     data = {s["name"]: s for s in json.loads(result.stdout)["sources"]}

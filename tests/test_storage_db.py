@@ -72,3 +72,47 @@ def test_each_thread_has_its_own_connection(tmp_path):
     thread.join()
     assert seen[0] is not database.connection()
     database.close()
+
+
+def test_close_all_closes_every_threads_connection_and_threads_reopen(tmp_path):
+    import sqlite3
+    import threading
+
+    database = Database(tmp_path / "db.sqlite3")
+    database.connection().execute("CREATE TABLE t (x)")
+    opened: list = []
+    started, go_on, done = threading.Event(), threading.Event(), threading.Event()
+
+    def worker():
+        opened.append(database.connection())
+        started.set()
+        go_on.wait(10)
+        opened.append(database.connection())   # after close_all: a fresh connection
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert started.wait(10)
+    mine = database.connection()
+    database.close_all()
+    for connection in (mine, opened[0]):
+        with pytest.raises(sqlite3.ProgrammingError):   # closed
+            connection.execute("SELECT 1")
+    go_on.set()
+    done.wait(10)
+    thread.join()
+    assert opened[1] is not opened[0] and opened[1].execute("SELECT COUNT(*) FROM t").fetchone()[0] == 0
+    assert database.connection() is not mine
+    database.close_all()
+
+
+def test_end_request_rolls_back_what_a_thread_left_open(tmp_path):
+    database = Database(tmp_path / "db.sqlite3")
+    db = database.connection()
+    db.execute("CREATE TABLE t (x)")
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO t VALUES (1)")
+    database.end_request()
+    assert not db.in_transaction and db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 0
+    database.end_request()          # nothing open: nothing to do
+    database.close()

@@ -80,7 +80,7 @@ def write_config_on(write_config, fs: Path, engine: str = "tantivy"):
     return write_config(f"data_dir: {fs / 'data'}\nsearch: {{engine: {engine}}}\n")
 
 
-def test_read_only_data_directory_is_reported_and_nothing_is_damaged(tmpfs, write_config, run_cli):
+def test_read_only_data_directory_is_reported_and_nothing_is_damaged(tmpfs, write_config, run_cli, login_staff):
     fs = tmpfs("64m")
     path = write_config_on(write_config, fs)
     config = load_config(path)
@@ -89,6 +89,8 @@ def test_read_only_data_directory_is_reported_and_nothing_is_damaged(tmpfs, writ
     add_documents(config, 50, 50)                       # pending when the disk turns read-only
 
     app = create_app(config, {"TESTING": True})         # the service was running
+    staff = login_staff(app)
+    app.close()                                         # a file open for writing would keep it rw
 
     remount(fs, "ro")
     try:
@@ -99,8 +101,16 @@ def test_read_only_data_directory_is_reported_and_nothing_is_damaged(tmpfs, writ
             assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         health = app.test_client().get("/healthz")
         assert health.status_code == 503 and "data directory: not writable" in health.json["problems"]
+        saved = staff.post("/alertes/nouvelle", data={"name": "Eau", "query": "eau",
+                                                      "recipients": "doc@example.org"})
+        assert saved.status_code == 503, saved.get_data(as_text=True)
+        assert "lecture seule" in saved.get_data(as_text=True)
+        # the catalog cannot even be opened now (its WAL files cannot be made): a French page
+        searched = app.test_client().get("/search?q=renouvellement")
+        assert searched.status_code == 503 and "lecture seule" in searched.get_data(as_text=True)
     finally:
         remount(fs, "rw")
+        app.close()
     assert found(config) == 50                           # the index opens, as it was
     assert run_cli("--config", str(path), "index").returncode == 0
     assert found(config) == 100

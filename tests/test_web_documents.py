@@ -53,6 +53,18 @@ def test_cited_by(web_client):
     soup = page(web_client, f"/documents/{LOI}")
     citing = [a["href"] for a in soup.select("#cite-par ~ ul a")]
     assert citing == [f"/documents/{RENOVATION}"]
+    assert "documents qui le citent" not in soup.select_one("#cite-par").parent.get_text()
+
+
+def test_cited_by_beyond_the_list_links_to_a_search_of_them_all(web_client, monkeypatch):
+    from indexer.search import space
+
+    monkeypatch.setattr(space, "CITED_BY_SHOWN", 0)
+    section = page(web_client, f"/documents/{LOI}").select_one("#cite-par").parent
+    link = section.find("a", string="Le document qui le cite")
+    assert link is not None and section.select("ul a") == []
+    found = page(web_client, link["href"])
+    assert [a["href"] for a in found.select("ol.results li.result h3 a")] == [f"/documents/{RENOVATION}"]
 
 
 def test_pdf_text_is_paginated_by_its_own_pages(web_client):

@@ -32,6 +32,7 @@ def server(web_config):
     yield f"http://127.0.0.1:{srv.effective_port}"
     srv.close()
     thread.join(timeout=10)
+    app.close()
 
 
 @pytest.fixture

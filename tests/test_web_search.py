@@ -307,11 +307,11 @@ def test_a_one_letter_wildcard_says_why_it_found_nothing(web_client):
 
 def test_anonymous_searches_are_rate_limited_per_address(web_config, login_staff):
     from web import create_app
-    from web.limits import RequestRate
+    from web.throttle import RequestRate
 
     app = create_app(web_config, {"TESTING": True})
     now = [0.0]
-    app.extensions["veille.search_rate"] = RequestRate(3, clock=lambda: now[0])
+    app.state.search_rate = RequestRate(3, clock=lambda: now[0])
     visitor = app.test_client()
     visitor.environ_base["REMOTE_ADDR"] = "203.0.113.7"
     for url in ("/search?q=ville", "/api/search?q=ville", "/search.atom?q=ville"):

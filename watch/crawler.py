@@ -1,7 +1,7 @@
 """Crawl sources into the catalog: fetch, parse, dedup, store, and keep a run log.
 
 `crawl_source` runs one source and never raises for the source's own failures: they end in
-its `RunReport`, its run log and its state (consecutive failures, backoff), and the other
+its `CrawlReport`, its run log and its state (consecutive failures, backoff), and the other
 sources carry on. `crawl_sources` runs several, hosts in parallel (the fetcher keeps each
 host polite).
 """
@@ -42,7 +42,7 @@ BACKOFF_MAX = timedelta(days=1)
 
 
 @dataclass(frozen=True)
-class RunReport:
+class CrawlReport:
     source: str
     new: int = 0
     updated: int = 0
@@ -261,9 +261,10 @@ CrawlFunction = Callable[[CrawlContext], None]
 
 
 def _kind_crawlers() -> dict[str, CrawlFunction]:
-    from watch.sources import change, feed, legifrance, page
+    from watch.sources import change, dila_jorf, feed, legifrance, page
 
-    return {"feed": feed.crawl, "page": page.crawl, "change": change.crawl, "legifrance": legifrance.crawl}
+    return {"feed": feed.crawl, "page": page.crawl, "change": change.crawl, "legifrance": legifrance.crawl,
+            "dila-jorf": dila_jorf.crawl}
 
 
 # Other source kinds (e.g. legifrance) register here: kind -> crawl(ctx).
@@ -271,7 +272,7 @@ EXTRA_CRAWLERS: dict[str, CrawlFunction] = {}
 
 
 def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetcher,
-                 now: datetime | None = None, reader: FileReader | None = None) -> RunReport:
+                 now: datetime | None = None, reader: FileReader | None = None) -> CrawlReport:
     """Crawl one source now; failures are reported, recorded and never raised.
 
     `reader` is the crawl run's worker for parsing (one is made for this source if None)."""
@@ -320,11 +321,11 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
         backoff_until = now + delay if delay else None
         catalog.source_state.record_failure(source.name, now, error, code or "error", backoff_until)
         log.warning("%s: %s", source.name, error)
-    return RunReport(source=source.name, new=counts.new, updated=counts.updated,
-                     unchanged=counts.unchanged, http_status=ctx.http_status,
-                     not_modified=ctx.not_modified, error=error, error_code=code,
-                     warnings=tuple(dict.fromkeys(ctx.warnings)), consecutive_failures=failures,
-                     backoff_until=backoff_until)
+    return CrawlReport(source=source.name, new=counts.new, updated=counts.updated,
+                       unchanged=counts.unchanged, http_status=ctx.http_status,
+                       not_modified=ctx.not_modified, error=error, error_code=code,
+                       warnings=tuple(dict.fromkeys(ctx.warnings)), consecutive_failures=failures,
+                       backoff_until=backoff_until)
 
 
 def in_backoff(catalog: Catalog, source: Source, now: datetime) -> datetime | None:
@@ -335,18 +336,18 @@ def in_backoff(catalog: Catalog, source: Source, now: datetime) -> datetime | No
 
 def crawl_sources(config: Config, catalog: Catalog, fetcher: Fetcher,
                   sources: Iterable[Source] | None = None, now: datetime | None = None,
-                  on_report: Callable[[RunReport], None] | None = None,
-                  respect_backoff: bool = False) -> list[RunReport]:
+                  on_report: Callable[[CrawlReport], None] | None = None,
+                  respect_backoff: bool = False) -> list[CrawlReport]:
     """Crawl several sources, `http.concurrency` at a time; reports in the sources' order."""
     chosen = [s for s in (config.sources if sources is None else sources)]
     lock = threading.Lock()
     reader = FileReader(Limits.from_config(config.extraction))
 
-    def one(source: Source) -> RunReport:
+    def one(source: Source) -> CrawlReport:
         start = now or datetime.now(timezone.utc).replace(microsecond=0)
         until = in_backoff(catalog, source, start) if respect_backoff else None
         if until is not None:
-            report = RunReport(source=source.name, skipped=True, backoff_until=until)
+            report = CrawlReport(source=source.name, skipped=True, backoff_until=until)
         else:
             report = crawl_source(config, source, catalog, fetcher, now=start, reader=reader)
         if on_report is not None:
@@ -380,5 +381,5 @@ def interleave_hosts(sources: list[Source]) -> list[Source]:
     return order
 
 
-__all__ = ["CrawlContext", "RunReport", "backoff_delay", "crawl_source", "crawl_sources",
+__all__ = ["CrawlContext", "CrawlReport", "backoff_delay", "crawl_source", "crawl_sources",
            "in_backoff", "source_kind", "store_item"]

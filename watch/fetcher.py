@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Callable, Mapping, Protocol
+from typing import BinaryIO, Callable, Mapping, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -204,11 +204,24 @@ class Fetcher:
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
         sent_validators = bool(etag or last_modified)
+        return self._get(url, headers, sent_validators)
+
+    def download(self, url: str, sink: BinaryIO, max_bytes: int) -> FetchResult:
+        """GET a large file (an archive) into `sink` rather than memory, up to `max_bytes`.
+
+        The same address checks, robots.txt, politeness, redirects and retries as `fetch`;
+        no validators. The result's body is empty: the bytes are in `sink`, from its start.
+        Raises FetchError (TooLarge past `max_bytes`)."""
+        _check_url(url)
+        return self._get(url, {}, False, sink=sink, max_bytes=max_bytes)
+
+    def _get(self, url: str, headers: dict[str, str], sent_validators: bool,
+             sink: BinaryIO | None = None, max_bytes: int | None = None) -> FetchResult:
         chain: list[str] = []
         current = url
         while True:
             self._check_allowed(current)
-            response = self._request_with_retries(current, headers)
+            response = self._request_with_retries(current, headers, sink=sink, max_bytes=max_bytes)
             location = response.headers.get("location")
             if response.status in REDIRECT_STATUSES and location:
                 if len(chain) >= MAX_REDIRECTS:
@@ -216,8 +229,8 @@ class Fetcher:
                 chain.append(current)
                 current, _ = split_credentials(urljoin(current, location.strip()))
                 _check_url(current)
-                if authorization and _origin(current) != _origin(url):
-                    headers.pop("Authorization", None)   # credentials stay with their server
+                if "Authorization" in headers and _origin(current) != _origin(url):
+                    headers.pop("Authorization")   # credentials stay with their server
                 continue
             break
         return self._result(url, current, tuple(chain), response, sent_validators)
@@ -334,11 +347,13 @@ class Fetcher:
     # ------------------------------------------------------------ requests
 
     def _request_with_retries(self, url: str, headers: dict[str, str], method: str = "GET",
-                              body: bytes | None = None) -> _Response:
+                              body: bytes | None = None, sink: BinaryIO | None = None,
+                              max_bytes: int | None = None) -> _Response:
         attempt = 0
         while True:
             try:
-                response = self._request_once(url, headers, method=method, body=body)
+                response = self._request_once(url, headers, max_bytes=max_bytes, method=method, body=body,
+                                              sink=sink)
             except (FetchTimeout, ConnectionFailed):
                 if attempt >= self.http.retries:
                     raise
@@ -356,7 +371,8 @@ class Fetcher:
             self._sleep(wait)
 
     def _request_once(self, url: str, headers: dict[str, str], max_bytes: int | None = None,
-                      truncate: bool = False, method: str = "GET", body: bytes | None = None) -> _Response:
+                      truncate: bool = False, method: str = "GET", body: bytes | None = None,
+                      sink: BinaryIO | None = None) -> _Response:
         host = self._host(url)
         with host.lock:  # one request at a time per host
             wait = host.next_allowed - self._clock()
@@ -364,12 +380,13 @@ class Fetcher:
                 self._sleep(wait)
             try:
                 with self._slots:  # bounded concurrency across hosts
-                    return self._send(method, url, headers, body, max_bytes or self.http.max_bytes, truncate)
+                    return self._send(method, url, headers, body, max_bytes or self.http.max_bytes, truncate,
+                                      sink)
             finally:
                 host.next_allowed = self._clock() + max(self.http.delay_per_host, host.crawl_delay)
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, max_bytes: int,
-              truncate: bool) -> _Response:
+              truncate: bool, sink: BinaryIO | None = None) -> _Response:
         timeout = self.http.timeout or None
         try:
             response = self._pool.request(
@@ -386,19 +403,31 @@ class Fetcher:
             raise ConnectionFailed(f"connexion TLS impossible à {url} : {_reason(exc)}", url=url) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ConnectionFailed(f"connexion impossible à {url} : {_reason(exc)}", url=url) from None
+        complete = False
         try:
             length = response.headers.get("content-length", "")
             if length.isdigit() and int(length) > max_bytes and not truncate:
                 raise TooLarge(f"{url} dépasse la taille maximale ({int(length)} > {max_bytes} octets)",
                                url=url)
-            body = self._read_body(response, url, max_bytes, truncate)
+            if sink is not None and 200 <= response.status < 300:
+                body = self._read_body(response, url, max_bytes, truncate, sink)
+            else:
+                body = self._read_body(response, url, max_bytes, truncate)
+            complete = True
         finally:
+            if not complete or truncate:   # a body maybe left unread must not go back to the pool
+                response.close()
             response.release_conn()
         return _Response(response.status, _lower_headers(response.headers), body)
 
-    def _read_body(self, response, url: str, max_bytes: int, truncate: bool) -> bytes:
+    def _read_body(self, response, url: str, max_bytes: int, truncate: bool,
+                   sink: BinaryIO | None = None) -> bytes:
         # a trickling server must not hold a worker forever: a total limit per body
         deadline = time.monotonic() + max(4 * (self.http.timeout or 30), 60)
+        if sink is not None:   # a large file: its own deadline, proportional to its size
+            deadline = time.monotonic() + max(4 * (self.http.timeout or 30), 60, max_bytes / 100_000)
+            sink.seek(0)
+            sink.truncate()
         chunks, size = [], 0
         try:
             for chunk in response.stream(64 * 1024):
@@ -408,13 +437,19 @@ class Fetcher:
                         chunks.append(chunk[: len(chunk) - (size - max_bytes)])
                         break
                     raise TooLarge(f"{url} dépasse la taille maximale ({max_bytes} octets)", url=url)
-                chunks.append(chunk)
+                if sink is not None:
+                    sink.write(chunk)
+                else:
+                    chunks.append(chunk)
                 if time.monotonic() > deadline:
                     raise FetchTimeout(f"téléchargement trop lent de {url}", url=url)
         except urllib3.exceptions.TimeoutError:
             raise FetchTimeout(f"délai dépassé ({self.http.timeout:g} s) en lisant {url}", url=url) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ConnectionFailed(f"réponse interrompue de {url} : {_reason(exc)}", url=url) from None
+        if sink is not None:
+            sink.flush()
+            sink.seek(0)
         return b"".join(chunks)
 
     def _result(self, url: str, final_url: str, chain: tuple[str, ...], response: _Response,

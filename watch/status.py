@@ -2,7 +2,8 @@
 
 `source_statuses(config, catalog, next_runs)` reads the catalog (run log, per-source state,
 document counts) and takes the scheduler's next run times as an argument, so the same
-function serves the CLI (which reads the stored job store) and the web page.
+function serves the CLI and the web page (both read them from the catalog through
+`veille.jobs.scheduler.next_run_times`).
 """
 
 from __future__ import annotations

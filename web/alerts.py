@@ -17,8 +17,8 @@ from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alert
                                   find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts
 from veille.digest.unsubscribe import SECRET_NAME, read_token
-from web import get_catalog, get_space, veille_config
 from web.auth import csrf_exempt, is_staff, staff_only
+from web.state import get_catalog, get_space, veille_config
 
 # Staff pages: alerts management and the digest archive.
 bp = Blueprint("alerts", __name__)

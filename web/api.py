@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from veille.core.records import KIND_LIBRARY, VISIBILITY_PUBLIC, Document
-from web import veille_config
 from web.auth import is_staff
 from web.documents import legal_references, readable_document, similar_documents
+from web.errors import WebError
+from web.state import veille_config
 from web.params import FACET_PARAMS, ParamError, parse_state
 from web.search import run_search
 from web.sources import status_json, statuses
@@ -15,10 +16,6 @@ from web.sources import status_json, statuses
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_PER_PAGE = 100
-
-
-def _bad_request(message: str):
-    return jsonify({"ok": False, "error": message}), 400
 
 
 def _iso(value):
@@ -43,11 +40,11 @@ def search():
         state = parse_state(request.args, strict=True, staff=is_staff())
         per_page = int(request.args.get("per_page", "10") or 10)
     except ParamError as exc:
-        return _bad_request(str(exc))
+        raise WebError(400, str(exc)) from None
     except ValueError:
-        return _bad_request("per_page must be a whole number")
+        raise WebError(400, "per_page doit être un nombre entier") from None
     if not 1 <= per_page <= MAX_PER_PAGE:
-        return _bad_request(f"per_page must be between 1 and {MAX_PER_PAGE}")
+        raise WebError(400, f"per_page doit être entre 1 et {MAX_PER_PAGE}")
     found = run_search(state, per_page=per_page)
     return jsonify({
         "total": found.total,
@@ -81,7 +78,8 @@ def document_json(doc: Document) -> dict:
         if doc.kind == KIND_LIBRARY and doc.path else None,
         "cites": [{"key": c.key, "label": c.label, "legifrance_url": c.legifrance_url,
                    "documents": [d.id for d in c.documents]} for c in cites],
-        "cited_by": [r.id for r in cited_by],
+        "cited_by": [r.id for r in cited_by.documents],
+        "cited_by_total": cited_by.total,
         "same_as": [r.id for r in same],
         "similar": [r.id for r in similar_documents(doc.id)],
         "diff": doc.extra.get("diff") if isinstance(doc.extra.get("diff"), str) else None,

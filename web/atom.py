@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone, tzinfo
 from xml.etree import ElementTree as ET
 
 from indexer.search.request import SearchResults
@@ -25,20 +25,28 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _timestamp(iso: str | None, fallback: datetime) -> str:
-    value = fallback
-    if iso:
-        try:
-            value = datetime.fromisoformat(iso)
-        except ValueError:
-            pass
+def _utc(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _timestamp(day: str | None, fallback: datetime, tz: tzinfo) -> str:
+    """An Atom date-time for a hit's calendar date: noon of that day in the centre's time
+    zone, written with its offset, so a reader shows the day the source stated (midnight UTC
+    would be the day before in Martinique)."""
+    if day:
+        try:
+            when = date.fromisoformat(day[:10])
+        except ValueError:
+            return _utc(fallback)
+        return datetime.combine(when, time(12), tzinfo=tz).isoformat(timespec="seconds")
+    return _utc(fallback)
+
+
 def search_feed(state: SearchState, results: SearchResults, *, base_url: str, page_url: str,
-                self_url: str, source_name=str, now: datetime | None = None) -> bytes:
+                self_url: str, source_name=str, now: datetime | None = None,
+                tz: tzinfo = timezone.utc) -> bytes:
     """Atom XML for `results`; `page_url`/`self_url` are paths, made absolute on `base_url`."""
     now = now or datetime.now(timezone.utc)
     base = base_url.rstrip("/")
@@ -50,8 +58,8 @@ def search_feed(state: SearchState, results: SearchResults, *, base_url: str, pa
     _sub(feed, "id", base + self_url)
     _sub(feed, "link", rel="self", type="application/atom+xml", href=base + self_url)
     _sub(feed, "link", rel="alternate", type="text/html", href=base + page_url)
-    stamps = [_timestamp(hit.published, now) for hit in results.hits]
-    _sub(feed, "updated", max(stamps) if stamps else _timestamp(None, now))
+    stamps = [_timestamp(hit.published, now, tz) for hit in results.hits]
+    _sub(feed, "updated", _utc(max((datetime.fromisoformat(s) for s in stamps), default=now)))
     author = _sub(feed, "author")
     _sub(author, "name", "Veille documentaire et juridique")
     _sub(feed, "generator", "Veille")

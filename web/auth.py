@@ -8,7 +8,7 @@
   and logging out deletes it, so a copy of the cookie taken before stops working too.
 - Logins are rate limited per account (5 failures) and per client address (20: an office
   behind one address, or a proxy not declared in `web.trusted_proxies`, must not lock the
-  whole team out after five typos) (`LoginThrottle`).
+  whole team out after five typos) (`web.throttle.LoginThrottle`).
 - CSRF: every unsafe request (POST, PUT, PATCH, DELETE) must carry the session's random
   token, in the `csrf_token` form field or the `X-CSRF-Token` header; templates get it from
   `csrf_token()`. This is the synchronizer-token pattern of Flask-WTF's CSRFProtect in forty
@@ -25,30 +25,24 @@ import functools
 import hashlib
 import hmac
 import logging
-import math
 import secrets
-import threading
-import time
-from collections import deque
 from datetime import timedelta
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, current_app, g, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 
-from veille.storage.catalog import Catalog
-from veille.storage.users import StaffUser, normalize_email
-from veille.core.emails import email_problem
 from veille.core.config import Config
+from veille.core.emails import email_problem
 from veille.core.secret_key import load_secret_key
+from veille.storage.users import StaffUser, normalize_email
+from web.errors import WebError, wants_json
+from web.state import app_state, get_catalog, veille_config
 
 log = logging.getLogger("veille.web.auth")
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_FAILURES_ALLOWED = 5      # per account, in LoginThrottle's window
-LOGIN_FAILURES_PER_ADDRESS = 20 # per client address
 SESSION_LIFETIME = timedelta(hours=8)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -80,58 +74,6 @@ SECURITY_HEADERS = {
 def _password_stamp(user: StaffUser) -> str:
     """Stored in the session: a password change (or account removal) ends open sessions."""
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
-# ---------------------------------------------------------------- rate limiting
-
-
-class LoginThrottle:
-    """At most `limit` failed logins per key (client address, account) in `window` seconds.
-
-    Kept in memory, per process: a restart forgetting the count is harmless next to
-    scrypt's cost per guess; with several web processes each allows its share of the limit
-    (`veille.ops.serve.worker_app`). `clock` is injectable for tests.
-    """
-
-    def __init__(self, limit: int = LOGIN_FAILURES_ALLOWED, window: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic, address_limit: int | None = None):
-        self.limit = limit
-        self.address_limit = LOGIN_FAILURES_PER_ADDRESS if address_limit is None else address_limit
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        stamps = self._failures.setdefault(key, deque())
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        return stamps
-
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until a blocked key may try again; 0 when none of `keys` is blocked."""
-        now = self.clock()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                stamps = self._recent(key, now)
-                if len(stamps) >= (self.address_limit if key.startswith("ip:") else self.limit):
-                    wait = max(wait, stamps[0] + self.window - now)
-        return math.ceil(wait) if wait > 0 else 0
-
-    def failed(self, *keys: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-            if len(self._failures) > 10_000:  # a flood of addresses: drop the idle ones
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
 
 
 # ---------------------------------------------------------------- CSRF
@@ -166,7 +108,7 @@ def _csrf_problem() -> str | None:
 
 def _same_origin(origin: str) -> bool:
     parts = urlsplit(origin)
-    base = urlsplit(current_app.config["VEILLE"].web.base_url)
+    base = urlsplit(veille_config().web.base_url)
     return parts.netloc == request.host or (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
 
 
@@ -180,19 +122,11 @@ def _check_csrf():
     if problem is None:
         return None
     log.warning("refused %s %s from %s: %s", request.method, request.path, request.remote_addr, problem)
-    message = "Le formulaire a expiré ou ne vient pas de ce site ; rechargez la page et recommencez."
-    if request.path.startswith("/api/") or request.is_json:
-        return jsonify({"ok": False, "error": message}), 400
-    return render_template("error.html", title="Formulaire refusé", message=message), 400
+    raise WebError(400, "Le formulaire a expiré ou ne vient pas de ce site ; rechargez la page et recommencez.",
+                   title="Formulaire refusé")
 
 
 # ---------------------------------------------------------------- current staff member
-
-
-def _catalog() -> Catalog:
-    from web import get_catalog
-
-    return get_catalog()
 
 
 def current_staff() -> StaffUser | None:
@@ -201,7 +135,7 @@ def current_staff() -> StaffUser | None:
         g.staff = None
         email = session.get("staff")
         if email:
-            users = _catalog().users
+            users = get_catalog().users
             user = users.get(email)
             token = session.get("sid", "")
             if (user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user))
@@ -219,8 +153,8 @@ def is_staff() -> bool:
 
 
 def _login_redirect():
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify({"ok": False, "error": "Connexion requise."}), 401
+    if wants_json():
+        raise WebError(401, "Connexion requise.")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
@@ -258,7 +192,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    throttle: LoginThrottle = current_app.extensions["veille.login_throttle"]
+    throttle = app_state().login_throttle
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
         if current_staff() is not None:
@@ -280,7 +214,7 @@ def login():
             (render_template("login.html", next=target, email=email, error=message), 429))
         response.headers["Retry-After"] = str(wait)
         return response
-    user = _catalog().users.authenticate(email, password) if valid and password else None
+    user = get_catalog().users.authenticate(email, password) if valid and password else None
     if user is None:
         throttle.failed(*keys)
         log.warning("échec de connexion de %s depuis %s", shown, request.remote_addr)
@@ -291,9 +225,9 @@ def login():
     session.permanent = True
     session["staff"] = user.email
     session["stamp"] = _password_stamp(user)
-    session["sid"] = _catalog().users.open_session(user.email, SESSION_LIFETIME)
+    session["sid"] = get_catalog().users.open_session(user.email, SESSION_LIFETIME)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    _catalog().users.record_login(user.email)
+    get_catalog().users.record_login(user.email)
     log.info("connexion de %s depuis %s", user.email, request.remote_addr)
     return redirect(target)
 
@@ -303,7 +237,7 @@ def logout():
     email = session.get("staff")
     token = session.get("sid")
     if token:
-        _catalog().users.end_session(token)   # every copy of this cookie ends with it
+        get_catalog().users.end_session(token)   # every copy of this cookie ends with it
     session.clear()
     if email:
         log.info("déconnexion de %s", email)
@@ -325,7 +259,6 @@ def init_app(app: Flask, config: Config) -> None:
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
-    app.extensions.setdefault("veille.login_throttle", LoginThrottle())
     app.jinja_env.globals.update(csrf_token=csrf_token, current_staff=current_staff)
     app.before_request(_check_csrf)
 

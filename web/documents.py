@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from veille.core.errors import VeilleError
 from veille.core.records import KIND_LIBRARY, KIND_PAGE_CHANGE, VISIBILITIES, Document
-from web import get_space, veille_config
 from web.auth import current_staff, is_staff, staff_required
 from web.files import send_confined
 from web.params import page_window
 from web.present import diff_lines
+from web.state import get_space, veille_config
 
 log = logging.getLogger("veille.web")
 
@@ -33,13 +33,24 @@ class TextPage:
 
 
 @dataclass(frozen=True)
+class CitedByShown:
+    documents: tuple          # of Related, newest first
+    total: int                # documents citing the text in all
+    query: str                # the search listing every one of them
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.documents)
+
+
+@dataclass(frozen=True)
 class Related:
     """A document shown in a list (similar, cited by): whatever record the space returns."""
     id: str
     title: str
     source: str
     kind: str
-    date: datetime | None
+    date: date | None      # the calendar date shown (Document.day)
 
 
 def text_pages(content: str, page_count: int | None = None) -> list[str]:
@@ -87,7 +98,7 @@ def summary_to_show(doc: Document) -> str:
 
 
 def _related(doc: Document) -> Related:
-    return Related(doc.id, doc.title, doc.source, doc.kind, doc.date)
+    return Related(doc.id, doc.title, doc.source, doc.kind, doc.day(veille_config().tz))
 
 
 def similar_documents(doc_id: str) -> list[Related]:
@@ -99,17 +110,20 @@ def similar_documents(doc_id: str) -> list[Related]:
     return [_related(d) for d in items if d.id != doc_id]
 
 
-def legal_references(doc: Document) -> tuple[list, list[Related], list[Related]]:
+def legal_references(doc: Document) -> tuple[list, CitedByShown, list[Related]]:
     """(texts `doc` cites, as indexer.search.citations.Citation, with the local copies the
-    reader may see; documents citing it; other copies of the same text from other sources)."""
+    reader may see; the newest documents citing it and their number; other copies of the
+    same text from other sources)."""
     space, staff = get_space(), is_staff()
     try:
         cites = space.cites(doc.id, include_internal=staff)
-        cited_by = [_related(d) for d in space.cited_by(doc.id, include_internal=staff)]
+        citing = space.cited_by(doc.id, include_internal=staff)
         same = [_related(d) for d in space.same_as(doc.id, include_internal=staff)]
     except Exception:  # references are a courtesy: the page shows without them
         log.exception("legal references failed for %s", doc.id)
-        return [], [], []
+        return [], CitedByShown((), 0, ""), []
+    cited_by = CitedByShown(tuple(_related(d) for d in citing.documents), citing.total,
+                            " OR ".join(f"cite:{key}" for key in citing.keys))
     return cites, cited_by, same
 
 

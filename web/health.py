@@ -2,7 +2,7 @@
 
 For a monitor (or a person with curl): the index answers a search, the data directory can be
 written and has room, the scheduler runs (under `veille run`, which registers it as
-`app.extensions["veille.scheduler"]`), the last successful crawl is recent enough, and the
+`app.state.scheduler`), the last successful crawl is recent enough, and the
 last digest was not a failure. Public and cheap: no document, address or path is shown.
 """
 
@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from indexer.search.request import SearchRequest
 from veille.core.config import Config
 from veille.core.schedules import parse_interval
-from web import get_catalog, get_space, veille_config
+from web.state import app_state, get_catalog, get_space, veille_config
 
 bp = Blueprint("health", __name__)
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
-CATALOG_CHECK_SECONDS = 300.0      # SQLite's quick check reads the whole catalog: not every call
 MIN_STALE = timedelta(days=1)
 CRON_STALE = timedelta(days=8)     # cron schedules: at worst weekly, plus a day's grace
 
@@ -43,27 +40,6 @@ def crawl_stale_after(config: Config) -> timedelta:
 
 def _age(when: datetime | None, now: datetime) -> int | None:
     return None if when is None else max(0, int((now - when).total_seconds()))
-
-
-class _CatalogCheck:
-    """The last quick check of the catalog, redone when older than CATALOG_CHECK_SECONDS."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.done_at: float | None = None
-        self.problem: str | None = None
-
-    def problem_of(self, catalog) -> str | None:
-        with self.lock:
-            now = time.monotonic()
-            if self.done_at is None or now - self.done_at > CATALOG_CHECK_SECONDS or self.problem:
-                self.problem, self.done_at = catalog.damage(), now
-            return self.problem
-
-
-def _catalog_damage(catalog) -> str | None:
-    check = current_app.extensions.setdefault("veille.catalog_check", _CatalogCheck())
-    return check.problem_of(catalog)
 
 
 def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
@@ -98,7 +74,7 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
     elif free < MIN_FREE_BYTES:
         problems.append(f"data directory: disk almost full ({free // (1024 * 1024)} MB free)")
 
-    scheduler = current_app.extensions.get("veille.scheduler")
+    scheduler = app_state().scheduler
     if scheduler is None:
         report["scheduler"] = {"running": None, "note": "not started by this process (veille serve)"}
     else:
@@ -109,7 +85,7 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
 
     try:
         catalog = get_catalog()
-        damage = _catalog_damage(catalog)
+        damage = app_state().catalog_damage()
         report["catalog"] = {"ok": damage is None}
         if damage:
             problems.append("catalog: endommagé (veille restore d'une sauvegarde)")

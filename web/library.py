@@ -13,9 +13,9 @@ from flask import Blueprint, abort, render_template, request
 
 from indexer.library.sidecar import normalize_path
 from indexer.library.sync import FolderListing, LibraryPathError, library_folder, list_folder, resolve_file
-from web import get_catalog, veille_config
 from web.auth import is_staff
 from web.files import send_path
+from web.state import get_catalog, veille_config
 
 bp = Blueprint("library", __name__)
 

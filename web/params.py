@@ -184,7 +184,7 @@ def parse_state(args, strict: bool = False, staff: bool = False) -> SearchState:
     q = " ".join(args.get("q", "").split())
     if len(q) > MAX_QUERY:
         if strict:
-            raise ParamError(f"q is longer than {MAX_QUERY} characters")
+            raise ParamError(f"q dépasse {MAX_QUERY} caractères")
         q = q[:MAX_QUERY]
         problems.append(f"La recherche a été raccourcie à {MAX_QUERY} caractères.")
 
@@ -193,7 +193,7 @@ def parse_state(args, strict: bool = False, staff: bool = False) -> SearchState:
         values = _unique(v.strip() for v in args.getlist(param) if v.strip())
         if len(values) > MAX_VALUES:
             if strict:
-                raise ParamError(f"at most {MAX_VALUES} values of {param}")
+                raise ParamError(f"au plus {MAX_VALUES} valeurs de {param}")
             values = values[:MAX_VALUES]
         if values:
             filters[param] = values
@@ -207,7 +207,7 @@ def parse_state(args, strict: bool = False, staff: bool = False) -> SearchState:
     sort = args.get("sort", "relevance") or "relevance"
     if sort not in SORTS:
         if strict:
-            raise ParamError(f"sort must be one of {', '.join(SORTS)}")
+            raise ParamError(f"sort doit valoir {' ou '.join(SORTS)}")
         problems.append("Tri inconnu : les résultats sont triés par pertinence.")
         sort = "relevance"
 
@@ -216,10 +216,10 @@ def parse_state(args, strict: bool = False, staff: bool = False) -> SearchState:
         page = int(page_text)
     except ValueError:
         if strict:
-            raise ParamError("page must be a whole number") from None
+            raise ParamError("page doit être un nombre entier") from None
         page = 1
     if strict and not 1 <= page <= MAX_PAGE:
-        raise ParamError(f"page must be between 1 and {MAX_PAGE}")
+        raise ParamError(f"page doit être entre 1 et {MAX_PAGE}")
     page = max(1, min(page, MAX_PAGE))
 
     return SearchState(q=q, filters=MappingProxyType(filters), date_from=date_from,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, g, url_for
+from flask import Flask, g, url_for
 
 from veille.core.config_checks import is_http_url
 from web.params import FACET_LABELS, FACET_PARAMS, SearchState, query_string
+from web.state import veille_config
 
 KIND_LABELS = {
     "juridique": "Texte juridique",
@@ -31,7 +32,7 @@ def safe_http_url(value) -> str | None:
 
 def source_title(slug: str) -> str:
     """The human title of a watched source or library folder, else the slug itself."""
-    config = current_app.config["VEILLE"]
+    config = veille_config()
     for source in config.sources:
         if source.name == slug:
             return source.title

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, redirect, render_template, request
 
 from indexer.search.request import SearchRequest, SearchResults
-from web import get_space, veille_config
 from web.atom import search_feed
 from web.auth import is_staff
 from web.params import (FACET_LABELS, FACET_PARAMS, SearchState, ToggleLinks,
                         page_window, parse_state)
 from web.present import endpoint_url, facet_value_label, search_url, source_title
+from web.state import get_space, veille_config
 
 bp = Blueprint("search", __name__)
 
@@ -145,5 +145,5 @@ def feed():
     body = search_feed(state, found, base_url=config.web.base_url,
                        page_url=search_url(replace(state, page=1)),
                        self_url=search_url(replace(state, page=1), endpoint="search.feed"),
-                       source_name=source_title)
+                       source_name=source_title, tz=config.tz)
     return Response(body, mimetype="application/atom+xml")

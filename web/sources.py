@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from veille.jobs.scheduler import stored_next_runs
+from veille.jobs.scheduler import next_run_times
 from watch.status import source_statuses
-from web import get_catalog, veille_config
 from web.auth import staff_only
+from web.state import get_catalog, veille_config
 
 bp = Blueprint("sources", __name__)
 bp.before_request(staff_only)   # issue 6: sources status is staff only
@@ -18,8 +18,8 @@ PUBLIC_FIELDS = ("name", "title", "kind", "url", "schedule", "enabled", "state",
 
 
 def statuses():
-    config = veille_config()
-    return source_statuses(config, get_catalog(), stored_next_runs(config))
+    config, catalog = veille_config(), get_catalog()
+    return source_statuses(config, catalog, next_run_times(config, catalog))
 
 
 def status_json(status, staff: bool) -> dict:

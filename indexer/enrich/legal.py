@@ -16,86 +16,19 @@ Key shapes (the part after the first colon never contains spaces):
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from types import MappingProxyType
 from urllib.parse import quote
 
+from indexer.enrich.legal_vocabulary import (KNOWN_CODES, LEGIFRANCE, LEGIFRANCE_ID_PREFIXES, NATURE_LABELS,
+                                             NUMBERED_NATURES)
+from indexer.enrich.legal_patterns import (ARTICLES_RE, ARTICLE_NUM_RE, CIRCULAR_NUM_RE,
+                                           CODE_AFTER_RE, CODE_GENERIC_RE, CODE_NAMES,
+                                           CODE_STOP_WORDS, DATED_RE, ELI_RE, LEGIFRANCE_ID_RE,
+                                           NOR_RE, NOT_CODE_NAMES, NUMBERED_RE, NUMBER_MARK,
+                                           TEXT_AFTER_RE, TRANSLATE, date_of_match, fold)
 from veille.core.records import Document
-
-# Natures, as keyed (ASCII) and as shown to users (doc_type facet values).
-NATURE_LABELS = {
-    "loi": "loi",
-    "ordonnance": "ordonnance",
-    "decret": "décret",
-    "arrete": "arrêté",
-    "circulaire": "circulaire",
-    "decision": "décision",
-    "deliberation": "délibération",
-    "avis": "avis",
-    "instruction": "instruction",
-}
-# Natures whose numbers share one yearly sequence (since 1993), so a bare number is unambiguous.
-NUMBERED_NATURES = ("loi", "ordonnance", "decret")
-# Légifrance identifier families worth a key of their own.
-LEGIFRANCE_ID_PREFIXES = ("JORFTEXT", "JORFARTI", "JORFCONT", "LEGITEXT", "LEGIARTI", "LEGISCTA",
-                          "KALITEXT", "CNILTEXT", "JURITEXT", "CETATEXT")
-LEGIFRANCE = "https://www.legifrance.gouv.fr"
-
-MONTHS = {"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
-          "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12}
-
-# Codes cited in the centre's field; anything else spelled "code de/du/des ..." is caught by
-# CODE_GENERIC but only up to a few words, since prose runs on after the name.
-KNOWN_CODES = (
-    "code de l'urbanisme", "code de la construction et de l'habitation",
-    "code général des collectivités territoriales", "code de l'action sociale et des familles",
-    "code de l'environnement", "code civil", "code pénal", "code de commerce", "code du travail",
-    "code de l'éducation", "code de la sécurité sociale", "code de la santé publique",
-    "code général des impôts", "code de justice administrative", "code de procédure civile",
-    "code de procédure pénale", "code de l'expropriation pour cause d'utilité publique",
-    "code de l'entrée et du séjour des étrangers et du droit d'asile",
-    "code général de la propriété des personnes publiques", "code rural et de la pêche maritime",
-    "code des transports", "code de l'énergie", "code électoral", "code de la commande publique",
-    "code des relations entre le public et l'administration", "code du patrimoine",
-    "code du tourisme", "code forestier", "code de la consommation", "code monétaire et financier",
-    "code des assurances", "code de la route", "code de la sécurité intérieure",
-    "code de la défense", "code minier", "code du sport", "code de la voirie routière",
-    "code des postes et des communications électroniques", "code général de la fonction publique",
-    "code de l'organisation judiciaire", "code de la mutualité", "code des juridictions financières",
-    "code du cinéma et de l'image animée", "code de la propriété intellectuelle",
-    "code des marchés publics", "code du domaine public fluvial et de la navigation intérieure",
-    "code du domaine public fluvial", "code des communes", "code des procédures civiles d'exécution",
-    "code de l'aviation civile", "code du domaine de l'état", "code de l'artisanat",
-)
-
-# The usual abbreviations of codes, as people type them in a search (`art. L. 631-7 CCH`).
-CODE_ABBREVIATIONS = {
-    "CCH": "code de la construction et de l'habitation",
-    "CGCT": "code général des collectivités territoriales",
-    "CASF": "code de l'action sociale et des familles",
-    "CSP": "code de la santé publique",
-    "CSS": "code de la sécurité sociale",
-    "CGI": "code général des impôts",
-    "CJA": "code de justice administrative",
-    "CPI": "code de la propriété intellectuelle",
-    "CRPA": "code des relations entre le public et l'administration",
-    "CESEDA": "code de l'entrée et du séjour des étrangers et du droit d'asile",
-    "CGPPP": "code général de la propriété des personnes publiques",
-    "CCP": "code de la commande publique",
-    "CMF": "code monétaire et financier",
-    "CRPM": "code rural et de la pêche maritime",
-    "CSI": "code de la sécurité intérieure",
-    "CPP": "code de procédure pénale",
-    "CPC": "code de procédure civile",
-    "COJ": "code de l'organisation judiciaire",
-    "CGFP": "code général de la fonction publique",
-}
-
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
-_QUOTES = dict.fromkeys(map(ord, "\u2019\u2018\u02bc`´"), "'")
-_TRANSLATE = {**_DASHES, **_QUOTES}
 
 
 @dataclass(frozen=True)
@@ -114,106 +47,10 @@ class LegalRef:
         return key_label(self.key)
 
 
-# ------------------------------------------------------------------ dates
-
-
-_DAY = r"(?P<{p}d>1er|1ᵉʳ|[0-3]?\d)"
-_MONTH = r"(?P<{p}m>janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre)"
-_YEAR = r"(?P<{p}y>1[7-9]\d\d|20\d\d)"
-
-
-def _date_re(prefix: str) -> str:
-    return (_DAY + r"\s+" + _MONTH + r"\s+" + _YEAR).format(p=prefix)
-
-
-DATE_RE = re.compile(_date_re(""), re.IGNORECASE)
-
-
-_ASCII_LOWER = {ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
-
-
-def fold(text: str) -> str:
-    """Lower-case letters without accents, one character for one (offsets stay valid)."""
-    if text.isascii():
-        return text.lower()
-    table = dict(_ASCII_LOWER)
-    for char in set(text):  # a text has few distinct characters: fold each once
-        if not char.isascii():
-            table[ord(char)] = _fold_char(char)
-    return text.translate(table)
-
-
-def _fold_char(char: str) -> str:
-    if char.isascii():
-        return char.lower()
-    base = [c for c in unicodedata.normalize("NFKD", char.lower()) if not unicodedata.combining(c)]
-    return base[0] if len(base) == 1 else char
-
-
-def parse_french_date(text: str) -> date | None:
-    """`21 février 2014`, `1er août 2003` -> date; None if `text` holds no valid date."""
-    match = DATE_RE.search(text.translate(_TRANSLATE))
-    return _date_of(match, "") if match else None
-
-
-def _date_of(match: re.Match, prefix: str) -> date | None:
-    day_text = match.group(prefix + "d")
-    if day_text is None:
-        return None
-    day = 1 if day_text.lower().startswith("1e") or day_text.startswith("1ᵉ") else int(day_text)
-    month = MONTHS[fold(match.group(prefix + "m"))]
-    try:
-        return date(int(match.group(prefix + "y")), month, day)
-    except ValueError:  # "31 février": not a date, so no date rather than a wrong one
-        return None
-
-
-# ------------------------------------------------------------------ patterns
-
-_NUMBER_MARK = r"n\s?(?:[°º˚]|o\b|o(?=\s?\d))\.?\s*"
-_NATURE = (r"(?P<nature>lois?|ordonnances?|d[ée]crets?|arr[êe]t[ée]s?|circulaires?)"
-           # adjectives that sit between the nature and its number or date
-           r"(?:\s+(?:organique|constitutionnelle|simple|conjoint|minist[ée]riel|interminist[ée]riel"
-           r"|pr[ée]fectoral|d[ée]lib[ée]r[ée] en conseil des ministres|en conseil d'[ée]tat))?")
-_NUM = r"(?P<num>\d{2,4}-\d{1,5})(?![\d-])"
-_CIRC_NUM = r"(?P<cnum>[A-Z0-9][\w./-]*\d[\w./-]*)"
-
-NUMBERED_RE = re.compile(
-    r"\b" + _NATURE + r"\s+" + _NUMBER_MARK + _NUM
-    + r"(?:\s+du\s+" + _date_re("x") + r")?", re.IGNORECASE)
-DATED_RE = re.compile(r"\b" + _NATURE + r"\s+du\s+" + _date_re("x"), re.IGNORECASE)
-CIRCULAR_NUM_RE = re.compile(
-    r"\bcirculaires?\s+" + _NUMBER_MARK + _CIRC_NUM + r"(?:\s+du\s+" + _date_re("x") + r")?",
-    re.IGNORECASE)
-
-NOR_RE = re.compile(r"(?<!\w)([A-Z]{4}\d{7}[A-Z])(?!\w)")
-ELI_RE = re.compile(
-    r"(?:https?://(?:www\.)?legifrance\.gouv\.fr)?(/eli/(?P<nat>[a-z_]+)/(?P<y>\d{4})/(?P<m>\d{1,2})"
-    r"/(?P<d>\d{1,2})(?:/[A-Za-z0-9_.-]+)*)")
-LEGIFRANCE_ID_RE = re.compile(r"(?<![A-Za-z0-9])((?:" + "|".join(LEGIFRANCE_ID_PREFIXES) + r")\d{12})(?!\d)")
-
-_ARTICLE_NUM = r"(?:[LRDA]\.?\s?\*?\s?)?\d+(?:-\d+)*(?:\s(?:bis|ter|quater|quinquies))?\b|1er\b"
-ARTICLES_RE = re.compile(
-    r"\barticles?\s+(?P<list>(?:" + _ARTICLE_NUM + r")(?:\s*(?:,|et|à|ou)\s+(?:" + _ARTICLE_NUM
-    + r"))*)(?P<suivants>\s+et\s+suivants)?", re.IGNORECASE)
-ARTICLE_NUM_RE = re.compile(_ARTICLE_NUM, re.IGNORECASE)
-_CODE_NAMES = sorted({fold(c) for c in KNOWN_CODES}, key=len, reverse=True)
-# What follows an article list: "du code de l'urbanisme", "de la loi n° ...".
-CODE_AFTER_RE = re.compile(
-    r"\s*(?:,\s*)?(?:du|de la|de l')\s+(?P<code>" + "|".join(re.escape(c) for c in _CODE_NAMES) + r")\b")
-CODE_GENERIC_RE = re.compile(
-    r"\s*(?:du|de la|de l')\s+(?P<code>code(?:\s+(?:de la|de l'|du|des|de))?\s*[a-z]{3,})")
-TEXT_AFTER_RE = re.compile(r"\s*(?:,\s*)?(?:de la|de l'|du)\s+(?=(?:lois?|ordonnances?|decrets?)\b)")
-
-# "du code susvisé", "du code précité": which code is said elsewhere, not here.
-_NOT_CODE_NAMES = {"susvise", "precite", "mentionne", "vise", "precedent", "suivant"}
-_STOP_WORDS = {"de", "la", "l", "le", "les", "des", "du", "d", "et", "pour", "au", "aux", "a"}
-
-
 def code_slug(name: str) -> str:
     """`code de la construction et de l'habitation` -> `code-construction-habitation`."""
     words = re.split(r"[^a-z0-9]+", fold(name))
-    return "-".join(w for w in words if w and w not in _STOP_WORDS)
+    return "-".join(w for w in words if w and w not in CODE_STOP_WORDS)
 
 
 _CODE_SLUGS = {code_slug(name): name for name in KNOWN_CODES}   # slug -> name
@@ -233,7 +70,7 @@ def document_code(doc: Document) -> str | None:
     from its metadata (`extra["code"]`, a name or a slug), else its library folder
     (`code-de-l-urbanisme/...`), else its title or first lines (`... du code de
     l'urbanisme`). None for anything else: a text citing codes belongs to none."""
-    title = (doc.title or "").translate(_TRANSLATE)
+    title = (doc.title or "").translate(TRANSLATE)
     if not _TITLE_ARTICLE_RE.match(title):
         return None
     given = str((doc.extra or {}).get("code") or "")
@@ -245,8 +82,8 @@ def document_code(doc: Document) -> str | None:
         slug = code_slug(part)
         if slug in _CODE_SLUGS:
             return slug
-    head = fold(title + " " + (doc.content or doc.summary or "")[:300].translate(_TRANSLATE))
-    for name in _CODE_NAMES:
+    head = fold(title + " " + (doc.content or doc.summary or "")[:300].translate(TRANSLATE))
+    for name in CODE_NAMES:
         if name in head:
             return code_slug(name)
     return None
@@ -274,7 +111,7 @@ def extract_legal_refs(text: str) -> list[LegalRef]:
     """Every legal reference in `text`, in order of appearance, each key once (first match)."""
     if not text:
         return []
-    text = text.translate(_TRANSLATE)
+    text = text.translate(TRANSLATE)
     folded = fold(text)
     refs: list[LegalRef] = []
     refs += _numbered_refs(text)
@@ -299,12 +136,12 @@ def _numbered_refs(text: str) -> list[LegalRef]:
     refs = []
     for match in NUMBERED_RE.finditer(text):
         nature = _nature_key(match.group("nature"))
-        when = _date_of(match, "x")
+        when = date_of_match(match, "x")
         if nature == "circulaire":
             continue  # circulaire numbers are free-form: CIRCULAR_NUM_RE below
         refs.append(LegalRef(nature, f"{nature}:{match.group('num')}", match.group(0), when, match.start()))
     for match in CIRCULAR_NUM_RE.finditer(text):
-        when = _date_of(match, "x")
+        when = date_of_match(match, "x")
         key = f"circulaire:{when.isoformat()}" if when else f"circulaire:{match.group('cnum')}"
         refs.append(LegalRef("circulaire", key, match.group(0), when, match.start()))
     return refs
@@ -313,7 +150,7 @@ def _numbered_refs(text: str) -> list[LegalRef]:
 def _dated_refs(text: str) -> list[LegalRef]:
     refs = []
     for match in DATED_RE.finditer(text):
-        when = _date_of(match, "x")
+        when = date_of_match(match, "x")
         if when is None:
             continue
         nature = _nature_key(match.group("nature"))
@@ -327,7 +164,7 @@ def _article_refs(text: str, folded: str) -> list[LegalRef]:
         end = match.end()
         suffix, matched_end = "", end
         code = CODE_AFTER_RE.match(folded, end) or CODE_GENERIC_RE.match(folded, end)
-        if code and code.group("code").split()[-1] not in _NOT_CODE_NAMES:
+        if code and code.group("code").split()[-1] not in NOT_CODE_NAMES:
             suffix = ":" + code_slug(code.group("code"))
             matched_end = code.end()
         elif after := TEXT_AFTER_RE.match(folded, end):
@@ -386,8 +223,8 @@ def identify_all(title: str, text: str = "", url: str | None = None) -> tuple[st
     Légifrance id, else their NOR, else their ELI. Date keys (`arrete:2021-03-05`) come last:
     they let citations by date find the text but are not unique, so never name it alone.
     """
-    title = (title or "").translate(_TRANSLATE)
-    head = (text or "")[:2000].translate(_TRANSLATE)
+    title = (title or "").translate(TRANSLATE)
+    head = (text or "")[:2000].translate(TRANSLATE)
     nor_labels = _NOR_LABEL_RE.findall(head)
     keys: list[str] = []
     dated: list[str] = []
@@ -399,10 +236,10 @@ def identify_all(title: str, text: str = "", url: str | None = None) -> tuple[st
     if match and _nature_key(match.group("nature")) != "circulaire":
         nature = _nature_key(match.group("nature"))
         keys.append(f"{nature}:{match.group('num')}")
-        if when := _date_of(match, "x"):
+        if when := date_of_match(match, "x"):
             dated.append(f"{nature}:{when.isoformat()}")
     elif match := _TITLE_DATED_RE.match(title):
-        if when := _date_of(match, "x"):
+        if when := date_of_match(match, "x"):
             dated.append(f"{_nature_key(match.group('nature'))}:{when.isoformat()}")
     legal_source = bool(keys or dated)
     for ident in LEGIFRANCE_ID_RE.findall(url or ""):
@@ -513,7 +350,7 @@ def _search_words(key: str) -> str:
 # ------------------------------------------------------------------ queries
 
 _QUERY_NUMBER_RE = re.compile(
-    r"(?:\b(?P<nature>lois?|ordonnances?|d[ée]crets?)\s+(?:" + _NUMBER_MARK + r")?)?"
+    r"(?:\b(?P<nature>lois?|ordonnances?|d[ée]crets?)\s+(?:" + NUMBER_MARK + r")?)?"
     r"(?<![\w-])(?P<num>(?:\d\d|19\d\d|20\d\d)-\d{1,5})(?![\w-])", re.IGNORECASE)
 
 
@@ -529,7 +366,7 @@ class QueryReference:
 def query_references(query: str) -> list[QueryReference]:
     """References in a search query: `loi 2014-173` -> loi:2014-173; a bare `2014-173` -> every
     nature sharing the number sequence; NOR, ELI, Légifrance ids; an article of a named text."""
-    query = (query or "").translate(_TRANSLATE)
+    query = (query or "").translate(TRANSLATE)
     found: list[QueryReference] = []
     for ref in _article_refs(query, fold(query)):
         if ":" in ref.key[len("article:"):]:  # of a named code or text only
@@ -580,7 +417,7 @@ def document_identity(doc: Document) -> tuple[str, ...]:
     keys = list(identify_all(doc.title, doc.content or doc.summary, doc.url))
     code = document_code(doc)
     if code:
-        number = _TITLE_ARTICLE_RE.match((doc.title or "").translate(_TRANSLATE)).group("num")
+        number = _TITLE_ARTICLE_RE.match((doc.title or "").translate(TRANSLATE)).group("num")
         keys.append(f"article:{_article_id(number)}:{code}")
     recorded = []
     if extra.get("jorftext"):
@@ -596,6 +433,63 @@ def document_identity(doc: Document) -> tuple[str, ...]:
     return tuple(dict.fromkeys(numbered + others + [k for k in every if is_date_key(k)]))
 
 
+def link_keys(link: dict) -> tuple[str, ...]:
+    """The keys of a text a source links to in a structured way (the DILA's `LIENS/LIEN`,
+    recorded as `extra["links"]`: nature, number, cid, target, article, nor, signed, title):
+    the key it is cited by first, then other keys prose may cite the same text by (its NOR,
+    its Légifrance id, its date). () when the link names nothing keyable."""
+    nature = _nature_key(str(link.get("nature") or ""))
+    number = str(link.get("number") or "").strip()
+    cid = str(link.get("cid") or "").strip()
+    target = str(link.get("target") or "").strip()
+    article = str(link.get("article") or "").strip()
+    signed = str(link.get("signed") or "").strip()
+    aliases = []
+    if nature == "code":
+        title = str(link.get("title") or "").translate(TRANSLATE).split(" - art")[0]
+        slug = code_slug(title)
+        if article and ARTICLE_NUM_RE.fullmatch(article):
+            number_id = _article_id(article)
+            keys = [f"article:{number_id}:{slug}"] if slug in _CODE_SLUGS else []
+            keys.append(f"article:{number_id}")   # as prose keys "articles L. 211-15 et D. 211-8"
+        else:
+            keys = [f"legitext:{cid}"] if cid.startswith("LEGITEXT") else []
+        if target.startswith("LEGIARTI"):
+            aliases.append(f"legiarti:{target}")
+        return tuple(dict.fromkeys(keys + aliases))
+    if nature in NUMBERED_NATURES and re.fullmatch(r"\d{2,4}-\d{1,5}", number):
+        text_key = f"{nature}:{number}"
+    elif LEGIFRANCE_ID_RE.fullmatch(cid):
+        text_key = f"{cid[:8].lower()}:{cid}"
+    else:
+        return ()
+    keys = [text_key]
+    if article and text_key.split(":")[0] in NUMBERED_NATURES and ARTICLE_NUM_RE.fullmatch(article):
+        keys.insert(0, f"article:{_article_id(article)}:{text_key}")
+    if LEGIFRANCE_ID_RE.fullmatch(cid):
+        aliases.append(f"{cid[:8].lower()}:{cid}")
+    if LEGIFRANCE_ID_RE.fullmatch(target) and target != cid:
+        aliases.append(f"{target[:8].lower()}:{target}")
+    if NOR_RE.fullmatch(str(link.get("nor") or "")):
+        aliases.append(f"nor:{link['nor']}")
+    if nature in NATURE_LABELS and re.fullmatch(r"\d{4}-\d\d-\d\d", signed):
+        aliases.append(f"{nature}:{signed}")
+    return tuple(dict.fromkeys(keys + aliases))
+
+
+def cited_by_links(links, prose: list[str]) -> list[str]:
+    """What a text cites: the keys found in its prose, each replaced by the key of the
+    structured link naming the same text, then the linked texts prose did not name; each
+    once. A whole code is left out when some of its articles are linked."""
+    linked = [keys for keys in (link_keys(link) for link in links or () if isinstance(link, dict)) if keys]
+    codes_with_articles = {str(link.get("cid")) for link in links or ()
+                           if isinstance(link, dict) and link.get("article")}
+    linked = [keys for keys in linked
+              if not (keys[0].startswith("legitext:") and keys[0][9:] in codes_with_articles)]
+    primary = {alias: keys[0] for keys in linked for alias in keys}
+    return list(dict.fromkeys([primary.get(key, key) for key in prose] + [keys[0] for keys in linked]))
+
+
 def enrich_legal(doc: Document) -> Document:
     """`doc` with its legal identity and references in `extra` and, for a legal text, its
     nature as `doc_type`:
@@ -603,12 +497,13 @@ def enrich_legal(doc: Document) -> Document:
     - `legal_id`: the key of the text itself (`loi:2014-173`), or absent;
     - `legal_ids`: every key naming the text itself (number, NOR, ELI, Légifrance id, date);
     - `legal_refs`: `legal_ids` then every key the text cites, so that searching a key finds
-      the text itself and every text citing it;
+      the text itself and every text citing it (the source's structured links, when it
+      recorded some in `extra["links"]`, merged with the references found in prose);
     - `nor`, when the text states its own NOR and no source recorded one.
     """
     ids = document_identity(doc)
     text = "\n".join(p for p in (doc.title, doc.summary, doc.content) if p)[:MAX_SCAN_CHARS]
-    cited = [key for key in legal_keys(text) if key not in ids]
+    cited = [key for key in cited_by_links((doc.extra or {}).get("links"), legal_keys(text)) if key not in ids]
     extra = {k: v for k, v in (doc.extra or {}).items() if k not in ("legal_id", "legal_ids", "legal_refs")}
     legal_id = next((k for k in ids if not is_date_key(k)), None)
     if legal_id:
@@ -623,7 +518,7 @@ def enrich_legal(doc: Document) -> Document:
     code = document_code(doc)
     if code:
         extra["code"] = code
-        number = _TITLE_ARTICLE_RE.match((doc.title or "").translate(_TRANSLATE)).group("num")
+        number = _TITLE_ARTICLE_RE.match((doc.title or "").translate(TRANSLATE)).group("num")
         extra["article"] = re.sub(r"[\s.*]", "", number).lower()   # as the search analysis writes it
     doc_type = doc.doc_type
     if ids and not doc_type:
@@ -636,3 +531,18 @@ def cited_keys(doc: Document) -> list[str]:
     """What `doc` cites: its legal_refs that do not name itself."""
     own = set((doc.extra or {}).get("legal_ids", ()))
     return [k for k in (doc.extra or {}).get("legal_refs", ()) if k not in own]
+
+
+def text_key(key: str) -> str:
+    """The text an article key belongs to: `article:55:loi:2000-1208` -> `loi:2000-1208`;
+    any other key is its own text."""
+    if key.startswith("article:"):
+        within = key.split(":", 2)[2] if key.count(":") >= 2 else ""
+        if within.split(":")[0] in NATURE_LABELS:
+            return within
+    return key
+
+
+def cited_texts(doc: Document) -> list[str]:
+    """What `doc` cites, each article also as its text: citing article 5 of a law cites the law."""
+    return list(dict.fromkeys(k for key in cited_keys(doc) for k in (key, text_key(key))))

@@ -21,6 +21,8 @@ Windows-1252; headers in French or English, case and accents ignored:
     résumé (summary)                  a short summary shown in results
     visibilité (visibility)           public (anyone) or interne (staff only); empty: the
                                       folder's `visibility` in sources.yaml
+    code                              for an article of a code, the code's name
+                                      (« code de l'urbanisme »); else its folder or heading says it
 
 metadata.yaml — a mapping from the file's path to the same keys in English:
 
@@ -67,6 +69,7 @@ class SidecarEntry:
     doc_type: str = ""
     summary: str = ""
     visibility: str = ""            # "" when the folder's setting applies
+    code: str = ""                  # the code an article belongs to
 
     def digest(self) -> str:
         """A short hash of what the entry says, to notice when it changes."""
@@ -94,8 +97,9 @@ _COLUMNS = {
     "type": "doc_type", "doc_type": "doc_type", "type de document": "doc_type",
     "resume": "summary", "summary": "summary", "description": "summary",
     "visibilite": "visibility", "visibility": "visibility", "acces": "visibility",
+    "code": "code",
 }
-_YAML_KEYS = ("title", "authors", "date", "themes", "territories", "doc_type", "summary", "visibility")
+_YAML_KEYS = ("title", "authors", "date", "themes", "territories", "doc_type", "summary", "visibility", "code")
 _YEAR = re.compile(r"^(1[89]\d\d|2[01]\d\d)$")
 
 
@@ -156,6 +160,7 @@ def _entry(path: str, values: dict, separators: str, where: str, problems: list[
         doc_type=str(values.get("doc_type") or "").strip(),
         summary=str(values.get("summary") or "").strip(),
         visibility=visibility,
+        code=str(values.get("code") or "").strip(),
     )
 
 

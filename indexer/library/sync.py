@@ -228,6 +228,7 @@ def build_document(library: str, relpath: str, extracted: Extracted, *, sha256: 
         status_reason=extracted.reason,
         visibility=entry.visibility or visibility,
         extra=MappingProxyType({
+            **({"code": entry.code} if entry.code else {}),
             "file_name": name,
             "size": size,
             "sidecar": sidecar.digest() if sidecar else "",

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from veille.storage.catalog import Catalog
-from indexer.enrich.legal import NATURE_LABELS, cited_keys, is_date_key, key_label, legifrance_url
+from indexer.enrich.legal import cited_keys, is_date_key, key_label, legifrance_url, text_key
+from indexer.enrich.legal_vocabulary import NATURE_LABELS
 from veille.core.records import Document
 
 
@@ -29,13 +30,13 @@ class Citation:
         return self.documents[0] if self.documents else None
 
 
-def _text_key(key: str) -> str:
-    """The text an article key belongs to: `article:55:loi:2000-1208` -> `loi:2000-1208`."""
-    if key.startswith("article:"):
-        within = key.split(":", 2)[2] if key.count(":") >= 2 else ""
-        if within.split(":")[0] in NATURE_LABELS:
-            return within
-    return key
+@dataclass(frozen=True)
+class CitedBy:
+    """The newest documents citing a text, and how many do in all."""
+
+    documents: tuple[Document, ...]
+    total: int
+    keys: tuple[str, ...] = ()           # the keys naming the text, which they cite it by
 
 
 def _by_date(docs: Iterable[Document]) -> list[Document]:
@@ -45,7 +46,7 @@ def _by_date(docs: Iterable[Document]) -> list[Document]:
 def cites(catalog: Catalog, doc: Document) -> list[Citation]:
     """The texts `doc` cites, in the order it cites them, each resolved to local copies."""
     keys = cited_keys(doc)
-    targets = {key: _text_key(key) for key in keys}
+    targets = {key: text_key(key) for key in keys}
     found = catalog.legal_keys.documents(set(targets.values()), "self")
     docs = catalog.documents.get_many({i for ids in found.values() for i in ids if i != doc.id})
     citations = []
@@ -62,7 +63,8 @@ def own_keys(doc: Document) -> list[str]:
 
 def cited_by(catalog: Catalog, doc: Document) -> list[Document]:
     """Documents of the catalog citing `doc` (by number, NOR, ELI, Légifrance id, date, or one
-    of its articles), newest first; `doc`'s own copies from other sources are not citations."""
+    of its articles), newest first; `doc`'s own copies from other sources are not citations.
+    Every one of them is read: for an index that cannot answer (see `DocumentSpace.cited_by`)."""
     own = own_keys(doc)
     if not own:
         return []

@@ -117,6 +117,9 @@ class Compiler:
         b = self.backend
         hints = [b.boost(b.phrase(f, pair, slop=PROXIMITY_SLOP), FIELD_BOOSTS.get(f, 1.0) * PROXIMITY_BOOST)
                  for pair in pairs for f in b.text_fields]
+        if len(terms) > 2:   # all the words, in the order typed, as one expression
+            hints += [b.boost(b.phrase(f, terms), FIELD_BOOSTS.get(f, 1.0) * PROXIMITY_BOOST * len(terms))
+                      for f in b.text_fields]
         # the words as typed (accents and case aside) say a little more than their variants
         exact = [folded for word in words if (folded := fold_word(word.text))]
         hints += [b.boost(b.term(SPELL_FIELD, folded), EXACT_BOOST) for folded in dict.fromkeys(exact)]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.enrich.legal import CODE_ABBREVIATIONS, KNOWN_CODES, code_slug
+from indexer.enrich.legal import code_slug
+from indexer.enrich.legal_vocabulary import CODE_ABBREVIATIONS, KNOWN_CODES
 from indexer.enrich.synonyms import SynonymTable
 from indexer.search.analysis import analyze
 from indexer.search.query import And, Node, Not, Or, Phrase, Word

@@ -31,7 +31,7 @@ MIN_WILDCARD_LETTERS = 2        # letters before the first * or ?: `a*` would me
 MAX_DEPTH = 16
 
 # Canonical query fields, with the spellings people type (folded: accents and case optional).
-QUERY_FIELDS = ("title", "source", "theme", "kind", "type", "territory", "ref", "year", "code")
+QUERY_FIELDS = ("title", "source", "theme", "kind", "type", "territory", "ref", "cite", "year", "code")
 FIELD_ALIASES = {
     "title": "title", "titre": "title",
     "source": "source", "site": "source",
@@ -41,6 +41,7 @@ FIELD_ALIASES = {
     "territory": "territory", "territories": "territory", "territoire": "territory",
     "commune": "territory", "lieu": "territory",
     "ref": "ref", "reference": "ref", "references": "ref",
+    "cite": "cite", "cites": "cite",
     "year": "year", "annee": "year",
     "code": "code",
 }

@@ -20,6 +20,12 @@ class IndexOutdated(VeilleError):
     code = "index_outdated"
 
 
+class IndexDamaged(VeilleError):
+    """Files of the index were deleted from under it: rebuild it (or restore a backup)."""
+
+    code = "index_damaged"
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     q: str = ""

@@ -19,7 +19,6 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from datetime import date
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -27,20 +26,19 @@ from typing import Iterator
 from indexer.enrich.legal import is_date_key, query_keys
 from indexer.enrich.synonyms import SYNONYMS_FILE, SynonymFile
 from indexer.search import citations, indexes
-from indexer.search.analysis import analyze, fold, fold_word
+from indexer.search.analysis import fold
 from indexer.search.backend import Backend, Query
-from indexer.search.citations import Citation
+from indexer.search.citations import Citation, CitedBy
 from indexer.search.compile import Compiler
 from indexer.search.expand import Expander
 from indexer.search.fields import (FACET_FIELDS, MAX_FACET_VALUES, SINGLE_VALUED, SPELL_FIELD,
                                    indexed_document, local_date, local_day_bounds)
 from indexer.search.highlight import highlighter_for, snippet
-from indexer.search.query import ParsedQuery, parse_query, suggestion_words
-from indexer.search.request import Hit, IndexOutdated, SearchRequest, SearchResults
+from indexer.search.query import ParsedQuery, parse_query
+from indexer.search.request import Hit, IndexDamaged, IndexOutdated, SearchRequest, SearchResults
 from indexer.search.similar import similar_query
-from indexer.search.suggest import MAX_WORDS_PER_REQUEST, Vocabulary
+from indexer.search.suggest import Vocabulary, did_you_mean
 from veille.core.config import Config
-from veille.core.errors import VeilleError
 from veille.core.facets import BY_NAME, FACET_NAMES
 from veille.core.progress import Progress, no_progress
 from veille.core.records import VISIBILITY_PUBLIC, Document
@@ -52,6 +50,7 @@ BATCH = 500          # documents per commit when indexing what is pending
 RELAX_BELOW = 3      # fewer documents holding every word: those holding most of them follow
 RELAXED_CANDIDATES = 500   # best matches of a best-match search ranked by the words they hold
 CACHE_PAGES = 256    # recent result pages kept
+CITED_BY_SHOWN = 20  # newest documents citing a text, listed on its page
 PUBLIC = VISIBILITY_PUBLIC
 
 
@@ -101,28 +100,15 @@ class _Opened:
             self.pages.clear()
 
 
-# The days a date filter may name: the engines store instants between 1678 and 2262
-# (tantivy), and `to=9999-12-31` would overflow; no document is dated outside, so
-# clamping a filter to them changes no result.
-FIRST_DAY, LAST_DAY = date(1700, 1, 1), date(2200, 12, 31)
-
-
-def _in_range(day: date) -> date:
-    return min(max(day, FIRST_DAY), LAST_DAY)
-
-
-class IndexDamaged(VeilleError):
-    code = "index_damaged"
-
-
 class DocumentSpace:
     """Catalog and index of one data directory. Safe to share between threads."""
 
-    def __init__(self, config: Config, synonyms_path: Path | None = None):
+    def __init__(self, config: Config, synonyms_path: Path | None = None, catalog: Catalog | None = None):
+        """`catalog`: one the caller already has open (the web app's, the scheduler's)."""
         self.config = config
         self.layout = config.layout
         self.engine_name = config.search.engine
-        self.catalog = Catalog.open(config.layout)
+        self.catalog = catalog or Catalog.open(config.layout)
         self.root = self.layout.search
         self._lock = threading.RLock()
         self._opened: _Opened | None = None
@@ -230,7 +216,7 @@ class DocumentSpace:
         hits = self._hits(answer.ranked, shown, compiler, request.highlight, by_date, request.include_internal)
         suggestion = ""
         if parsed.root is not None and request.suggest:
-            suggestion = self._suggest(opened, parsed, scope.visible)
+            suggestion = did_you_mean(opened.backend, opened.vocabulary, parsed, scope.visible)
         return SearchResults(total=answer.total, page=answer.page, per_page=answer.per_page,
                              hits=tuple(hits), facets=answer.facets, notice=parsed.notice,
                              suggestion=suggestion, expansions=expansions, relaxed=relaxed,
@@ -292,8 +278,8 @@ class DocumentSpace:
         tz = self.config.tz
         out = []
         if request.date_from or request.date_to:
-            start = local_day_bounds(_in_range(request.date_from), tz)[0] if request.date_from else None
-            end = local_day_bounds(_in_range(request.date_to), tz)[1] if request.date_to else None
+            start = local_day_bounds(request.date_from, tz)[0] if request.date_from else None
+            end = local_day_bounds(request.date_to, tz)[1] if request.date_to else None
             out.append(backend.date_range("date", start, end))
         if request.first_seen_after:
             out.append(backend.date_range("first_seen", local_day_bounds(request.first_seen_after, tz)[0], None))
@@ -344,33 +330,6 @@ class DocumentSpace:
                 visibility=doc.visibility))
         return hits
 
-    def _suggest(self, opened: _Opened, parsed: ParsedQuery, visible: Query | None) -> str:
-        backend = opened.backend
-
-        def found(query: Query) -> bool:
-            return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
-
-        replacements = {}
-        looked_up = 0
-        for word in suggestion_words(parsed):
-            if looked_up >= MAX_WORDS_PER_REQUEST:
-                break   # the request's budget: the other words stay as typed
-            terms = analyze(word)
-            if not terms:
-                continue
-            known = backend.any_of([backend.term(f, t) for t in terms for f in backend.text_fields])
-            if (found(known) if visible is not None
-                    else any(backend.doc_freq(f, t) for t in terms for f in backend.text_fields)):
-                continue
-            folded = fold_word(word)
-            if not folded:
-                continue
-            looked_up += 1
-            best = opened.vocabulary.closest(folded, lambda w: found(backend.term(SPELL_FIELD, w)))
-            if best:
-                replacements[word] = best
-        return parsed.replace_words(replacements).text() if replacements else ""
-
     def similar(self, doc_id: str, limit: int = 5, include_internal: bool = False) -> list[Document]:
         doc = self.document(doc_id, include_internal)
         if doc is None:
@@ -406,11 +365,29 @@ class DocumentSpace:
         return [replace(c, documents=tuple(d for d in c.documents if _visible(d, include_internal)))
                 for c in citations.cites(self.catalog, doc)]
 
-    def cited_by(self, doc_id: str, include_internal: bool = False) -> list[Document]:
-        """Documents of the catalog citing this legal text ("cité par"), newest first."""
+    def cited_by(self, doc_id: str, include_internal: bool = False, limit: int | None = None) -> CitedBy:
+        """Documents citing this legal text ("cité par"): the `limit` newest the reader may
+        see, and how many there are. Asked of the index, so a text cited ten thousand
+        times costs what a search does."""
+        limit = CITED_BY_SHOWN if limit is None else limit
         doc = self.document(doc_id, include_internal)
-        found = citations.cited_by(self.catalog, doc) if doc else []
-        return [d for d in found if _visible(d, include_internal)]
+        own = tuple(citations.own_keys(doc)) if doc else ()
+        if not own:
+            return CitedBy((), 0)
+        backend = self.backend()
+        if "cites" not in backend.fields:   # an index of the previous release: from the catalog
+            found = [d for d in citations.cited_by(self.catalog, doc) if _visible(d, include_internal)]
+            return CitedBy(tuple(found[:limit]), len(found), own)
+        # its copies from other sources name it too, they do not cite it
+        copies = [doc.id, *(d.id for d in citations.same_as(self.catalog, doc))]
+        hidden = () if include_internal else tuple(self.catalog.documents.internal_pending_ids())
+        visible = self._visibility(backend, SearchRequest(include_internal=include_internal), hidden)
+        query = backend.all_of([backend.values("cites", list(own))] + ([visible] if visible is not None else []))
+        query = backend.excluding(query, [backend.values("id", copies)])
+        ids = [i for i, _ in _window(backend, query, 0, limit, by_date=True)]
+        cards = self.catalog.documents.cards(ids)
+        shown = tuple(cards[i] for i in ids if i in cards and _visible(cards[i], include_internal))
+        return CitedBy(shown, backend.count(query), own)
 
     def same_as(self, doc_id: str, include_internal: bool = False) -> list[Document]:
         """The same legal text from other sources (feed item, API text, library PDF)."""

@@ -25,6 +25,11 @@ from typing import Callable, Iterable
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import extract
 
+from indexer.search.analysis import analyze, fold_word
+from indexer.search.backend import Backend, Query
+from indexer.search.fields import SPELL_FIELD
+from indexer.search.query import ParsedQuery, suggestion_words
+
 MIN_WORD_LETTERS = 3
 MAX_WORD_LETTERS = 30
 VOCABULARY_PER_LETTER = 20_000
@@ -95,3 +100,32 @@ class Vocabulary:
             if visible(candidate):
                 return candidate
         return None
+
+
+def did_you_mean(backend: Backend, vocabulary: Vocabulary, parsed: ParsedQuery, visible: Query | None) -> str:
+    """The query with each unknown word replaced by the closest word of the index that the
+    visitor may see (`visible`: None for all), or "" when there is nothing to offer."""
+
+    def found(query: Query) -> bool:
+        return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
+
+    replacements = {}
+    looked_up = 0
+    for word in suggestion_words(parsed):
+        if looked_up >= MAX_WORDS_PER_REQUEST:
+            break   # the request's budget: the other words stay as typed
+        terms = analyze(word)
+        if not terms:
+            continue
+        known = backend.any_of([backend.term(f, t) for t in terms for f in backend.text_fields])
+        if (found(known) if visible is not None
+                else any(backend.doc_freq(f, t) for t in terms for f in backend.text_fields)):
+            continue
+        folded = fold_word(word)
+        if not folded:
+            continue
+        looked_up += 1
+        best = vocabulary.closest(folded, lambda w: found(backend.term(SPELL_FIELD, w)))
+        if best:
+            replacements[word] = best
+    return parsed.replace_words(replacements).text() if replacements else ""

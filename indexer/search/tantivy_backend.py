@@ -25,8 +25,9 @@ from typing import Iterable, Sequence
 import tantivy
 from tantivy import Occur, Query
 
-from indexer.search.analysis import FOLDED, STEMMED, analyzer_chain, kept_text
-from indexer.search.fields import KEYWORD_FIELDS, NEW_FIELDS, SPELL_FIELD, TEXT_FIELDS, IndexedDocument
+from indexer.search.analysis import FOLDED, STEMMED, analyzer_chain, kept_words
+from indexer.search.fields import (KEYWORD_FIELDS, MAX_SPELL_CHARS, NEW_FIELDS, SPELL_FIELD, TEXT_FIELDS,
+                                   IndexedDocument)
 from indexer.search.request import DAMAGED_HINT, IndexOutdated
 from veille.core.errors import VeilleError
 
@@ -118,9 +119,17 @@ class TantivyBackend:
     def _document(self, doc: IndexedDocument) -> tantivy.Document:
         out = tantivy.Document()
         out.add_text("id", doc.id)
+        # Each text's words are split and sifted once: the spell field takes the distinct
+        # words of the same lists (it keeps no positions nor frequencies).
+        spell: dict[str, None] = {}
         for name in TEXT_FIELDS:
-            out.add_text(name, kept_text(getattr(doc, name)))
-        out.add_text(SPELL_FIELD, kept_text(doc.spell_text))
+            text = getattr(doc, name)
+            words = kept_words(text)
+            out.add_text(name, " ".join(words))
+            if len(text) > MAX_SPELL_CHARS:
+                words = kept_words(text[:MAX_SPELL_CHARS])
+            spell.update(dict.fromkeys(words))
+        out.add_text(SPELL_FIELD, " ".join(spell))
         for name in KEYWORD_FIELDS:
             for value in doc.keywords.get(name, ()):
                 out.add_text(name, value)

@@ -169,6 +169,10 @@ def read_items(reader: Reader, section: Section, items: Items, node: yaml.Node |
     if top is None:   # reading the top level: rules look at its values as they are read
         top = values
     for setting in section.settings:
+        fallback = section.kind_defaults.get(values.get("kind"), {}).get(setting.key)
+        if fallback is not None and setting.key not in items:
+            values[setting.key] = fallback
+            continue
         values[setting.key] = read_setting(reader, setting, items, node, key, top)
     allowed = list(section.keys())
     if section.kinds:

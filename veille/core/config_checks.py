@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -117,6 +118,15 @@ def schedule(value: str) -> str | None:
 def schedule_or_off(value: str) -> str | None:
     problem = None if value == "off" else schedule(value)
     return problem and f"{problem} (ou « off »)"
+
+
+def iso_date(value: str) -> str | None:
+    """A calendar date written `AAAA-MM-JJ`."""
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return f"date invalide {quoted(value)} (attendu : AAAA-MM-JJ)"
+    return None
 
 
 def time_zone(value: str) -> str | None:

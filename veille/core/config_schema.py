@@ -13,8 +13,9 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from veille.core.config_checks import (Check, at_least, at_most, between, css_selector, email_address,
-                                       env_name, fold, greater_than, http_url, source_url, no_line_break, not_negative,
-                                       one_of, schedule, schedule_or_off, sender_address, slug, time_zone)
+                                       env_name, fold, greater_than, http_url, iso_date, no_line_break,
+                                       not_negative, one_of, schedule, schedule_or_off, sender_address, slug,
+                                       source_url, time_zone)
 from veille.core.config_yaml import did_you_mean, quoted
 from veille.core.facets import ALERT_FILTERS
 from veille.core.records import KINDS, VISIBILITIES, VISIBILITY_INTERNAL, VISIBILITY_PUBLIC
@@ -70,6 +71,9 @@ class Section:
     refused: Mapping[str, str] = field(default_factory=dict)   # keys refused with a reason
     # Extra settings per value of the `kind` key, read into the `options` value.
     kinds: Mapping[str, "Section"] = field(default_factory=dict)
+    # Values a kind gives to keys of the table left out (kind -> key -> value): a
+    # `dila-jorf` source needs no `url`, the DILA's directory being public.
+    kind_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Setting:
         for setting in self.settings:
@@ -151,6 +155,9 @@ SEARCH_ENGINES = ("whoosh", "tantivy")
 LEGIFRANCE_NATURES = ("loi", "ordonnance", "decret", "arrete", "circulaire", "decision",
                       "deliberation", "avis", "instruction", "rapport", "liste", "tableau", "annonce")
 
+# The JORF open-data directory of the DILA: public, no registration.
+DILA_JORF_URL = "https://echanges.dila.gouv.fr/OPENDATA/JORF/"
+
 SOURCE_KINDS: Mapping[str, Section] = MappingProxyType({
     "feed": Section((
         Setting("fetch_full", bool, False, "follow each entry's link and store the page or document"),
@@ -183,16 +190,39 @@ SOURCE_KINDS: Mapping[str, Section] = MappingProxyType({
                 "PISTE's OAuth token URL", check=http_url),
         Setting("max_issues", int, 10, "most Journal officiel issues read in one run", check=at_least(1)),
     )),
+    "dila-jorf": Section((
+        Setting("natures", STRINGS, (), "natures of the Journal officiel texts kept (`loi`, `décret`, "
+                "`arrêté`…; accents and case do not matter)",
+                check=one_of(LEGIFRANCE_NATURES, fold=fold)),
+        Setting("ministries", STRINGS, (), "ministries of the texts kept (part of the name is enough)"),
+        Setting("keywords", STRINGS, (), "words or phrases, one of which a kept text (or its JO "
+                "keywords) must contain"),
+        Setting("query", str, help="a search, in the query language of the search box, or the name "
+                "of an alert, that a kept text must match"),
+        Setting("global_dump", bool, False, "first run only: read the newest global dump "
+                "(`Freemium_jorf_global_*.tar.gz`) before the daily deliveries"),
+        Setting("since", str, help="texts published before this date (`AAAA-MM-JJ`) are not kept; "
+                "deliveries older than it are not read", check=iso_date),
+        Setting("until", str, help="texts published after this date (`AAAA-MM-JJ`) are not kept "
+                "from the global dump", check=iso_date),
+        Setting("max_archives", int, 30, "most archives read in one run (the next run goes on)",
+                check=at_least(1)),
+        Setting("max_archive_mb", int, 4096, "largest archive downloaded", check=at_least(1)),
+        Setting("max_files", int, 5_000_000, "most files read in one archive", check=at_least(1)),
+        Setting("max_file_kb", int, 10_240, "largest XML file of an archive read", check=at_least(1)),
+        Setting("max_texts", int, 20_000, "most texts kept from one archive", check=at_least(1)),
+    )),
 })
 
 SOURCE = Section((
     Setting("name", str, help="unique slug (`a-z`, digits, `-`, `_`)", check=slug, required=True),
     Setting("title", str, help="name shown to users", shown_default="the slug"),
-    Setting("kind", str, help="`feed`, `page`, `change` or `legifrance`", check=one_of(SOURCE_KINDS),
-            required=True),
-    Setting("url", str, help="http(s) address of the feed, page or API; `${NAME}` in it is replaced "
-            "by the environment variable NAME when fetching (credentials, API keys), and "
-            "passwords and keys are masked wherever the address is shown",
+    Setting("kind", str, help="`feed`, `page`, `change`, `legifrance` or `dila-jorf`",
+            check=one_of(SOURCE_KINDS), required=True),
+    Setting("url", str, help="http(s) address of the feed, page or API (`dila-jorf`: the JORF "
+            "open-data directory, the DILA's when left out); `${NAME}` in it is replaced by the "
+            "environment variable NAME when fetching (credentials, API keys), and passwords and "
+            "keys are masked wherever the address is shown",
             check=source_url, required=True),
     Setting("schedule", str, "6h", "an interval (`30m`, `6h`, `1d`) or a 5-field cron string",
             check=schedule),
@@ -200,7 +230,7 @@ SOURCE = Section((
             "`publication`) sets the kind of its documents"),
     Setting("enabled", bool, True, "`false` keeps a source listed but not crawled"),
     Setting("visibility", str, VISIBILITY_PUBLIC, VISIBILITY_HELP, check=one_of(VISIBILITIES)),
-), kinds=SOURCE_KINDS)
+), kinds=SOURCE_KINDS, kind_defaults=MappingProxyType({"dila-jorf": {"url": DILA_JORF_URL}}))
 
 _FILTER_CHECKS: Mapping[str, Check] = {"kind": one_of(KINDS)}
 ALERT_FILTER_SECTION = Section(tuple(
@@ -269,8 +299,8 @@ EXTRACTION = Section((
 
 # Read in this order: alerts' filters name sources and library folders read before them.
 ROOT = Section((
-    Setting("data_dir", str, "index", "where the index, the catalog, stored copies and the job "
-            "store live (relative to the file)"),
+    Setting("data_dir", str, "index", "where the index, the catalog and stored copies live "
+            "(relative to the file)"),
     Setting("timezone", str, "America/Martinique", "time zone for schedules, dates and digests",
             check=time_zone),
     Setting("http", HTTP),

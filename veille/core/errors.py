@@ -16,11 +16,11 @@ class VeilleError(Exception):
 
 
 def storage_error_message(exc: BaseException, data_dir=None) -> str | None:
-    """One clear line for the storage failures any command can meet, or None.
+    """One clear line, in French, for the storage failures any command or page can meet, or None.
 
     A read-only or full data directory surfaces as an OSError, a SQLite error ("unable to
     open database file" when its WAL index cannot be created) or an engine error wrapping
-    one; each says the same thing to the person at the console. With `data_dir`, the file
+    one; each says the same thing to the person reading it. With `data_dir`, the file
     system itself is asked whether it is mounted read-only.
     """
     import errno
@@ -51,11 +51,12 @@ def storage_error_message(exc: BaseException, data_dir=None) -> str | None:
         text = str(current).lower()
         if isinstance(current, sqlite3.Error):
             if "readonly" in text or "read-only" in text:
-                return "le catalogue ne peut pas être écrit : le répertoire de données est en lecture seule"
+                return "le catalogue ne peut pas être modifié : le répertoire de données est en lecture seule"
             if "disk is full" in text:
                 return "plus de place sur le disque du répertoire de données (catalogue)"
             if "disk i/o error" in text:
-                return "le catalogue n'a pas pu être écrit (erreur d'entrée-sortie) : vérifiez le disque et sa place libre"
+                return ("le catalogue n'a pas pu être écrit (erreur d'entrée-sortie) : vérifiez le disque "
+                        "et sa place libre")
         if "read-only file system" in text:
             return "le répertoire de données est sur un système de fichiers en lecture seule"
         if "no space left on device" in text:

@@ -1,11 +1,14 @@
 """The data directory's layout, in one place: every file Veille keeps and where.
 
     <data_dir>/
-        catalog.sqlite3        documents, queue, runs, alerts, digests, accounts (veille.storage)
+        catalog.sqlite3        documents, queue, runs, alerts, digests, accounts, the
+                               scheduler's next run times (veille.storage)
         search/CURRENT         names the index in use; search/<engine>-<stamp>/ the indexes
         search/.write.lock     held by every index write and backup copy
         files/                 stored copies of fetched files, content-addressed
-        scheduler.sqlite3      the scheduler's job store
+        scheduler.sqlite3      the job store of releases before the scheduler's state moved
+                               into the catalog: read once on the first start, then renamed
+                               scheduler.sqlite3.imported (veille.jobs.jobstore)
         secret_key             the session key (0600), unless $VEILLE_SECRET_KEY is set
         digest.lock            one digest run at a time
 
@@ -43,7 +46,7 @@ class DataDir:
         return self.root / "files"
 
     @property
-    def jobstore(self) -> Path:
+    def old_jobstore(self) -> Path:
         return self.root / "scheduler.sqlite3"
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -65,5 +65,14 @@ class Document:
 
     @property
     def date(self) -> datetime:
-        """The date shown and sorted on: publication, else first seen."""
+        """The date sorted on: publication, else first seen."""
         return self.published or self.first_seen
+
+    def day(self, tz: tzinfo | None) -> date:
+        """The calendar date shown: the publication date as the source stated it (a date-time
+        keeps its own offset's date, never shifted into `tz`), else the day it was first
+        seen, in `tz`."""
+        if self.published is not None:
+            return self.published.date()
+        seen = self.first_seen
+        return (seen.astimezone(tz) if tz is not None and seen.tzinfo is not None else seen).date()

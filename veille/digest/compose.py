@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 from typing import AbstractSet as Set, Mapping, Sequence
@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from veille.core.records import KIND_LEGAL, Document
 from veille.core.config_checks import is_http_url
-from veille.core.dates import french_date
+from veille.core.dates import calendar_date, french_date
 from veille.digest.alerts import AlertRecord
 
 LEGAL_SECTION = "Textes officiels"
@@ -92,7 +92,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Section:
+class DigestSection:
     title: str
     entries: tuple[Entry, ...]
     alert_key: str | None = None      # None for the legal texts section
@@ -106,7 +106,7 @@ class Digest:
     recipient: str
     period: DigestPeriod
     period_text: str
-    sections: tuple[Section, ...]
+    sections: tuple[DigestSection, ...]
     alert_counts: tuple[tuple[str, int], ...]     # every followed alert, in order
     theme_counts: tuple[tuple[str, int], ...]     # most frequent first
     total: int                                    # distinct documents
@@ -131,11 +131,10 @@ def period_text(period: DigestPeriod, tz: ZoneInfo) -> str:
     return f"le {end}" if start == end else f"du {start} au {end}"
 
 
-def day_text(moment: datetime, tz: ZoneInfo) -> str:
-    """A document's date in French; a bare date (midnight UTC, as date-only feeds give) stays that day."""
-    if moment.tzinfo is not None and moment.utcoffset() == timedelta(0) and moment.time() == time(0):
-        return french_date(moment.date())
-    return french_date(moment, tz)
+def day_text(doc: Document, tz: ZoneInfo) -> str:
+    """A document's date in French: its publication date as the source stated it, never
+    moved into `tz`; else the day it came in, in `tz`."""
+    return french_date(doc.day(tz))
 
 
 def plural(count: int, singular: str, several: str) -> str:
@@ -216,10 +215,10 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
                      link=document_link(base_url, doc.id),
                      original=doc.url if doc.url and is_http_url(doc.url) else None,
                      source=source_titles.get(doc.source, doc.source), date=doc.date,
-                     date_text=day_text(doc.date, tz), snippet_text=text, snippet_html=markup,
+                     date_text=day_text(doc, tz), snippet_text=text, snippet_html=markup,
                      alerts=tuple(alerts_of[doc.id]), kind=doc.kind, doc_type=doc.doc_type,
                      nor=str(doc.extra.get("nor", "") or ""),
-                     published_text=day_text(doc.published, tz) if doc.published else "",
+                     published_text=french_date(calendar_date(doc.published)) if doc.published else "",
                      themes=doc.themes)
 
     def newest_first(ids) -> tuple[Entry, ...]:
@@ -227,17 +226,17 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
         return tuple(entry(m) for m in chosen)
 
     legal = [i for i in best if best[i].document.kind == KIND_LEGAL]
-    sections: list[Section] = []
+    sections: list[DigestSection] = []
     if legal:
-        sections.append(Section(title=LEGAL_SECTION, entries=newest_first(legal)))
+        sections.append(DigestSection(title=LEGAL_SECTION, entries=newest_first(legal)))
     for alert, _ in matches:
         ids = [i for i in best if home[i] == alert.key and i not in legal]
         if ids:
             entries = newest_first(ids)
-            sections.append(Section(title=alert.name, entries=entries[:MAX_PER_SECTION], alert_key=alert.key,
-                                    query=alert.query, more=max(0, len(entries) - MAX_PER_SECTION),
-                                    more_url=f"{base_url.rstrip('/')}/search?"
-                                             + urlencode({"q": alert.query, "sort": "date"})))
+            sections.append(DigestSection(
+                title=alert.name, entries=entries[:MAX_PER_SECTION], alert_key=alert.key,
+                query=alert.query, more=max(0, len(entries) - MAX_PER_SECTION),
+                more_url=f"{base_url.rstrip('/')}/search?" + urlencode({"q": alert.query, "sort": "date"})))
     alert_counts = tuple((alert.name, sum(1 for i in best if alert.name in alerts_of[i]))
                          for alert, _ in matches)
     themes: dict[str, int] = {}

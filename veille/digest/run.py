@@ -23,12 +23,12 @@ from datetime import datetime, timedelta, timezone
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
 from veille.storage.catalog import Catalog
 from veille.storage.digests import DigestItem, DigestRecord
 from veille.core.config import Config, load_config, replace_data_dir
-from veille.core.schedules import parse_interval
+from veille.core.schedules import schedule_trigger
 from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
 from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link,
                                    next_period, render_html, render_text, snippet_parts)
@@ -37,6 +37,9 @@ from veille.digest.mail import build_message, message_id
 from veille.digest.unsubscribe import SECRET_NAME, make_token, unsubscribe_url
 from veille.core.errors import VeilleError
 from veille.core.records import VISIBILITY_PUBLIC
+
+if TYPE_CHECKING:   # the scheduler is only met when `veille run` passes it in
+    from veille.jobs.scheduler import VeilleScheduler
 
 log = logging.getLogger("veille.digest")
 
@@ -69,7 +72,7 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class RunReport:
+class DigestRunReport:
     outcomes: tuple[Outcome, ...]
 
     def count(self, status: str) -> int:
@@ -142,12 +145,12 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
                                     for a in followed},
             already_sent=already_sent)
         composed.append(Composed(digest=digest, html=render_html(digest), text=render_text(digest),
-                                 items=_items(followed, visible, period, base_url, already_sent)))
+                                 items=_items(followed, visible, period, base_url, already_sent, config.tz)))
     return composed, failed
 
 
 def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], period: DigestPeriod,
-           base_url: str, already_sent: set[str]) -> tuple[DigestItem, ...]:
+           base_url: str, already_sent: set[str], tz) -> tuple[DigestItem, ...]:
     items = {}
     for alert in followed:
         for match in found[alert.key]:
@@ -156,7 +159,8 @@ def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], pe
                 text, _ = snippet_parts(match.snippet, doc.summary or doc.content)
                 items[(alert.key, doc.id)] = DigestItem(
                     alert=alert.key, doc_id=doc.id, title=doc.title, link=document_link(base_url, doc.id),
-                    date=doc.date, summary=text)
+                    # the publication date as stated, else the day it came in, in the centre's zone
+                    date=doc.published or doc.first_seen.astimezone(tz), summary=text)
     return tuple(items.values())
 
 
@@ -179,7 +183,7 @@ def run_lock(path: Path) -> Iterator[None]:
 
 
 def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datetime,
-               environ: Mapping[str, str] = os.environ) -> RunReport:
+               environ: Mapping[str, str] = os.environ) -> DigestRunReport:
     """Send every recipient their digest for the period ending `now`; see the module docstring."""
     now = _utc(now)
     with run_lock(config.layout.digest_lock):
@@ -192,7 +196,7 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
                 outcomes.append(Outcome(item.digest.recipient, "empty"))
                 continue
             outcomes.append(_send(config, catalog, item, now, environ))
-    report = RunReport(tuple(outcomes))
+    report = DigestRunReport(tuple(outcomes))
     log.info("digest: %s", report.summary())
     return report
 
@@ -263,31 +267,16 @@ def space_matcher(space, catalog: Catalog, *, per_page: int = 100, limit: int = 
     return match
 
 
-def digest_trigger(config: Config):
-    """The APScheduler trigger of `digest.schedule`, in the configured time zone."""
-    seconds = parse_interval(config.digest.schedule)
-    if seconds is not None:
-        from apscheduler.triggers.interval import IntervalTrigger
+def register_digest_job(scheduler: VeilleScheduler, config: Config) -> str:
+    """Put the digest job on `veille run`'s scheduler; returns kept/rescheduled/added.
 
-        return IntervalTrigger(seconds=seconds, timezone=config.tz)
-    from apscheduler.triggers.cron import CronTrigger
-
-    return CronTrigger.from_crontab(config.digest.schedule, timezone=config.tz)
-
-
-def register_digest_job(scheduler, config: Config) -> str:
-    """Put the digest job on `veille run`'s APScheduler 3 scheduler; returns kept/rescheduled/added.
-
-    Through `veille.jobs.scheduler.ensure_job`, a stored job whose schedule did not change is kept
-    with its next run time, so a digest that fell due while the process was down is sent
-    once on restart, and a restart never adds a second one. The job gets only strings
-    (config path and data directory), as the persistent job store pickles its arguments; it
-    reloads the configuration when it fires, picking up edited alerts.
+    Through `VeilleScheduler.ensure_job`, a job whose schedule did not change keeps the next
+    run time recorded in the catalog, so a digest that fell due while the process was down
+    is sent once on restart, and a restart never adds a second one. The job reloads the
+    configuration when it fires (from the path it is given), picking up edited alerts.
     """
-    from veille.jobs.scheduler import ensure_job
-
-    return ensure_job(scheduler, JOB_ID, scheduled_digest, digest_trigger(config),
-                      args=(str(config.path), str(config.data_dir)), name="digest e-mail")
+    return scheduler.ensure_job(JOB_ID, scheduled_digest, schedule_trigger(config.digest.schedule, config.tz),
+                                args=(str(config.path), str(config.data_dir)), name="digest e-mail")
 
 
 def scheduled_digest(config_path: str, data_dir: str) -> None:
@@ -309,7 +298,7 @@ def open_space(config: Config):
     return DocumentSpace(config)
 
 
-def send_digests(config: Config, *, now: datetime) -> RunReport:
+def send_digests(config: Config, *, now: datetime) -> DigestRunReport:
     """The whole run with the real search engine and catalog of `config` (CLI, scheduler)."""
     catalog = Catalog.open(config.layout)
     space = open_space(config)

@@ -1,7 +1,7 @@
 """`veille backup` / `veille restore`: the whole data directory as one consistent archive.
 
 The archive (tar.gz) holds every file of the data directory: the catalog (documents, alerts,
-digest history, staff accounts), the search index, stored files, the job store and the
+digest history, staff accounts, the scheduler's next runs), the search index, stored files and the
 secret key, with a MANIFEST.json of sizes and SHA-256 sums.
 
 Consistency without stopping the service:
@@ -21,8 +21,8 @@ Authentication: the manifest (which holds every file's SHA-256) is signed with a
 keyed by the instance's secret key (`MANIFEST.hmac`). An archive whose signature cannot be
 checked with the key of the instance restoring it (altered, made elsewhere, or by a release
 before signatures) may still carry a good catalog, but nothing in it that a library would
-execute is opened: its search index (Whoosh's table of contents is a pickle) and its job
-store (APScheduler pickles its jobs) are left out, the index is rebuilt from the catalog,
+execute is opened: its search index (Whoosh's table of contents is a pickle) and the job
+store of earlier releases (APScheduler pickles its jobs) are left out, the index is rebuilt from the catalog,
 and the catalog must hold nothing but tables and indexes.
 """
 
@@ -285,7 +285,7 @@ def _read_manifest(tar: tarfile.TarFile, key: str | None) -> tuple[dict, bool]:
 
 def _set_aside_untrusted(staging: Path) -> list[str]:
     """Remove from an unauthenticated restore what a library would execute on opening it
-    (the index, the job store); refuse a catalog whose schema holds more than tables.
+    (the index, the old job store); refuse a catalog whose schema holds more than tables.
     Returns what was left out."""
     restored = DataDir(staging)
     left_out = []
@@ -297,8 +297,8 @@ def _set_aside_untrusted(staging: Path) -> list[str]:
     if restored.search.exists():
         shutil.rmtree(restored.search)
         left_out.append("l'index de recherche (reconstruit depuis le catalogue)")
-    if restored.jobstore.exists():
-        restored.jobstore.unlink()
+    if restored.old_jobstore.exists():
+        restored.old_jobstore.unlink()
         left_out.append("le planificateur (ses tâches sont recréées au démarrage)")
     return left_out
 

@@ -1,6 +1,6 @@
 """`veille demo`: the whole pipeline on bundled data, offline, then the search page.
 
-The demo feeds are real files served by a throw-away HTTP server on loopback, so the demo
+The demo feeds (and a JORF open-data delivery of the DILA) are real files served by a throw-away HTTP server on loopback, so the demo
 crawls through exactly the code production uses; only the port in the demo configuration's
 URLs is replaced by the one the server got.
 """
@@ -73,7 +73,7 @@ def run_demo(data_dir: Path | None = None, out=print) -> Config:
         if config.data_dir.exists():
             shutil.rmtree(config.data_dir)
         catalog = Catalog.open(config.layout)
-        out(f"Veille demo: crawling {len(config.sources)} bundled feeds served on {feeds_host}")
+        out(f"Veille demo: crawling {len(config.sources)} bundled sources served on {feeds_host}")
         with Fetcher(config.http, catalog.validators) as fetcher:
             reports = crawl_sources(config, catalog, fetcher, config.sources,
                                     on_report=lambda report: out(f"  {report.line()}"))

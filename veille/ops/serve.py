@@ -13,6 +13,9 @@ import os
 
 from veille.core.config import Config
 from veille.core.secret_key import load_secret_key
+from web import create_app
+from web.state import VeilleApp
+from web.throttle import LOGIN_FAILURES_ALLOWED, LOGIN_FAILURES_PER_ADDRESS, LoginThrottle, RequestRate
 
 log = logging.getLogger("veille.ops.serve")
 
@@ -51,33 +54,37 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 5000, threads: in
         return
     import waitress
 
-    from web import create_app
-
     app = create_app(config)
-    if scheduler is not None:
-        app.extensions["veille.scheduler"] = scheduler
+    app.state.scheduler = scheduler
     print(f"Veille : recherche sur http://{host}:{port}/  (Ctrl-C pour arrêter)", flush=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="veille")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="veille")
+    finally:
+        app.close()
 
 
-def worker_app(config: Config, workers: int, scheduler_pid: int | None = None):
+def worker_app(config: Config, workers: int, scheduler_pid: int | None = None) -> VeilleApp:
     """The app of one of `workers` processes, built after the fork.
 
-    Each process counts failed logins alone, and connections go to whichever process takes
-    them: each allows its share of the limit, so the site as a whole still allows about
-    LOGIN_FAILURES_ALLOWED per address and per account (at most `workers` - 1 more).
+    Each process counts failed logins and searches alone, and connections go to whichever
+    process takes them: each allows its share of the limits, so the site as a whole still
+    allows about LOGIN_FAILURES_ALLOWED per account, LOGIN_FAILURES_PER_ADDRESS per address
+    and `web.search_per_minute` per address (at most `workers` - 1 more).
     """
-    from web import create_app
-    from web.auth import LOGIN_FAILURES_ALLOWED, LOGIN_FAILURES_PER_ADDRESS, LoginThrottle
-    from web.limits import RequestRate
-
     app = create_app(config)
-    app.extensions["veille.login_throttle"] = LoginThrottle(
-        limit=-(-LOGIN_FAILURES_ALLOWED // workers), address_limit=-(-LOGIN_FAILURES_PER_ADDRESS // workers))
-    app.extensions["veille.search_rate"] = RequestRate(-(-config.web.search_per_minute // workers))
+    app.state.login_throttle = LoginThrottle(limit=-(-LOGIN_FAILURES_ALLOWED // workers),
+                                             address_limit=-(-LOGIN_FAILURES_PER_ADDRESS // workers))
+    app.state.search_rate = RequestRate(-(-config.web.search_per_minute // workers))
     if scheduler_pid is not None:
-        app.extensions["veille.scheduler"] = SchedulerProcess(scheduler_pid)
+        app.state.scheduler = SchedulerProcess(scheduler_pid)
     return app
+
+
+def close_worker_app(server, worker) -> None:
+    """gunicorn's worker_exit hook: the worker's app closes its index and catalog."""
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, VeilleApp):
+        app.close()
 
 
 def serve_workers(config: Config, host: str, port: int, workers: int,
@@ -99,6 +106,7 @@ def serve_workers(config: Config, host: str, port: int, workers: int,
                 "threads": WORKER_THREADS, "keepalive": KEEPALIVE_SECONDS, "proc_name": "veille",
                 "accesslog": None, "errorlog": "-", "loglevel": "warning",
                 "control_socket_disable": True,   # no runtime control socket in $HOME
+                "worker_exit": close_worker_app,
             }
             for name, value in settings.items():
                 if name in self.cfg.settings:

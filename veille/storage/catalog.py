@@ -17,6 +17,7 @@ from pathlib import Path
 
 from veille.core.layout import DataDir
 from veille.storage.alerts import AlertRepository
+from veille.storage.cursors import CursorRepository
 from veille.storage.db import Database
 from veille.storage.digests import DigestRepository
 from veille.storage.documents import DocumentRepository
@@ -26,6 +27,7 @@ from veille.storage.library_files import LibraryFileRepository
 from veille.storage.migrations import migrate
 from veille.storage.queue import IndexQueue
 from veille.storage.runs import RunRepository
+from veille.storage.schedule import ScheduleRepository
 from veille.storage.secrets import SecretRepository
 from veille.storage.snapshots import SnapshotRepository
 from veille.storage.source_state import SourceStateRepository
@@ -46,6 +48,7 @@ class Catalog:
         self.legal_keys = LegalKeyRepository(self.db)
         self.runs = RunRepository(self.db)
         self.source_state = SourceStateRepository(self.db)
+        self.cursors = CursorRepository(self.db)
         self.snapshots = SnapshotRepository(self.db)
         self.validators = ValidatorRepository(self.db)
         self.library_files = LibraryFileRepository(self.db)
@@ -54,6 +57,7 @@ class Catalog:
         self.unsubscriptions = UnsubscriptionRepository(self.db)
         self.secrets = SecretRepository(self.db)
         self.users = UserRepository(self.db)
+        self.schedule = ScheduleRepository(self.db)
 
     @classmethod
     def open(cls, layout: DataDir) -> "Catalog":
@@ -81,3 +85,11 @@ class Catalog:
     def close(self) -> None:
         """Close this thread's connection."""
         self.db.close()
+
+    def end_request(self) -> None:
+        """Roll back a transaction this thread left open (see `Database.end_request`)."""
+        self.db.end_request()
+
+    def close_all(self) -> None:
+        """Close every thread's connection (nothing may be using the catalog)."""
+        self.db.close_all()

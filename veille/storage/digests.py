@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Iterable
 
-from veille.storage.db import Database, from_iso, to_iso
+from veille.storage.db import Database, from_iso, stated_iso, to_iso
 
 _DATES = ("period_start", "period_end", "created", "sent")
 
@@ -45,7 +45,7 @@ class DigestItem:
     doc_id: str
     title: str
     link: str
-    date: datetime
+    date: datetime       # as the source stated it (its offset's calendar day is the day shown)
     summary: str = ""
 
 
@@ -101,7 +101,7 @@ class DigestRepository:
             db.executemany(
                 "INSERT OR IGNORE INTO digest_items (digest_id, alert, doc_id, title, link, date, summary)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(digest.id, i.alert, i.doc_id, i.title, i.link, to_iso(i.date), i.summary) for i in items])
+                [(digest.id, i.alert, i.doc_id, i.title, i.link, stated_iso(i.date), i.summary) for i in items])
 
     def mark_sent(self, digest_id: str, sent: datetime) -> None:
         """Mark a digest delivered and move its recipient's period to its end, atomically."""

@@ -240,6 +240,28 @@ def _step_2(db: sqlite3.Connection) -> None:
 
 
 def _step_3(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS source_cursors ("
+               " source TEXT PRIMARY KEY,"
+               " position TEXT NOT NULL,"    # the last item of an ordered series read whole
+               " updated TEXT NOT NULL)")
+
+
+SCHEMA_4 = """
+-- the scheduler's jobs (veille.storage.schedule): what `veille run` must find after a restart
+CREATE TABLE IF NOT EXISTS scheduled_jobs (
+    id TEXT PRIMARY KEY,
+    trigger TEXT NOT NULL,   -- the schedule the job was planned with; a changed one replans it
+    next_run TEXT            -- UTC, to the microsecond; in the past: due while the process was down
+);
+"""
+
+
+def _step_4(db: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA_4):
+        db.execute(statement)
+
+
+def _step_6(db: sqlite3.Connection) -> None:
     # Staff sessions held server-side: logging out ends the session for every copy of its
     # cookie. The cookie carries a random id; only its SHA-256 is kept here.
     db.execute("""CREATE TABLE IF NOT EXISTS staff_sessions (
@@ -261,7 +283,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of the first release (documents, queue, runs, alerts, digests, accounts...)",
               _step_1),
     Migration(2, "documents' visibility; what staff edit by hand on a document", _step_2),
-    Migration(3, "staff sessions held server-side, so that logging out ends them", _step_3),
+    Migration(3, "where each source stopped in a series it reads in order (source_cursors)", _step_3),
+    Migration(4, "the scheduler's jobs and their next run times (formerly scheduler.sqlite3)", _step_4),
+    Migration(6, "staff sessions held server-side, so that logging out ends them", _step_6),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

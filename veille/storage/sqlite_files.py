@@ -1,4 +1,4 @@
-"""Whole-file operations on SQLite databases (the catalog, the job store), for backups."""
+"""Whole-file operations on SQLite databases (the catalog), for backups and restores."""
 
 from __future__ import annotations
 

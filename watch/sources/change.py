@@ -98,7 +98,8 @@ def crawl(ctx) -> None:
                                     "added_lines": len(added), "removed_lines": len(removed)}
         doc = Document(
             id=document_id(f"{url}#version={digest[:16]}"), url=url, source=source.name,
-            kind=KIND_PAGE_CHANGE, first_seen=ctx.now, updated=ctx.now, published=ctx.now,
+            # the change is dated the day it was seen in the centre's time zone, as its title says
+            kind=KIND_PAGE_CHANGE, first_seen=ctx.now, updated=ctx.now, published=ctx.now.astimezone(tz),
             title=f"{source.title or title} — page modifiée le {ctx.now.astimezone(tz):%d/%m/%Y}",
             summary=summary, content="\n".join(added) or "\n".join(removed), content_hash=digest,
             extra=extra)

@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from indexer.extract.common import parse_date
 from watch.errors import ParseError
 from watch.items import Item, Listing
 from watch.text import html_to_text
@@ -156,6 +157,12 @@ def _documents_attached(entry, base_url: str) -> tuple[str, ...]:
 
 
 def _date(entry) -> datetime | None:
+    """The entry's date as the feed states it, offset kept: feedparser's `*_parsed` values
+    are in UTC, which moves `2020-12-23T01:00:00+01:00` to the 22nd in Martinique."""
+    for key in ("published", "updated", "created"):
+        stated = parse_date(entry.get(key)) if isinstance(entry.get(key), str) else None
+        if stated is not None:
+            return stated
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:

@@ -25,7 +25,8 @@ from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlencode
 
-from indexer.enrich.legal import LEGIFRANCE, fold, nature_label
+from indexer.enrich.legal import fold, nature_label
+from indexer.enrich.legal_vocabulary import LEGIFRANCE
 from veille.core.records import KIND_LEGAL, Document, content_hash, document_id
 from watch.errors import HttpError, ParseError, WatchError
 from watch.text import html_to_text

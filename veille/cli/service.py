@@ -1,0 +1,85 @@
+"""`veille serve`, `veille run`, `veille demo`: the web UI, alone or with the scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+from veille.cli.console import load, warn
+from veille.core.config import Config
+from veille.core.errors import VeilleError
+from veille.digest.run import register_digest_job
+from veille.jobs.scheduler import CRAWL_PREFIX, build_scheduler
+from veille.ops.demo import run_demo
+from veille.ops.serve import serve
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    serve(load(args), host=args.host, port=args.port, workers=args.workers,
+          scheduler_pid=args.scheduler_pid)
+    return 0
+
+
+def stop_like_ctrl_c(signum, frame):
+    """SIGTERM (systemd, docker stop): shut down as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def run_service(args: argparse.Namespace) -> int:
+    """`veille run`: the scheduler (crawls, indexing, digest) and the web UI, until stopped."""
+    config = load(args)
+    scheduler = build_scheduler(config, extra_jobs=[register_digest_job])
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    scheduler.resume()
+    jobs = scheduler.get_jobs()
+    print(f"Veille : {sum(j.id.startswith(CRAWL_PREFIX) for j in jobs)} source(s) planifiée(s), "
+          f"{len(jobs)} tâche(s) ; données dans {config.data_dir}", flush=True)
+    try:
+        if args.workers > 1:
+            serve_in_child(config, args)
+        else:
+            serve(config, host=args.host, port=args.port, scheduler=scheduler)
+    finally:
+        warn("Veille : arrêt (attente des relevés en cours)…")
+        scheduler.close(wait=True)
+    return 0
+
+
+def serve_in_child(config: Config, args: argparse.Namespace) -> None:
+    """`veille serve --workers N` in a new process, until it ends or this one is stopped.
+
+    A fresh interpreter, not a fork of this process: forking would copy the scheduler (its
+    threads and their locks) into every web worker, and crawls and digests must run once.
+    The workers report this process's scheduler on /healthz.
+    """
+    command = [sys.executable, "-m", "veille", "--config", str(config.path),
+               *(["--verbose"] if args.verbose else []), "serve", "--host", args.host,
+               "--port", str(args.port), "--workers", str(args.workers),
+               "--scheduler-pid", str(os.getpid())]
+    child = subprocess.Popen(command)
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:   # SIGTERM or Ctrl-C: stop the web server, then the scheduler
+        return
+    finally:
+        if child.poll() is None:
+            child.terminate()   # gunicorn: graceful stop of its workers
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    raise VeilleError(f"the web server stopped on its own (exit status {code})",
+                      hint="its messages are above; the scheduler was stopped too")
+
+
+def run_demo_then_serve(args: argparse.Namespace) -> int:
+    config = run_demo(data_dir=args.data_dir)
+    if args.no_serve:
+        print(f"Demo data ready in {config.data_dir}")
+        return 0
+    serve(config, host=args.host, port=args.port)
+    return 0
