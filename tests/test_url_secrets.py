@@ -92,3 +92,24 @@ def test_cli_crawl_sources_and_export_never_show_a_credential(write_config, http
     assert shown["abonnes"]["url"] == httpserver.url("/flux.xml?apikey=***").replace("http://", "http://***@")
     assert shown["perdue"]["last_error"] and "***" in shown["perdue"]["last_error"]
     assert "apikey=***" in exported.stdout
+
+
+@pytest.mark.parametrize("method", ["fetch", "download"])
+def test_credentials_follow_a_redirect_on_their_server_only(httpserver, method, tmp_path):
+    import base64
+
+    from veille.core.config import HttpConfig
+    from watch.fetcher import Fetcher
+
+    auth = "Basic " + base64.b64encode(f"abonne:{PASSWORD}".encode()).decode()
+    httpserver.redirect("/ancien", "/nouveau")                                  # same server
+    httpserver.redirect("/nouveau", httpserver.url("/ailleurs", host="localhost"))   # another origin
+    httpserver.add("/ailleurs", b"contenu", content_type="application/octet-stream")
+    http = HttpConfig(user_agent="VeilleTest/1.0", delay_per_host=0.0, timeout=5.0,
+                      allow_private_networks=True, retries=0)
+    url = httpserver.url("/ancien").replace("http://", f"http://abonne:{PASSWORD}@")
+    with Fetcher(http) as fetcher, open(tmp_path / "sink", "w+b") as sink:
+        result = fetcher.fetch(url) if method == "fetch" else fetcher.download(url, sink, 1 << 20)
+    sent = {r.path: r.headers.get("authorization") for r in httpserver.requests if r.path != "/robots.txt"}
+    assert sent == {"/ancien": auth, "/nouveau": auth, "/ailleurs": None}
+    assert PASSWORD not in result.url + result.final_url + " ".join(result.redirects)

@@ -210,10 +210,13 @@ class Fetcher:
         """GET a large file (an archive) into `sink` rather than memory, up to `max_bytes`.
 
         The same address checks, robots.txt, politeness, redirects and retries as `fetch`;
-        no validators. The result's body is empty: the bytes are in `sink`, from its start.
-        Raises FetchError (TooLarge past `max_bytes`)."""
+        no validators, credentials in the address sent the same way. The result's body is
+        empty: the bytes are in `sink`, from its start. Raises FetchError (TooLarge past
+        `max_bytes`)."""
+        url, authorization = split_credentials(url)
         _check_url(url)
-        return self._get(url, {}, False, sink=sink, max_bytes=max_bytes)
+        headers = {"Authorization": authorization} if authorization else {}
+        return self._get(url, headers, False, sink=sink, max_bytes=max_bytes)
 
     def _get(self, url: str, headers: dict[str, str], sent_validators: bool,
              sink: BinaryIO | None = None, max_bytes: int | None = None) -> FetchResult:
