@@ -141,3 +141,40 @@ def test_index_pending_waits_for_a_rebuild_in_progress(write_config):
     finally:
         rebuilding.close()
         other.close()
+
+
+def test_rebuild_writes_only_the_rows_that_were_pending(write_config):
+    config = load_config(write_config("data_dir: data\n"))
+    space = DocumentSpace(config)
+    try:
+        for i in range(6):
+            space.catalog.documents.put(doc(f"d{i}", f"Rénovation urbaine {i}"))
+        space.index_pending()
+        space.catalog.documents.put(doc("d1", "Contrat de ville"))
+        space.catalog.documents.put(doc("new", "Politique de la ville"))
+        connection = space.catalog.db.connection()
+        before = connection.total_changes
+        report = space.rebuild()
+        assert report.indexed == 7
+        assert connection.total_changes - before == 2     # d1 and new; the other five are left alone
+        assert space.catalog.queue.pending_count() == 0
+        assert {h.id for h in space.search(SearchRequest(q="ville")).hits} == {"d1", "new"}
+    finally:
+        space.close()
+
+
+def test_a_pending_batch_reads_only_the_rows_it_returns(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    # the queue's own query walks the partial index of pending rows, no sort of them all
+    traced: list[str] = []
+    catalog.db.connection().set_trace_callback(traced.append)
+    catalog.queue.pending_batch(limit=500)
+    catalog.db.connection().set_trace_callback(None)
+    plan = " ".join(row[-1] for row in catalog.db.connection().execute("EXPLAIN QUERY PLAN " + traced[-1]))
+    assert "documents_pending" in plan and "TEMP B-TREE" not in plan
+    for i in range(5):
+        catalog.documents.put(doc(f"d{i}", f"Texte {i}"))
+    first, revisions = catalog.queue.pending_batch(limit=3)
+    catalog.queue.mark_indexed([d.id for d in first], revisions=revisions)
+    rest, _ = catalog.queue.pending_batch(limit=3)
+    assert [d.id for d in first] == ["d0", "d1", "d2"] and [d.id for d in rest] == ["d3", "d4"]

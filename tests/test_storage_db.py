@@ -116,3 +116,29 @@ def test_end_request_rolls_back_what_a_thread_left_open(tmp_path):
     assert not db.in_transaction and db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 0
     database.end_request()          # nothing open: nothing to do
     database.close()
+
+
+def test_counts_are_remembered_until_anything_is_committed(tmp_path):
+    def doc(i, source):
+        return Document(id=f"d{i}", title=f"Texte {i}", source=source, kind="actualité",
+                        first_seen=datetime(2026, 1, 1, tzinfo=timezone.utc), url=f"https://example.org/{i}")
+
+    path = tmp_path / "catalog.sqlite3"
+    web, crawler = Catalog(path), Catalog(path)   # two connections, as two processes would have
+    for i in range(3):
+        crawler.documents.put(doc(i, "a"))
+    counted: list[str] = []
+    web.db.connection().set_trace_callback(lambda sql: counted.append(sql) if "GROUP BY" in sql else None)
+    assert web.documents.counts_by("source") == {"a": 3}
+    assert web.documents.counts_by("source") == {"a": 3}
+    assert len(counted) == 1                   # the second answer came from memory
+    crawler.documents.put(doc(3, "b"))         # committed by the other connection
+    assert web.documents.counts_by("source") == {"a": 3, "b": 1}
+    web.documents.put(doc(4, "b"))             # and by its own
+    assert web.documents.counts_by("source") == {"a": 3, "b": 2}
+    assert len(counted) == 3
+    with web.transaction():                    # inside a transaction: its own writes count
+        web.documents.put(doc(5, "c"))
+        assert web.documents.counts_by("source") == {"a": 3, "b": 2, "c": 1}
+    web.close()
+    crawler.close()

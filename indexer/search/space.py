@@ -469,22 +469,25 @@ class DocumentSpace:
         started = time.monotonic()
         deletions = self.catalog.queue.deletions()
         total = self.catalog.documents.count()
-        # read before the documents: one changed during the rebuild stays pending
-        revisions = self.catalog.queue.revisions()
+        # The documents waiting for the index, read before the documents themselves: one
+        # changed during the rebuild (or indexed before it) is marked by its revision alone.
+        # Only these are marked: a million rows already marked are not written again.
+        pending = self.catalog.queue.pending_revisions()
         path = indexes.new_index_dir(self.layout, self.engine_name)
-        ids: list[str] = []
+        read = 0
         tz = self.config.tz
 
         def documents() -> Iterator:
+            nonlocal read
             for doc in self.catalog.documents.iter_all():
-                ids.append(doc.id)
-                progress(len(ids), total, doc.title)
+                read += 1
+                progress(read, total, doc.title)
                 yield indexed_document(doc, tz)
 
         fresh = indexes.open_backend(path, create=True)
         try:
             progress(0, total, "")
-            fresh.add(documents())
+            indexed = fresh.add(documents())
         except BaseException:
             fresh.close()
             shutil.rmtree(path, ignore_errors=True)
@@ -494,10 +497,10 @@ class DocumentSpace:
             old = self._opened.path if self._opened else None
             indexes.make_current(self.layout, path)
             self._open(path)
-        self.catalog.queue.mark_indexed(ids, deleted=deletions, revisions=revisions)
+        self.catalog.queue.mark_indexed(list(pending), deleted=deletions, revisions=pending)
         indexes.remove_other_indexes(self.layout, keep=path)
-        log.info("index %s reconstruit : %d documents (précédent : %s)", self.engine_name, len(ids), old)
-        return IndexReport(indexed=len(ids), deleted=len(deletions),
+        log.info("index %s reconstruit : %d documents (précédent : %s)", self.engine_name, indexed, old)
+        return IndexReport(indexed=indexed, deleted=len(deletions),
                            seconds=time.monotonic() - started, engine=self.engine_name, rebuilt=True)
 
     def remove_orphans(self) -> int:

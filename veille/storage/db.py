@@ -13,7 +13,9 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 FILE_MODE = 0o600  # the catalog holds password hashes and the unsubscribe key
 
@@ -73,6 +75,9 @@ class Database:
         self._lock = threading.Lock()
         self._open: set[sqlite3.Connection] = set()
         self._generation = 0     # bumped by close_all: threads then open a fresh connection
+        self._answers: dict[str, object] = {}   # see `remembered`
+        self._answers_version: int | None = None
+        self._watcher: sqlite3.Connection | None = None
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use), in autocommit outside `transaction()`."""
@@ -103,6 +108,27 @@ class Database:
             raise
         db.execute("COMMIT")
 
+    def remembered(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()`, answered again from memory until anything is committed to the file,
+        by any connection of any process: a watching connection's `PRAGMA data_version`
+        changes then. For aggregates over the whole catalog that a page shows on every view."""
+        if self.connection().in_transaction:   # this thread's own writes are not committed yet
+            return compute()
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                                check_same_thread=False)
+            version = self._watcher.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._answers_version:
+                self._answers, self._answers_version = {}, version
+            if key in self._answers:
+                return self._answers[key]
+        value = compute()
+        with self._lock:
+            if self._answers_version == version:
+                self._answers[key] = value
+        return value
+
     def end_request(self) -> None:
         """Roll back a transaction this thread's connection left open (a request that
         failed between BEGIN and COMMIT must not keep the write lock)."""
@@ -125,6 +151,9 @@ class Database:
         with self._lock:
             self._generation += 1
             connections, self._open = self._open, set()
+            if self._watcher is not None:
+                connections.add(self._watcher)
+            self._watcher, self._answers, self._answers_version = None, {}, None
         for db in connections:
             db.close()
         self._local.db = None

@@ -170,16 +170,18 @@ class DocumentRepository:
         return bool(gone)
 
     def iter_all(self, batch: int = 500) -> Iterator[Document]:
-        """Every document, by id, read `batch` rows at a time."""
-        last = ""
+        """Every document, read `batch` rows at a time in the table's own order (rowid: the
+        file read front to back). One rewritten meanwhile moves to the end: it may come twice."""
+        last = 0
         while True:
             rows = self._db.connection().execute(
-                "SELECT * FROM documents WHERE id > ? ORDER BY id LIMIT ?", (last, batch)).fetchall()
+                "SELECT rowid AS _row, * FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, batch)).fetchall()
             if not rows:
                 return
             for row in rows:
                 yield row_to_document(row)
-            last = rows[-1]["id"]
+            last = rows[-1]["_row"]
 
     def count(self) -> int:
         return self._db.connection().execute("SELECT COUNT(*) FROM documents").fetchone()[0]
@@ -187,9 +189,10 @@ class DocumentRepository:
     def counts_by(self, column: str) -> dict[str, int]:
         if column not in COUNTABLE:
             raise ValueError(column)
-        rows = self._db.connection().execute(
-            f"SELECT {column}, COUNT(*) FROM documents GROUP BY {column} ORDER BY {column}")
-        return {row[0]: row[1] for row in rows}
+        # a pass over every row (0.4 s at a million documents): once per change of the file
+        return dict(self._db.remembered(f"counts_by:{column}", lambda: {
+            row[0]: row[1] for row in self._db.connection().execute(
+                f"SELECT {column}, COUNT(*) FROM documents GROUP BY {column} ORDER BY {column}")}))
 
     def recent(self, since: datetime, limit: int = 50) -> list[Document]:
         rows = self._db.connection().execute(

@@ -29,15 +29,17 @@ class IndexQueue:
     def __init__(self, database: Database):
         self._db = database
 
+    # In the order of the partial index of pending rows (rowid): a batch reads its rows and
+    # stops, where ordering by id would read and sort every pending row for each batch.
     def pending(self, limit: int = 500) -> list[Document]:
         rows = self._db.connection().execute(
-            "SELECT * FROM documents WHERE indexed = 0 ORDER BY id LIMIT ?", (limit,))
+            "SELECT * FROM documents WHERE indexed = 0 ORDER BY rowid LIMIT ?", (limit,))
         return [row_to_document(row) for row in rows]
 
     def pending_batch(self, limit: int = 500) -> tuple[list[Document], dict[str, int]]:
         """Documents waiting for the index, with the revision read at the same moment."""
         rows = self._db.connection().execute(
-            "SELECT * FROM documents WHERE indexed = 0 ORDER BY id LIMIT ?", (limit,)).fetchall()
+            "SELECT * FROM documents WHERE indexed = 0 ORDER BY rowid LIMIT ?", (limit,)).fetchall()
         return [row_to_document(row) for row in rows], {row["id"]: row["revision"] for row in rows}
 
     def pending_count(self) -> int:
@@ -46,6 +48,10 @@ class IndexQueue:
     def revisions(self) -> dict[str, int]:
         """doc id -> revision, for every document of the catalog."""
         return dict(self._db.connection().execute("SELECT id, revision FROM documents"))
+
+    def pending_revisions(self) -> dict[str, int]:
+        """doc id -> revision, for the documents waiting for the index."""
+        return dict(self._db.connection().execute("SELECT id, revision FROM documents WHERE indexed = 0"))
 
     def deletions(self) -> list[str]:
         return [row[0] for row in self._db.connection().execute("SELECT id FROM index_deletions")]
