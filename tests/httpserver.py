@@ -14,7 +14,7 @@ import email.utils
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Iterable
 
 import pytest
 
@@ -24,6 +24,9 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # a body made as it is sent (a page of hundreds of MB never held in memory); without a
+    # Content-Length in `headers` it is delimited by closing the connection
+    stream: Callable[[], Iterable[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class TestServer:
                         self.close_connection = True
                         return
                     self.send_response(reply.status)
-                    headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+                    length = None if reply.stream is not None else str(len(reply.body))
+                    headers = {"Content-Length": length, **reply.headers}
                     if headers["Content-Length"] is None:  # body delimited by closing
                         del headers["Content-Length"]
                         headers["Connection"] = "close"
@@ -70,7 +74,8 @@ class TestServer:
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    for chunk in (reply.stream() if reply.stream is not None else [reply.body]):
+                        self.wfile.write(chunk)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 finally:

@@ -154,7 +154,7 @@ def test_user_add_list_reset_remove(write_config, run_cli, tmp_path):
 def test_user_add_rejects_a_non_address(write_config, run_cli):
     path = write_config("data_dir: data\n")
     result = run_cli("--config", str(path), "user", "add", "nobody", "--password-stdin", input=PASSWORD + "\n")
-    assert result.returncode == 1 and "not an e-mail address" in result.stderr
+    assert result.returncode == 1 and "adresse e-mail invalide : « nobody »" in result.stderr
 
 
 # ---------------------------------------------------------------- login and sessions
@@ -363,3 +363,82 @@ def test_forms_in_templates_carry_the_csrf_token():
             if re.search(r'method\s*=\s*"post"', form.group(0), re.I) and "csrf_token()" not in form.group(0):
                 problems.append(f"{template.name}: a POST form without csrf_token()")
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- hardening
+
+
+def test_logout_ends_the_session_for_every_copy_of_its_cookie(app, client):
+    assert login(client).status_code == 302
+    copy = app.test_client()
+    cookie = client.get_cookie("veille_session")
+    copy.set_cookie("veille_session", cookie.value)
+    assert copy.get("/equipe/page").status_code == 200          # a stolen copy works... until
+    with client.session_transaction() as session:
+        csrf = session["csrf_token"]
+    assert client.post("/logout", data={"csrf_token": csrf}).status_code == 302
+    assert client.get("/equipe/page").status_code == 302
+    assert copy.get("/equipe/page").status_code == 302          # ...the owner logs out
+    other = app.test_client()                                  # another session of the account
+    assert login(other).status_code == 302 and other.get("/equipe/page").status_code == 200
+
+
+def test_a_session_is_bounded_by_its_lifetime_server_side(config):
+    from datetime import datetime, timedelta, timezone
+
+    users = Catalog.open(config.layout).users
+    users.add("a@centre.example", "hash")
+    start = datetime(2026, 1, 5, 8, tzinfo=timezone.utc)
+    token = users.open_session("a@centre.example", timedelta(hours=8), when=start)
+    assert users.session_email(token, timedelta(hours=8), when=start + timedelta(hours=7)) == "a@centre.example"
+    assert users.session_email(token, timedelta(hours=8), when=start + timedelta(hours=9)) is None
+    assert users.session_email("forged", timedelta(hours=8), when=start) is None
+    users.set_password("a@centre.example", "other hash")      # a new password closes sessions
+    assert users.session_email(token, timedelta(hours=8), when=start) is None
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_address(write_config, monkeypatch):
+    monkeypatch.delenv("VEILLE_SECRET_KEY", raising=False)
+    for hops, expected in ((0, "127.0.0.1"), (1, "203.0.113.9")):
+        config = load_config(write_config(f"data_dir: data\nweb: {{trusted_proxies: {hops}}}\n"))
+        app = create_app(config, {"TESTING": True})
+
+        @app.get("/adresse")
+        def address():
+            from flask import request
+
+            return request.remote_addr
+
+        forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+        assert app.test_client().get("/adresse", headers=forwarded).get_data(as_text=True) == expected
+
+
+def test_five_typos_of_one_member_do_not_lock_the_team_out(app, client):
+    Catalog.open(app.state.config.layout).users.add("autre@centre.example", hash_password(PASSWORD))
+    for _ in range(5):   # every client comes from the proxy's address
+        assert login(client, password="faute de frappe").status_code == 401
+    assert login(client).status_code == 429                       # this account waits
+    colleague = app.test_client()
+    assert login(colleague, email="autre@centre.example").status_code == 302
+
+
+def test_the_address_limit_still_stops_a_guesser_trying_many_accounts():
+    throttle = LoginThrottle(limit=5, address_limit=20, clock=lambda: 0.0)
+    for n in range(20):
+        assert throttle.retry_after("ip:1", f"user:{n}") == 0
+        throttle.failed("ip:1", f"user:{n}")
+    assert throttle.retry_after("ip:1", "user:nouveau") > 0
+    assert throttle.retry_after("ip:2", "user:nouveau") == 0
+
+
+def test_a_password_typed_as_the_address_is_never_logged(client, caplog):
+    with caplog.at_level("INFO", logger="veille.web.auth"):
+        response = login(client, email="monMotDePasse!2026", password="x")
+    assert response.status_code == 401
+    assert "monMotDePasse" not in caplog.text and "monMotDePasse" not in response.get_data(as_text=True)
+    assert "adresse invalide" in caplog.text
+
+
+@pytest.mark.parametrize("address", ["x@y.z>", "doc@centre", "a b@c.fr", "doc@centre.example\r\nBcc: x@y.fr"])
+def test_the_login_form_refuses_what_is_not_an_address(client, address):
+    assert login(client, email=address).status_code == 401

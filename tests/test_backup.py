@@ -212,7 +212,125 @@ def test_cli_backup_and_restore(run_cli, configs, tmp_path):
     restored = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))
     assert restored.returncode == 0, restored.stderr
     assert "5 documents in the catalog" in restored.stdout
+    # a fresh machine without the live key cannot authenticate the archive, and says so
+    assert "sauvegarde non authentifiée" in restored.stderr and "VEILLE_SECRET_KEY" in restored.stderr
     found = run_cli("--config", str(fresh.path), "search", "rénovation", "--json")
     assert json.loads(found.stdout)["total"] == 5
     again = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))
     assert again.returncode == 1 and "not empty" in again.stderr and "--force" in again.stderr
+
+
+# ---------------------------------------------------------------- authentication
+
+
+class _Payload:
+    """Unpickling this creates the marker file: the code a crafted archive would run."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _rewrite(archive: Path, out: Path, change) -> None:
+    """Copy `archive` with `change(name, data) -> data` applied, recomputing the manifest's
+    sums as an attacker would (they come from the archive itself); the signature is kept."""
+    import hashlib
+
+    with tarfile.open(archive) as src:
+        members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
+    changed = [(m, change(m.name, data) if data is not None else None) for m, data in members]
+    manifest = json.loads(dict((m.name, d) for m, d in changed)["MANIFEST.json"])
+    for member, data in changed:
+        if member.name.startswith("data/") and data is not None:
+            manifest["files"][member.name[len("data/"):]] = {
+                "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    with tarfile.open(out, "w:gz") as tar:
+        for member, data in changed:
+            if member.name == "MANIFEST.json":
+                data = json.dumps(manifest).encode()
+            if data is not None:
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+def _whoosh_configs(configs):
+    live, fresh = configs
+    for config in (live, fresh):
+        config.path.write_text("data_dir: data\nsearch: {engine: whoosh}\n", encoding="utf-8")
+    return load_config(live.path), load_config(fresh.path)
+
+
+def test_a_crafted_index_in_an_unsigned_archive_is_never_opened(configs, tmp_path):
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    live, fresh = _whoosh_configs(configs)
+    populate(live)
+    backup(live, tmp_path / "b.tar.gz")
+    marker = tmp_path / "payload-ran"
+    # the attacker's index: Whoosh's table of contents is a pickle
+    index_dir = live.layout.search / (live.layout.search_current.read_text().strip())
+    storage = FileStorage(str(index_dir))
+    toc = TOC.read(storage, "MAIN")
+    for old in index_dir.glob("_MAIN_*.toc"):
+        old.unlink()
+    TOC(toc.schema, [_Payload(marker)], toc.generation).write(storage, "MAIN")
+    crafted = {f"data/{p.relative_to(live.data_dir).as_posix()}": p.read_bytes()
+               for p in index_dir.glob("*.toc")}
+    _rewrite(tmp_path / "b.tar.gz", tmp_path / "crafted.tar.gz",
+             lambda name, data: crafted.get(name, data))
+    # the live instance's own key does not sign the altered manifest
+    report = restore(live, tmp_path / "crafted.tar.gz", force=True)
+    assert not marker.exists()
+    assert not report.authenticated and report.rebuilt
+    assert search_ids(live, "renovation") == {make_doc(i).id for i in range(5)}
+    assert not marker.exists()
+    # an untouched archive restored by the instance that made it is trusted as it is
+    (live.layout.search / live.layout.search_current.read_text().strip() / "trusted").write_text("")
+    report = restore(live, tmp_path / "b.tar.gz", force=True)
+    assert report.authenticated and not report.rebuilt
+
+
+def test_an_unsigned_archive_loses_its_job_store_and_a_catalog_with_triggers_is_refused(
+        configs, tmp_path, monkeypatch):
+    import sqlite3
+
+    live, fresh = configs
+    populate(live)
+    live.layout.old_jobstore.write_bytes(b"")
+    db = sqlite3.connect(live.layout.old_jobstore)
+    db.execute("CREATE TABLE apscheduler_jobs (id TEXT, job_state BLOB)")
+    db.commit()
+    db.close()
+    backup(live, tmp_path / "b.tar.gz")
+    # another machine, without this instance's key: restored, but nothing executable kept
+    report = restore(fresh, tmp_path / "b.tar.gz")
+    assert not report.authenticated and report.rebuilt
+    assert not fresh.layout.old_jobstore.exists()
+    assert search_ids(fresh, "renovation") == {make_doc(i).id for i in range(5)}
+    # with the key given in the environment, the same archive is authenticated
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sources.yaml").write_text("data_dir: data\n", encoding="utf-8")
+    with monkeypatch.context() as patch:
+        patch.setenv("VEILLE_SECRET_KEY", (live.data_dir / "secret_key").read_text().strip())
+        report = restore(load_config(other / "sources.yaml"), tmp_path / "b.tar.gz")
+    assert report.authenticated and (other / "data" / "scheduler.sqlite3").exists()
+
+    def add_trigger(name, data):
+        if name != "data/catalog.sqlite3":
+            return data
+        path = tmp_path / "catalog-copy.sqlite3"
+        path.write_bytes(data)
+        db = sqlite3.connect(path)
+        db.execute("CREATE TRIGGER t AFTER INSERT ON documents BEGIN DELETE FROM staff_users; END")
+        db.commit()
+        db.close()
+        return path.read_bytes()
+
+    _rewrite(tmp_path / "b.tar.gz", tmp_path / "trigger.tar.gz", add_trigger)
+    with pytest.raises(BackupError, match="non authentifiée et catalogue suspect"):
+        restore(fresh, tmp_path / "trigger.tar.gz", force=True)
+    assert Catalog.open(fresh.layout).documents.count() == 5     # the data in place is kept

@@ -22,7 +22,7 @@ def test_crawl_all_reports_each_source(write_config, httpserver, run_cli):
     httpserver.add("/rss.xml", (WATCH / "actualites.rss").read_bytes(), content_type="application/rss+xml")
     path = _config(write_config, httpserver)
     result = run_cli("--config", str(path), "crawl")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr          # one source failed: a timer must know
     lines = result.stdout.splitlines()
     assert any("agence: 3 nouveau(x), 0 mis à jour, 0 inchangé(s)" in line for line in lines)
     assert any("cassee: ÉCHEC [http_error] HTTP 404" in line for line in lines)

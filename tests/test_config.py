@@ -137,7 +137,8 @@ def test_invalid_cron_and_wrong_types(write_config):
     assert "sources.yaml:2: http.timeout: doit être un nombre, pas « soon »" in problems
     assert "sources.yaml:3: http.allow_private_networks: doit être true ou false, pas « maybe »" in problems
     assert any(p.startswith("sources.yaml:5: sources[0].schedule: expression cron invalide") for p in problems)
-    assert "sources.yaml:7: alerts[0].recipients[0]: adresse e-mail invalide : « not-an-address »" in problems
+    assert "sources.yaml:7: alerts[0].recipients[0]: adresse e-mail invalide : « not-an-address » " \
+        "(il manque le @ ou ce qui l'entoure)" in problems
 
 
 def test_invalid_yaml_reports_its_line(write_config):

@@ -51,3 +51,24 @@ def test_send_failure_is_one_line_and_exit_1(write_config, digest_matcher, run_c
     assert done.returncode == 1
     assert "veille: digest to doc@example.org not sent: envoi impossible par 127.0.0.1:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_path_like_address_stays_a_file_name_beside_the_preview(write_config, digest_matcher, run_cli, tmp_path):
+    path = write_config("""
+        data_dir: data
+        alerts:
+          - {name: Rénovation, query: rénovation, recipients: [doc@example.org, "a/b@exemple.fr", "x@y.z>"]}
+        """)
+    refused = run_cli("--config", str(path), "check")
+    assert refused.returncode == 1 and "adresse e-mail invalide : « x@y.z> »" in refused.stderr
+    path.write_text(path.read_text(encoding="utf-8").replace(', "x@y.z>"', ""), encoding="utf-8")
+    config = load_config(path)
+    catalog = Catalog.open(config.layout)
+    catalog.documents.put(Document(id="d1", title="Rénovation à Sainte-Marie", source="s", kind=KIND_NEWS,
+                         first_seen=datetime.now(timezone.utc) - timedelta(days=1)))
+    digest_matcher(config, catalog)
+    (tmp_path / "apercus").mkdir()
+    done = run_cli("--config", str(path), "digest", "--preview", "--out", str(tmp_path / "apercus" / "lettre.html"))
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in (tmp_path / "apercus").iterdir())
+    assert written == ["lettre-a_b@exemple.fr.html", "lettre-doc@example.org.html"]

@@ -68,7 +68,8 @@ def test_alert_filter_and_schedule_errors(write_config):
         digest: {schedule: "every monday"}
         """)
     assert found == [
-        "sources.yaml:4: alerts[0].recipients[0]: adresse e-mail invalide : « pas-une-adresse »",
+        "sources.yaml:4: alerts[0].recipients[0]: adresse e-mail invalide : « pas-une-adresse » "
+        "(il manque le @ ou ce qui l'entoure)",
         "sources.yaml:5: alerts[0].filters.themes: clé inconnue (vouliez-vous dire « theme » ?)",
         "sources.yaml:6: digest.schedule: ni un intervalle (30m, 6h, 1d) ni une expression cron à 5 champs",
     ]

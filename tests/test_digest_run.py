@@ -389,3 +389,29 @@ def test_one_archive_row_per_recipient_and_attempt(setup, digest_matcher):
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=3))
     assert report.count("sent") == 2 and len(recorder.envelopes) == 2
     assert all("Rénovation A" in m.get_body(("plain",)).get_content() for m in recorder.messages())
+
+
+def test_an_accented_address_on_a_server_without_smtputf8_is_named_in_one_french_line(
+        setup, digest_matcher):
+    from dataclasses import replace
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import SmtpRecorder, free_port
+
+    config, catalog, _ = setup(extra_alerts=(
+        "  - {name: Logement, query: rénovation, recipients: [élodie@exemple.fr]}"))
+    recorder = SmtpRecorder()
+    plain = Controller(recorder, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
+    plain.start()
+    try:
+        config = replace(config, digest=replace(config.digest, smtp=replace(config.digest.smtp, port=plain.port)))
+        add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
+        report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY)
+    finally:
+        plain.stop()
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    assert [o.recipient for o in failed] == ["élodie@exemple.fr"]
+    assert "n'accepte pas les adresses accentuées (pas de SMTPUTF8)" in failed[0].error
+    assert "élodie@exemple.fr" in failed[0].error and "\n" not in failed[0].error
+    assert report.count("sent") == 2          # the others are served all the same

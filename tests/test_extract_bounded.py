@@ -73,3 +73,41 @@ def test_too_big_is_refused_without_a_worker():
         result = extractor.extract(b"x" * 11, "gros.txt")
         assert result.status == "error" and "trop volumineux" in result.reason
         assert worker_pid(extractor) is None
+
+
+def parse_or_fail(text: str) -> list[str]:
+    if text == "hostile":
+        from watch.errors import ParseError
+
+        raise ParseError("pas un flux", url="http://exemple.fr/flux", hint="vérifier l'adresse")
+    if text == "hog":
+        return [bytes(8 * 1024 * 1024 * 1024)]
+    if text == "slow":
+        time.sleep(3600)
+    return text.split()
+
+
+def test_run_calls_a_parser_in_the_worker_under_its_limits():
+    from indexer.extract.bounded import WorkerLimitExceeded
+    from watch.errors import ParseError
+
+    with BoundedExtractor(Limits(timeout=3, max_memory=512 * 1024 * 1024)) as worker:
+        assert worker.run(parse_or_fail, "deux mots") == ["deux", "mots"]
+        first = worker_pid(worker)
+        assert first != os.getpid()
+        try:
+            worker.run(parse_or_fail, "hostile")
+        except ParseError as exc:   # the parser's own error comes back whole
+            assert exc.url == "http://exemple.fr/flux" and "vérifier l'adresse" in str(exc)
+        else:
+            raise AssertionError("ParseError expected")
+        assert worker_pid(worker) == first
+        for hostile in ("hog", "slow"):
+            try:
+                worker.run(parse_or_fail, hostile)
+            except WorkerLimitExceeded as exc:
+                assert ("mémoire" if hostile == "hog" else "3 s") in str(exc)
+            else:
+                raise AssertionError("WorkerLimitExceeded expected")
+        assert worker.run(parse_or_fail, "encore là") == ["encore", "là"]   # a fresh worker
+        assert worker_pid(worker) != first

@@ -339,8 +339,13 @@ def test_address_classification():
     assert is_public_address("93.184.216.34")
     assert is_public_address("2606:2800:220:1:248:1893:25c8:1946")
     for private in ("127.0.0.1", "10.1.2.3", "192.168.1.1", "172.16.0.1", "169.254.169.254",
-                    "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1"):
+                    "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1",
+                    # IPv4 inside IPv6: NAT64 (well-known and local-use prefixes) and 6to4
+                    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::c0a8:101", "64:ff9b:1::a00:1",
+                    "2002:7f00:1::", "2002:c0a8:101::1", "2002:a9fe:a9fe::"):
         assert not is_public_address(private), private
+    assert is_public_address("64:ff9b::5db8:d822")          # NAT64 of 93.184.216.34
+    assert is_public_address("2002:5db8:d822::1")           # 6to4 of 93.184.216.34
 
 
 def test_invalid_urls(http_config):

@@ -97,3 +97,57 @@ def test_stale_threshold_follows_the_slowest_schedule(write_config):
         sources: [{name: a, kind: feed, url: "https://a.fr/rss", schedule: "0 7 * * mon"}]
         """, name="s3.yaml"))
     assert crawl_stale_after(weekly) == timedelta(days=8)
+
+
+def _many_documents(config, count: int = 300) -> None:
+    catalog = Catalog.open(config.layout)
+    with catalog.transaction():
+        for i in range(count):
+            catalog.documents.put(Document(id=f"n{i}", title=f"Note {i} sur la rénovation", source="journal",
+                                           kind="actualité", first_seen=datetime.now(timezone.utc),
+                                           content="Texte de la note. " * 40, extra={}))
+    catalog.close()
+
+
+def test_a_damaged_catalog_is_reported(config):
+    import sqlite3
+
+    _many_documents(config)
+    db = sqlite3.connect(config.layout.catalog)        # every page in the file itself, none in the WAL
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
+    db.close()
+    data = bytearray(config.layout.catalog.read_bytes())
+    page = 4096
+    for offset in range(page * 3, len(data) - page, page * 2):    # scribble over table pages
+        data[offset + 100: offset + 400] = b"\xff" * 300
+    config.layout.catalog.write_bytes(bytes(data))
+    status, body = health(config)
+    assert status == 503 and body["catalog"]["ok"] is False
+    assert any(p.startswith(("catalog: endommagé", "catalog: unreadable")) for p in body["problems"]), body
+    assert any("veille restore" in p for p in body["problems"])
+
+
+@pytest.mark.parametrize("engine", ["tantivy", "whoosh"])
+def test_a_deleted_index_segment_is_reported_and_veille_index_says_what_to_run(write_config, run_cli,
+                                                                               monkeypatch, engine):
+    monkeypatch.delenv("VEILLE_SECRET_KEY", raising=False)
+    path = write_config(f"data_dir: data\nsearch: {{engine: {engine}}}\n")
+    config = load_config(path)
+    _many_documents(config, 50)
+    assert run_cli("--config", str(path), "index").returncode == 0
+    status, body = health(config)
+    assert status == 200, body
+    index_dir = config.layout.search / config.layout.search_current.read_text().strip()
+    victims = sorted(p for p in index_dir.iterdir()
+                     if p.suffix in (".store", ".seg", ".trm", ".pst") or p.name.endswith(".seg"))
+    assert victims, sorted(p.name for p in index_dir.iterdir())
+    victims[0].unlink()
+    status, body = health(config)
+    assert status == 503 and any("fichier(s) manquant(s)" in p or "unreadable" in p for p in body["problems"])
+    result = run_cli("--config", str(path), "index")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "veille index --rebuild" in result.stderr and "veille restore" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert run_cli("--config", str(path), "index", "--rebuild").returncode == 0
+    assert health(config)[0] == 200

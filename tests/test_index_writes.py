@@ -3,7 +3,6 @@ write lock serialises index writers and backups across threads and processes."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from veille.storage.catalog import Catalog

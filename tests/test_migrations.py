@@ -18,7 +18,7 @@ from veille.storage.catalog import Catalog
 from veille.storage.db import Database
 from veille.storage.digests import DigestItem
 from veille.storage.library_files import LibraryFile
-from veille.storage.migrations import CURRENT_VERSION, CatalogTooNew, migrate
+from veille.storage.migrations import CURRENT_VERSION, MIGRATIONS, CatalogTooNew, migrate
 from veille.storage.snapshots import PageSnapshot
 from veille.storage.subscribers import TOPIC_LETTRE
 from veille.storage.users import verify_password
@@ -27,7 +27,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v0.sqlite3"
 # Tables the steps after the first release add, empty in a migrated catalog.
 LETTRE_TABLES = ("lettres", "lettre_triage", "lettre_items", "lettre_recipients", "lettre_attempts",
                  "subscribers", "consents")   # step 5: the lettre de veille and its subscribers
-LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": [],
+LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": [], "staff_sessions": [],
                 **{t: [] for t in LETTRE_TABLES}}   # made by later steps, empty
 STAFF_EMAIL = "equipe@example.org"
 STAFF_PASSWORD = "mot de passe de la version zéro"
@@ -272,16 +272,33 @@ def test_a_catalog_at_version_4_gets_the_lettre_tables(old_catalog):
     database = Database(old_catalog)
     migrate(database)
     database.connection().executescript(
-        "".join(f"DROP TABLE {t};" for t in LETTRE_TABLES) + "PRAGMA user_version = 4;")
+        "".join(f"DROP TABLE {t};" for t in (*LETTRE_TABLES, "staff_sessions")) + "PRAGMA user_version = 4;")
     before = dump(old_catalog)
     assert migrate(database) == 4
     database.close()
     assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
-    assert dump(old_catalog) == {**before, **{t: [] for t in LETTRE_TABLES}}
+    assert dump(old_catalog) == {**before, **{t: [] for t in LETTRE_TABLES}, "staff_sessions": []}
     catalog = Catalog(old_catalog)
     assert catalog.lettres.last_frozen() is None
     assert catalog.subscribers.confirmed(TOPIC_LETTRE) == []
     catalog.close()
+
+
+def test_a_catalog_at_version_5_gets_the_staff_sessions(old_catalog):
+    database = Database(old_catalog)
+    migrate(database)
+    database.connection().execute("DROP TABLE staff_sessions")
+    database.connection().execute("PRAGMA user_version = 5")
+    before = dump(old_catalog)
+    assert migrate(database) == 5
+    database.close()
+    assert raw(old_catalog, "PRAGMA user_version") == [(CURRENT_VERSION,)]
+    assert dump(old_catalog) == {**before, "staff_sessions": []}
+
+
+def test_steps_are_in_increasing_order():
+    versions = [step.version for step in MIGRATIONS]
+    assert versions == sorted(set(versions)) and versions[0] == 1
 
 
 def test_catalog_of_a_newer_veille_is_refused(old_catalog):

@@ -47,3 +47,17 @@ def test_a_feed_of_a_million_entries_is_cut_with_a_warning():
 def test_a_feed_within_the_bound_is_untouched():
     listing = parse_feed(_feed(50), "http://a.fr/")
     assert len(listing.items) == 50 and not listing.warnings
+
+
+def test_a_page_of_too_many_elements_is_read_flat_in_bounded_pieces():
+    from indexer.extract.html import MAX_TREE_TAGS, SIZE_REASON, flat_text
+
+    unit = "<p><b>mot</b> <i>x&eacute;</i></p>\n"
+    page = "<html><head><title>T</title><script>var x = '<p>pas du texte</p>';</script></head><body>" \
+        + unit * (MAX_TREE_TAGS // 6 + 1) + "</body></html>"
+    result = extract(page.encode(), filename="page.html")
+    assert result.ok and result.reason == SIZE_REASON
+    assert result.text.startswith("mot xé\n\nmot xé") and "pas du texte" not in result.text
+    assert result.text.count("mot xé") == MAX_TREE_TAGS // 6 + 1
+    # the reading stops once the budget of kept text is reached: the rest is not scanned
+    assert len(flat_text(unit * 400_000, budget=1000)) < 2 * (1 << 20)

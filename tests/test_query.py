@@ -66,6 +66,8 @@ def test_wildcards_and_parentheses():
     ("title: logement", Word("logement"), "Champ « title: » sans valeur"),
     ("auteur:Dupont", Word("auteur:Dupont"), "Champ inconnu « auteur: »"),
     ("*", None, "Joker seul"),
+    ("a*", None, "un joker demande au moins 2 lettres avant * ou ?"),
+    ("logement b? title:?x*", Word("logement"), "« b? » ignoré"),
     ('""', None, "Expression vide"),
     ("les", Word("les"), "Mots trop courants"),
 ])
@@ -123,3 +125,22 @@ def test_written_back_query_parses_to_the_same_tree(text):
     parsed = parse_query(text)
     again = parse_query(parsed.text())
     assert again.root == parsed.root
+
+
+def test_query_word_count_is_capped_with_a_french_notice():
+    from indexer.search.query import MAX_QUERY_WORDS
+
+    pasted = " ".join(f"mot{i}" for i in range(200))
+    parsed = parse_query(pasted)
+    assert len(parsed.positive_words()) == MAX_QUERY_WORDS
+    assert f"Requête limitée à ses {MAX_QUERY_WORDS} premiers mots." in parsed.notice
+    long = parse_query("rénovation " + "p" * 600)
+    assert "Requête tronquée à 500 caractères." in long.notice
+    law = parse_query("Loi n° 2014-173 du 21 février 2014 de programmation pour la ville et la cohésion urbaine")
+    assert "premiers mots" not in law.notice
+
+
+def test_two_letter_wildcards_still_work():
+    assert parse_query("re*").root == Word("re*", wildcard=True)
+    assert parse_query("ur?a*").root == Word("ur?a*", wildcard=True)
+    assert parse_query("re*").notice == ""

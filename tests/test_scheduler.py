@@ -413,3 +413,29 @@ def test_a_job_removed_then_added_again_starts_afresh(tmp_path, feed):
         assert scheduler.get_job(sched.OPTIMIZE_JOB).next_run_time < T_LATER    # planned anew
     finally:
         scheduler.close()
+
+
+def test_a_crawl_that_kills_the_process_is_backed_off_not_looped(tmp_path, feed):
+    """A crawl killed mid-way (the process died under it) is redone once at once, then backed
+    off like any failing source: restarts never loop on a crawl that kills the process."""
+    config = write_config(tmp_path, feed, schedule="6h")
+    catalog = Catalog.open(config.layout)
+    sched.build_scheduler(config, index_after_crawl=False).close()
+    in_an_hour = datetime.now(timezone.utc) + timedelta(hours=1)
+    redone_at = []
+    for restart in range(4):
+        catalog.runs.start("agence")              # the crawl starts... and the process dies
+        scheduler = sched.build_scheduler(config, index_after_crawl=False)
+        try:
+            redone_at.append(scheduler.get_job("crawl:agence").next_run_time)
+        finally:
+            scheduler.close()
+    state = catalog.source_state.get("agence")
+    assert state.consecutive_failures == 4 and state.last_error_code == "interrupted"
+    assert "interrompu" in state.last_error
+    assert redone_at[0] <= datetime.now(timezone.utc)           # the first time: redone at once
+    assert all(when > in_an_hour - timedelta(minutes=31) for when in redone_at[1:])
+    assert redone_at[1] < redone_at[2] < redone_at[3]           # then later and later
+    assert state.backoff_until >= redone_at[3] - timedelta(seconds=1)
+    assert all(run.finished is not None for run in catalog.runs.recent("agence"))
+    assert feed.requests == []

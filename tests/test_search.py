@@ -274,6 +274,24 @@ def test_did_you_mean_from_the_index_vocabulary(space):
     assert search(space, "rénovation").suggestion == ""
 
 
+def test_one_request_looks_up_a_bounded_number_of_unknown_words(space):
+    from indexer.search.suggest import MAX_COMPARISONS, MAX_WORDS_PER_REQUEST
+
+    vocabulary = space._current().vocabulary
+    before = vocabulary.comparisons
+    typos = " ".join(f"renovatoin{'x' * (n % 3)}" for n in range(30))
+    search(space, typos)
+    assert vocabulary.comparisons - before <= MAX_WORDS_PER_REQUEST * MAX_COMPARISONS
+    looked_up = []
+    original = vocabulary.closest
+    vocabulary.closest = lambda word, visible=lambda w: True: looked_up.append(word) or original(word, visible)
+    try:
+        search(space, " ".join(f"motinconnu{chr(97 + n)}" for n in range(20)))
+    finally:
+        vocabulary.closest = original
+    assert len(looked_up) == MAX_WORDS_PER_REQUEST
+
+
 def test_notice_for_repaired_query(space):
     results = search(space, '"contrat de ville')
     assert "Guillemet" in results.notice

@@ -76,8 +76,8 @@ def found(config) -> int:
         space.close()
 
 
-def write_config_on(write_config, fs: Path):
-    return write_config(f"data_dir: {fs / 'data'}\n")
+def write_config_on(write_config, fs: Path, engine: str = "tantivy"):
+    return write_config(f"data_dir: {fs / 'data'}\nsearch: {{engine: {engine}}}\n")
 
 
 def test_read_only_data_directory_is_reported_and_nothing_is_damaged(tmpfs, write_config, run_cli, login_staff):
@@ -116,9 +116,10 @@ def test_read_only_data_directory_is_reported_and_nothing_is_damaged(tmpfs, writ
     assert found(config) == 100
 
 
-def test_full_disk_is_reported_and_the_index_survives(tmpfs, write_config, run_cli):
+@pytest.mark.parametrize("engine", ["tantivy", "whoosh"])
+def test_full_disk_is_reported_and_the_index_survives(tmpfs, write_config, run_cli, engine):
     fs = tmpfs("24m")
-    path = write_config_on(write_config, fs)
+    path = write_config_on(write_config, fs, engine)
     config = load_config(path)
     add_documents(config, 0, 100)
     assert run_cli("--config", str(path), "index").returncode == 0
@@ -138,7 +139,7 @@ def test_full_disk_is_reported_and_the_index_survives(tmpfs, write_config, run_c
 
     result = run_cli("--config", str(path), "index")
     assert result.returncode == 1, result.stderr
-    assert "plus de place" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert "plus de place sur le disque" in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
     ballast.unlink()

@@ -7,6 +7,10 @@ by staff. An anonymous client walks every link reachable from the home page, the
 and search results, and asks every API route, feed and suggestion with queries that would
 match the canaries (misspelt too): no canary, internal id, title or file name anywhere.
 Then a staff member finds them all, with their badge. Both engines.
+
+Sources reached with credentials (a password in the address, an API key in its query, a
+token taken from the environment) are crawled with them, and no credential appears on any
+anonymous route either.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from indexer.library.sync import sync_library
-from tests.httpserver import httpserver  # noqa: F401 (fixture)
+from tests.httpserver import Reply, httpserver  # noqa: F401 (fixture)
 from indexer.search.space import DocumentSpace
 from veille.core.config import load_config
 from veille.core.records import document_id
@@ -38,6 +42,9 @@ HIDDEN_FOLDER_TITLE = "Relevé secret des arbitrages budgétaires"
 FEED_TITLE = "Échange interne xylophragme avec la préfecture"
 MADE_INTERNAL_TITLE = "Projet de délibération quartier Bellevue"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+SOURCE_PASSWORD = "motdepasse-canari"
+SOURCE_API_KEY = "cle-canari-1234"
+SOURCE_TOKEN = "jeton-canari-5678"           # from the environment, never in sources.yaml
 
 
 def rss(items: list[tuple[str, str, str]]) -> str:
@@ -47,7 +54,7 @@ def rss(items: list[tuple[str, str, str]]) -> str:
 
 
 @pytest.fixture(params=["tantivy", "whoosh"])
-def site(request, tmp_path, httpserver):
+def site(request, tmp_path, httpserver, monkeypatch):
     library = tmp_path / "library"
     (library / "confidentiel").mkdir(parents=True)
     (library / "publics").mkdir()
@@ -73,6 +80,21 @@ def site(request, tmp_path, httpserver):
     httpserver.add("/interne.xml", rss([(FEED_TITLE, httpserver.url("/echange"),
                                          f"Compte rendu {CANARY_FEED} de la rénovation urbaine.")]),
                    content_type="application/rss+xml")
+    import base64
+
+    subscribed = rss([("Lettre des abonnés sur la rénovation", httpserver.url("/abonnes-1"), "Rénovation.")]).encode()
+    expected_auth = "Basic " + base64.b64encode(f"abonne:{SOURCE_PASSWORD}".encode()).decode()
+    httpserver.route(f"/abonnes.xml?apikey={SOURCE_API_KEY}&lang=fr", lambda request: Reply(
+        200, subscribed, {"Content-Type": "application/rss+xml"})
+        if request.headers.get("authorization") == expected_auth else Reply(401, b"who are you?"))
+    httpserver.add(f"/jeton.xml?token={SOURCE_TOKEN}",
+                   rss([("Bulletin à jeton", httpserver.url("/jeton-1"), "Contrat de ville.")]),
+                   content_type="application/rss+xml")
+    monkeypatch.setenv("VEILLE_TEST_FEED_TOKEN", SOURCE_TOKEN)
+    with_password = httpserver.url(f"/abonnes.xml?apikey={SOURCE_API_KEY}&lang=fr").replace(
+        "http://", f"http://abonne:{SOURCE_PASSWORD}@")
+    failing = httpserver.url(f"/absent.xml?api_key={SOURCE_API_KEY}").replace(
+        "http://", f"http://abonne:{SOURCE_PASSWORD}@")
     path = tmp_path / "sources.yaml"
     path.write_text(textwrap.dedent(f"""
         data_dir: data
@@ -84,6 +106,9 @@ def site(request, tmp_path, httpserver):
           - {{name: journal, title: Journal public, kind: feed, url: "{httpserver.url('/public.xml')}"}}
           - {{name: echanges, title: Échanges avec la préfecture, kind: feed, visibility: interne,
               url: "{httpserver.url('/interne.xml')}"}}
+          - {{name: abonnes, kind: feed, url: "{with_password}"}}
+          - {{name: jeton, kind: feed, url: "{httpserver.url('/jeton.xml')}?token=${{VEILLE_TEST_FEED_TOKEN}}"}}
+          - {{name: perdue, kind: feed, url: "{failing}"}}
         alerts:
           - {{name: Rénovation, query: rénovation, recipients: [equipe@example.org]}}
         web: {{base_url: "http://veille.example.org"}}
@@ -92,7 +117,9 @@ def site(request, tmp_path, httpserver):
     catalog = Catalog.open(config.layout)
     sync_library(config, catalog)
     with Fetcher(config.http, catalog.validators) as fetcher:
-        crawl_sources(config, catalog, fetcher, config.sources)
+        reports = {r.source: r for r in crawl_sources(config, catalog, fetcher, config.sources)}
+    assert reports["abonnes"].new == 1 and reports["jeton"].new == 1, reports   # credentials were sent
+    assert not reports["perdue"].ok and SOURCE_PASSWORD not in reports["perdue"].error
     made_internal = document_id("library:Bibliothèque/publics/bellevue.txt")
     catalog.edits.record(made_internal, {"visibility": "interne"}, by="equipe@example.org")
     catalog.documents.apply_edits(made_internal)
@@ -117,7 +144,7 @@ def site(request, tmp_path, httpserver):
 
 FORBIDDEN_WORDS = (CANARY, CANARY_FEED, INTERNAL_TITLE, HIDDEN_FOLDER_TITLE, FEED_TITLE, MADE_INTERNAL_TITLE,
                    "note-zorglub", "arbitrages.txt", "confidentiel", "bellevue.txt", "Bellevue", "Zorglub",
-                   "Échanges avec la préfecture", "echanges")
+                   "Échanges avec la préfecture", "echanges", SOURCE_PASSWORD, SOURCE_API_KEY, SOURCE_TOKEN)
 START = ["/", "/bibliotheque", "/search?q=rénovation+urbaine", "/search?q=", "/search?q=comité",
          "/search?q=quartier+prioritaire+comité", "/search?q=arbitrages+budgétaires", "/search?q=loi+2014-173",
          "/search?visibility=interne", "/search?q=r%C3%A9novation&visibility=interne",

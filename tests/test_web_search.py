@@ -317,3 +317,51 @@ def test_a_search_becomes_an_alert_for_staff_and_an_email_subscription_for_other
     assert link == "/alertes/nouvelle?q=logement&amp;theme=habitat+et+renouvellement+urbain"
     form = login_staff(app).get(link.replace("&amp;", "&")).get_data(as_text=True)
     assert 'name="query" value="logement"' in form and 'value="habitat et renouvellement urbain"' in form
+
+
+@pytest.mark.parametrize("url", ["/search?q=ville&to=9999-12-31", "/search?q=ville&from=0001-01-01",
+                                 "/api/search?q=ville&to=9999-12-31&from=0001-01-01",
+                                 "/search.atom?q=ville&to=9999-12-31", "/search?from=9999-12-31"])
+def test_extreme_dates_are_answered_not_an_error(web_client, url):
+    response = web_client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+
+
+def test_extreme_dates_keep_the_results_of_no_bound(web_client):
+    everything = web_client.get("/api/search?q=ville").get_json()["total"]
+    assert web_client.get("/api/search?q=ville&from=0001-01-01&to=9999-12-31").get_json()["total"] == everything
+    bad = web_client.get("/api/search?q=ville&to=31/12/2024")
+    assert bad.status_code == 400 and "n'est pas une date" in bad.get_json()["error"]
+
+
+def test_a_one_letter_wildcard_says_why_it_found_nothing(web_client):
+    soup = page(web_client, "/search?q=r*")
+    assert "un joker demande au moins 2 lettres" in soup.get_text()
+    assert web_client.get("/api/search?q=r*").get_json()["notice"].startswith("« r* » ignoré")
+
+
+def test_anonymous_searches_are_rate_limited_per_address(web_config, login_staff):
+    from web import create_app
+    from web.throttle import RequestRate
+
+    app = create_app(web_config, {"TESTING": True})
+    now = [0.0]
+    app.state.search_rate = RequestRate(3, clock=lambda: now[0])
+    visitor = app.test_client()
+    visitor.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    for url in ("/search?q=ville", "/api/search?q=ville", "/search.atom?q=ville"):
+        assert visitor.get(url).status_code == 200
+    page_429 = visitor.get("/search?q=ville")
+    assert page_429.status_code == 429 and int(page_429.headers["Retry-After"]) == 60
+    assert "Trop de recherches depuis votre adresse" in page_429.get_data(as_text=True)
+    api_429 = visitor.get("/api/search?q=ville")
+    assert api_429.status_code == 429 and api_429.get_json()["ok"] is False
+    assert visitor.get("/").status_code == 200                 # only searches are counted
+    neighbour = app.test_client()
+    neighbour.environ_base["REMOTE_ADDR"] = "203.0.113.8"
+    assert neighbour.get("/search?q=ville").status_code == 200
+    staff = login_staff(app)
+    staff.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    assert staff.get("/search?q=ville").status_code == 200     # staff are not limited
+    now[0] += 61
+    assert visitor.get("/search?q=ville").status_code == 200

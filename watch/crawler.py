@@ -24,11 +24,12 @@ from veille.core.records import KIND_NEWS, KINDS, Document, content_hash, docume
 from indexer.enrich.thesaurus import enrich
 from veille.core.config import Config, Source
 from veille.core.logs import log_event
-from watch.errors import FetchError, WatchError
+from veille.core.url_secrets import MissingSecret, expand_env, masked_text, masked_url
+from watch.errors import FetchError, MissingCredentials, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for
 from watch.items import Item
-from watch.text import FileReader, html_to_text
+from watch.text import FileReader
 from watch.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,15 @@ class CrawlContext:
     def kind(self) -> str:
         return source_kind(self.source)
 
+    @property
+    def source_url(self) -> str:
+        """The address to fetch: `${NAME}` replaced from the environment (only ever fetched,
+        never shown or stored: `source.url` is what people see, masked)."""
+        try:
+            return expand_env(self.source.url)
+        except MissingSecret as exc:
+            raise MissingCredentials(str(exc.args[0]), hint=exc.hint) from None
+
     def base_extra(self) -> dict:
         return {"tags": list(self.source.tags)}
 
@@ -150,7 +160,8 @@ class CrawlContext:
         outcome = self.catalog.documents.put(doc)
         self.counts.add(outcome)
         if outcome != "unchanged":
-            log_event(log, "document", source=self.source.name, document=doc.id, outcome=outcome, url=doc.url)
+            log_event(log, "document", source=self.source.name, document=doc.id, outcome=outcome,
+                      url=masked_url(doc.url or ""))
         return outcome
 
     def store_item(self, item: Item, follow: bool = False) -> str:
@@ -213,6 +224,9 @@ def _linked_fields(ctx: CrawlContext, url: str, existing: Document | None, extra
         extra.update({k: existing.extra[k] for k in ("final_url", "content_type") if k in existing.extra})
         return _fields_of(existing)
     fields = linked_document_fields(ctx.files, ctx.reader, result)
+    if fields["status"] == "error" or fields.get("cut"):
+        ctx.warnings.append(f"{url} : {fields['status_reason']}")
+    fields.pop("cut", None)
     extra["content_type"] = result.content_type
     if result.final_url != url:
         extra["final_url"] = result.final_url
@@ -229,10 +243,10 @@ def linked_document_fields(files: FileStore, reader: FileReader, result: FetchRe
     """Store a fetched page or file content-addressed and extract its text."""
     stored = files.put(result.body, suffix_for(result.final_url, result.content_type))
     if result.content_type in ("text/html", "application/xhtml+xml"):
-        text = html_to_text(result.text)
-        status = "ok" if text.strip() else "empty"
-        return dict(content=text, stored_file=stored, page_count=None, status=status,
-                    status_reason="" if text.strip() else "page sans texte lisible")
+        page = reader.read_html(result.text)
+        reason = "page sans texte lisible" if page.status == "empty" else page.reason
+        return dict(content=page.text, stored_file=stored, page_count=None, status=page.status,
+                    status_reason=reason, cut=bool(page.reason), language=page.language or "fr")
     extracted = reader.extract(result.body, filename=result.final_url.split("?", 1)[0].rsplit("/", 1)[-1],
                                content_type=result.content_type)
     return dict(content=extracted.text, stored_file=stored, page_count=extracted.page_count,
@@ -258,13 +272,16 @@ EXTRA_CRAWLERS: dict[str, CrawlFunction] = {}
 
 
 def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetcher,
-                 now: datetime | None = None) -> CrawlReport:
-    """Crawl one source now; failures are reported, recorded and never raised."""
+                 now: datetime | None = None, reader: FileReader | None = None) -> CrawlReport:
+    """Crawl one source now; failures are reported, recorded and never raised.
+
+    `reader` is the crawl run's worker for parsing (one is made for this source if None)."""
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
     run_id = catalog.runs.start(source.name, now)
+    own_reader = reader is None
     ctx = CrawlContext(config=config, source=source, catalog=catalog, fetcher=fetcher, now=now,
                        files=FileStore(config.layout.files),
-                       reader=FileReader(Limits.from_config(config.extraction)))
+                       reader=reader or FileReader(Limits.from_config(config.extraction)))
     error = code = None
     retry_after = None
     try:
@@ -273,18 +290,21 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
             raise WatchError(f"type de source non pris en charge par le robot : {source.kind}")
         crawler(ctx)
     except WatchError as exc:
-        error, code = str(exc), exc.code
+        error, code = masked_text(str(exc)), exc.code
         if isinstance(exc, FetchError) and exc.status:
             ctx.http_status = exc.status
         retry_after = getattr(exc, "retry_after", None)
     except Exception as exc:  # a bug or a broken document must not stop the other sources
-        log.exception("%s: unexpected error", source.name)
-        error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
+        log.error("%s : erreur inattendue : %s", source.name, masked_text(f"{type(exc).__name__}: {exc}"),
+                  exc_info=log.isEnabledFor(logging.DEBUG))
+        error, code = masked_text(f"erreur inattendue : {type(exc).__name__}: {exc}"), "unexpected"
     finally:
-        ctx.reader.close()
+        if own_reader:
+            ctx.reader.close()
     # documents stored before the source's visibility changed in sources.yaml take it now
     catalog.documents.set_source_visibility(source.name, source.visibility)
     finished = datetime.now(timezone.utc).replace(microsecond=0)
+    ctx.warnings[:] = [masked_text(w) for w in ctx.warnings]
     warning = "; ".join(dict.fromkeys(ctx.warnings))[:2000] or None
     counts = ctx.counts
     catalog.runs.finish(run_id, http_status=ctx.http_status, new=counts.new, updated=counts.updated,
@@ -321,6 +341,7 @@ def crawl_sources(config: Config, catalog: Catalog, fetcher: Fetcher,
     """Crawl several sources, `http.concurrency` at a time; reports in the sources' order."""
     chosen = [s for s in (config.sources if sources is None else sources)]
     lock = threading.Lock()
+    reader = FileReader(Limits.from_config(config.extraction))
 
     def one(source: Source) -> CrawlReport:
         start = now or datetime.now(timezone.utc).replace(microsecond=0)
@@ -328,19 +349,22 @@ def crawl_sources(config: Config, catalog: Catalog, fetcher: Fetcher,
         if until is not None:
             report = CrawlReport(source=source.name, skipped=True, backoff_until=until)
         else:
-            report = crawl_source(config, source, catalog, fetcher, now=start)
+            report = crawl_source(config, source, catalog, fetcher, now=start, reader=reader)
         if on_report is not None:
             with lock:
                 on_report(report)
         return report
 
     workers = max(1, min(config.http.concurrency, len(chosen)))
-    if workers == 1:
-        return [one(s) for s in chosen]
-    order = interleave_hosts(chosen)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
-        reports = dict(zip((s.name for s in order), pool.map(one, order)))
-    return [reports[s.name] for s in chosen]
+    try:
+        if workers == 1:
+            return [one(s) for s in chosen]
+        order = interleave_hosts(chosen)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
+            reports = dict(zip((s.name for s in order), pool.map(one, order)))
+        return [reports[s.name] for s in chosen]
+    finally:
+        reader.close()
 
 
 def interleave_hosts(sources: list[Source]) -> list[Source]:

@@ -46,6 +46,12 @@ class RobotsDisallowed(FetchError):
     code = "robots_disallowed"
 
 
+class MissingCredentials(WatchError):
+    """A `${NAME}` of the source's address names an environment variable that is not set."""
+
+    code = "credentials"
+
+
 class TooLarge(FetchError):
     code = "too_large"
 

@@ -124,10 +124,26 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")       # RFC 6052: IPv4 in the last 32 bits
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use translation
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4), if any: the
+    network would deliver to that one, so it is the one to judge."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64 or ip in NAT64_LOCAL:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    return None
+
+
 def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = embedded_ipv4(ip) or ip
     return ip.is_global and not ip.is_multicast
 
 
@@ -171,9 +187,13 @@ class Fetcher:
     # ------------------------------------------------------------ public
 
     def fetch(self, url: str, conditional: bool = True, accept: str | None = None) -> FetchResult:
-        """GET `url` politely; see the module docstring. Raises FetchError."""
+        """GET `url` politely; see the module docstring. Raises FetchError.
+
+        Credentials in the address (`https://user:password@host/`) are sent as HTTP Basic
+        authentication to that origin only, and never appear in results or errors."""
+        url, authorization = split_credentials(url)
         _check_url(url)
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {"Authorization": authorization} if authorization else {}
         if accept:
             headers["Accept"] = accept
         etag = last_modified = None
@@ -190,10 +210,13 @@ class Fetcher:
         """GET a large file (an archive) into `sink` rather than memory, up to `max_bytes`.
 
         The same address checks, robots.txt, politeness, redirects and retries as `fetch`;
-        no validators. The result's body is empty: the bytes are in `sink`, from its start.
-        Raises FetchError (TooLarge past `max_bytes`)."""
+        no validators, credentials in the address sent the same way. The result's body is
+        empty: the bytes are in `sink`, from its start. Raises FetchError (TooLarge past
+        `max_bytes`)."""
+        url, authorization = split_credentials(url)
         _check_url(url)
-        return self._get(url, {}, False, sink=sink, max_bytes=max_bytes)
+        headers = {"Authorization": authorization} if authorization else {}
+        return self._get(url, headers, False, sink=sink, max_bytes=max_bytes)
 
     def _get(self, url: str, headers: dict[str, str], sent_validators: bool,
              sink: BinaryIO | None = None, max_bytes: int | None = None) -> FetchResult:
@@ -207,8 +230,10 @@ class Fetcher:
                 if len(chain) >= MAX_REDIRECTS:
                     raise TooManyRedirects(f"plus de {MAX_REDIRECTS} redirections depuis {url}", url=url)
                 chain.append(current)
-                current = urljoin(current, location.strip())
+                current, _ = split_credentials(urljoin(current, location.strip()))
                 _check_url(current)
+                if "Authorization" in headers and _origin(current) != _origin(url):
+                    headers.pop("Authorization")   # credentials stay with their server
                 continue
             break
         return self._result(url, current, tuple(chain), response, sent_validators)
@@ -481,6 +506,24 @@ def _guarded_pool_classes(public_address: Callable[..., str]) -> dict:
         "http": type("GuardedHTTPPool", (urllib3.HTTPConnectionPool,), {"ConnectionCls": http_conn}),
         "https": type("GuardedHTTPSPool", (urllib3.HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
     }
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """(`url` without its user:password, the Basic Authorization header they make or None)."""
+    import base64
+    from urllib.parse import unquote, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url, None
+        host = parts.hostname or ""
+        netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return url, None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode("utf-8")
+    return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
+            "Basic " + base64.b64encode(pair).decode("ascii"))
 
 
 def _check_url(url: str) -> None:

@@ -6,10 +6,19 @@ catalog documents.
 
 from __future__ import annotations
 
+import copyreg
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Mapping
+
+# Listings come back from the parsing worker process pickled: a read-only mapping travels
+# as the dict it wraps, and is wrapped again on arrival.
+def read_only(values: dict) -> Mapping[str, Any]:
+    return MappingProxyType(values)
+
+
+copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Iterable
 
 from veille.core.config import Config, ConfigError, Source, parse_config
 from veille.core.config_checks import is_http_url
+from veille.core.url_secrets import masked_url
 from watch.errors import WatchError
 from watch.urls import canonicalize_url
 
@@ -86,7 +87,7 @@ def write_opml(sources: Iterable[Source], title: str = "Veille — sources suivi
                 folders[tag] = ET.SubElement(body, "outline", text=tag, title=tag)
             parent = folders[tag]
         ET.SubElement(parent, "outline", type="rss", text=source.title, title=source.title,
-                      xmlUrl=source.url)
+                      xmlUrl=masked_url(source.url))
     ET.indent(opml)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n"
 

@@ -15,6 +15,7 @@ from typing import Mapping
 from veille.storage.catalog import Catalog
 from veille.core.config import Config
 from veille.core.schedules import schedule_trigger
+from veille.core.url_secrets import masked_text, masked_url
 
 STATE_LABELS = {"ok": "en service", "failing": "en échec", "backoff": "en pause après échecs",
                 "never": "jamais relevée", "disabled": "désactivée"}
@@ -85,17 +86,17 @@ def source_statuses(config: Config, catalog: Catalog, next_runs: Mapping[str, da
         if next_run is not None and backoff is not None and next_run < backoff:
             next_run = _first_run_after(source.schedule, config, backoff) or backoff
         out.append(SourceStatus(
-            name=source.name, title=source.title, kind=source.kind, url=source.url,
+            name=source.name, title=source.title, kind=source.kind, url=masked_url(source.url),
             schedule=source.schedule, enabled=source.enabled, documents=counts.get(source.name, 0),
             last_run=run.started if run else None,
             last_success=state.last_success if state else None,
-            last_error=state.last_error if state else None,
+            last_error=masked_text(state.last_error) if state else None,
             last_error_code=state.last_error_code if state else None,
             last_error_at=state.last_error_at if state else None,
             consecutive_failures=state.consecutive_failures if state else 0,
             backoff_until=backoff, next_run=next_run,
             last_new=run.new if run else 0, last_updated=run.updated if run else 0,
-            last_warning=run.warning if run else None))
+            last_warning=masked_text(run.warning) if run else None))
     return out
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from veille.core.config import Config, load_config
 from veille.core.dates import calendar_date, french_date, french_datetime
-from web import (alerts, api, auth, documents, errors, exports, health, lettre, lettres, library, notice,
-                 present, search, sources, subscriptions, upload)
+from web import (alerts, api, auth, documents, errors, exports, health, lettre, lettres, library, limits,
+                 notice, present, search, sources, subscriptions, upload)
 from web.state import AppState, VeilleApp
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024     # a form's body; the upload page allows its files (web.upload)
@@ -35,6 +35,7 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     app.add_template_filter(lambda value: calendar_date(value) if value else None, "calendar_date")
     app.add_template_filter(lambda doc: doc.day(tz), "day_of")
 
+    limits.init_app(app, config)
     auth.init_app(app, config)
     present.install(app)
     errors.install(app)

@@ -4,7 +4,11 @@
   (`veille.storage.users`). The session cookie is signed with the key from `load_secret_key`,
   HttpOnly, SameSite=Lax, and Secure when the public address is https.
 - `staff_required` guards a view; `bp.before_request(staff_only)` guards a whole blueprint.
-- Logins are rate limited per client address and per account (`web.throttle.LoginThrottle`).
+- Sessions are held server-side (`veille.storage.users`): the cookie carries a random id,
+  and logging out deletes it, so a copy of the cookie taken before stops working too.
+- Logins are rate limited per account (5 failures) and per client address (20: an office
+  behind one address, or a proxy not declared in `web.trusted_proxies`, must not lock the
+  whole team out after five typos) (`web.throttle.LoginThrottle`).
 - CSRF: every unsafe request (POST, PUT, PATCH, DELETE) must carry the session's random
   token, in the `csrf_token` form field or the `X-CSRF-Token` header; templates get it from
   `csrf_token()`. This is the synchronizer-token pattern of Flask-WTF's CSRFProtect in forty
@@ -29,6 +33,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 
 from veille.core.config import Config
+from veille.core.emails import email_problem
 from veille.core.secret_key import load_secret_key
 from veille.storage.users import StaffUser, normalize_email
 from web.errors import WebError, wants_json
@@ -130,12 +135,15 @@ def current_staff() -> StaffUser | None:
         g.staff = None
         email = session.get("staff")
         if email:
-            user = get_catalog().users.get(email)
-            if user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user)):
+            users = get_catalog().users
+            user = users.get(email)
+            token = session.get("sid", "")
+            if (user is not None and hmac.compare_digest(session.get("stamp", ""), _password_stamp(user))
+                    and token and users.session_email(token, SESSION_LIFETIME) == email):
                 g.staff = user
-            else:  # removed account or changed password: the session ends here
-                session.pop("staff", None)
-                session.pop("stamp", None)
+            else:  # logged out, removed account or changed password: the session ends here
+                for key in ("staff", "stamp", "sid"):
+                    session.pop(key, None)
     return g.staff
 
 
@@ -192,39 +200,47 @@ def login():
         return render_template("login.html", next=target, email="")
     email = normalize_email(request.form.get("email", ""))[:254]
     password = request.form.get("password", "")[:1024]
+    valid = email_problem(email) is None
+    # what was typed is logged only when it is an address: a password typed in the wrong
+    # field must not land in the journal
+    shown = email if valid else "(adresse invalide)"
     keys = (f"ip:{request.remote_addr}", f"user:{email}")
     wait = throttle.retry_after(*keys)
     if wait:
-        log.warning("login throttled for %s from %s", email, request.remote_addr)
+        log.warning("connexion de %s depuis %s bloquée (trop d'échecs)", shown, request.remote_addr)
         minutes = max(1, -(-wait // 60))
         message = f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
         response = current_app.make_response(
             (render_template("login.html", next=target, email=email, error=message), 429))
         response.headers["Retry-After"] = str(wait)
         return response
-    user = get_catalog().users.authenticate(email, password) if email and password else None
+    user = get_catalog().users.authenticate(email, password) if valid and password else None
     if user is None:
         throttle.failed(*keys)
-        log.warning("failed login for %s from %s", email or "-", request.remote_addr)
-        return render_template("login.html", next=target, email=email,
+        log.warning("échec de connexion de %s depuis %s", shown, request.remote_addr)
+        return render_template("login.html", next=target, email=email if valid else "",
                                error="Adresse ou mot de passe incorrect."), 401
     throttle.succeeded(*keys)
     session.clear()  # a fresh session (and CSRF token): no fixation across the login
     session.permanent = True
     session["staff"] = user.email
     session["stamp"] = _password_stamp(user)
+    session["sid"] = get_catalog().users.open_session(user.email, SESSION_LIFETIME)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     get_catalog().users.record_login(user.email)
-    log.info("login %s from %s", user.email, request.remote_addr)
+    log.info("connexion de %s depuis %s", user.email, request.remote_addr)
     return redirect(target)
 
 
 @bp.post("/logout")
 def logout():
     email = session.get("staff")
+    token = session.get("sid")
+    if token:
+        get_catalog().users.end_session(token)   # every copy of this cookie ends with it
     session.clear()
     if email:
-        log.info("logout %s", email)
+        log.info("déconnexion de %s", email)
     return redirect(url_for("search.home"))
 
 

@@ -48,12 +48,15 @@ DEFAULT_MESSAGE = "La requête n'a pas pu aboutir."
 
 
 class WebError(HTTPException):
-    """An HTTP error with its own French message (and page title): `raise WebError(400, ...)`."""
+    """An HTTP error with its own French message (and page title, and headers such as
+    `Retry-After`): `raise WebError(400, ...)`."""
 
-    def __init__(self, code: int, message: str, title: str | None = None):
+    def __init__(self, code: int, message: str, title: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(description=message)
         self.code = code
         self.title = title
+        self.headers = dict(headers or {})
 
 
 def wants_json() -> bool:
@@ -62,10 +65,10 @@ def wants_json() -> bool:
             or request.accept_mimetypes.best == "application/json")
 
 
-def error_response(status: int, message: str, title: str | None = None):
+def error_response(status: int, message: str, title: str | None = None, headers: dict[str, str] | None = None):
     if wants_json():
-        return jsonify({"ok": False, "error": message}), status
-    return _error_page(title or TITLES.get(status, "Erreur"), message), status
+        return jsonify({"ok": False, "error": message}), status, headers or {}
+    return _error_page(title or TITLES.get(status, "Erreur"), message), status, headers or {}
 
 
 def _error_page(title: str, message: str) -> str:
@@ -90,7 +93,7 @@ def handle_error(error: Exception):
             return error.response
         status = error.code or 500
         if isinstance(error, WebError):
-            return error_response(status, error.description, error.title)
+            return error_response(status, error.description, error.title, error.headers)
         return error_response(status, MESSAGES.get(status, DEFAULT_MESSAGE))
     if isinstance(error, VeilleError):
         log.warning("%s %s : %s", request.method, request.path, error)

@@ -50,8 +50,13 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
     report: dict = {"time": now.isoformat(timespec="seconds")}
 
     try:
-        found = get_space().search(SearchRequest(q="", per_page=1, facets=False, highlight=False))
-        report["index"] = {"ok": True, "documents": found.total}
+        space = get_space()
+        found = space.search(SearchRequest(q="", per_page=1, facets=False, highlight=False))
+        missing = space.missing_files()
+        report["index"] = {"ok": not missing, "documents": found.total}
+        if missing:
+            report["index"]["missing_files"] = len(missing)
+            problems.append(f"index: {len(missing)} fichier(s) manquant(s) (veille index --rebuild)")
     except Exception as exc:  # any failure to read the index is the news here
         report["index"] = {"ok": False, "error": type(exc).__name__}
         problems.append(f"index: unreadable ({type(exc).__name__})")
@@ -80,11 +85,17 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
 
     try:
         catalog = get_catalog()
+        damage = app_state().catalog_damage()
+        report["catalog"] = {"ok": damage is None}
+        if damage:
+            problems.append("catalog: endommagé (veille restore d'une sauvegarde)")
+        catalog.documents.count()
         last_crawl = catalog.runs.last_successful_crawl()
         latest = catalog.digests.latest(limit=1)
         sent = catalog.digests.latest(status="sent", limit=1)
     except Exception as exc:
-        problems.append(f"catalog: unreadable ({type(exc).__name__})")
+        report["catalog"] = {"ok": False, "error": type(exc).__name__}
+        problems.append(f"catalog: unreadable ({type(exc).__name__}) (veille restore d'une sauvegarde)")
         last_crawl, latest, sent = None, [], []
     stale_after = crawl_stale_after(config)
     age = _age(last_crawl, now)

@@ -12,27 +12,36 @@ last connection closes). A request that ends leaves no transaction open
 from __future__ import annotations
 
 import threading
+import time
 
 from flask import Flask, current_app
 
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
 from veille.storage.catalog import Catalog
-from web.throttle import LoginThrottle
+from web.throttle import LoginThrottle, RequestRate
+
+CATALOG_CHECK_SECONDS = 300.0      # SQLite's quick check reads the whole catalog: not every call
 
 
 class AppState:
-    """The configuration, catalog, search space, login throttle and scheduler of one app."""
+    """The configuration, catalog, search space, login throttle, search rate and scheduler
+    of one app."""
 
-    def __init__(self, config: Config, login_throttle: LoginThrottle | None = None):
+    def __init__(self, config: Config, login_throttle: LoginThrottle | None = None,
+                 search_rate: RequestRate | None = None):
         self.config = config
         self.login_throttle = login_throttle or LoginThrottle()
+        self.search_rate = search_rate or RequestRate(config.web.search_per_minute)
         # what /healthz reports: the scheduler of `veille run` (or its process, seen from a
         # web worker), None under `veille serve`
         self.scheduler = None
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._space: DocumentSpace | None = None
+        self._check_lock = threading.Lock()
+        self._checked_at: float | None = None     # the catalog's last quick check, and its finding
+        self._damage: str | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -50,6 +59,16 @@ class AppState:
                 if self._space is None:
                     self._space = DocumentSpace(self.config, catalog=catalog)
         return self._space
+
+    def catalog_damage(self) -> str | None:
+        """What the catalog's quick check found wrong, or None (/healthz). The check is redone
+        after CATALOG_CHECK_SECONDS, or at once while it finds damage."""
+        catalog = self.catalog
+        with self._check_lock:
+            now = time.monotonic()
+            if self._checked_at is None or now - self._checked_at > CATALOG_CHECK_SECONDS or self._damage:
+                self._damage, self._checked_at = catalog.damage(), now
+            return self._damage
 
     def release_request(self) -> None:
         """At the end of a request: roll back a transaction it left open on this thread."""

@@ -12,6 +12,10 @@ programs the worker starts).
 Before a character recognition, the worker sends `Extend(seconds)`: the host then waits
 that much longer for this file (OCR bounds its own run by `Limits.ocr_timeout`), so the
 ordinary time limit stays short for everything else.
+
+`run(function, *args)` sends any module-level function the same way (the crawler parses
+fetched pages and feeds there): its result comes back, its exception is raised again in the
+host, and a run cut off by the limits raises `WorkerLimitExceeded`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from indexer.extract import DEFAULT_LIMITS, Extracted, Limits, extract, failed, too_big_reason
+from veille.core.errors import VeilleError
 
 log = logging.getLogger(__name__)
 GRACE = 10.0     # seconds the host allows beyond an announced OCR run, to gather its result
@@ -33,6 +38,16 @@ class Extend:
     """Sent by the worker: this file needs `seconds` more (a character recognition)."""
 
     seconds: float
+
+
+_EXTRACT = "extract"    # job kinds sent to the worker
+_RUN = "run"
+
+
+class WorkerLimitExceeded(VeilleError):
+    """A function run in the worker went over its time or memory limit (or killed the worker)."""
+
+    code = "limits"
 
 
 def _worker_main(conn, max_memory: int, function: Callable[..., Extracted]) -> None:
@@ -53,7 +68,11 @@ def _worker_main(conn, max_memory: int, function: Callable[..., Extracted]) -> N
             return
         if job is None:
             return
-        data, filename, content_type, limits = job
+        kind, payload = job
+        if kind == _RUN:
+            _run_job(conn, *payload)
+            continue
+        data, filename, content_type, limits = payload
 
         def announce(seconds: float) -> None:
             conn.send(Extend(seconds))
@@ -67,6 +86,26 @@ def _worker_main(conn, max_memory: int, function: Callable[..., Extracted]) -> N
             conn.send(result)
         except MemoryError:
             conn.send(failed("texte extrait trop volumineux"))
+
+
+def _run_job(conn, function: Callable, args: tuple, kwargs: dict) -> None:
+    """One `BoundedExtractor.run` call: sends ("ok", result) or ("error", exception)."""
+    try:
+        answer = ("ok", function(*args, **kwargs))
+    except MemoryError:
+        answer = ("limit", "trop gourmand en mémoire")
+    except RecursionError:
+        answer = ("limit", "structure trop profonde")
+    except Exception as exc:  # the caller's own errors (a ParseError) are raised in the host
+        answer = ("error", exc)
+    del args, kwargs
+    try:
+        conn.send(answer)
+    except MemoryError:
+        conn.send(("limit", "résultat trop volumineux"))
+    except Exception as exc:  # an exception that does not pickle: its message is enough
+        conn.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")
+                   if answer[0] == "error" else exc))
 
 
 class BoundedExtractor:
@@ -123,7 +162,7 @@ class BoundedExtractor:
             self._kill()
             self._start()
         try:
-            self._conn.send((data, filename, content_type, self.limits))
+            self._conn.send((_EXTRACT, (data, filename, content_type, self.limits)))
             allowed = self.limits.timeout
             deadline = time.monotonic() + allowed
             while True:
@@ -144,6 +183,36 @@ class BoundedExtractor:
             return failed("extraction interrompue : le lecteur de fichiers s'est arrêté sur ce "
                           "fichier (fichier corrompu ou trop gourmand en mémoire)")
 
+    def run(self, function: Callable, *args, **kwargs):
+        """`function(*args, **kwargs)` in the worker, under the time and memory limits.
+
+        `function` must be importable by name (a module-level function). Its exceptions are
+        raised again here; a run over the limits raises `WorkerLimitExceeded`, and the
+        worker is replaced for the next call.
+        """
+        name = getattr(function, "__qualname__", repr(function))
+        if self._process is None or not self._process.is_alive():
+            self._kill()
+            self._start()
+        try:
+            self._conn.send((_RUN, (function, args, kwargs)))
+            if not self._conn.poll(self.limits.timeout):
+                log.warning("%s exceeded %ss in the worker: killed", name, self.limits.timeout)
+                self._kill()
+                raise WorkerLimitExceeded(f"plus de {self.limits.timeout:g} s de lecture")
+            status, value = self._conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            code = self._process.exitcode if self._process is not None else None
+            log.warning("worker died running %s (exit %s): %s", name, code, exc)
+            self._kill()
+            raise WorkerLimitExceeded("le lecteur s'est arrêté (contenu trop gourmand en mémoire)") from None
+        if status == "ok":
+            return value
+        if status == "limit":
+            self._kill()  # a worker that ran out of memory is not trusted with the next job
+            raise WorkerLimitExceeded(value)
+        raise value
+
 
 def extract_bounded(data: bytes, filename: str = "", content_type: str = "",
                     limits: Limits = DEFAULT_LIMITS) -> Extracted:
@@ -160,4 +229,4 @@ def worker_pid(extractor: BoundedExtractor) -> int | None:
     return extractor._process.pid if extractor._process is not None else None
 
 
-__all__ = ["BoundedExtractor", "Extend", "extract_bounded", "worker_pid"]
+__all__ = ["BoundedExtractor", "Extend", "WorkerLimitExceeded", "extract_bounded", "worker_pid"]

@@ -70,9 +70,16 @@ def utc_naive(value: datetime) -> datetime:
     return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+# The days a date filter may name: the engines store instants between 1678 and 2262
+# (tantivy), and `to=9999-12-31` would overflow; no document is dated outside, so
+# clamping a filter to them changes no result.
+FIRST_DAY, LAST_DAY = date(1700, 1, 1), date(2200, 12, 31)
+
+
 def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
-    """[start, end) of a local calendar day, as naive UTC datetimes."""
-    start = datetime.combine(day, time.min, tzinfo=tz)
+    """[start, end) of a local calendar day (within FIRST_DAY..LAST_DAY), as naive UTC
+    datetimes."""
+    start = datetime.combine(min(max(day, FIRST_DAY), LAST_DAY), time.min, tzinfo=tz)
     return utc_naive(start), utc_naive(start + timedelta(days=1))
 
 

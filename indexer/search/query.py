@@ -26,6 +26,8 @@ from indexer.search.analysis import analyze, fold, folded_words, glue_article_id
 from indexer.enrich.legal import query_references
 
 MAX_QUERY_CHARS = 500
+MAX_QUERY_WORDS = 32            # the title of a law is 16: more is a pasted text, not a search
+MIN_WILDCARD_LETTERS = 2        # letters before the first * or ?: `a*` would mean every a-word
 MAX_DEPTH = 16
 
 # Canonical query fields, with the spellings people type (folded: accents and case optional).
@@ -364,6 +366,11 @@ def _word(text: str, field_name: str | None, repairs: _Repairs) -> Word | None:
         if not text.strip(_WILDCARD_CHARS + "-'’."):
             repairs.add("Joker seul ignoré : mettez au moins deux lettres avant * (renov*).")
             return None
+        head = re.split(r"[*?]", text, maxsplit=1)[0]
+        if sum(ch.isalnum() for ch in head) < MIN_WILDCARD_LETTERS:
+            repairs.add(f"« {text} » ignoré : un joker demande au moins {MIN_WILDCARD_LETTERS} lettres "
+                        "avant * ou ? (renov*).")
+            return None
         return Word(text, field_name, wildcard=True)
     return Word(text, field_name)
 
@@ -389,6 +396,10 @@ def parse_query(text: str, legal_aliases: Mapping[str, Iterable[str]] | None = N
     if len(text) > MAX_QUERY_CHARS:
         repairs.add(f"Requête tronquée à {MAX_QUERY_CHARS} caractères.")
         text = text[:MAX_QUERY_CHARS]
+    pieces = text.split()
+    if len(pieces) > MAX_QUERY_WORDS:
+        repairs.add(f"Requête limitée à ses {MAX_QUERY_WORDS} premiers mots.")
+        text = " ".join(pieces[:MAX_QUERY_WORDS])
     # `L. 121-2` is one word, and the star of `R*129-9` no wildcard
     text = glue_article_ids(text)
     root = _Parser(_lex(text, repairs), repairs).parse()

@@ -10,10 +10,20 @@ from typing import Mapping
 from veille.core.errors import VeilleError
 
 
+# What to run when the index's files are damaged or gone: the catalog is the reference.
+DAMAGED_HINT = "lancez « veille index --rebuild » (ou « veille restore » d'une sauvegarde)"
+
+
 class IndexOutdated(VeilleError):
     """The index on disk was built by another engine or an older Veille: rebuild it."""
 
     code = "index_outdated"
+
+
+class IndexDamaged(VeilleError):
+    """Files of the index were deleted from under it: rebuild it (or restore a backup)."""
+
+    code = "index_damaged"
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,16 @@ from typing import Iterator
 from indexer.enrich.legal import is_date_key, query_keys
 from indexer.enrich.synonyms import SYNONYMS_FILE, SynonymFile
 from indexer.search import citations, facet_counts, indexes
-from indexer.search.analysis import analyze, fold_word
 from indexer.search.backend import Backend, Query
 from indexer.search.citations import Citation, CitedBy
 from indexer.search.compile import Compiler
 from indexer.search.expand import Expander
 from indexer.search.fields import (FACET_FIELDS, SPELL_FIELD, indexed_document, local_date, local_day_bounds)
 from indexer.search.highlight import highlighter_for, snippet
-from indexer.search.query import ParsedQuery, parse_query, suggestion_words
-from indexer.search.request import Hit, IndexOutdated, SearchRequest, SearchResults
+from indexer.search.query import ParsedQuery, parse_query
+from indexer.search.request import Hit, IndexDamaged, IndexOutdated, SearchRequest, SearchResults
 from indexer.search.similar import similar_query
-from indexer.search.suggest import Vocabulary
+from indexer.search.suggest import Vocabulary, did_you_mean
 from veille.core.config import Config
 from veille.core.facets import BY_NAME
 from veille.core.progress import Progress, no_progress
@@ -146,6 +145,20 @@ class DocumentSpace:
     def backend(self) -> Backend:
         return self._current().backend
 
+    def missing_files(self) -> list[str]:
+        """Files of the index in use that were deleted from under it (see Backend)."""
+        return self.backend().missing_files()
+
+    def check_files(self) -> None:
+        """Raise IndexDamaged, saying what to run, when files of the index are missing."""
+        missing = self.missing_files()
+        if missing:
+            raise IndexDamaged(
+                f"l'index de recherche a perdu {len(missing)} fichier(s) ({', '.join(missing[:3])}) : "
+                "un segment a été supprimé",
+                hint="lancez `veille index --rebuild` (l'index est refait depuis le catalogue) "
+                     "ou `veille restore` d'une sauvegarde")
+
     def stale_reason(self) -> str | None:
         """Why the index must be rebuilt before it takes new documents, in French; None if not."""
         return indexes.stale_reason(self.backend(), self.engine_name)
@@ -202,7 +215,7 @@ class DocumentSpace:
         hits = self._hits(answer.ranked, shown, compiler, request.highlight, by_date, request.include_internal)
         suggestion = ""
         if parsed.root is not None and request.suggest:
-            suggestion = self._suggest(opened, parsed, scope.visible)
+            suggestion = did_you_mean(opened.backend, opened.vocabulary, parsed, scope.visible)
         return SearchResults(total=answer.total, page=answer.page, per_page=answer.per_page,
                              hits=tuple(hits), facets=answer.facets, notice=parsed.notice,
                              suggestion=suggestion, expansions=expansions, relaxed=relaxed,
@@ -291,29 +304,6 @@ class DocumentSpace:
                 themes=doc.themes, doc_type=doc.doc_type,
                 visibility=doc.visibility))
         return hits
-
-    def _suggest(self, opened: _Opened, parsed: ParsedQuery, visible: Query | None) -> str:
-        backend = opened.backend
-
-        def found(query: Query) -> bool:
-            return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
-
-        replacements = {}
-        for word in suggestion_words(parsed):
-            terms = analyze(word)
-            if not terms:
-                continue
-            known = backend.any_of([backend.term(f, t) for t in terms for f in backend.text_fields])
-            if (found(known) if visible is not None
-                    else any(backend.doc_freq(f, t) for t in terms for f in backend.text_fields)):
-                continue
-            folded = fold_word(word)
-            if not folded:
-                continue
-            best = opened.vocabulary.closest(folded, lambda w: found(backend.term(SPELL_FIELD, w)))
-            if best:
-                replacements[word] = best
-        return parsed.replace_words(replacements).text() if replacements else ""
 
     def similar(self, doc_id: str, limit: int = 5, include_internal: bool = False) -> list[Document]:
         doc = self.document(doc_id, include_internal)

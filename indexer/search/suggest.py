@@ -9,7 +9,8 @@ The work per request does not grow with the collection nor with what a visitor t
   rarely the only spelling of a frequent word), grouped by length;
 - a word is compared with at most MAX_COMPARISONS candidates — those of the same first
   letter and of a length within the allowed distance, most frequent first — by rapidfuzz's
-  Damerau-Levenshtein distance (C++), with a cut-off;
+  Damerau-Levenshtein distance (C++), with a cut-off; and one request looks up at most
+  MAX_WORDS_PER_REQUEST unknown words (its budget: that many times MAX_COMPARISONS);
 - the best candidates are checked against what the visitor may see (`visible`): a word
   found only in documents they cannot read is never offered.
 """
@@ -24,10 +25,16 @@ from typing import Callable, Iterable
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import extract
 
+from indexer.search.analysis import analyze, fold_word
+from indexer.search.backend import Backend, Query
+from indexer.search.fields import SPELL_FIELD
+from indexer.search.query import ParsedQuery, suggestion_words
+
 MIN_WORD_LETTERS = 3
 MAX_WORD_LETTERS = 30
 VOCABULARY_PER_LETTER = 20_000
 MAX_COMPARISONS = 4_000
+MAX_WORDS_PER_REQUEST = 8      # unknown words of one query looked up; the rest stay as typed
 MAX_CHECKS = 5                 # candidates checked against what the visitor may see
 VOCABULARY_SECONDS = 3_600     # a vocabulary older than this is read again
 MAX_LETTERS_KEPT = 64
@@ -93,3 +100,32 @@ class Vocabulary:
             if visible(candidate):
                 return candidate
         return None
+
+
+def did_you_mean(backend: Backend, vocabulary: Vocabulary, parsed: ParsedQuery, visible: Query | None) -> str:
+    """The query with each unknown word replaced by the closest word of the index that the
+    visitor may see (`visible`: None for all), or "" when there is nothing to offer."""
+
+    def found(query: Query) -> bool:
+        return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
+
+    replacements = {}
+    looked_up = 0
+    for word in suggestion_words(parsed):
+        if looked_up >= MAX_WORDS_PER_REQUEST:
+            break   # the request's budget: the other words stay as typed
+        terms = analyze(word)
+        if not terms:
+            continue
+        known = backend.any_of([backend.term(f, t) for t in terms for f in backend.text_fields])
+        if (found(known) if visible is not None
+                else any(backend.doc_freq(f, t) for t in terms for f in backend.text_fields)):
+            continue
+        folded = fold_word(word)
+        if not folded:
+            continue
+        looked_up += 1
+        best = vocabulary.closest(folded, lambda w: found(backend.term(SPELL_FIELD, w)))
+        if best:
+            replacements[word] = best
+    return parsed.replace_words(replacements).text() if replacements else ""

@@ -27,8 +27,8 @@ from tantivy import Occur, Query
 
 from indexer.search.analysis import FOLDED, STEMMED, analyzer_chain, kept_words
 from indexer.search.fields import (KEYWORD_FIELDS, MAX_SPELL_CHARS, NEW_FIELDS, SPELL_FIELD, TEXT_FIELDS,
-                                  IndexedDocument)
-from indexer.search.request import IndexOutdated
+                                   IndexedDocument)
+from indexer.search.request import DAMAGED_HINT, IndexOutdated
 from veille.core.errors import VeilleError
 
 LAYOUT = 3            # 3: analysis chains of indexer.search.analysis, visibility, no stored text
@@ -89,7 +89,7 @@ class TantivyBackend:
                 self.schema = self.index.schema
         except (OSError, ValueError) as exc:
             raise TantivyIndexError(f"l'index de recherche {self.path} ne peut pas être ouvert : {exc}",
-                                    hint="lancez « veille index --rebuild »") from exc
+                                    hint=DAMAGED_HINT) from exc
         self.index.register_tokenizer(STEMMED, analyzer_chain(stem=True))
         self.index.register_tokenizer(FOLDED, analyzer_chain(stem=False))
         self._write_lock = threading.Lock()
@@ -108,7 +108,7 @@ class TantivyBackend:
             found = None
         except (OSError, ValueError, AttributeError) as exc:
             raise TantivyIndexError(f"l'index de recherche {self.path} est endommagé ({exc})",
-                                    hint="lancez « veille index --rebuild »") from exc
+                                    hint=DAMAGED_HINT) from exc
         if found not in READABLE_LAYOUTS:
             raise IndexOutdated(f"l'index de recherche {self.path} n'est pas un index tantivy que "
                                 "cette version de Veille sait lire", hint="lancez « veille index --rebuild »")
@@ -303,6 +303,24 @@ class TantivyBackend:
 
     def segment_count(self) -> int:
         return self._searcher().num_segments
+
+    def missing_files(self) -> list[str]:
+        import json
+
+        try:
+            meta = json.loads((self.path / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ["meta.json"]
+        present = {p.name for p in self.path.iterdir()}
+        missing = []
+        for segment in meta.get("segments", ()):
+            stem = str(segment.get("segment_id", "")).replace("-", "")
+            wanted = [f"{stem}{ext}" for ext in (".store", ".term", ".idx", ".fast", ".fieldnorm")]
+            deletes = segment.get("deletes")
+            if deletes:
+                wanted.append(f"{stem}.{deletes.get('opstamp')}.del")
+            missing += [name for name in wanted if name not in present]
+        return missing
 
     def generation(self) -> object:
         searcher = self._searcher()

@@ -31,7 +31,7 @@ from whoosh.index import LockError
 
 from indexer.search.analysis import analyze, folded_words
 from indexer.search.fields import KEYWORD_FIELDS, NEW_FIELDS, SPELL_FIELD, TEXT_FIELDS, IndexedDocument
-from indexer.search.request import IndexOutdated
+from indexer.search.request import DAMAGED_HINT, IndexOutdated
 from veille.core.errors import VeilleError
 
 LAYOUT = 2            # 2: stock Whoosh, one field per text, visibility
@@ -133,7 +133,7 @@ class WhooshBackend:
                 self._ix = whoosh_index.open_dir(str(self.path), schema=schema)
             except Exception as exc:   # a damaged table of contents, missing files
                 raise IndexOutdated(f"l'index de recherche {self.path} ne peut pas être lu ({exc})",
-                                    hint="lancez « veille index --rebuild »") from exc
+                                    hint=DAMAGED_HINT) from exc
             if self.layout == LEGACY_LAYOUT:
                 self._check_legacy()
         self.writable = self.layout == LAYOUT
@@ -371,6 +371,13 @@ class WhooshBackend:
     def segment_count(self) -> int:
         with self._lock:
             return len(self._current().reader().leaf_readers())
+
+    def missing_files(self) -> list[str]:
+        with self._lock:
+            segments = self._ix._segments()
+        present = [p.name for p in self.path.iterdir()]
+        return [f"{segment.segment_id()}.*" for segment in segments
+                if not any(name.startswith(segment.segment_id() + ".") for name in present)]
 
     def generation(self) -> object:
         return self._ix.latest_generation()

@@ -18,6 +18,7 @@ from veille.cli.console import load, warn
 from veille.cli.parser import build_parser
 from veille.core.config import ConfigError
 from veille.core.errors import VeilleError, storage_error_message
+from veille.core.logs import mask_secrets_in_logs
 
 __all__ = ["build_parser", "main"]
 
@@ -32,6 +33,7 @@ def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    mask_secrets_in_logs()
 
 
 def command_function(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:

@@ -7,7 +7,7 @@ import getpass
 import sys
 
 from veille.cli.console import load, warn
-from veille.core.config_checks import EMAIL_RE
+from veille.core.emails import email_problem
 from veille.core.errors import VeilleError
 from veille.storage.catalog import Catalog
 from veille.storage.users import hash_password, normalize_email, password_problem
@@ -37,8 +37,9 @@ def run_user(args: argparse.Namespace) -> int:
             raise VeilleError(f"no staff account for {email}")
         print(f"removed {email}; their open sessions end at their next request")
         return 0
-    if not EMAIL_RE.match(email):
-        raise VeilleError(f"not an e-mail address: {args.email!r}")
+    problem = email_problem(email)
+    if problem:
+        raise VeilleError(problem)
     exists = catalog.users.get(email) is not None
     if exists and not args.reset:
         raise VeilleError(f"{email} already has an account", hint="add --reset to change its password")

@@ -27,6 +27,7 @@ def run_index(args: argparse.Namespace) -> int:
         if args.rebuild:
             report = space.rebuild(ProgressBar("Rebuilding"))
         else:
+            space.check_files()   # a deleted segment: say what to run, index nothing more
             report = space.index_pending(ProgressBar("Indexing"))
         if args.optimize:
             started = time.monotonic()
@@ -48,6 +49,7 @@ def snippet_text(snippet: str) -> str:
 def run_search(args: argparse.Namespace) -> int:
     space = DocumentSpace(load(args))
     try:
+        space.check_files()
         # the command line is the team's: internal documents are found too, and marked
         found = space.search(SearchRequest(q=args.query, per_page=max(1, args.limit), facets=False,
                                            include_internal=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def show(item: Composed, args: argparse.Namespace, several: bool) -> None:
         return
     out = Path(args.out)
     if several:  # one file per recipient beside the one asked for
-        out = out.with_name(f"{out.stem}-{item.digest.recipient}{out.suffix}")
+        # an address may hold `/` or `..`: never a path of its own
+        safe = re.sub(r"[^\w@.+-]", "_", item.digest.recipient).strip(".") or "destinataire"
+        out = out.with_name(f"{out.stem}-{safe}{out.suffix}")
     out.write_text(body, encoding="utf-8")
     count = item.digest.total
     print(f"{item.digest.recipient}: {count} document{'' if count == 1 else 's'} -> {out}")

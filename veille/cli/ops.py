@@ -44,7 +44,11 @@ def run_restore(args: argparse.Namespace) -> int:
     print(f"restored {report.files} files into {report.data_dir}")
     if report.set_aside:
         print(f"the previous data directory is kept in {report.set_aside} (delete it when satisfied)")
-    if report.rebuilt:
+    if not report.authenticated:
+        warn("veille: sauvegarde non authentifiée par la clé secrète de cette instance : ni son index "
+             "ni son planificateur n'ont été ouverts ; l'index a été reconstruit depuis le catalogue "
+             "(sur une nouvelle machine, donnez l'ancienne clé dans $VEILLE_SECRET_KEY)")
+    elif report.rebuilt:
         warn("the restored index could not be used: it was rebuilt from the catalog")
     print(f"{report.documents} documents in the catalog; {report.brought_up_to_date} brought up to date in the index")
     return 0

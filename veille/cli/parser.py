@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate the configuration (exit 1 listing the errors)")
     p.set_defaults(handler="ops:run_check")
 
-    p = sub.add_parser("crawl", help="crawl the watched sources once now (one line per source)")
-    p.add_argument("--source", metavar="NAME", help="only this source (exit 1 if it fails)")
+    p = sub.add_parser("crawl", help="relever les sources maintenant (une ligne par source ; "
+                                     "code de sortie 1 si l'une a échoué)")
+    p.add_argument("--source", metavar="NAME", help="seulement cette source")
     p.set_defaults(handler="watch:run_crawl")
 
     p = sub.add_parser("sources", help="list the sources and their state; import/export OPML")

@@ -115,6 +115,8 @@ class LettreConfig:
 @dataclass(frozen=True)
 class WebConfig:
     base_url: str = WEB["base_url"].default
+    trusted_proxies: int = WEB["trusted_proxies"].default
+    search_per_minute: int = WEB["search_per_minute"].default
 
 
 @dataclass(frozen=True)

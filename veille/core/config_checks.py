@@ -1,6 +1,6 @@
 """Checks on one value of `sources.yaml`: each returns what is wrong, in French, or None.
 
-The schema (config_schema) names them per key; `is_http_url` and `EMAIL_RE` also serve the
+The schema (config_schema) names them per key; `is_http_url` (and `veille.core.emails`) also serve the
 places that check the same things outside the file (the web forms, the CLI, OPML import).
 """
 
@@ -18,7 +18,6 @@ from veille.core.schedules import schedule_problem, valid_tz
 Check = Callable[[Any], "str | None"]
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OCR_LANGUAGES_RE = re.compile(r"^[a-z_]+(\+[a-z_]+)*$")
 
@@ -65,15 +64,28 @@ def http_url(value: str) -> str | None:
     return None if is_http_url(value) else "adresse http(s) invalide"
 
 
+def source_url(value: str) -> str | None:
+    """An http(s) address, in which `${NAME}` stands for an environment variable's value."""
+    from veille.core.url_secrets import placeholders
+
+    for name in placeholders(value):
+        value = value.replace("${" + name + "}", "x")
+    if "${" in value:
+        return "variable d'environnement mal écrite dans l'adresse (attendu : ${NOM})"
+    return http_url(value)
+
+
 def email_address(value: str) -> str | None:
-    return None if EMAIL_RE.match(value) else f"adresse e-mail invalide : {quoted(value)}"
+    from veille.core.emails import email_problem
+
+    return email_problem(value)
 
 
 def sender_address(value: str) -> str | None:
     """An address, with or without a display name: `Veille <veille@example.org>`."""
-    if EMAIL_RE.match(value.split("<")[-1].rstrip(">").strip()):
-        return None
-    return f"adresse e-mail invalide : {quoted(value)}"
+    from veille.core.emails import sender_problem
+
+    return sender_problem(value)
 
 
 def no_line_break(value: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from veille.core.config_checks import (Check, at_least, at_most, between, css_selector, email_address,
                                        env_name, fold, greater_than, http_url, iso_date, no_line_break,
                                        not_negative, ocr_languages, one_of, schedule, schedule_or_off,
-                                       sender_address, slug, time_zone)
+                                       sender_address, slug, source_url, time_zone)
 from veille.core.config_yaml import did_you_mean, quoted
 from veille.core.facets import ALERT_FILTERS
 from veille.core.records import KINDS, VISIBILITIES, VISIBILITY_INTERNAL, VISIBILITY_PUBLIC
@@ -227,7 +227,10 @@ SOURCE = Section((
     Setting("kind", str, help="`feed`, `page`, `change`, `legifrance` or `dila-jorf`",
             check=one_of(SOURCE_KINDS), required=True),
     Setting("url", str, help="http(s) address of the feed, page or API (`dila-jorf`: the JORF "
-            "open-data directory, the DILA's when left out)", check=http_url, required=True),
+            "open-data directory, the DILA's when left out); `${NAME}` in it is replaced by the "
+            "environment variable NAME when fetching (credentials, API keys), and passwords and "
+            "keys are masked wherever the address is shown",
+            check=source_url, required=True),
     Setting("schedule", str, "6h", "an interval (`30m`, `6h`, `1d`) or a 5-field cron string",
             check=schedule),
     Setting("tags", STRINGS, (), "labels; a document kind among them (`juridique`, `actualité`, "
@@ -293,6 +296,11 @@ LETTRE = Section((
 WEB = Section((
     Setting("base_url", str, "http://localhost:5000", "public address used in e-mails and feeds",
             check=http_url),
+    Setting("trusted_proxies", int, 0, "reverse proxies in front of Veille whose `X-Forwarded-For` "
+            "and `X-Forwarded-Proto` are believed (1 behind one nginx or Caddy); 0 trusts no header",
+            check=between(0, 5)),
+    Setting("search_per_minute", int, 60, "searches (pages, API, feeds) an anonymous client address "
+            "may make per minute; staff are not limited; 0 turns the limit off", check=not_negative),
 ))
 
 SEARCH = Section((

@@ -45,3 +45,24 @@ def timed() -> Iterator[dict]:
         yield holder
     finally:
         holder["duration"] = time.monotonic() - started
+
+
+class MaskSecrets(logging.Filter):
+    """Masks the credentials of every address in a log line, whoever logs it (our modules,
+    urllib3's debug lines naming each request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from veille.core.url_secrets import masked_text
+
+        message = record.getMessage()
+        masked = masked_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_secrets_in_logs() -> None:
+    """Put `MaskSecrets` on every handler of the root logger (call once logging is set up)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, MaskSecrets) for f in handler.filters):
+            handler.addFilter(MaskSecrets())

@@ -45,6 +45,18 @@ def load_secret_key(path: Path) -> str:
     return key
 
 
+def existing_secret_key(path: Path) -> str | None:
+    """The key from `$VEILLE_SECRET_KEY` or the file at `path`, never creating one; None
+    when there is none (a fresh machine) or it cannot be read."""
+    key = os.environ.get(SECRET_KEY_ENV, "").strip()
+    if not key:
+        try:
+            key = Path(path).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+    return key if len(key) >= MIN_SECRET_LENGTH else None
+
+
 def _create_secret_file(path: Path) -> None:
     """Write the key to a private temporary file, then link it into place: two processes
     starting together end up sharing one complete key, never reading a half-written file."""

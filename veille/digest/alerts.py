@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 from veille.storage.alerts import SavedAlert
 from veille.storage.catalog import Catalog
 from veille.core.config import Alert, Config
-from veille.core.config_checks import EMAIL_RE
+from veille.core.emails import email_problem
 from veille.core.facets import ALERT_FILTERS
 
 ORIGIN_YAML = "yaml"
@@ -112,7 +112,7 @@ def parse_alert_form(form: Mapping[str, str], taken_names: Iterable[str] = ()) -
         errors["query"] = "Indiquez les mots recherchés."
     recipients = tuple(dict.fromkeys(
         normalize_address(r) for r in re.split(r"[\s,;]+", form.get("recipients", "")) if r.strip()))
-    bad = [r for r in recipients if not EMAIL_RE.match(r)]
+    bad = [r for r in recipients if email_problem(r)]
     if bad:
         errors["recipients"] = "Adresse e-mail invalide : " + ", ".join(bad)
     filters = {}

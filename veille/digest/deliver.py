@@ -45,6 +45,7 @@ def deliver(message: EmailMessage, smtp: SmtpConfig, *, timeout: float = 60,
 def deliver_bytes(raw: bytes, *, sender: str, recipients: Iterable[str], smtp: SmtpConfig,
                   timeout: float = 60, environ: Mapping[str, str] = os.environ) -> None:
     """Hand the exact message `raw` (CRLF line ends) to the SMTP server for `recipients`."""
+    recipients = list(recipients)
     password = smtp_password(smtp, environ)
     where = f"{smtp.host}:{smtp.port}"
     try:
@@ -58,13 +59,28 @@ def deliver_bytes(raw: bytes, *, sender: str, recipients: Iterable[str], smtp: S
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, password or "")
-            refused = client.sendmail(sender, list(recipients), raw)
+            addresses = [sender, *recipients]
+            options = []
+            if not all(address.isascii() for address in addresses):
+                client.ehlo_or_helo_if_needed()
+                if not client.has_extn("smtputf8"):
+                    raise smtplib.SMTPNotSupportedError()
+                options = ["SMTPUTF8"]
+            refused = client.sendmail(sender, addresses[1:], raw, mail_options=options)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = "; ".join(f"{addr} : {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items())
         raise DeliveryError(f"le serveur SMTP {where} a refusé le destinataire ({codes})") from None
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryError(f"connexion au serveur SMTP {where} refusée : {exc.smtp_code} {_text(exc.smtp_error)}",
                             hint="vérifiez digest.smtp.username et la variable du mot de passe") from None
+    except smtplib.SMTPNotSupportedError:
+        # smtplib says this in English, and only after connecting: say what to do instead
+        accented = [address for address in (*recipients, sender) if not address.isascii()]
+        raise DeliveryError(
+            f"le serveur SMTP {where} n'accepte pas les adresses accentuées (pas de SMTPUTF8) : "
+            f"{', '.join(accented) or 'adresse non ASCII'} ne peut pas être servie par lui",
+            hint="donnez à ce destinataire une adresse sans accent, ou passez par un serveur qui "
+                 "annonce SMTPUTF8") from None
     except smtplib.SMTPResponseException as exc:
         raise DeliveryError(f"le serveur SMTP {where} a répondu {exc.smtp_code} {_text(exc.smtp_error)}") from None
     except (smtplib.SMTPException, OSError) as exc:

@@ -11,8 +11,9 @@ the catalog (veille.jobs.jobstore). A restart neither loses nor duplicates runs:
 - `coalesce=True`: several missed runs of a job make one run; `max_instances=1`: a crawl
   still running when the next falls due is not started twice; the misfire grace time is
   unlimited (`None`): a crawl is always worth catching up, once;
-- a crawl the last process left unfinished is run again at once, and documents it left
-  unindexed are indexed (`resume_interrupted_work`).
+- a crawl the last process left unfinished counts as a failure of its source: it is run
+  again at once the first time, then backed off; documents it left unindexed are indexed
+  (`resume_interrupted_work`).
 
 A failing source backs off (see `watch.crawler.backoff_delay`): its scheduled runs are
 skipped until the backoff ends, so a dead server is asked less and less often, and the
@@ -39,7 +40,7 @@ from veille.core.schedules import schedule_trigger
 from veille.jobs.jobstore import CatalogJobStore, import_old_job_store, read_old_job_store
 from veille.jobs.work import Jobs
 from veille.storage.catalog import Catalog
-from watch.crawler import CrawlReport
+from watch.crawler import CrawlReport, backoff_delay
 from watch.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
@@ -169,14 +170,30 @@ def resume_interrupted_work(scheduler: VeilleScheduler, catalog: Catalog) -> lis
 
     APScheduler advances a job's next run time when it starts the job, so a crawl killed
     mid-way would otherwise wait a whole interval: a source whose last run never finished
-    is crawled again right away. Documents catalogued but not yet indexed are indexed at
-    once rather than after the next crawl that finds something new. Returns the sources
-    rescheduled."""
-    now = datetime.now(timezone.utc)
+    is crawled again right away. The interrupted run counts as a failure of its source, so
+    a crawl that itself kills the process (a page that exhausts memory) is backed off like
+    any failing source instead of looping through restarts. Documents catalogued but not
+    yet indexed are indexed at once rather than after the next crawl that finds something
+    new. Returns the sources rescheduled at once."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
     redone = []
     for source, run in catalog.runs.last_per_source().items():
+        if run.finished is not None:
+            continue
+        error = "relevé interrompu : le processus s'est arrêté pendant ce relevé"
+        catalog.runs.finish(run.id, error=error, finished=max(now, run.started))
+        failures = catalog.source_state.get(source).consecutive_failures + 1
+        delay = backoff_delay(failures)
+        catalog.source_state.record_failure(source, now, error, "interrupted",
+                                            now + delay if delay else None)
         job = scheduler.get_job(CRAWL_PREFIX + source)
-        if run.finished is None and job is not None:
+        if job is None:
+            continue
+        if delay:
+            log.warning("relevé de %s interrompu (%d échecs de suite) : nouvel essai après %s",
+                        source, failures, now + delay)
+            scheduler.modify_job(job.id, next_run_time=now + delay)
+        else:
             scheduler.modify_job(job.id, next_run_time=now)
             redone.append(source)
             log.info("le relevé de %s a été interrompu (relevé %d) : il est relancé", source, run.id)

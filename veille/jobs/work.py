@@ -14,7 +14,7 @@ from typing import Callable
 
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
-from veille.core.errors import VeilleError
+from veille.core.errors import VeilleError, storage_error_message
 from veille.core.logs import log_event, timed
 from veille.storage.catalog import Catalog
 from watch.crawler import CrawlReport, crawl_sources
@@ -65,8 +65,8 @@ class Jobs:
         except VeilleError as exc:   # an index to rebuild: one line says so, the crawls go on
             log.warning("indexation impossible : %s", exc)
             return
-        except Exception:
-            log.exception("l'indexation a échoué ; les documents restent en attente")
+        except Exception as exc:
+            self._log_failure("indexation (les documents restent en attente)", exc)
             return
         log_event(log, "index", documents=report.indexed, deleted=report.deleted, duration=report.seconds)
 
@@ -79,8 +79,17 @@ class Jobs:
         except VeilleError as exc:
             log.warning("optimisation de l'index impossible : %s", exc)
             return
+        except Exception as exc:
+            self._log_failure("optimisation de l'index", exc)
+            return
         log_event(log, "optimize", engine=self.config.search.engine,
                   duration=round(time.monotonic() - started, 1))
+
+    def _log_failure(self, what: str, exc: Exception) -> None:
+        """One line in the journal for a job that failed (a full disk says so plainly); the
+        traceback only with --verbose."""
+        reason = storage_error_message(exc, self.config.data_dir) or f"{type(exc).__name__}: {exc}"
+        log.error("%s impossible : %s", what, reason, exc_info=log.isEnabledFor(logging.DEBUG))
 
     def _open_space(self) -> DocumentSpace:
         if self._space is None:

@@ -16,12 +16,21 @@ Consistency without stopping the service:
 Restore unpacks into a staging directory beside the data directory, checks the manifest
 sums and SQLite's integrity check, and only then swaps it in; the replaced directory is
 kept aside (`<data_dir>.before-restore-<stamp>`) and never deleted.
+
+Authentication: the manifest (which holds every file's SHA-256) is signed with an HMAC
+keyed by the instance's secret key (`MANIFEST.hmac`). An archive whose signature cannot be
+checked with the key of the instance restoring it (altered, made elsewhere, or by a release
+before signatures) may still carry a good catalog, but nothing in it that a library would
+execute is opened: its search index (Whoosh's table of contents is a pickle) and the job
+store of earlier releases (APScheduler pickles its jobs) are left out, the index is rebuilt from the catalog,
+and the catalog must hold nothing but tables and indexes.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import hmac
 import io
 import json
 import logging
@@ -35,18 +44,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from veille.storage.sqlite_files import is_sqlite_file, snapshot_sqlite, sqlite_problem
+from veille.storage.sqlite_files import (is_sqlite_file, snapshot_sqlite, sqlite_problem,
+                                         untrusted_schema_problem)
 from indexer.search.indexes import IndexBusy, index_write_lock
 from indexer.search.request import IndexOutdated, SearchRequest
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
 from veille.core.layout import DataDir
 from veille.core.errors import VeilleError
+from veille.core.secret_key import existing_secret_key, load_secret_key
 
 log = logging.getLogger("veille.ops.backup")
 
 FORMAT = "veille-backup/1"
 MANIFEST = "MANIFEST.json"
+SIGNATURE = "MANIFEST.hmac"        # HMAC-SHA256 of the manifest, keyed by the secret key
 ROOT = "data"                       # members are stored under data/ in the archive
 SKIP_SUFFIXES = ("-wal", "-shm", "-journal", ".tmp")
 INDEX_COPY_ATTEMPTS = 20
@@ -74,6 +86,14 @@ class RestoreReport:
     rebuilt: bool = False          # the archived index could not answer: rebuilt from the catalog
     documents: int = 0             # in the restored catalog
     brought_up_to_date: int = 0    # documents indexed after the restore
+    authenticated: bool = True     # signed with this instance's key; else restored without
+                                   # its index and job store (see the module docstring)
+
+
+def sign_manifest(key: str, manifest: bytes) -> str:
+    """The archive's signature: an HMAC of its manifest, which holds every file's SHA-256."""
+    message = FORMAT.encode("ascii") + b"\n" + manifest
+    return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def default_archive_name(now: datetime | None = None) -> str:
@@ -178,6 +198,7 @@ def backup(config: Config, archive: Path) -> BackupReport:
     if archive.is_relative_to(data_dir.resolve()):
         raise BackupError(f"{archive} is inside the data directory", hint="write the backup elsewhere")
     archive.parent.mkdir(parents=True, exist_ok=True)
+    key = load_secret_key(config.layout.secret_key)   # before the snapshot, so the archive holds it
     partial = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
     try:
         with tempfile.TemporaryDirectory(prefix="veille-backup-") as tmp:
@@ -192,9 +213,11 @@ def backup(config: Config, archive: Path) -> BackupReport:
                         "engine": config.search.engine, "files": files}
             with tarfile.open(partial, "w:gz") as tar:
                 data = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
-                info = tarfile.TarInfo(MANIFEST)
-                info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
-                tar.addfile(info, io.BytesIO(data))
+                signature = sign_manifest(key, data).encode("ascii")
+                for name, content in ((MANIFEST, data), (SIGNATURE, signature)):
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mtime, info.mode = len(content), int(time.time()), 0o600
+                    tar.addfile(info, io.BytesIO(content))
                 tar.add(staging, arcname=ROOT)
             with open(partial, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -230,21 +253,54 @@ def _safe_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
         if not (member.isfile() or member.isdir()):
             raise BackupError(f"unexpected entry in the archive: {member.name!r} (links and devices are refused)",
                               hint="not a Veille backup")
-        if member.name != MANIFEST and path.parts[0] != ROOT:
+        if member.name not in (MANIFEST, SIGNATURE) and path.parts[0] != ROOT:
             raise BackupError(f"unexpected entry in the archive: {member.name!r}", hint="not a Veille backup")
         members.append(member)
     return members
 
 
-def _read_manifest(tar: tarfile.TarFile) -> dict:
+def _member_bytes(tar: tarfile.TarFile, name: str, limit: int) -> bytes | None:
     try:
-        handle = tar.extractfile(MANIFEST)
-        manifest = json.loads(handle.read().decode("utf-8")) if handle else None
-    except (KeyError, ValueError, UnicodeDecodeError):
+        member = tar.getmember(name)
+    except KeyError:
+        return None
+    handle = tar.extractfile(member) if member.isfile() and member.size <= limit else None
+    return handle.read() if handle else None
+
+
+def _read_manifest(tar: tarfile.TarFile, key: str | None) -> tuple[dict, bool]:
+    """The manifest, and whether its signature is right for `key` (the restoring instance's)."""
+    data = _member_bytes(tar, MANIFEST, 64 * 1024 * 1024)
+    try:
+        manifest = json.loads(data.decode("utf-8")) if data is not None else None
+    except (ValueError, UnicodeDecodeError):
         manifest = None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
         raise BackupError("the archive has no valid MANIFEST.json", hint="not a Veille backup")
-    return manifest
+    signature = _member_bytes(tar, SIGNATURE, 1024)
+    authentic = (key is not None and signature is not None
+                 and hmac.compare_digest(signature.strip(), sign_manifest(key, data).encode("ascii")))
+    return manifest, authentic
+
+
+def _set_aside_untrusted(staging: Path) -> list[str]:
+    """Remove from an unauthenticated restore what a library would execute on opening it
+    (the index, the old job store); refuse a catalog whose schema holds more than tables.
+    Returns what was left out."""
+    restored = DataDir(staging)
+    left_out = []
+    if restored.catalog.exists():
+        problem = untrusted_schema_problem(restored.catalog)
+        if problem:
+            raise BackupError(f"archive non authentifiée et catalogue suspect ({problem}) : restauration refusée",
+                              hint="restaurez une sauvegarde faite par cette instance")
+    if restored.search.exists():
+        shutil.rmtree(restored.search)
+        left_out.append("l'index de recherche (reconstruit depuis le catalogue)")
+    if restored.old_jobstore.exists():
+        restored.old_jobstore.unlink()
+        left_out.append("le planificateur (ses tâches sont recréées au démarrage)")
+    return left_out
 
 
 def _check_restored(staging: Path, manifest: dict) -> None:
@@ -271,13 +327,16 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
         raise BackupError(f"{data_dir} is not empty",
                           hint="stop the service and add --force: the current data is kept aside, not deleted")
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # the key of the instance restoring, never the one inside the archive
+    key = existing_secret_key(config.layout.secret_key)
     staging_root = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.restore-", dir=data_dir.parent))
     try:
         try:
             with tarfile.open(archive, "r:*") as tar:
                 members = _safe_members(tar)
-                manifest = _read_manifest(tar)
-                tar.extractall(staging_root, members=members, filter="data")
+                manifest, authentic = _read_manifest(tar, key)
+                tar.extractall(staging_root, members=[m for m in members if m.name != SIGNATURE],
+                               filter="data")
         except (tarfile.TarError, EOFError, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
                 raise BackupError(f"no space left on the device restoring into {data_dir.parent}") from None
@@ -285,6 +344,10 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
         staging = staging_root / ROOT
         staging.mkdir(exist_ok=True)
         _check_restored(staging, manifest)
+        if not authentic:
+            left_out = _set_aside_untrusted(staging)
+            log.warning("sauvegarde %s non authentifiée par la clé de cette instance : restaurée sans %s",
+                        archive, " ni ".join(left_out) or "rien d'exécutable")
         restored = DataDir(staging)
         for private in (restored.secret_key, restored.catalog):  # keys and password hashes
             if private.exists():
@@ -305,15 +368,25 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
         shutil.rmtree(staging_root, ignore_errors=True)
     log.info("restored %s from %s (%d files)%s", data_dir, archive, len(manifest["files"]),
              f"; previous data kept in {set_aside}" if set_aside else "")
-    rebuilt, documents, indexed = _index_in_step(config)
+    rebuilt, documents, indexed = _index_in_step(config, trust_index=authentic)
     return RestoreReport(data_dir=data_dir, files=len(manifest["files"]), set_aside=set_aside,
-                         rebuilt=rebuilt, documents=documents, brought_up_to_date=indexed)
+                         rebuilt=rebuilt, documents=documents, brought_up_to_date=indexed,
+                         authenticated=authentic)
 
 
-def _index_in_step(config: Config) -> tuple[bool, int, int]:
+def _index_in_step(config: Config, trust_index: bool = True) -> tuple[bool, int, int]:
     """Make the restored index answer for exactly the restored catalog: rebuilt when it cannot
-    answer (another engine's, damaged), cleared of documents indexed after the catalog was
+    answer (another engine's, damaged) or comes from an archive that could not be
+    authenticated (never opened then), cleared of documents indexed after the catalog was
     copied, then given what the catalog has pending. Returns (rebuilt, documents, indexed)."""
+    if not trust_index:
+        space = DocumentSpace(config)
+        try:
+            space.rebuild()
+            indexed = space.index_pending().indexed
+            return True, space.catalog.documents.count(), indexed
+        finally:
+            space.close()
     space = DocumentSpace(config)
     rebuilt = False
     try:

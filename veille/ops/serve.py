@@ -15,7 +15,7 @@ from veille.core.config import Config
 from veille.core.secret_key import load_secret_key
 from web import create_app
 from web.state import VeilleApp
-from web.throttle import LOGIN_FAILURES_ALLOWED, LoginThrottle
+from web.throttle import LOGIN_FAILURES_ALLOWED, LOGIN_FAILURES_PER_ADDRESS, LoginThrottle, RequestRate
 
 log = logging.getLogger("veille.ops.serve")
 
@@ -66,12 +66,15 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 5000, threads: in
 def worker_app(config: Config, workers: int, scheduler_pid: int | None = None) -> VeilleApp:
     """The app of one of `workers` processes, built after the fork.
 
-    Each process counts failed logins alone, and connections go to whichever process takes
-    them: each allows its share of the limit, so the site as a whole still allows about
-    LOGIN_FAILURES_ALLOWED per address and per account (at most `workers` - 1 more).
+    Each process counts failed logins and searches alone, and connections go to whichever
+    process takes them: each allows its share of the limits, so the site as a whole still
+    allows about LOGIN_FAILURES_ALLOWED per account, LOGIN_FAILURES_PER_ADDRESS per address
+    and `web.search_per_minute` per address (at most `workers` - 1 more).
     """
     app = create_app(config)
-    app.state.login_throttle = LoginThrottle(limit=-(-LOGIN_FAILURES_ALLOWED // workers))
+    app.state.login_throttle = LoginThrottle(limit=-(-LOGIN_FAILURES_ALLOWED // workers),
+                                             address_limit=-(-LOGIN_FAILURES_PER_ADDRESS // workers))
+    app.state.search_rate = RequestRate(-(-config.web.search_per_minute // workers))
     if scheduler_pid is not None:
         app.state.scheduler = SchedulerProcess(scheduler_pid)
     return app

@@ -77,6 +77,17 @@ class Catalog:
         """One transaction around several repositories' writes (theirs join it)."""
         return self.db.transaction()
 
+    def damage(self, max_errors: int = 1) -> str | None:
+        """What SQLite's quick check finds wrong with the catalog (a damaged page, a broken
+        index), or None. It reads every page once: call it from time to time, not per
+        request."""
+        try:
+            rows = self.db.connection().execute(f"PRAGMA quick_check({int(max_errors)})").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        found = [row[0] for row in rows if row[0] != "ok"]
+        return "; ".join(found) or None
+
     def close(self) -> None:
         """Close this thread's connection."""
         self.db.close()

@@ -370,6 +370,17 @@ def _step_5(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _step_6(db: sqlite3.Connection) -> None:
+    # Staff sessions held server-side: logging out ends the session for every copy of its
+    # cookie. The cookie carries a random id; only its SHA-256 is kept here.
+    db.execute("""CREATE TABLE IF NOT EXISTS staff_sessions (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        created TEXT NOT NULL
+    )""")
+    db.execute("CREATE INDEX IF NOT EXISTS staff_sessions_email ON staff_sessions(email)")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int            # user_version once applied
@@ -385,6 +396,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "the scheduler's jobs and their next run times (formerly scheduler.sqlite3)", _step_4),
     Migration(5, "the lettre de veille (issues, triage, deliveries) and subscribers with their consent",
               _step_5),
+    Migration(6, "staff sessions held server-side, so that logging out ends them", _step_6),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -35,9 +35,31 @@ def sqlite_problem(path: Path) -> str | None:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            # a database from elsewhere: its schema may not run functions behind our back
+            db.execute("PRAGMA trusted_schema = OFF")
             result = db.execute("PRAGMA integrity_check").fetchone()[0]
         finally:
             db.close()
     except sqlite3.Error as exc:
         return str(exc)
     return None if result == "ok" else result
+
+
+def untrusted_schema_problem(path: Path) -> str | None:
+    """What makes a database from an unauthenticated source unsafe to open, or None.
+
+    Veille's databases hold tables and indexes only: a trigger or a view would run SQL
+    written by whoever made the file each time the application touches its tables."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            db.execute("PRAGMA trusted_schema = OFF")
+            rows = db.execute("SELECT type, name FROM sqlite_master WHERE type NOT IN ('table', 'index')"
+                              ).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        return str(exc)
+    if rows:
+        return "objets inattendus dans le schéma : " + ", ".join(f"{kind} {name}" for kind, name in rows[:5])
+    return None

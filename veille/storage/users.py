@@ -7,9 +7,11 @@ by earlier releases still verify). `veille user` creates accounts; `web.auth` lo
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -54,6 +56,10 @@ class StaffUser:
     last_login: datetime | None
 
 
+def _session_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def _row_to_staff(row: sqlite3.Row) -> StaffUser:
     return StaffUser(email=row["email"], password_hash=row["password_hash"],
                      created=from_iso(row["created"]), last_login=from_iso(row["last_login"]))
@@ -72,6 +78,7 @@ class UserRepository:
 
     def set_password(self, email: str, password_hash: str) -> bool:
         with self._db.transaction() as db:
+            db.execute("DELETE FROM staff_sessions WHERE email = ?", (email,))
             cur = db.execute("UPDATE staff_users SET password_hash = ? WHERE email = ?",
                              (password_hash, email))
             return cur.rowcount == 1
@@ -86,7 +93,38 @@ class UserRepository:
 
     def remove(self, email: str) -> bool:
         with self._db.transaction() as db:
+            db.execute("DELETE FROM staff_sessions WHERE email = ?", (email,))
             return db.execute("DELETE FROM staff_users WHERE email = ?", (email,)).rowcount == 1
+
+    # ------------------------------------------------------------ sessions
+
+    def open_session(self, email: str, lifetime: timedelta, when: datetime | None = None) -> str:
+        """A new session of `email`: returns the random id its cookie carries (only its hash
+        is stored). Sessions older than `lifetime` are forgotten on the way."""
+        token = secrets.token_urlsafe(32)
+        now = when or utcnow()
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM staff_sessions WHERE created < ?", (to_iso(now - lifetime),))
+            db.execute("INSERT INTO staff_sessions (id, email, created) VALUES (?, ?, ?)",
+                       (_session_key(token), email, to_iso(now)))
+        return token
+
+    def session_email(self, token: str, lifetime: timedelta, when: datetime | None = None) -> str | None:
+        """Whose session `token` is, while it is open and younger than `lifetime`."""
+        row = self._db.connection().execute(
+            "SELECT email, created FROM staff_sessions WHERE id = ?", (_session_key(token),)).fetchone()
+        if row is None or from_iso(row["created"]) < (when or utcnow()) - lifetime:
+            return None
+        return row["email"]
+
+    def end_session(self, token: str) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM staff_sessions WHERE id = ?", (_session_key(token),))
+
+    def end_sessions(self, email: str) -> int:
+        """End every open session of `email` (password changed, account removed)."""
+        with self._db.transaction() as db:
+            return db.execute("DELETE FROM staff_sessions WHERE email = ?", (email,)).rowcount
 
     def record_login(self, email: str, when: datetime | None = None) -> None:
         with self._db.transaction() as db:

@@ -17,6 +17,7 @@ from veille.core.records import KIND_PAGE_CHANGE, Document, content_hash, docume
 from watch import charset
 from watch.errors import ParseError
 from watch.text import html_to_text
+from veille.core.url_secrets import masked_url
 from watch.urls import canonicalize_url
 
 MAX_DIFF_CHARS = 20_000
@@ -67,15 +68,16 @@ def _label(when: datetime, tz) -> str:
 def crawl(ctx) -> None:
     """Crawl a `change` source (`ctx` is a watch.crawler.CrawlContext)."""
     source = ctx.source
-    result = ctx.fetcher.fetch(source.url)
+    result = ctx.fetcher.fetch(ctx.source_url)
     ctx.http_status = result.status
     if result.not_modified:
         ctx.not_modified = True
         ctx.counts.add("unchanged")
         return
-    title, text = page_text(result.body, source.options.get("selector"), result.encoding)
+    title, text = ctx.reader.parse(page_text, result.body, source.options.get("selector"),
+                                   result.encoding, url=result.final_url)
     digest = content_hash(text)
-    url = canonicalize_url(source.url)
+    url = canonicalize_url(masked_url(source.url))
     previous = ctx.catalog.snapshots.get(source.name)
     snapshot = PageSnapshot(source=source.name, url=url, content_hash=digest, text=text, seen=ctx.now)
     if previous is not None and previous.content_hash == digest:

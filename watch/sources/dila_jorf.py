@@ -135,7 +135,7 @@ def crawl(ctx) -> None:
     max_bytes = int(options.get("max_archive_mb") or 4096) * 1024 * 1024
     chooser = TextFilter.of(options, ctx.config.alerts)
 
-    listing = ctx.fetcher.fetch(ctx.source.url, conditional=False, accept="text/html, */*;q=0.5")
+    listing = ctx.fetcher.fetch(ctx.source_url, conditional=False, accept="text/html, */*;q=0.5")
     ctx.http_status = listing.status
     archives = parse_listing(listing.final_url, listing.text)
     if not archives:

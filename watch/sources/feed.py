@@ -194,12 +194,13 @@ def _is_http(url: str) -> bool:
 
 def crawl(ctx) -> None:
     """Crawl a `feed` source (`ctx` is a watch.crawler.CrawlContext)."""
-    result = ctx.fetcher.fetch(ctx.source.url, accept=FEED_ACCEPT)
+    result = ctx.fetcher.fetch(ctx.source_url, accept=FEED_ACCEPT)
     ctx.http_status = result.status
     if result.not_modified:
         ctx.not_modified = True
         return
-    listing = parse_feed(result.body, result.final_url, result.headers.get("content-type", ""))
+    listing = ctx.reader.parse(parse_feed, result.body, result.final_url,
+                               result.headers.get("content-type", ""), url=result.final_url)
     ctx.warnings.extend(listing.warnings)
     items = listing.items
     limit = ctx.source.options.get("max_entries")

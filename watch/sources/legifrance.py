@@ -280,7 +280,7 @@ class _Api:
 
     def __init__(self, ctx, client_id: str, client_secret: str):
         self.ctx = ctx
-        self.base = ctx.source.url.rstrip("/")
+        self.base = ctx.source_url.rstrip("/")
         self.token_url = ctx.source.options["token_url"]
         self._credentials = (client_id, client_secret)
         self._token: str | None = None
@@ -353,7 +353,9 @@ def crawl(ctx) -> None:
                 ctx.counts.add("unchanged")  # a JO text never changes once published
                 continue
             try:
-                text = parse_jorf_text(api.call("consult/jorf", {"textCid": entry.id}))
+                # the text's HTML is read in the crawl's bounded worker, as any fetched page
+                text = ctx.reader.parse(parse_jorf_text, api.call("consult/jorf", {"textCid": entry.id}),
+                                        url=TEXT_PAGE.format(cid=entry.id))
             except ParseError as exc:
                 ctx.warnings.append(f"{entry.id} : {exc}")
                 continue

@@ -127,7 +127,7 @@ def crawl(ctx) -> None:
     next_selector = options.get("next")
     max_pages = options.get("max_pages") or (DEFAULT_MAX_PAGES if next_selector else 1)
     follow = bool(options.get("follow"))
-    url: str | None = ctx.source.url
+    url: str | None = ctx.source_url
     visited: set[str] = set()
     first = None
     found = 0
@@ -141,8 +141,9 @@ def crawl(ctx) -> None:
             if result.not_modified:
                 ctx.not_modified = True
                 return
-        listing = parse_listing(result.body, result.final_url, select, next_selector,
-                                encoding=result.encoding, tz=ctx.config.timezone)
+        listing = ctx.reader.parse(parse_listing, result.body, result.final_url, dict(select),
+                                   next_selector, encoding=result.encoding, tz=ctx.config.timezone,
+                                   url=result.final_url)
         ctx.warnings.extend(listing.warnings)
         found += len(listing.items)
         for item in listing.items:
