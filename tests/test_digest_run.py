@@ -151,7 +151,7 @@ def test_server_down_then_up(setup, tmp_path, digest_matcher):
     down = replace(config, digest=replace(config.digest, smtp=replace(config.digest.smtp, port=free_port())))
     add(catalog, "a", "Rénovation A", MONDAY - timedelta(days=2))
     report = run_digest(down, catalog, digest_matcher(config, catalog), now=MONDAY)
-    assert report.count("failed") == 2 and "cannot deliver" in report.outcomes[0].error
+    assert report.count("failed") == 2 and "envoi impossible" in report.outcomes[0].error
     report = run_digest(config, catalog, digest_matcher(config, catalog), now=MONDAY + timedelta(hours=1))
     assert report.count("sent") == 2 and len(recorder.envelopes) == 2
 
@@ -235,7 +235,7 @@ def test_smtp_password_comes_from_the_environment(setup, write_config):
     from veille.digest.deliver import DeliveryError, smtp_password
 
     assert smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {"VEILLE_SMTP": "s3cr3t"}) == "s3cr3t"
-    with pytest.raises(DeliveryError, match="VEILLE_SMTP is not set"):
+    with pytest.raises(DeliveryError, match="VEILLE_SMTP n'est pas définie"):
         smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {})
     assert smtp_password(SmtpConfig(), {}) is None
 

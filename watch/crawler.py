@@ -13,7 +13,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from indexer.extract import Limits
 from veille.core.records import KIND_NEWS, KINDS, Document, content_hash, document_id
 from indexer.enrich.thesaurus import enrich
 from veille.core.config import Config, Source
+from veille.core.dates import french_datetime
 from veille.core.logs import log_event
 from watch.errors import FetchError, WatchError
 from watch.fetcher import FetchResult, Fetcher
@@ -63,10 +64,11 @@ class CrawlReport:
     def changed(self) -> bool:
         return bool(self.new or self.updated)
 
-    def line(self) -> str:
-        """One line for the CLI and the logs."""
+    def line(self, tz: tzinfo | None = None) -> str:
+        """One line for the CLI and the logs (times in `tz`)."""
         if self.skipped:
-            return f"{self.source}: en attente jusqu'à {self.backoff_until:%Y-%m-%d %H:%M} (échecs répétés)"
+            return (f"{self.source}: en attente jusqu'au {french_datetime(self.backoff_until, tz)} "
+                    "(échecs répétés)")
         if self.error:
             return f"{self.source}: ÉCHEC [{self.error_code}] {self.error}"
         text = f"{self.source}: {self.new} nouveau(x), {self.updated} mis à jour, {self.unchanged} inchangé(s)"
@@ -144,7 +146,7 @@ class CrawlContext:
         if dedup and len(doc.content or doc.summary) >= MIN_DEDUP_CHARS and doc.content_hash:
             twin = self.catalog.documents.find_by_hash(doc.content_hash)
             if twin is not None and twin.id != doc.id and self.catalog.documents.get(doc.id) is None:
-                log.debug("%s: %s is the same text as %s", self.source.name, doc.url, twin.url)
+                log.debug("%s : %s a le même texte que %s", self.source.name, doc.url, twin.url)
                 self.counts.add("unchanged")
                 return "unchanged"
         outcome = self.catalog.documents.put(doc)
@@ -278,7 +280,7 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
             ctx.http_status = exc.status
         retry_after = getattr(exc, "retry_after", None)
     except Exception as exc:  # a bug or a broken document must not stop the other sources
-        log.exception("%s: unexpected error", source.name)
+        log.exception("%s : erreur inattendue", source.name)
         error, code = f"erreur inattendue : {type(exc).__name__}: {exc}", "unexpected"
     finally:
         ctx.reader.close()
@@ -300,7 +302,7 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
             delay = max(delay, min(timedelta(seconds=retry_after), BACKOFF_MAX))
         backoff_until = now + delay if delay else None
         catalog.source_state.record_failure(source.name, now, error, code or "error", backoff_until)
-        log.warning("%s: %s", source.name, error)
+        log.warning("%s : %s", source.name, error)
     return CrawlReport(source=source.name, new=counts.new, updated=counts.updated,
                        unchanged=counts.unchanged, http_status=ctx.http_status,
                        not_modified=ctx.not_modified, error=error, error_code=code,

@@ -91,13 +91,13 @@ def _csrf_problem() -> str | None:
     """Why the current unsafe request must be refused, or None."""
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not _same_origin(origin):
-        return f"cross-site origin {origin}"
+        return f"origine d'un autre site : {origin}"
     expected = session.get(CSRF_FIELD)
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not expected:
-        return "no CSRF token in the session"
+        return "pas de jeton CSRF dans la session"
     if not hmac.compare_digest(expected.encode(), sent.encode()):
-        return "missing or wrong CSRF token"
+        return "jeton CSRF absent ou faux"
     return None
 
 
@@ -116,7 +116,7 @@ def _check_csrf():
     problem = _csrf_problem()
     if problem is None:
         return None
-    log.warning("refused %s %s from %s: %s", request.method, request.path, request.remote_addr, problem)
+    log.warning("%s %s refusé (client %s) : %s", request.method, request.path, request.remote_addr, problem)
     raise WebError(400, "Le formulaire a expiré ou ne vient pas de ce site ; rechargez la page et recommencez.",
                    title="Formulaire refusé")
 
@@ -195,7 +195,7 @@ def login():
     keys = (f"ip:{request.remote_addr}", f"user:{email}")
     wait = throttle.retry_after(*keys)
     if wait:
-        log.warning("login throttled for %s from %s", email, request.remote_addr)
+        log.warning("connexion freinée pour %s (client %s)", email, request.remote_addr)
         minutes = max(1, -(-wait // 60))
         message = f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
         response = current_app.make_response(
@@ -205,7 +205,7 @@ def login():
     user = get_catalog().users.authenticate(email, password) if email and password else None
     if user is None:
         throttle.failed(*keys)
-        log.warning("failed login for %s from %s", email or "-", request.remote_addr)
+        log.warning("connexion refusée pour %s (client %s)", email or "-", request.remote_addr)
         return render_template("login.html", next=target, email=email,
                                error="Adresse ou mot de passe incorrect."), 401
     throttle.succeeded(*keys)
@@ -215,7 +215,7 @@ def login():
     session["stamp"] = _password_stamp(user)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     get_catalog().users.record_login(user.email)
-    log.info("login %s from %s", user.email, request.remote_addr)
+    log.info("connexion de %s (client %s)", user.email, request.remote_addr)
     return redirect(target)
 
 
@@ -224,7 +224,7 @@ def logout():
     email = session.get("staff")
     session.clear()
     if email:
-        log.info("logout %s", email)
+        log.info("déconnexion de %s", email)
     return redirect(url_for("search.home"))
 
 

@@ -105,14 +105,14 @@ class BoundedExtractor:
         try:
             self._conn.send((data, filename, content_type, self.limits))
             if not self._conn.poll(self.limits.timeout):
-                log.warning("extraction of %s exceeded %ss: worker killed", filename, self.limits.timeout)
+                log.warning("lecture de %s : plus de %s s, le lecteur est arrêté", filename, self.limits.timeout)
                 self._kill()
                 return failed(f"extraction interrompue : plus de {self.limits.timeout:g} s "
                               "pour ce fichier (fichier trop lourd ou piégé)")
             return self._conn.recv()
         except (EOFError, OSError, BrokenPipeError) as exc:
             code = self._process.exitcode if self._process is not None else None
-            log.warning("extraction worker died on %s (exit %s): %s", filename, code, exc)
+            log.warning("le lecteur de fichiers s'est arrêté sur %s (code %s) : %s", filename, code, exc)
             self._kill()
             return failed("extraction interrompue : le lecteur de fichiers s'est arrêté sur ce "
                           "fichier (fichier corrompu ou trop gourmand en mémoire)")

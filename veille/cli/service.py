@@ -14,10 +14,11 @@ from veille.core.errors import VeilleError
 from veille.digest.run import register_digest_job
 from veille.jobs.scheduler import CRAWL_PREFIX, build_scheduler
 from veille.ops.demo import run_demo
-from veille.ops.serve import serve
+from veille.ops.serve import check_port, serve
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    check_port(args.host, args.port)
     serve(load(args), host=args.host, port=args.port, workers=args.workers,
           scheduler_pid=args.scheduler_pid)
     return 0
@@ -31,6 +32,7 @@ def stop_like_ctrl_c(signum, frame):
 def run_service(args: argparse.Namespace) -> int:
     """`veille run`: the scheduler (crawls, indexing, digest) and the web UI, until stopped."""
     config = load(args)
+    check_port(args.host, args.port)
     scheduler = build_scheduler(config, extra_jobs=[register_digest_job])
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     scheduler.resume()
@@ -72,8 +74,8 @@ def serve_in_child(config: Config, args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-    raise VeilleError(f"the web server stopped on its own (exit status {code})",
-                      hint="its messages are above; the scheduler was stopped too")
+    raise VeilleError(f"le serveur web s'est arrêté de lui-même (code de sortie {code})",
+                      hint="ses messages sont plus haut ; le planificateur a été arrêté aussi")
 
 
 def run_demo_then_serve(args: argparse.Namespace) -> int:

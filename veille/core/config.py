@@ -21,6 +21,7 @@ import yaml
 from veille.core.config_schema import (DIGEST, EXTRACTION, HTTP, LIBRARY, ROOT, SEARCH, SMTP, SOURCE,
                                        STRINGS, WEB, ListOf, Section, Setting)
 from veille.core.config_yaml import ConfigError, Items, Reader, compose, join, quoted
+from veille.core.errors import os_error_reason
 from veille.core.layout import DataDir
 
 __all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "Alert", "Config", "ConfigError", "DigestConfig",
@@ -328,7 +329,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path.name}:1: ce n'est pas du texte UTF-8 ({exc.reason})"]) from None
     except OSError as exc:
-        raise ConfigError([f"{path}: lecture impossible : {exc.strerror}"]) from None
+        raise ConfigError([f"{path}: lecture impossible : {os_error_reason(exc)}"]) from None
     return parse_config(text, path)
 
 

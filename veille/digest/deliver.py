@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from typing import Mapping
@@ -25,8 +26,8 @@ def smtp_password(smtp: SmtpConfig, environ: Mapping[str, str] = os.environ) -> 
         return None
     password = environ.get(smtp.password_env)
     if not password:
-        raise DeliveryError(f"SMTP password variable {smtp.password_env} is not set",
-                            hint="export it in the environment of the veille process")
+        raise DeliveryError(f"la variable du mot de passe SMTP {smtp.password_env} n'est pas définie",
+                            hint="exportez-la dans l'environnement du processus veille")
     return password
 
 
@@ -49,16 +50,32 @@ def deliver(message: EmailMessage, smtp: SmtpConfig, *, timeout: float = 60,
             refused = client.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items())
-        raise DeliveryError(f"SMTP server {where} refused the recipient ({codes})") from None
+        raise DeliveryError(f"le serveur SMTP {where} a refusé le destinataire ({codes})") from None
     except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"SMTP login to {where} failed: {exc.smtp_code} {_text(exc.smtp_error)}",
-                            hint="check digest.smtp.username and the password variable") from None
+        raise DeliveryError(f"connexion SMTP à {where} refusée : {exc.smtp_code} {_text(exc.smtp_error)}",
+                            hint="vérifiez digest.smtp.username et la variable du mot de passe") from None
     except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(f"SMTP server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        raise DeliveryError(f"le serveur SMTP {where} a répondu {exc.smtp_code} {_text(exc.smtp_error)}") from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"cannot deliver through {where}: {exc or type(exc).__name__}") from None
+        raise DeliveryError(f"envoi impossible par {where} : {connection_problem(exc)}") from None
     if refused:
-        raise DeliveryError(f"SMTP server {where} refused: {', '.join(refused)}")
+        raise DeliveryError(f"le serveur SMTP {where} a refusé : {', '.join(refused)}")
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong reaching the server, in French for the usual cases (the system's own
+    words otherwise)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connexion refusée (aucun serveur SMTP n'écoute à cette adresse)"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "le serveur n'a pas répondu à temps"
+    if isinstance(exc, socket.gaierror):
+        return "nom de serveur inconnu"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "le serveur a coupé la connexion"
+    if isinstance(exc, ssl.SSLError):
+        return f"échec de la négociation TLS ({exc.reason or exc})"
+    return f"{type(exc).__name__} : {exc}" if str(exc) else type(exc).__name__
 
 
 def _text(value: bytes | str) -> str:

@@ -83,8 +83,8 @@ class DigestRunReport:
         return not self.count("failed")
 
     def summary(self) -> str:
-        return (f"{self.count('sent') + self.count('resent')} digests sent, {self.count('failed')} failed, "
-                f"{self.count('empty')} with nothing new")
+        return (f"{self.count('sent') + self.count('resent')} lettre(s) envoyée(s), "
+                f"{self.count('failed')} en échec, {self.count('empty')} sans nouveauté")
 
 
 # ---------------------------------------------------------------- composing
@@ -122,8 +122,8 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
         try:
             found[alert.key] = list(matcher(alert, since, now))
         except Exception as exc:  # one broken alert must not stop the others' digests
-            broken[alert.key] = f"alert {alert.name!r}: {exc}"
-            log.error("digest: search failed for alert %r: %s", alert.name, exc)
+            broken[alert.key] = f"alerte « {alert.name} » : {exc}"
+            log.error("lettre de veille : la recherche de l'alerte « %s » a échoué : %s", alert.name, exc)
 
     # internal documents go to the centre's team only: addresses with a staff account
     public = {key: [m for m in matches if m.document.visibility == VISIBILITY_PUBLIC]
@@ -175,7 +175,7 @@ def run_lock(path: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise VeilleError("another digest run is in progress") from None
+            raise VeilleError("un autre envoi de lettres est en cours") from None
         try:
             yield
         finally:
@@ -197,7 +197,7 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
                 continue
             outcomes.append(_send(config, catalog, item, now, environ))
     report = DigestRunReport(tuple(outcomes))
-    log.info("digest: %s", report.summary())
+    log.info("lettre de veille : %s", report.summary())
     return report
 
 
@@ -217,10 +217,10 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
         deliver(message, config.digest.smtp, environ=environ)
     except DeliveryError as exc:
         catalog.digests.mark_failed(digest_id, str(exc))
-        log.warning("digest to %s not delivered (will be retried at the next run): %s", digest.recipient, exc)
+        log.warning("lettre à %s non remise (nouvel essai au prochain envoi) : %s", digest.recipient, exc)
         return Outcome(digest.recipient, "failed", digest.total, digest_id, str(exc))
     catalog.digests.mark_sent(digest_id, sent=now)
-    log.info("digest to %s sent: %d documents", digest.recipient, digest.total)
+    log.info("lettre à %s envoyée : %d document(s)", digest.recipient, digest.total)
     return Outcome(digest.recipient, "sent", digest.total, digest_id)
 
 
@@ -231,10 +231,10 @@ def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetim
         deliver(message, config.digest.smtp, environ=environ)
     except DeliveryError as exc:
         catalog.digests.mark_failed(record.id, str(exc))
-        log.warning("interrupted digest to %s not delivered: %s", record.recipient, exc)
+        log.warning("lettre interrompue à %s non remise : %s", record.recipient, exc)
         return Outcome(record.recipient, "failed", record.documents, record.id, str(exc))
     catalog.digests.mark_sent(record.id, sent=now)
-    log.info("interrupted digest to %s resent", record.recipient)
+    log.info("lettre interrompue à %s renvoyée", record.recipient)
     return Outcome(record.recipient, "resent", record.documents, record.id)
 
 
@@ -287,9 +287,9 @@ def scheduled_digest(config_path: str, data_dir: str) -> None:
         if not report.ok:
             for outcome in report.outcomes:
                 if outcome.status == "failed":
-                    log.error("digest to %s failed: %s", outcome.recipient, outcome.error)
+                    log.error("lettre à %s en échec : %s", outcome.recipient, outcome.error)
     except Exception as exc:
-        log.error("digest run failed: %s", exc)
+        log.error("l'envoi des lettres a échoué : %s", exc)
 
 
 def open_space(config: Config):
@@ -307,7 +307,7 @@ def send_digests(config: Config, *, now: datetime) -> DigestRunReport:
             # documents crawled but not yet indexed would otherwise wait for the next digest
             space.index_pending()
         except Exception as exc:  # the index writer may be busy: LOOKBACK catches up next time
-            log.warning("digest: could not index pending documents first: %s", exc)
+            log.warning("lettre de veille : les documents en attente n'ont pas pu être indexés avant : %s", exc)
         return run_digest(config, catalog, space_matcher(space, catalog), now=now)
     finally:
         space.close()
