@@ -61,7 +61,9 @@ def text_pages(content: str, page_count: int | None = None) -> list[str]:
 
 
 def text_page(doc: Document, number: int) -> TextPage | None:
-    pages = text_pages(doc.content, doc.page_count)
+    """A page of the document's text; an item that came without full text (a feed entry, a
+    listing's line) shows its summary as its text."""
+    pages = text_pages(doc.content, doc.page_count) or text_pages(doc.summary)
     if not pages:
         return None
     number = max(1, min(number, len(pages)))
@@ -76,7 +78,7 @@ def summary_to_show(doc: Document) -> str:
     """The summary, unless it merely repeats the start of the text (feeds often send the
     text itself as the summary); a long one is cut at a word."""
     summary = " ".join(doc.summary.split())
-    if not summary:
+    if not summary or not doc.content.strip():   # without full text, the summary is the text
         return ""
     head = summary[:200].rstrip(" .…")
     if head and head in " ".join(doc.content[:5000].split()):
@@ -94,7 +96,7 @@ def similar_documents(doc_id: str) -> list[Related]:
     try:
         items = get_space().similar(doc_id, SIMILAR, include_internal=is_staff())
     except Exception:  # "similar" is a courtesy: the page shows without it
-        log.exception("similar documents failed for %s", doc_id)
+        log.exception("documents proches de %s : échec", doc_id)
         return []
     return [_related(d) for d in items if d.id != doc_id]
 
@@ -108,7 +110,7 @@ def legal_references(doc: Document) -> tuple[list, list[Related], list[Related]]
         cited_by = [_related(d) for d in space.cited_by(doc.id, include_internal=staff)]
         same = [_related(d) for d in space.same_as(doc.id, include_internal=staff)]
     except Exception:  # references are a courtesy: the page shows without them
-        log.exception("legal references failed for %s", doc.id)
+        log.exception("références juridiques de %s : échec", doc.id)
         return [], [], []
     return cites, cited_by, same
 
