@@ -28,7 +28,7 @@ from veille.core.logs import log_event
 from watch.errors import FetchError, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for
-from watch.items import Item
+from watch.items import Item, entry_key
 from watch.text import FileReader, html_to_text
 from watch.urls import canonicalize_url
 
@@ -155,14 +155,26 @@ class CrawlContext:
             log_event(log, "document", source=self.source.name, document=doc.id, outcome=outcome, url=doc.url)
         return outcome
 
-    def store_item(self, item: Item, follow: bool = False) -> str:
-        return store_item(self, item, follow)
+    def store_item(self, item: Item, follow: bool = False, site: str = "") -> str:
+        return store_item(self, item, follow, site)
 
 
-def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
-    """Turn a feed entry or listing item into a document (fetching its link if `follow`)."""
-    url = canonicalize_url(item.url)
-    doc_id = document_id(url)
+def item_document_id(source: str, item: Item) -> str:
+    """A document's id from its canonical URL; for a feed entry without a link, from its
+    source and its key in the feed (`feed:<source>:<guid or content hash>`), stable as long
+    as the entry keeps its id (or its text)."""
+    if item.url:
+        return document_id(canonicalize_url(item.url))
+    return document_id(f"feed:{source}:{entry_key(item)}")
+
+
+def store_item(ctx: CrawlContext, item: Item, follow: bool = False, site: str = "") -> str:
+    """Turn a feed entry or listing item into a document (fetching its link if `follow`).
+
+    An entry without a link is kept under `item_document_id`, with `site` (the feed's own
+    page) offered in its place."""
+    url = canonicalize_url(item.url) if item.url else None
+    doc_id = item_document_id(ctx.source.name, item)
     item_hash = content_hash(json.dumps(
         [item.title, item.summary, item.content, item.published.isoformat() if item.published else None,
          follow], ensure_ascii=False))
@@ -175,19 +187,21 @@ def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
     extra = ctx.base_extra() | {"item_hash": item_hash}
     if item.guid:
         extra["guid"] = item.guid
-    if url != item.url:
+    if url is not None and url != item.url:
         extra["original_url"] = item.url
+    if url is None and site:
+        extra["site_url"] = site
     fields: dict = dict(content=item.content, status="ok", status_reason="")
-    if follow:
-        # an entry's attached document (a PDF enclosure) is what it announces: read that
-        # rather than the HTML page around it
-        target = item.attachments[0] if item.attachments else item.url
+    # an entry's attached document (a PDF enclosure) is what it announces: read that
+    # rather than the HTML page around it
+    target = item.attachments[0] if item.attachments else item.url
+    if follow and target:
         if target != item.url:
             extra["document_url"] = target
         fields.update(_linked_fields(ctx, target, existing, extra))
     text = fields["content"] or item.summary or item.title
     doc = Document(
-        id=doc_id, title=item.title or fields.get("title") or url, source=ctx.source.name,
+        id=doc_id, title=item.title or fields.get("title") or url or "(sans titre)", source=ctx.source.name,
         kind=ctx.kind, first_seen=ctx.now, updated=ctx.now, url=url, summary=item.summary,
         content=fields["content"], published=item.published,
         content_hash=content_hash(normalized_text(text)), stored_file=fields.get("stored_file"),
@@ -360,4 +374,4 @@ def interleave_hosts(sources: list[Source]) -> list[Source]:
 
 
 __all__ = ["CrawlContext", "CrawlReport", "backoff_delay", "crawl_source", "crawl_sources",
-           "in_backoff", "source_kind", "store_item"]
+           "in_backoff", "item_document_id", "source_kind", "store_item"]
