@@ -179,3 +179,111 @@ def test_staff_see_internal_documents_with_a_badge_and_a_filter(server, browser,
     titles = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "li.result h3")]
     assert titles and all("Interne" in t for t in titles)
     shot(browser, "11-interne-filtre")
+
+
+# ---------------------------------------------------------------- every page: axe-core, phones
+
+
+def login_in_browser(browser, server: str, email: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/login")
+    browser.find_element(By.NAME, "email").send_keys(email)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    assert "Se déconnecter" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def overflows(browser) -> bool:
+    return browser.execute_script(
+        "return document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+def staff_pages_data(config) -> dict[str, str]:
+    """An alert, a digest in the archive and an unsubscribe link, so their pages have rows."""
+    from datetime import datetime, timedelta, timezone
+
+    from veille.digest.unsubscribe import SECRET_NAME, make_token
+    from veille.storage.catalog import Catalog
+    from veille.storage.digests import DigestItem, DigestRecord
+
+    catalog = Catalog.open(config.layout)
+    alert_id = catalog.alerts.save("Logement social en Martinique", "logement social", {"kind": ("publication",)},
+                                   ["documentation.centre-de-ressources@example.org"])
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    catalog.digests.add(DigestRecord(
+        id="d" * 32, recipient="documentation.centre-de-ressources@example.org",
+        period_start=now - timedelta(days=7), period_end=now, created=now, status="failed",
+        message_id="<digest-x@example.org>", subject="Veille : 3 nouveaux documents (du 1er au 7 mars 2025)",
+        documents=3, html="<p>Lettre</p>", raw=b"Subject: x\r\n\r\nx", error="envoi impossible par 127.0.0.1:25"),
+        [DigestItem(alert=f"web-{alert_id}", doc_id="x", title="Logement social, étude 01",
+                    link="http://veille.example.org/documents/x", date=now)])
+    token = make_token(catalog.secrets.get(SECRET_NAME), "documentation.centre-de-ressources@example.org")
+    catalog.close()
+    return {"alert": str(alert_id), "digest": "d" * 32, "token": token}
+
+
+def test_every_page_passes_axe_and_fits_a_phone(server, browser, web_config):
+    from urllib.parse import quote
+
+    from selenium.webdriver.common.by import By
+
+    from tests.axe_check import axe_violations, describe
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+    from veille.storage.catalog import Catalog
+    from veille.storage.users import hash_password
+
+    data = staff_pages_data(web_config)
+    catalog = Catalog.open(web_config.layout)
+    catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
+    ids = {d.title: d.id for d in catalog.documents.iter_all()}
+    catalog.close()
+    documents = [f"/documents/{ids[title]}" for title in (
+        "Guide des conseils citoyens", "Actualités de la préfecture (modifiée)",
+        "Rénovation urbaine : le nouveau programme", "Fiche d'expérience : jardins partagés")]
+    folder = "/bibliotheque/" + quote("Bibliothèque")
+    public = ["/", "/search?q=logement", "/search?q=xylophone", "/search?q=logement&kind=publication&from=2020-01-01",
+              *documents, "/bibliotheque", folder, folder + "?dossier=fiches", "/login", "/nulle-part",
+              f"/desabonnement/{data['token']}", "/desabonnement/faux"]
+    staff = ["/alertes", "/alertes/nouvelle", f"/alertes/web-{data['alert']}",
+             f"/alertes/{data['alert']}/modifier", "/lettres", f"/lettres/{data['digest']}", "/sources",
+             "/search?q=logement", documents[0]]
+    # the tables that used to widen a phone's page to 500-800 px
+    phone_tables = {folder + "?dossier=fiches": "table.files", "/alertes": "table.alerts",
+                    "/lettres": "table.alerts", "/sources": "table.sources"}
+
+    def check(urls, who):
+        problems = []
+        for width in (1280, 390):
+            browser.set_window_size(width, 900)
+            for url in urls:
+                browser.get(server + url)
+                violations = axe_violations(browser)
+                if violations:
+                    problems.append(describe(f"{who} {width}px {url}", violations))
+                if width == 390 and overflows(browser):
+                    problems.append(f"{who}: {url} is wider than a phone")
+                table = phone_tables.get(url)
+                if width == 390 and table and browser.find_element(By.CSS_SELECTOR, table).size["width"] > 390:
+                    problems.append(f"{who}: the table of {url} is wider than a phone")
+        assert not problems, "\n".join(problems)
+
+    check(public, "public")
+    browser.set_window_size(390, 900)
+    shot(browser, "12-telephone-bibliotheque")
+    login_in_browser(browser, server, STAFF_EMAIL, STAFF_PASSWORD)
+    check(staff, "équipe")
+    browser.get(server + "/alertes")
+    shot(browser, "13-telephone-alertes")
+    browser.get(server + "/lettres")
+    shot(browser, "14-telephone-lettres")
+
+
+
+def test_the_axe_check_finds_what_it_looks_for(browser):
+    """The harness itself: a page with known faults gives their rules."""
+    from tests.axe_check import axe_violations
+
+    browser.get("data:text/html;charset=utf-8,<html><body><img src='x.png'><a href='/x'></a></body></html>")
+    found = {violation["id"] for violation in axe_violations(browser)}
+    assert {"image-alt", "link-name", "html-has-lang"} <= found
