@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.httpserver import httpserver  # noqa: F401 (fixture)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -287,3 +289,127 @@ def test_the_axe_check_finds_what_it_looks_for(browser):
     browser.get("data:text/html;charset=utf-8,<html><body><img src='x.png'><a href='/x'></a></body></html>")
     found = {violation["id"] for violation in axe_violations(browser)}
     assert {"image-alt", "link-name", "html-has-lang"} <= found
+
+
+# ---------------------------------------------------------------- sources from the web, with `veille run`
+
+
+@pytest.fixture
+def running_service(tmp_path, httpserver):
+    """`veille run` in a child process over a config with one feed, a staff account made;
+    yields (base URL, config path)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+    import urllib.request
+
+    from tests.conftest import FIXTURES, ROOT, STAFF_EMAIL, STAFF_PASSWORD, free_port
+    from veille.core.config import load_config
+    from veille.storage.catalog import Catalog
+    from veille.storage.users import hash_password
+
+    feed = (FIXTURES / "watch" / "actualites.rss").read_bytes()
+    httpserver.add("/rss.xml", feed, content_type="application/rss+xml")
+    items = "".join(
+        f"<item><title>{title}</title><link>/avis/{n}</link><guid>avis-{n}</guid>"
+        f"<description>{text}</description></item>"
+        for n, (title, text) in enumerate([
+            ("Avis : lancement du nouveau programme en Martinique", "Appel à projets pour les quartiers."),
+            ("Avis : fermeture de la mairie annexe", "La mairie annexe de Volga-Plage est fermée vendredi."),
+            ("Avis : consultation sur le contrat de ville", "Les habitants sont invités à donner leur avis.")]))
+    httpserver.add("/avis.xml", f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                   f"<title>Avis de la préfecture</title><link>https://prefecture.example/</link>{items}"
+                   "</channel></rss>", content_type="application/rss+xml")
+    path = tmp_path / "sources.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        # the centre's sources
+        data_dir: data
+        http: {{delay_per_host: 0, retries: 0, timeout: 3, allow_private_networks: true}}
+        sources:
+          - {{name: agence, title: "Agence — actualités", kind: feed, url: "{httpserver.url('/rss.xml')}", schedule: 1d}}
+        """), encoding="utf-8")
+    catalog = Catalog.open(load_config(path).layout)
+    catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
+    catalog.close()
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run", "--port", str(port)],
+                               cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    try:
+        yield base, path
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+def test_a_source_added_from_the_sources_page_is_crawled_and_found(running_service, browser, httpserver):
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    from tests.axe_check import axe_violations, describe
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+    from veille.core.config import load_config
+
+    base, path = running_service
+    login_in_browser(browser, base, STAFF_EMAIL, STAFF_PASSWORD)
+    menu = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "nav.site-nav a")]
+    assert menu == ["Accueil", "Recherche", "Bibliothèque", "Alertes", "Lettres", "Sources"]
+    browser.find_element(By.LINK_TEXT, "Sources").click()
+    browser.find_element(By.LINK_TEXT, "Ajouter une source").click()
+    browser.find_element(By.ID, "title").send_keys("Avis de la préfecture")
+    browser.find_element(By.ID, "url").send_keys(httpserver.url("/avis.xml"))
+    schedule = browser.find_element(By.ID, "schedule")
+    schedule.clear()
+    schedule.send_keys("1d")
+    browser.find_element(By.CSS_SELECTOR, 'button[value="essayer"]').click()
+    preview = browser.find_element(By.CSS_SELECTOR, "section.preview")
+    assert "3 documents" in preview.text and "Avis : lancement du nouveau programme en Martinique" in preview.text
+    assert axe_violations(browser) == [], describe(browser.current_url, axe_violations(browser))
+    assert "avis" not in path.read_text(encoding="utf-8")          # tried, not saved
+    shot(browser, "15-source-essai")
+
+    browser.find_element(By.CSS_SELECTOR, 'button[value="enregistrer"]').click()
+    assert "La source a été ajoutée" in browser.find_element(By.CSS_SELECTOR, "p.notice").text
+    assert load_config(path).source("avis-de-la-prefecture").url == httpserver.url("/avis.xml")
+    assert "# the centre's sources" in path.read_text(encoding="utf-8")
+    row = browser.find_element(By.ID, "source-avis-de-la-prefecture")
+    row.find_element(By.CSS_SELECTOR, "form[action$='/relever'] button").click()
+    assert "Relevé demandé" in browser.find_element(By.CSS_SELECTOR, "p.notice").text
+
+    deadline = time.monotonic() + 90
+    found = ""
+    while time.monotonic() < deadline:
+        browser.get(base + "/search?q=avis+lancement")
+        found = browser.find_element(By.TAG_NAME, "main").text
+        if "Avis : lancement du nouveau programme en Martinique" in found:
+            break
+        time.sleep(1)
+    assert "Avis : lancement du nouveau programme en Martinique" in found
+    assert len(httpserver.hits("/avis.xml")) >= 2      # its first crawl, then the one asked for
+
+    browser.get(base + "/sources")
+    row = browser.find_element(By.ID, "source-avis-de-la-prefecture")
+    assert "en service" in row.text and "3" in row.find_element(By.CSS_SELECTOR, "td.num").text
+    browser.set_window_size(390, 900)
+    for url in ("/sources", "/sources/nouvelle", "/sources/avis-de-la-prefecture/modifier"):
+        browser.get(base + url)
+        assert not overflows(browser), url
+        assert axe_violations(browser) == [], describe(url, axe_violations(browser))
+    browser.get(base + "/sources")
+    shot(browser, "16-telephone-sources")

@@ -17,15 +17,19 @@ from flask import Flask, current_app
 
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
+from veille.core.config_reload import LiveConfig
 from veille.storage.catalog import Catalog
 from web.throttle import LoginThrottle
 
 
 class AppState:
-    """The configuration, catalog, search space, login throttle and scheduler of one app."""
+    """The configuration, catalog, search space, login throttle and scheduler of one app.
+
+    `config` follows the configuration file: a source added from the sources page (by this
+    worker or another) or a change by hand shows on the next request."""
 
     def __init__(self, config: Config, login_throttle: LoginThrottle | None = None):
-        self.config = config
+        self._live = LiveConfig(config)
         self.login_throttle = login_throttle or LoginThrottle()
         # what /healthz reports: the scheduler of `veille run` (or its process, seen from a
         # web worker), None under `veille serve`
@@ -33,6 +37,10 @@ class AppState:
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._space: DocumentSpace | None = None
+
+    @property
+    def config(self) -> Config:
+        return self._live.current()
 
     @property
     def catalog(self) -> Catalog:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from veille.core.layout import DataDir
 from veille.storage.alerts import AlertRepository
+from veille.storage.crawl_requests import CrawlRequestRepository
 from veille.storage.cursors import CursorRepository
 from veille.storage.db import Database
 from veille.storage.digests import DigestRepository
@@ -58,6 +59,7 @@ class Catalog:
         self.secrets = SecretRepository(self.db)
         self.users = UserRepository(self.db)
         self.schedule = ScheduleRepository(self.db)
+        self.crawl_requests = CrawlRequestRepository(self.db)
 
     @classmethod
     def open(cls, layout: DataDir) -> "Catalog":
