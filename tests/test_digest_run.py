@@ -165,7 +165,7 @@ def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(set
     composed, _ = compose_digests(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     item = next(c for c in composed if c.digest.recipient == "elu@example.org")
     recorder.refuse_next = 1                          # the interrupted attempt never arrived
-    outcome = run_module._send(config, catalog, item, MONDAY, {})
+    outcome = run_module.send_composed(config, catalog, item, MONDAY, {})
     assert outcome.status == "failed"
     # make it look interrupted: status still 'sending'
     catalog.db.connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))

@@ -11,6 +11,7 @@ import sys
 from veille.cli.console import load, warn
 from veille.core.config import Config
 from veille.core.errors import VeilleError
+from veille.digest.immediate import register_immediate_alerts
 from veille.digest.run import register_digest_job
 from veille.jobs.scheduler import CRAWL_PREFIX, build_scheduler
 from veille.ops.demo import run_demo
@@ -33,7 +34,7 @@ def run_service(args: argparse.Namespace) -> int:
     """`veille run`: the scheduler (crawls, indexing, digest) and the web UI, until stopped."""
     config = load(args)
     check_port(args.host, args.port)
-    scheduler = build_scheduler(config, extra_jobs=[register_digest_job])
+    scheduler = build_scheduler(config, extra_jobs=[register_digest_job, register_immediate_alerts])
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     scheduler.resume()
     jobs = scheduler.get_jobs()

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from veille.core.config_schema import (DIGEST, EXTRACTION, HTTP, LIBRARY, ROOT, SEARCH, SMTP, SOURCE,
+from veille.core.config_schema import (ALERT, DIGEST, EXTRACTION, HTTP, LIBRARY, ROOT, SEARCH, SMTP, SOURCE,
                                        STRINGS, WEB, ListOf, Section, Setting)
 from veille.core.config_yaml import ConfigError, Items, Reader, compose, join, quoted
 from veille.core.errors import os_error_reason
@@ -74,6 +74,7 @@ class Alert:
     name: str
     query: str
     recipients: tuple[str, ...] = ()
+    frequency: str = ALERT["frequency"].default
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -296,7 +297,7 @@ def _source(values: Mapping[str, Any]) -> Source:
 def _alert(values: Mapping[str, Any]) -> Alert:
     filters = {name: value for name, value in values["filters"].items() if value}
     return Alert(name=values["name"], query=values["query"], recipients=values["recipients"],
-                 filters=MappingProxyType(filters))
+                 frequency=values["frequency"], filters=MappingProxyType(filters))
 
 
 def parse_config(text: str, path: Path) -> Config:

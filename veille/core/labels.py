@@ -4,8 +4,8 @@ stay as they are; pages, e-mails and the command line show these labels."""
 
 from __future__ import annotations
 
-from veille.core.records import (KIND_LEGAL, KIND_LIBRARY, KIND_NEWS, KIND_PAGE_CHANGE, KIND_PUBLICATION,
-                                 VISIBILITY_INTERNAL, VISIBILITY_PUBLIC)
+from veille.core.records import (FREQUENCY_IMMEDIATE, FREQUENCY_WEEKLY, KIND_LEGAL, KIND_LIBRARY, KIND_NEWS,
+                                 KIND_PAGE_CHANGE, KIND_PUBLICATION, VISIBILITY_INTERNAL, VISIBILITY_PUBLIC)
 
 DOCUMENT_KIND_LABELS = {
     KIND_LEGAL: "Texte juridique",
@@ -24,6 +24,8 @@ SOURCE_KIND_LABELS = {
 }
 
 VISIBILITY_LABELS = {VISIBILITY_PUBLIC: "Public", VISIBILITY_INTERNAL: "Interne"}
+
+FREQUENCY_LABELS = {FREQUENCY_WEEKLY: "dans la lettre de veille", FREQUENCY_IMMEDIATE: "immédiatement"}
 
 
 def document_kind_label(kind: str) -> str:

@@ -30,13 +30,13 @@ from veille.storage.digests import DigestItem, DigestRecord
 from veille.core.config import Config, load_config, replace_data_dir
 from veille.core.schedules import schedule_trigger
 from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
-from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link,
+from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link, immediate_digest,
                                    next_period, render_html, render_text, snippet_parts)
 from veille.digest.deliver import DeliveryError, deliver
 from veille.digest.mail import build_message, message_id
 from veille.digest.unsubscribe import SECRET_NAME, make_token, unsubscribe_url
 from veille.core.errors import VeilleError
-from veille.core.records import VISIBILITY_PUBLIC
+from veille.core.records import FREQUENCY_WEEKLY, VISIBILITY_PUBLIC
 
 if TYPE_CHECKING:   # the scheduler is only met when `veille run` passes it in
     from veille.jobs.scheduler import VeilleScheduler
@@ -90,7 +90,7 @@ class DigestRunReport:
 # ---------------------------------------------------------------- composing
 
 
-def _utc(moment: datetime) -> datetime:
+def utc_second(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("the digest clock must be time-zone aware")
     return moment.astimezone(timezone.utc).replace(microsecond=0)
@@ -103,13 +103,22 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
     Returns the digests and the recipients that could not be composed (an alert's search
     failed: their digest waits, since sending it without that alert would lose its news).
     """
-    now = _utc(now)
-    alerts = all_alerts(config, catalog)
+    now = utc_second(now)
+    # immediate alerts are sent after each crawl (veille.digest.immediate), not in the digest
+    alerts = [a for a in all_alerts(config, catalog) if a.frequency == FREQUENCY_WEEKLY]
     subs = subscriptions(alerts, catalog.unsubscriptions.all())
     if recipient is not None:
         subs = {r: a for r, a in subs.items() if r == recipient.strip().lower()}
     periods = {r: next_period(now, config.digest.period_days, catalog.digests.period_end(r),
                               catalog.digests.first_unsent_start(r), LOOKBACK) for r in subs}
+    return compose_for(config, catalog, matcher, subs, periods, now=now)
+
+
+def compose_for(config: Config, catalog: Catalog, matcher: Matcher, subs: Mapping[str, list[AlertRecord]],
+                periods: Mapping[str, DigestPeriod], *, now: datetime, source: str | None = None,
+                skip_empty: bool = False) -> tuple[list[Composed], list[Outcome]]:
+    """The e-mail of each recipient in `subs` for their `periods`: the weekly digest, or
+    (with `source`) the immediate e-mail of what that source brought."""
     secret = catalog.secrets.get(SECRET_NAME)
     base_url = config.web.base_url
     titles = {s.name: s.title for s in config.sources}
@@ -136,7 +145,7 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
             continue
         visible = found if catalog.users.get(address) is not None else public
         period = periods[address]
-        already_sent = catalog.digests.sent_documents(address, period.since) if period.lookback else set()
+        already_sent = catalog.digests.sent_documents(address, period.since, source) if period.lookback else set()
         digest = build_digest(
             address, period, [(a, visible[a.key]) for a in followed], base_url=base_url, tz=config.tz,
             source_titles=titles,
@@ -144,6 +153,10 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
             alert_unsubscribe_urls={a.key: unsubscribe_url(base_url, make_token(secret, address, a.key))
                                     for a in followed},
             already_sent=already_sent)
+        if skip_empty and digest.empty:
+            continue
+        if source is not None:
+            digest = immediate_digest(digest, titles.get(source, source))
         composed.append(Composed(digest=digest, html=render_html(digest), text=render_text(digest),
                                  items=_items(followed, visible, period, base_url, already_sent, config.tz)))
     return composed, failed
@@ -185,9 +198,9 @@ def run_lock(path: Path) -> Iterator[None]:
 def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datetime,
                environ: Mapping[str, str] = os.environ) -> DigestRunReport:
     """Send every recipient their digest for the period ending `now`; see the module docstring."""
-    now = _utc(now)
+    now = utc_second(now)
     with run_lock(config.layout.digest_lock):
-        outcomes = [_resend(config, catalog, record, now, environ)
+        outcomes = [resend_archived(config, catalog, record, now, environ)
                     for record in catalog.digests.latest(status="sending", limit=10_000)]
         composed, failed = compose_digests(config, catalog, matcher, now=now)
         outcomes += failed
@@ -195,14 +208,16 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
             if item.digest.empty and not config.digest.send_empty:
                 outcomes.append(Outcome(item.digest.recipient, "empty"))
                 continue
-            outcomes.append(_send(config, catalog, item, now, environ))
+            outcomes.append(send_composed(config, catalog, item, now, environ))
     report = DigestRunReport(tuple(outcomes))
     log.info("lettre de veille : %s", report.summary())
     return report
 
 
-def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
-          environ: Mapping[str, str]) -> Outcome:
+def send_composed(config: Config, catalog: Catalog, item: Composed, now: datetime,
+          environ: Mapping[str, str], source: str | None = None) -> Outcome:
+    """Archive `item` (before SMTP), send it, and record what came of it; `source` for an
+    immediate e-mail."""
     digest = item.digest
     digest_id = uuid.uuid4().hex
     msg_id = message_id(digest_id, config.digest.sender)
@@ -211,7 +226,8 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
     catalog.digests.add(DigestRecord(
         id=digest_id, recipient=digest.recipient, period_start=digest.period.start,
         period_end=digest.period.end, created=now, status="sending", message_id=msg_id,
-        subject=digest.subject, documents=digest.total, html=item.html, raw=message.as_bytes()),
+        subject=digest.subject, documents=digest.total, html=item.html, raw=message.as_bytes(),
+        kind="weekly" if source is None else "immediate", source=source),
         item.items)
     try:
         deliver(message, config.digest.smtp, environ=environ)
@@ -224,7 +240,7 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
     return Outcome(digest.recipient, "sent", digest.total, digest_id)
 
 
-def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetime,
+def resend_archived(config: Config, catalog: Catalog, record: DigestRecord, now: datetime,
             environ: Mapping[str, str]) -> Outcome:
     message = BytesParser(policy=policy.SMTP).parsebytes(record.raw)
     try:
