@@ -172,7 +172,7 @@ def test_a_failed_digest_send_is_french(capsys, config, digest_matcher):
     assert english_words(text) == [], text
 
 
-@pytest.mark.parametrize("command", [["serve"], ["run"]])
+@pytest.mark.parametrize("command", [["serve"], ["run"], ["demo"]])
 def test_a_busy_port_is_said_before_any_work(capsys, config, command):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
