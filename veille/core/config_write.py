@@ -45,7 +45,12 @@ def round_trip_yaml() -> YAML:
 def config_lock(path: Path) -> Iterator[None]:
     """One edit of `path` at a time, across processes (released by the OS if one dies)."""
     lock = path.with_name(f".{path.name}.lock")
-    with open(lock, "a") as handle:
+    try:
+        handle = open(lock, "a")
+    except OSError as exc:   # a folder the service may not write (see README, Operations)
+        raise ConfigError([f"{path}: modification impossible : {os_error_reason(exc)} "
+                           f"({path.parent} doit être modifiable par le service)"]) from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
