@@ -72,6 +72,7 @@ sources:
 
 @pytest.fixture
 def library_app(tmp_path_factory):
+    from indexer.enrich.legal import enrich_legal
     from indexer.search.space import DocumentSpace
     from veille.core.config import load_config
     from veille.core.records import Document
@@ -83,10 +84,10 @@ def library_app(tmp_path_factory):
     config = load_config(tmp_path / "sources.yaml")
     space = DocumentSpace(config)
     now = datetime.now(timezone.utc)
-    space.catalog.documents.put(Document(
+    space.catalog.documents.put(enrich_legal(Document(
         id="guide", title="Guide du conseil citoyen", source="Bibliothèque du centre", kind="bibliothèque",
         path="guide.txt", first_seen=now, published=datetime(2024, 10, 1, tzinfo=timezone.utc),
-        content="Animer un conseil citoyen pas à pas."))
+        content="Animer un conseil citoyen pas à pas, comme le prévoit l'arrêté du 4 juillet 2018.")))
     space.catalog.documents.put(Document(
         id="annonce", title="Appel à projets quartiers", source="anct-flux", kind="actualité", url=None,
         first_seen=now - timedelta(hours=2), published=datetime(2025, 5, 12, 9, tzinfo=timezone.utc),
@@ -154,3 +155,5 @@ def test_no_page_shows_a_numeric_date(web_client, library_app, login_staff):
     other = login_staff(library_app)
     for url in ("/documents/annonce", "/documents/guide", "/search?q=appel"):
         assert not NUMERIC_DATE.search(visible_text(other.get(url).get_data(as_text=True))), url
+    # a cited text dated by its signature reads as a date too
+    assert "arrêté du 4 juillet 2018" in visible_text(other.get("/documents/guide").get_data(as_text=True))

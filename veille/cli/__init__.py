@@ -18,6 +18,7 @@ from veille.cli.console import load, warn
 from veille.cli.parser import build_parser
 from veille.core.config import ConfigError
 from veille.core.errors import VeilleError, os_error_text, storage_error_message
+from veille.core.logs import configure_operator_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -29,9 +30,7 @@ EXIT_INTERRUPTED = 130   # Ctrl-C, as shells report SIGINT
 
 
 def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    configure_operator_logging(verbose, sys.stderr)
 
 
 def command_function(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
