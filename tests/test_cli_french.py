@@ -26,6 +26,22 @@ ENGLISH_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ENGLISH) + r")
 NOT_WORDS_RE = re.compile(r"--?[\w-]+|\S*/\S*|'[^'\n]*'|«[^»\n]*»|\S+@\S+")
 
 
+@pytest.fixture(autouse=True)
+def logging_as_it_was():
+    """`main` runs in this process here: the levels it sets on loggers (the crawler's, the
+    libraries') must not reach the tests that run after these."""
+    import logging
+
+    loggers = [logging.getLogger()] + [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
+    levels = {logger: logger.level for logger in loggers}
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for logger in [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]:
+        logger.setLevel(levels.get(logger, logging.NOTSET))
+    logging.getLogger().setLevel(levels[logging.getLogger()])
+    logging.getLogger().handlers[:] = handlers
+
+
 def english_words(text: str) -> list[str]:
     return ENGLISH_RE.findall(NOT_WORDS_RE.sub(" ", text))
 

@@ -120,8 +120,7 @@ class DemoProcess:
 def test_demo_stopped_and_started_again_keeps_a_staff_account_and_an_alert(tmp_path, run_cli):
     import re
 
-    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, free_port
-    from tests.test_run import Browser
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, WebSession, free_port
 
     data = tmp_path / "demo"
     first = DemoProcess(_free_port(), data)
@@ -132,7 +131,7 @@ def test_demo_stopped_and_started_again_keeps_a_staff_account_and_an_alert(tmp_p
         assert command, first.output()
         made = run_cli(*command.group(1).split(), STAFF_EMAIL, "--password-stdin", input=STAFF_PASSWORD + "\n")
         assert made.returncode == 0, made.stderr
-        web = Browser(f"http://127.0.0.1:{first.port}")
+        web = WebSession(f"http://127.0.0.1:{first.port}")
         assert "Se déconnecter" in web.post("/login", "/login", {"email": STAFF_EMAIL, "password": STAFF_PASSWORD})[1]
         status, page = web.post("/alertes/nouvelle", "/alertes/nouvelle", {
             "name": "Jardins partagés", "query": "jardins", "recipients": "doc@example.org",
@@ -148,7 +147,7 @@ def test_demo_stopped_and_started_again_keeps_a_staff_account_and_an_alert(tmp_p
     second = DemoProcess(free_port(), data)
     try:
         second.wait_serving()
-        web = Browser(f"http://127.0.0.1:{second.port}")
+        web = WebSession(f"http://127.0.0.1:{second.port}")
         assert "Se déconnecter" in web.post("/login", "/login", {"email": STAFF_EMAIL, "password": STAFF_PASSWORD})[1]
         assert "Jardins partagés" in web.get("/alertes")
         assert f"http://127.0.0.1:{second.port}/alertes/web-1/atom" in web.get("/alertes/web-1/atom")

@@ -79,35 +79,12 @@ def test_run_crawls_indexes_serves_and_stops(tmp_path, httpserver):
     assert len(httpserver.hits("/rss.xml")) == 1
 
 
-class Browser:
-    """A session on the web UI over real HTTP: cookies kept, each form's CSRF token sent."""
-
-    def __init__(self, base: str):
-        import http.cookiejar
-
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path, timeout=10) as response:
-            return response.read().decode("utf-8")
-
-    def post(self, path: str, form_page: str, data: dict) -> tuple[int, str]:
-        import re
-        import urllib.parse
-
-        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(form_page)).group(1)
-        body = urllib.parse.urlencode({"csrf_token": token, **data}).encode()
-        with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=30) as response:
-            return response.status, response.read().decode("utf-8")
-
-
 @pytest.mark.slow
 def test_run_with_workers_follows_sources_changed_from_the_web(tmp_path, httpserver):
     """`veille run --workers 2`: the web in other processes than the scheduler. A source
     added from /sources is crawled without a restart; « Relever maintenant » reaches the
     scheduler; a paused source is no longer planned."""
-    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, WebSession
     from veille.storage.users import hash_password
 
     path = feed_config(tmp_path, httpserver)
@@ -117,13 +94,15 @@ def test_run_with_workers_follows_sources_changed_from_the_web(tmp_path, httpser
     catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run",
-                                "--port", str(port), "--workers", "2"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "run.log"   # a file, not a pipe nobody reads while the service logs
+    with open(log, "w") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run",
+                                    "--port", str(port), "--workers", "2"], cwd=tmp_path, env=env,
+                                   stdout=sink, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(lambda: catalog.documents.count() == 3)            # the configured feed, crawled at start
         assert wait_for(lambda: _get(f"http://127.0.0.1:{port}/healthz") in (200, 503))
-        web = Browser(f"http://127.0.0.1:{port}")
+        web = WebSession(f"http://127.0.0.1:{port}")
         status, _ = web.post("/login", "/login", {"email": STAFF_EMAIL, "password": STAFF_PASSWORD})
         assert status == 200
         status, page = web.post("/sources/nouvelle", "/sources/nouvelle", {
@@ -142,11 +121,12 @@ def test_run_with_workers_follows_sources_changed_from_the_web(tmp_path, httpser
         wait_for(lambda: "crawl:agence" not in catalog.schedule.all(), timeout=30)
         assert "crawl:avis-de-la-prefecture" in catalog.schedule.all()
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
+        process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
-    assert process.returncode == 0, err
-    assert "configuration appliquée au planificateur" in err
+            process.wait()
+    output = log.read_text(encoding="utf-8")
+    assert process.returncode == 0, output
+    assert "configuration appliquée au planificateur" in output
     assert len(httpserver.hits("/rss.xml")) == 1

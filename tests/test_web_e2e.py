@@ -335,9 +335,10 @@ def running_service(tmp_path, httpserver):
     catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
     catalog.close()
     port = free_port()
+    log = open(tmp_path / "run.log", "w")   # a file, not a pipe nobody reads while it logs
     process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run", "--port", str(port)],
                                cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -351,10 +352,11 @@ def running_service(tmp_path, httpserver):
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.communicate(timeout=60)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
+        log.close()
 
 
 def test_a_source_added_from_the_sources_page_is_crawled_and_found(running_service, browser, httpserver):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
@@ -89,7 +89,12 @@ def app_state() -> AppState:
 
 
 def veille_config() -> Config:
-    return current_app.state.config
+    """The configuration, the same for the whole request (a page asks for it many times;
+    the file's stamp is checked once)."""
+    config = g.get("veille_config")
+    if config is None:
+        config = g.veille_config = current_app.state.config
+    return config
 
 
 def get_space() -> DocumentSpace:

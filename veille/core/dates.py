@@ -13,11 +13,13 @@ Two kinds of dates reach people, and they are shown differently:
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
+from functools import lru_cache
 
+from babel import Locale
 from babel.dates import format_date, format_time
 
-LOCALE = "fr_FR"
+LOCALE = Locale.parse("fr_FR")
 TIME_PATTERN = "H 'h' mm"   # 14 h 05, 9 h 00
 
 
@@ -40,9 +42,18 @@ def french_date(value: date | datetime | None, tz: tzinfo | None = None) -> str:
     """`12 mars 2025` (`1er mars 2025` on the first); aware datetimes shown in `tz`."""
     if value is None:
         return ""
-    day = noted_date(value, tz)
+    return _long_date(noted_date(value, tz))
+
+
+@lru_cache(maxsize=4096)   # a page shows the same few days many times; Babel takes ~15 µs a date
+def _long_date(day: date) -> str:
     # CLDR writes "1 mars"; French typography writes the first of the month "1er"
     return format_date(day, "d'er' MMMM y" if day.day == 1 else "d MMMM y", locale=LOCALE)
+
+
+@lru_cache(maxsize=1440)
+def _time_of_day(hour: int, minute: int) -> str:
+    return format_time(time(hour, minute), TIME_PATTERN, locale=LOCALE)
 
 
 def french_datetime(value: datetime | None, tz: tzinfo | None = None) -> str:
@@ -51,7 +62,7 @@ def french_datetime(value: datetime | None, tz: tzinfo | None = None) -> str:
         return ""
     if tz is not None and value.tzinfo is not None:
         value = value.astimezone(tz)
-    return f"{french_date(value)} à {format_time(value.time(), TIME_PATTERN, locale=LOCALE)}"
+    return f"{french_date(value)} à {_time_of_day(value.hour, value.minute)}"
 
 
 def french_short_datetime(value: datetime | None, tz: tzinfo | None = None) -> str:
