@@ -130,7 +130,8 @@ def test_a_source_is_changed_paused_and_resumed_in_place(app, login_staff):
     assert "tags: [actualité, ANCT]" in text
     assert staff.post("/sources/agence/pause").status_code == 303
     assert load_config(path).source("agence").enabled is False
-    assert "en pause" in soup_of(staff.get("/sources")).select_one("#source-agence").get_text()
+    row = soup_of(staff.get("/sources")).select_one("#source-agence")
+    assert row.select_one(".badge").get_text() == "en pause" and "Reprendre" in row.get_text()
     assert staff.post("/sources/agence/reprise").status_code == 303
     assert load_config(path).source("agence").enabled is True
     assert "enabled" not in path.read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ from veille.storage.catalog import Catalog
 from veille.core.config import Config
 from veille.core.schedules import schedule_trigger
 
-STATE_LABELS = {"ok": "en service", "failing": "en échec", "backoff": "en pause après échecs",
-                "never": "jamais relevée", "disabled": "désactivée"}
+STATE_LABELS = {"ok": "en service", "failing": "en échec", "backoff": "en attente après échecs",
+                "never": "jamais relevée", "disabled": "en pause"}
 
 
 @dataclass(frozen=True)
