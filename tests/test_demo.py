@@ -156,6 +156,14 @@ def test_demo_stopped_and_started_again_keeps_a_staff_account_and_an_alert(tmp_p
         out = second.stop()
     assert "données gardées du lancement précédent" in out and "relevé de 5 source" not in out
 
+    # a folder that is not a demo's is left alone
+    other = tmp_path / "autre"
+    other.mkdir()
+    (other / "notes.txt").write_text("à garder", encoding="utf-8")
+    refused = run_cli("demo", "--no-serve", "--data-dir", str(other))
+    assert refused.returncode == 1 and "n'est pas vide" in refused.stderr
+    assert (other / "notes.txt").read_text(encoding="utf-8") == "à garder"
+
     # --reset starts over: no account, no alert
     reset = run_cli("demo", "--no-serve", "--reset", "--data-dir", str(data), timeout=300)
     assert reset.returncode == 0, reset.stderr

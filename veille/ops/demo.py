@@ -80,6 +80,11 @@ def prepare_config(data_dir: Path, reset: bool, out: Callable[[str], None]) -> D
     path = data_dir / CONFIG_NAME
     if path.is_file():
         return DemoPlan(path, feeds_host_of(load_config(path)), fresh=False)
+    if data_dir.is_dir() and any(data_dir.iterdir()):
+        # not a demo's folder, or one from a release that rebuilt it at every run: nothing
+        # in it is removed unless asked
+        raise VeilleError(f"{data_dir} n'est pas vide et n'a pas de configuration de démonstration",
+                          hint="choisissez un autre --data-dir, ou ajoutez --reset pour l'effacer")
     data_dir.mkdir(parents=True, exist_ok=True)
     write_atomically(path, HEADER + (DEMO_DIR / CONFIG_NAME).read_text(encoding="utf-8"))
 
