@@ -93,6 +93,31 @@ class SmtpRecorder:
         return [email.message_from_bytes(e.original_content, policy=policy.default) for e in self.envelopes]
 
 
+class WebSession:
+    """A session on the web UI over real HTTP: cookies kept, each form's CSRF token sent."""
+
+    def __init__(self, base: str):
+        import http.cookiejar
+        import urllib.request
+
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=10) as response:
+            return response.read().decode("utf-8")
+
+    def post(self, path: str, form_page: str, data: dict) -> tuple[int, str]:
+        import re
+        import urllib.parse
+        import urllib.request
+
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(form_page)).group(1)
+        body = urllib.parse.urlencode({"csrf_token": token, **data}).encode()
+        with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=30) as response:
+            return response.status, response.read().decode("utf-8")
+
+
 def free_port() -> int:
     import socket
 

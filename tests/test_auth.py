@@ -131,10 +131,10 @@ def test_user_add_list_reset_remove(write_config, run_cli, tmp_path):
     assert user.password_hash.startswith("scrypt:") and PASSWORD not in user.password_hash
 
     again = run_cli("--config", str(path), "user", "add", EMAIL, "--password-stdin", input=PASSWORD + "\n")
-    assert again.returncode == 1 and "already has an account" in again.stderr
+    assert again.returncode == 1 and "a déjà un compte" in again.stderr
 
     weak = run_cli("--config", str(path), "user", "add", "b@c.fr", "--password-stdin", input="court\n")
-    assert weak.returncode == 1 and "at least 12 characters" in weak.stderr
+    assert weak.returncode == 1 and "au moins 12 caractères" in weak.stderr
 
     reset = run_cli("--config", str(path), "user", "add", EMAIL, "--reset", "--password-stdin",
                     input="another long passphrase\n")
@@ -148,7 +148,7 @@ def test_user_add_list_reset_remove(write_config, run_cli, tmp_path):
     removed = run_cli("--config", str(path), "user", "remove", EMAIL)
     assert removed.returncode == 0 and Catalog.open(load_config(path).layout).users.all() == []
     gone = run_cli("--config", str(path), "user", "remove", EMAIL)
-    assert gone.returncode == 1 and "no staff account" in gone.stderr
+    assert gone.returncode == 1 and "aucun compte de l'équipe" in gone.stderr
 
 
 def test_user_add_rejects_a_non_address(write_config, run_cli):

@@ -97,7 +97,7 @@ def test_restore_refuses_a_non_empty_directory_unless_forced(configs, tmp_path):
     populate(live)
     backup(live, tmp_path / "b.tar.gz")
     Catalog.open(live.layout).documents.put(make_doc(99))   # changed since the backup
-    with pytest.raises(BackupError, match="not empty"):
+    with pytest.raises(BackupError, match="n'est pas vide"):
         restore(live, tmp_path / "b.tar.gz")
     report = restore(live, tmp_path / "b.tar.gz", force=True)
     assert report.set_aside is not None and (report.set_aside / "catalog.sqlite3").exists()
@@ -126,7 +126,7 @@ def test_restore_refuses_archives_that_write_outside(configs, tmp_path, entry):
     else:
         info.size = 1
     archive = _tar_with(tmp_path, "evil.tar.gz", [info], {"format": "veille-backup/1", "files": {}})
-    with pytest.raises(BackupError, match="unsafe path|links and devices|unexpected entry"):
+    with pytest.raises(BackupError, match="chemin dangereux|liens et périphériques|entrée inattendue"):
         restore(fresh, archive)
     assert not (tmp_path / "evil").exists() and not fresh.data_dir.exists()
 
@@ -144,21 +144,21 @@ def test_restore_refuses_a_damaged_archive_and_keeps_the_data(configs, tmp_path)
                 data = data[:200] + bytes([data[200] ^ 0xFF]) + data[201:]
             out.addfile(member, io.BytesIO(data) if data is not None else None)
     populate(fresh, count=2)
-    with pytest.raises(BackupError, match="checksum mismatch"):
+    with pytest.raises(BackupError, match="somme de contrôle"):
         restore(fresh, damaged, force=True)
     assert Catalog.open(fresh.layout).documents.count() == 2      # untouched
     assert not list(fresh.data_dir.parent.glob(".data.restore-*"))
-    with pytest.raises(BackupError, match="no valid MANIFEST"):
+    with pytest.raises(BackupError, match="pas de MANIFEST.json valable"):
         restore(fresh, _tar_with(tmp_path, "plain.tar.gz", []), force=True)
     (tmp_path / "garbage.tar.gz").write_bytes(b"not an archive")
-    with pytest.raises(BackupError, match="cannot read the archive"):
+    with pytest.raises(BackupError, match="impossible de lire l'archive"):
         restore(fresh, tmp_path / "garbage.tar.gz", force=True)
 
 
 def test_backup_refuses_to_write_inside_the_data_directory(configs):
     live, _ = configs
     populate(live)
-    with pytest.raises(BackupError, match="inside the data directory"):
+    with pytest.raises(BackupError, match="est dans le dossier de données"):
         backup(live, live.data_dir / "b.tar.gz")
 
 
@@ -208,16 +208,16 @@ def test_cli_backup_and_restore(run_cli, configs, tmp_path):
     populate(live)
     made = run_cli("--config", str(live.path), "backup", str(tmp_path / "cli.tar.gz"))
     assert made.returncode == 0, made.stderr
-    assert "backup written to" in made.stdout
+    assert "sauvegarde écrite dans" in made.stdout
     restored = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))
     assert restored.returncode == 0, restored.stderr
-    assert "5 documents in the catalog" in restored.stdout
+    assert "5 document(s) dans le catalogue" in restored.stdout
     # a fresh machine without the live key cannot authenticate the archive, and says so
     assert "sauvegarde non authentifiée" in restored.stderr and "VEILLE_SECRET_KEY" in restored.stderr
     found = run_cli("--config", str(fresh.path), "search", "rénovation", "--json")
     assert json.loads(found.stdout)["total"] == 5
     again = run_cli("--config", str(fresh.path), "restore", str(tmp_path / "cli.tar.gz"))
-    assert again.returncode == 1 and "not empty" in again.stderr and "--force" in again.stderr
+    assert again.returncode == 1 and "n'est pas vide" in again.stderr and "--force" in again.stderr
 
 
 # ---------------------------------------------------------------- authentication

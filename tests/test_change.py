@@ -74,12 +74,12 @@ def test_change_between_two_versions_is_stored_with_its_diff(tmp_path, httpserve
     [doc] = list(catalog.documents.iter_all())
     assert doc.kind == "page modifiée"
     assert doc.url == httpserver.url("/aap")
-    assert doc.title == "ANCT — appels à projets — page modifiée le 12/03/2025"
+    assert doc.title == "ANCT — appels à projets — page modifiée le 12 mars 2025"
     assert "Fonds de cohésion outre-mer" in doc.content
     assert doc.summary.startswith("Ajouté : Cités éducatives : dépôt avant le 31 mai (prolongé)")
     diff = doc.extra["diff"].splitlines()
-    assert diff[0] == "--- version du 12/03/2025 08:00"
-    assert diff[1] == "+++ version du 12/03/2025 20:00"
+    assert diff[0] == "--- version du 12 mars 2025 à 8 h 00"
+    assert diff[1] == "+++ version du 12 mars 2025 à 20 h 00"
     assert "-Cités éducatives : dépôt avant le 15 mai" in diff
     assert "+Fonds de cohésion outre-mer : dépôt avant le 1er juin" in diff
     fourth = crawl_source(config, source, catalog, fetcher, now=T0 + timedelta(hours=18))

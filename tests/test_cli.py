@@ -63,11 +63,11 @@ def test_an_unexpected_error_is_one_french_line_and_exit_2(write_config, tmp_pat
     result = run("--config", str(path), "sources", "export", "--out", str(target))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"veille: erreur inattendue : FileNotFoundError: [Errno 2] No such file or directory: '{target}' "
+        f"veille : erreur inattendue : fichier ou dossier introuvable : '{target}' "
         "(relancez avec --verbose pour le détail)"]
     verbose = run("--config", str(path), "--verbose", "sources", "export", "--out", str(target))
     assert verbose.returncode == 2 and "Traceback" in verbose.stderr
-    assert verbose.stderr.strip().splitlines()[-1].endswith(f"No such file or directory: '{target}'")
+    assert verbose.stderr.strip().splitlines()[-1].endswith(f"fichier ou dossier introuvable : '{target}'")
 
 
 def wait_for_stdin_read(pid: int, timeout: float = 30.0) -> None:
@@ -98,14 +98,14 @@ def test_an_interrupted_command_says_so_and_exits_130(write_config):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130
-    assert err.strip().splitlines() == ["veille: interrompu"]
+    assert err.strip().splitlines() == ["veille : interrompu"]
 
 
 def test_a_veille_error_is_its_line_and_exit_1(write_config):
     path = write_config("data_dir: data\nsources: []\n")
     result = run("--config", str(path), "crawl", "--source", "absente")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == ["veille: unknown source 'absente' (sources: none)"]
+    assert result.stderr.strip().splitlines() == ["veille : aucune source ne s'appelle « absente » (sources : aucune)"]
 
 
 @pytest.mark.parametrize("args", [["--help"], ["user", "--help"], ["--version"]])

@@ -26,7 +26,7 @@ def test_crawl_all_reports_each_source(write_config, httpserver, run_cli):
     lines = result.stdout.splitlines()
     assert any("agence: 3 nouveau(x), 0 mis à jour, 0 inchangé(s)" in line for line in lines)
     assert any("cassee: ÉCHEC [http_error] HTTP 404" in line for line in lines)
-    assert lines[-1] == "2 source(s): 3 new, 0 updated, 0 unchanged, 1 failed"
+    assert lines[-1] == "2 source(s) : 3 nouveau(x), 0 mis à jour, 0 inchangé(s), 1 en échec"
     again = run_cli("--config", str(path), "crawl", "--source", "agence")
     assert again.returncode == 0
     assert "agence: 0 nouveau(x), 0 mis à jour, 3 inchangé(s)" in again.stdout
@@ -39,4 +39,4 @@ def test_crawl_named_source_failure_exits_1(write_config, httpserver, run_cli):
     assert "ÉCHEC" in result.stdout and "Traceback" not in result.stderr
     unknown = run_cli("--config", str(path), "crawl", "--source", "nope")
     assert unknown.returncode == 1
-    assert "unknown source 'nope'" in unknown.stderr
+    assert "aucune source ne s'appelle « nope »" in unknown.stderr

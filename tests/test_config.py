@@ -169,7 +169,7 @@ def test_cli_check_reports_errors_and_exit_code(write_config, run_cli):
     assert "Traceback" not in result.stderr
     good = run_cli("--config", str(ROOT / "sources.yaml"), "check")
     assert good.returncode == 0, good.stderr
-    assert "OK" in good.stdout
+    assert "sources.yaml : correct" in good.stdout
 
 
 def test_legifrance_source_options_and_defaults(write_config):

@@ -26,16 +26,16 @@ def test_preview_then_send_then_nothing_twice(write_config, smtp_server, digest_
     out = tmp_path / "apercu.html"
     done = run_cli("--config", str(path), "digest", "--preview", "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert "doc@example.org: 1 document ->" in done.stdout
+    assert "doc@example.org : 1 document(s) ->" in done.stdout
     assert "Rénovation à Sainte-Marie" in out.read_text(encoding="utf-8")
     assert recorder.envelopes == [] and catalog.digests.latest() == []      # a preview sends and records nothing
 
     done = run_cli("--config", str(path), "digest", "--send")
     assert done.returncode == 0, done.stderr
-    assert "1 digests sent, 0 failed" in done.stdout
+    assert "1 courriel(s) d'alertes envoyé(s), 0 en échec" in done.stdout
     assert len(recorder.envelopes) == 1
     done = run_cli("--config", str(path), "digest", "--send")
-    assert "0 digests sent" in done.stdout and len(recorder.envelopes) == 1
+    assert "0 courriel(s) d'alertes envoyé(s)" in done.stdout and len(recorder.envelopes) == 1
 
 
 def test_send_failure_is_one_line_and_exit_1(write_config, digest_matcher, run_cli):
@@ -49,7 +49,7 @@ def test_send_failure_is_one_line_and_exit_1(write_config, digest_matcher, run_c
         """)
     done = run_cli("--config", str(path), "digest", "--send")
     assert done.returncode == 1
-    assert "veille: digest to doc@example.org not sent: envoi impossible par 127.0.0.1:" in done.stderr
+    assert "veille : courriel d'alertes à doc@example.org non envoyé : envoi impossible par 127.0.0.1:" in done.stderr
     assert "Traceback" not in done.stderr
 
 

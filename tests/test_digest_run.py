@@ -172,7 +172,7 @@ def test_digest_interrupted_during_smtp_is_resent_identically_not_recomposed(set
     composed, _ = compose_digests(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     item = next(c for c in composed if c.digest.recipient == "elu@example.org")
     recorder.refuse_next = 1                          # the interrupted attempt never arrived
-    outcome = run_module._send(config, catalog, item, MONDAY, {})
+    outcome = run_module.send_composed(config, catalog, item, MONDAY, {})
     assert outcome.status == "failed"
     # make it look interrupted: status still 'sending'
     catalog.db.connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))
@@ -242,7 +242,7 @@ def test_smtp_password_comes_from_the_environment(setup, write_config):
     from veille.digest.deliver import DeliveryError, smtp_password
 
     assert smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {"VEILLE_SMTP": "s3cr3t"}) == "s3cr3t"
-    with pytest.raises(DeliveryError, match="VEILLE_SMTP n.est pas définie"):
+    with pytest.raises(DeliveryError, match="VEILLE_SMTP n'est pas définie"):
         smtp_password(SmtpConfig(password_env="VEILLE_SMTP"), {})
     assert smtp_password(SmtpConfig(), {}) is None
 

@@ -57,7 +57,7 @@ def test_stopped_scheduler_is_named(config):
     finally:
         scheduler.shutdown()
     status, body = health(config, scheduler)
-    assert status == 503 and body["problems"] == ["scheduler: stopped"]
+    assert status == 503 and body["problems"] == ["planificateur : arrêté"]
 
 
 def test_stale_crawl_is_named_and_a_recent_one_is_fine(config):
@@ -66,7 +66,7 @@ def test_stale_crawl_is_named_and_a_recent_one_is_fine(config):
     run = catalog.runs.start("journal", started=now - timedelta(days=3))
     catalog.runs.finish(run, http_status=200, new=1, finished=now - timedelta(days=3))
     status, body = health(config)
-    assert status == 503 and body["problems"] == ["crawl: no successful crawl for 72 h"]
+    assert status == 503 and body["problems"] == ["relevés : aucun relevé réussi depuis 72 h"]
     failed = catalog.runs.start("journal")
     catalog.runs.finish(failed, error="HTTP 500")          # a failed run does not count
     assert health(config)[0] == 503
@@ -82,7 +82,7 @@ def test_unreadable_index_is_named(config):
         path.write_bytes(b"\x00garbage")
     status, body = health(config)
     assert status == 503 and body["index"]["ok"] is False
-    assert body["problems"][0].startswith("index: unreadable")
+    assert body["problems"][0].startswith("index : illisible")
 
 
 def test_stale_threshold_follows_the_slowest_schedule(write_config):

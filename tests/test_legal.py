@@ -92,7 +92,8 @@ def test_query_keys(query, keys):
 
 def test_labels_links_and_natures():
     assert code_slug("code de la construction et de l'habitation") == "code-construction-habitation"
-    assert key_label("arrete:2021-03-05") == "arrêté du 5/3/2021"
+    assert key_label("arrete:2021-03-05") == "arrêté du 5 mars 2021"
+    assert key_label("arrete:2021-03-01") == "arrêté du 1er mars 2021"
     assert key_label("article:55:loi:2000-1208") == "article 55 (loi n° 2000-1208)"
     assert legifrance_url("jorftext:JORFTEXT000042665307") == \
         "https://www.legifrance.gouv.fr/jorf/id/JORFTEXT000042665307"

@@ -22,7 +22,7 @@ def test_index_then_search_library_files(tmp_path, write_config, run_cli):
     """)
     result = run_cli("--config", str(config), "index")
     assert result.returncode == 0, result.stderr
-    assert "library: 3 nouveau(x)" in result.stderr and "1 sans texte lisible" in result.stderr
+    assert "bibliothèque : 3 nouveau(x)" in result.stderr and "1 sans texte lisible" in result.stderr
 
     def search(query):
         out = run_cli("--config", str(config), "search", query, "--json")

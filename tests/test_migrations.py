@@ -28,6 +28,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "catalog-v0.sqlite3"
 LETTRE_TABLES = ("lettres", "lettre_triage", "lettre_items", "lettre_recipients", "lettre_attempts",
                  "subscribers", "consents")   # step 5: the lettre de veille and its subscribers
 LATER_TABLES = {"document_edits": [], "scheduled_jobs": [], "source_cursors": [], "staff_sessions": [],
+                "crawl_requests": [], "immediate_periods": [],
                 **{t: [] for t in LETTRE_TABLES}}   # made by later steps, empty
 STAFF_EMAIL = "equipe@example.org"
 STAFF_PASSWORD = "mot de passe de la version zéro"
@@ -112,6 +113,9 @@ def test_previous_release_catalog_is_migrated_with_nothing_lost(old_catalog):
         assert [row[:width] for row in after[table]] == rows, table   # their defaults
     assert {row[-1] for row in raw(old_catalog, "SELECT * FROM documents")} == {"public"}
     assert {t: after[t] for t in LATER_TABLES} == LATER_TABLES
+    # alerts were all weekly, and every digest the weekly one, with no source
+    assert raw(old_catalog, "SELECT DISTINCT frequency FROM alerts") == [("weekly",)]
+    assert raw(old_catalog, "SELECT DISTINCT kind, source FROM digests") == [("weekly", None)]
 
     assert catalog.documents.count() == 4
     assert catalog.documents.get_many([LOI.id, NEWS.id, GUIDE.id, EMPTY.id]) == {
@@ -208,9 +212,12 @@ def test_catalog_missing_later_tables_gets_them(old_catalog):
     before = dump(old_catalog)
     catalog = Catalog(old_catalog)
     after = dump(old_catalog)
-    assert {t: r for t, r in after.items() if t != "documents"} == {
-        **{t: r for t, r in before.items() if t != "documents"}, "staff_users": [], "secrets": [], **LATER_TABLES}
-    assert [row[:-1] for row in after["documents"]] == before["documents"]   # + visibility
+    widened = {"documents": 1, "alerts": 1, "digests": 2}   # columns later steps add, at the end
+    assert {t: r for t, r in after.items() if t not in widened} == {
+        **{t: r for t, r in before.items() if t not in widened}, "staff_users": [], "secrets": [],
+        **LATER_TABLES}
+    for table, added in widened.items():
+        assert [row[:-added] for row in after[table]] == before[table], table
     assert catalog.users.all() == []
     assert catalog.users.add(STAFF_EMAIL, "hash")
     catalog.close()

@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import FIXTURES, ROOT
 from veille.core.config import load_config
-from watch.opml import OpmlError, OpmlFeed, add_feeds_to_config, read_opml, slugify, write_opml
+from veille.core.config_write import slugify, unique_name
+from watch.opml import OpmlError, OpmlFeed, add_feeds_to_config, read_opml, write_opml
 
 OPML = FIXTURES / "watch" / "abonnements.opml"
 
@@ -35,7 +36,8 @@ def test_bad_opml_is_refused(data):
 
 def test_slugs():
     assert slugify("Outre-mer la 1ère — Martinique") == "outre-mer-la-1ere-martinique"
-    assert slugify("???") == "flux"
+    assert slugify("???", "flux") == "flux"
+    assert unique_name("Agence", ["agence", "agence-2"]) == "agence-3"
 
 
 def test_import_keeps_comments_and_layout_of_the_real_sources_yaml(tmp_path):
@@ -107,7 +109,7 @@ def test_cli_import_and_export(write_config, run_cli, tmp_path):
         """)
     result = run_cli("--config", str(path), "sources", "import", str(OPML))
     assert result.returncode == 0, result.stderr
-    assert "4 feed(s) added to sources.yaml, 0 already there" in result.stdout
+    assert "4 source(s) ajoutée(s) à sources.yaml, 0 déjà présente(s)" in result.stdout
     assert "# watched" in path.read_text(encoding="utf-8")
     exported = run_cli("--config", str(path), "sources", "export")
     assert exported.returncode == 0

@@ -398,7 +398,7 @@ def test_cli_index_search_stats(tmp_path, engine_name, run_cli):
     space.close()
     done = run_cli("--config", str(config.path), "index")
     assert done.returncode == 0, done.stderr
-    assert "5 documents" in done.stdout
+    assert "5 document(s) indexé(s)" in done.stdout
     found = run_cli("--config", str(config.path), "search", "renovations", "--json", "--limit", "1")
     assert found.returncode == 0, found.stderr
     import json
@@ -412,7 +412,7 @@ def test_cli_index_search_stats(tmp_path, engine_name, run_cli):
     stats = json.loads(run_cli("--config", str(config.path), "stats", "--json").stdout)
     assert stats["documents"] == 5 and stats["by_kind"]["actualité"] == 2
     rebuilt = run_cli("--config", str(config.path), "index", "--rebuild")
-    assert rebuilt.returncode == 0 and "rebuilt: 5 documents" in rebuilt.stdout
+    assert rebuilt.returncode == 0 and "reconstruit : 5 document(s)" in rebuilt.stdout
 
 
 def test_repeated_searches_on_an_empty_index(tmp_path, engine_name):

@@ -75,7 +75,7 @@ def test_cli_sources_table_and_json(tmp_path, httpserver, run_cli):
     table = run_cli("--config", str(path), "sources")
     assert table.returncode == 0
     lines = table.stdout.splitlines()
-    assert lines[0].split()[:5] == ["SOURCE", "KIND", "SCHEDULE", "STATE", "DOCS"]
+    assert lines[0].split()[:5] == ["SOURCE", "TYPE", "RYTHME", "ÉTAT", "DOCS"]
     assert lines[1].startswith("agence") and "en service" in lines[1]
     assert "[http_error] HTTP 404" in lines[2]
-    assert "jamais relevée" in lines[3] and "désactivée" in lines[4]
+    assert "jamais relevée" in lines[3] and "en pause" in lines[4]

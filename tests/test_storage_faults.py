@@ -100,7 +100,7 @@ def test_read_only_data_directory_is_reported_and_nothing_is_damaged(tmpfs, writ
             assert "lecture seule" in result.stderr and "Traceback" not in result.stderr, result.stderr
             assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         health = app.test_client().get("/healthz")
-        assert health.status_code == 503 and "data directory: not writable" in health.json["problems"]
+        assert health.status_code == 503 and "dossier de données : écriture impossible" in health.json["problems"]
         saved = staff.post("/alertes/nouvelle", data={"name": "Eau", "query": "eau",
                                                       "recipients": "doc@example.org"})
         assert saved.status_code == 503, saved.get_data(as_text=True)

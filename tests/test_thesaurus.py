@@ -127,23 +127,23 @@ def test_enrich_keeps_given_tags_first():
 def test_invalid_thesaurus_files_are_reported():
     with pytest.raises(ThesaurusError, match=r"territories\[0\] \(X\)\.kind"):
         parse_thesaurus({"territories": [{"name": "X", "kind": "ville", "variants": ["x"]}]})
-    with pytest.raises(ThesaurusError, match="unknown parent 'Nulle part'"):
+    with pytest.raises(ThesaurusError, match="parent inconnu « Nulle part »"):
         parse_thesaurus({"territories": [{"name": "X", "kind": "commune", "variants": ["x"],
                                           "parents": ["Nulle part"]}]})
-    with pytest.raises(ThesaurusError, match="own ancestor"):
+    with pytest.raises(ThesaurusError, match="son propre ancêtre"):
         parse_thesaurus({"territories": [
             {"name": "A", "kind": "commune", "variants": ["a"], "parents": ["B"]},
             {"name": "B", "kind": "commune", "variants": ["b"], "parents": ["A"]}]})
-    with pytest.raises(ThesaurusError, match="no keywords"):
+    with pytest.raises(ThesaurusError, match="aucun mot-clé"):
         parse_thesaurus({"themes": [{"name": "Vide"}]})
-    with pytest.raises(ThesaurusError, match="duplicate theme 'T'"):
+    with pytest.raises(ThesaurusError, match="thème « T » en double"):
         parse_thesaurus({"themes": [{"name": "T", "keywords": ["a"]}, {"name": "T", "keywords": ["b"]}]})
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
     bad = tmp_path / "thesaurus.yaml"
     bad.write_text("themes:\n  - name: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ThesaurusError, match=r"thesaurus\.yaml:\d+: invalid YAML"):
+    with pytest.raises(ThesaurusError, match=r"thesaurus\.yaml:\d+ : YAML illisible"):
         load_thesaurus(bad)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.httpserver import httpserver  # noqa: F401 (fixture)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -255,3 +257,236 @@ def test_staff_upload_a_pdf_find_it_edit_its_themes_and_the_change_survives_inde
     browser.get(server + "/search?q=relogement&theme=Sant%C3%A9")
     assert browser.find_element(By.CSS_SELECTOR, "li.result h3 a").text == "Relogement et NPNRU : le guide du centre"
     shot(browser, "16-notice-apres-index")
+# ---------------------------------------------------------------- every page: axe-core, phones
+
+
+def login_in_browser(browser, server: str, email: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/login")
+    browser.find_element(By.NAME, "email").send_keys(email)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    assert "Se déconnecter" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def overflows(browser) -> bool:
+    return browser.execute_script(
+        "return document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+def staff_pages_data(config) -> dict[str, str]:
+    """An alert, a digest in the archive and an unsubscribe link, so their pages have rows."""
+    from datetime import datetime, timedelta, timezone
+
+    from veille.digest.unsubscribe import SECRET_NAME, make_token
+    from veille.storage.catalog import Catalog
+    from veille.storage.digests import DigestItem, DigestRecord
+
+    catalog = Catalog.open(config.layout)
+    alert_id = catalog.alerts.save("Logement social en Martinique", "logement social", {"kind": ("publication",)},
+                                   ["documentation.centre-de-ressources@example.org"])
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    catalog.digests.add(DigestRecord(
+        id="d" * 32, recipient="documentation.centre-de-ressources@example.org",
+        period_start=now - timedelta(days=7), period_end=now, created=now, status="failed",
+        message_id="<digest-x@example.org>", subject="Veille : 3 nouveaux documents (du 1er au 7 mars 2025)",
+        documents=3, html="<p>Lettre</p>", raw=b"Subject: x\r\n\r\nx", error="envoi impossible par 127.0.0.1:25"),
+        [DigestItem(alert=f"web-{alert_id}", doc_id="x", title="Logement social, étude 01",
+                    link="http://veille.example.org/documents/x", date=now)])
+    token = make_token(catalog.secrets.get(SECRET_NAME), "documentation.centre-de-ressources@example.org")
+    catalog.close()
+    return {"alert": str(alert_id), "digest": "d" * 32, "token": token}
+
+
+def test_every_page_passes_axe_and_fits_a_phone(server, browser, web_config):
+    from urllib.parse import quote
+
+    from selenium.webdriver.common.by import By
+
+    from tests.axe_check import axe_violations, describe
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+    from veille.storage.catalog import Catalog
+    from veille.storage.users import hash_password
+
+    data = staff_pages_data(web_config)
+    catalog = Catalog.open(web_config.layout)
+    catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
+    ids = {d.title: d.id for d in catalog.documents.iter_all()}
+    catalog.close()
+    documents = [f"/documents/{ids[title]}" for title in (
+        "Guide des conseils citoyens", "Actualités de la préfecture (modifiée)",
+        "Rénovation urbaine : le nouveau programme", "Fiche d'expérience : jardins partagés")]
+    folder = "/bibliotheque/" + quote("Bibliothèque")
+    public = ["/", "/search?q=logement", "/search?q=xylophone", "/search?q=logement&kind=publication&from=2020-01-01",
+              *documents, "/bibliotheque", folder, folder + "?dossier=fiches", "/login", "/nulle-part",
+              f"/desabonnement/{data['token']}", "/desabonnement/faux"]
+    staff = ["/alertes", "/alertes/nouvelle", f"/alertes/web-{data['alert']}",
+             f"/alertes/{data['alert']}/modifier", "/lettres", f"/lettres/{data['digest']}", "/sources",
+             "/search?q=logement", documents[0]]
+    # the tables that used to widen a phone's page to 500-800 px
+    phone_tables = {folder + "?dossier=fiches": "table.files", "/alertes": "table.alerts",
+                    "/lettres": "table.alerts", "/sources": "table.sources"}
+
+    def check(urls, who):
+        problems = []
+        for width in (1280, 390):
+            browser.set_window_size(width, 900)
+            for url in urls:
+                browser.get(server + url)
+                violations = axe_violations(browser)
+                if violations:
+                    problems.append(describe(f"{who} {width}px {url}", violations))
+                if width == 390 and overflows(browser):
+                    problems.append(f"{who}: {url} is wider than a phone")
+                table = phone_tables.get(url)
+                if width == 390 and table and browser.find_element(By.CSS_SELECTOR, table).size["width"] > 390:
+                    problems.append(f"{who}: the table of {url} is wider than a phone")
+        assert not problems, "\n".join(problems)
+
+    check(public, "public")
+    browser.set_window_size(390, 900)
+    shot(browser, "12-telephone-bibliotheque")
+    login_in_browser(browser, server, STAFF_EMAIL, STAFF_PASSWORD)
+    check(staff, "équipe")
+    browser.get(server + "/alertes")
+    shot(browser, "13-telephone-alertes")
+    browser.get(server + "/lettres")
+    shot(browser, "14-telephone-lettres")
+
+
+
+def test_the_axe_check_finds_what_it_looks_for(browser):
+    """The harness itself: a page with known faults gives their rules."""
+    from tests.axe_check import axe_violations
+
+    browser.get("data:text/html;charset=utf-8,<html><body><img src='x.png'><a href='/x'></a></body></html>")
+    found = {violation["id"] for violation in axe_violations(browser)}
+    assert {"image-alt", "link-name", "html-has-lang"} <= found
+
+
+# ---------------------------------------------------------------- sources from the web, with `veille run`
+
+
+@pytest.fixture
+def running_service(tmp_path, httpserver):
+    """`veille run` in a child process over a config with one feed, a staff account made;
+    yields (base URL, config path)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+    import urllib.request
+
+    from tests.conftest import FIXTURES, ROOT, STAFF_EMAIL, STAFF_PASSWORD, free_port
+    from veille.core.config import load_config
+    from veille.storage.catalog import Catalog
+    from veille.storage.users import hash_password
+
+    feed = (FIXTURES / "watch" / "actualites.rss").read_bytes()
+    httpserver.add("/rss.xml", feed, content_type="application/rss+xml")
+    items = "".join(
+        f"<item><title>{title}</title><link>/avis/{n}</link><guid>avis-{n}</guid>"
+        f"<description>{text}</description></item>"
+        for n, (title, text) in enumerate([
+            ("Avis : lancement du nouveau programme en Martinique", "Appel à projets pour les quartiers."),
+            ("Avis : fermeture de la mairie annexe", "La mairie annexe de Volga-Plage est fermée vendredi."),
+            ("Avis : consultation sur le contrat de ville", "Les habitants sont invités à donner leur avis.")]))
+    httpserver.add("/avis.xml", f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                   f"<title>Avis de la préfecture</title><link>https://prefecture.example/</link>{items}"
+                   "</channel></rss>", content_type="application/rss+xml")
+    path = tmp_path / "sources.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        # the centre's sources
+        data_dir: data
+        http: {{delay_per_host: 0, retries: 0, timeout: 3, allow_private_networks: true}}
+        sources:
+          - {{name: agence, title: "Agence — actualités", kind: feed, url: "{httpserver.url('/rss.xml')}", schedule: 1d}}
+        """), encoding="utf-8")
+    catalog = Catalog.open(load_config(path).layout)
+    catalog.users.add(STAFF_EMAIL, hash_password(STAFF_PASSWORD))
+    catalog.close()
+    port = free_port()
+    log = open(tmp_path / "run.log", "w")   # a file, not a pipe nobody reads while it logs
+    process = subprocess.Popen([sys.executable, "-m", "veille", "--config", str(path), "run", "--port", str(port)],
+                               cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    try:
+        yield base, path
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_a_source_added_from_the_sources_page_is_crawled_and_found(running_service, browser, httpserver):
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    from tests.axe_check import axe_violations, describe
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+    from veille.core.config import load_config
+
+    base, path = running_service
+    login_in_browser(browser, base, STAFF_EMAIL, STAFF_PASSWORD)
+    menu = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "nav.site-nav a")]
+    assert menu == ["Accueil", "Recherche", "Bibliothèque", "Lettres de veille", "À trier", "Lettre", "Abonnés",
+                    "Alertes", "Envois des alertes", "Sources"]
+    browser.find_element(By.LINK_TEXT, "Sources").click()
+    browser.find_element(By.LINK_TEXT, "Ajouter une source").click()
+    browser.find_element(By.ID, "title").send_keys("Avis de la préfecture")
+    browser.find_element(By.ID, "url").send_keys(httpserver.url("/avis.xml"))
+    schedule = browser.find_element(By.ID, "schedule")
+    schedule.clear()
+    schedule.send_keys("1d")
+    browser.find_element(By.CSS_SELECTOR, 'button[value="essayer"]').click()
+    preview = browser.find_element(By.CSS_SELECTOR, "section.preview")
+    assert "3 documents" in preview.text and "Avis : lancement du nouveau programme en Martinique" in preview.text
+    assert axe_violations(browser) == [], describe(browser.current_url, axe_violations(browser))
+    assert "avis" not in path.read_text(encoding="utf-8")          # tried, not saved
+    shot(browser, "15-source-essai")
+
+    browser.find_element(By.CSS_SELECTOR, 'button[value="enregistrer"]').click()
+    assert "La source a été ajoutée" in browser.find_element(By.CSS_SELECTOR, "p.notice").text
+    assert load_config(path).source("avis-de-la-prefecture").url == httpserver.url("/avis.xml")
+    assert "# the centre's sources" in path.read_text(encoding="utf-8")
+    row = browser.find_element(By.ID, "source-avis-de-la-prefecture")
+    row.find_element(By.CSS_SELECTOR, "form[action$='/relever'] button").click()
+    assert "Relevé demandé" in browser.find_element(By.CSS_SELECTOR, "p.notice").text
+
+    deadline = time.monotonic() + 90
+    found = ""
+    while time.monotonic() < deadline:
+        browser.get(base + "/search?q=avis+lancement")
+        found = browser.find_element(By.TAG_NAME, "main").text
+        if "Avis : lancement du nouveau programme en Martinique" in found:
+            break
+        time.sleep(1)
+    assert "Avis : lancement du nouveau programme en Martinique" in found
+    assert len(httpserver.hits("/avis.xml")) >= 2      # its first crawl, then the one asked for
+
+    browser.get(base + "/sources")
+    row = browser.find_element(By.ID, "source-avis-de-la-prefecture")
+    assert "en service" in row.text and "3" in row.find_element(By.CSS_SELECTOR, "td.num").text
+    browser.set_window_size(390, 900)
+    for url in ("/sources", "/sources/nouvelle", "/sources/avis-de-la-prefecture/modifier"):
+        browser.get(base + url)
+        assert not overflows(browser), url
+        assert axe_violations(browser) == [], describe(url, axe_violations(browser))
+    browser.get(base + "/sources")
+    shot(browser, "16-telephone-sources")

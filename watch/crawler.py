@@ -13,7 +13,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
@@ -23,12 +23,13 @@ from indexer.extract import Limits
 from veille.core.records import KIND_NEWS, KINDS, Document, content_hash, document_id
 from indexer.enrich.thesaurus import enrich
 from veille.core.config import Config, Source
+from veille.core.dates import french_datetime
 from veille.core.logs import log_event
 from veille.core.url_secrets import MissingSecret, expand_env, masked_text, masked_url
 from watch.errors import FetchError, MissingCredentials, WatchError
 from watch.fetcher import FetchResult, Fetcher
 from watch.files import FileStore, suffix_for
-from watch.items import Item
+from watch.items import Item, entry_key
 from watch.text import FileReader
 from watch.urls import canonicalize_url
 
@@ -64,10 +65,11 @@ class CrawlReport:
     def changed(self) -> bool:
         return bool(self.new or self.updated)
 
-    def line(self) -> str:
-        """One line for the CLI and the logs."""
+    def line(self, tz: tzinfo | None = None) -> str:
+        """One line for the CLI and the logs (times in `tz`)."""
         if self.skipped:
-            return f"{self.source}: en attente jusqu'à {self.backoff_until:%Y-%m-%d %H:%M} (échecs répétés)"
+            return (f"{self.source}: en attente jusqu'au {french_datetime(self.backoff_until, tz)} "
+                    "(échecs répétés)")
         if self.error:
             return f"{self.source}: ÉCHEC [{self.error_code}] {self.error}"
         text = f"{self.source}: {self.new} nouveau(x), {self.updated} mis à jour, {self.unchanged} inchangé(s)"
@@ -154,7 +156,7 @@ class CrawlContext:
         if dedup and len(doc.content or doc.summary) >= MIN_DEDUP_CHARS and doc.content_hash:
             twin = self.catalog.documents.find_by_hash(doc.content_hash)
             if twin is not None and twin.id != doc.id and self.catalog.documents.get(doc.id) is None:
-                log.debug("%s: %s is the same text as %s", self.source.name, doc.url, twin.url)
+                log.debug("%s : %s a le même texte que %s", self.source.name, doc.url, twin.url)
                 self.counts.add("unchanged")
                 return "unchanged"
         outcome = self.catalog.documents.put(doc)
@@ -164,14 +166,26 @@ class CrawlContext:
                       url=masked_url(doc.url or ""))
         return outcome
 
-    def store_item(self, item: Item, follow: bool = False) -> str:
-        return store_item(self, item, follow)
+    def store_item(self, item: Item, follow: bool = False, site: str = "") -> str:
+        return store_item(self, item, follow, site)
 
 
-def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
-    """Turn a feed entry or listing item into a document (fetching its link if `follow`)."""
-    url = canonicalize_url(item.url)
-    doc_id = document_id(url)
+def item_document_id(source: str, item: Item) -> str:
+    """A document's id from its canonical URL; for a feed entry without a link, from its
+    source and its key in the feed (`feed:<source>:<guid or content hash>`), stable as long
+    as the entry keeps its id (or its text)."""
+    if item.url:
+        return document_id(canonicalize_url(item.url))
+    return document_id(f"feed:{source}:{entry_key(item)}")
+
+
+def store_item(ctx: CrawlContext, item: Item, follow: bool = False, site: str = "") -> str:
+    """Turn a feed entry or listing item into a document (fetching its link if `follow`).
+
+    An entry without a link is kept under `item_document_id`, with `site` (the feed's own
+    page) offered in its place."""
+    url = canonicalize_url(item.url) if item.url else None
+    doc_id = item_document_id(ctx.source.name, item)
     item_hash = content_hash(json.dumps(
         [item.title, item.summary, item.content, item.published.isoformat() if item.published else None,
          follow], ensure_ascii=False))
@@ -184,19 +198,21 @@ def store_item(ctx: CrawlContext, item: Item, follow: bool = False) -> str:
     extra = ctx.base_extra() | {"item_hash": item_hash}
     if item.guid:
         extra["guid"] = item.guid
-    if url != item.url:
+    if url is not None and url != item.url:
         extra["original_url"] = item.url
+    if url is None and site:
+        extra["site_url"] = site
     fields: dict = dict(content=item.content, status="ok", status_reason="")
-    if follow:
-        # an entry's attached document (a PDF enclosure) is what it announces: read that
-        # rather than the HTML page around it
-        target = item.attachments[0] if item.attachments else item.url
+    # an entry's attached document (a PDF enclosure) is what it announces: read that
+    # rather than the HTML page around it
+    target = item.attachments[0] if item.attachments else item.url
+    if follow and target:
         if target != item.url:
             extra["document_url"] = target
         fields.update(_linked_fields(ctx, target, existing, extra))
     text = fields["content"] or item.summary or item.title
     doc = Document(
-        id=doc_id, title=item.title or fields.get("title") or url, source=ctx.source.name,
+        id=doc_id, title=item.title or fields.get("title") or url or "(sans titre)", source=ctx.source.name,
         kind=ctx.kind, first_seen=ctx.now, updated=ctx.now, url=url, summary=item.summary,
         content=fields["content"], published=item.published,
         content_hash=content_hash(normalized_text(text)), stored_file=fields.get("stored_file"),
@@ -320,7 +336,7 @@ def crawl_source(config: Config, source: Source, catalog: Catalog, fetcher: Fetc
             delay = max(delay, min(timedelta(seconds=retry_after), BACKOFF_MAX))
         backoff_until = now + delay if delay else None
         catalog.source_state.record_failure(source.name, now, error, code or "error", backoff_until)
-        log.warning("%s: %s", source.name, error)
+        log.warning("%s : %s", source.name, error)
     return CrawlReport(source=source.name, new=counts.new, updated=counts.updated,
                        unchanged=counts.unchanged, http_status=ctx.http_status,
                        not_modified=ctx.not_modified, error=error, error_code=code,
@@ -382,4 +398,4 @@ def interleave_hosts(sources: list[Source]) -> list[Source]:
 
 
 __all__ = ["CrawlContext", "CrawlReport", "backoff_delay", "crawl_source", "crawl_sources",
-           "in_backoff", "source_kind", "store_item"]
+           "in_backoff", "item_document_id", "source_kind", "store_item"]

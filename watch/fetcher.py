@@ -370,7 +370,7 @@ class Fetcher:
                 if wait > self._max_retry_wait:
                     return response  # the server asks for longer than a run should wait
             attempt += 1
-            log.info("%s: retry %d/%d in %.1fs", url, attempt, self.http.retries, wait)
+            log.info("%s : nouvel essai %d/%d dans %.1f s", url, attempt, self.http.retries, wait)
             self._sleep(wait)
 
     def _request_once(self, url: str, headers: dict[str, str], max_bytes: int | None = None,

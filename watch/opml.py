@@ -1,23 +1,20 @@
 """OPML, the feed readers' subscription lists: import into `sources.yaml`, export from it.
 
-`read_opml(data)` and `write_opml(sources)` are pure. `add_feeds_to_config(path, feeds)`
-appends new feed sources to the configuration file through ruamel.yaml, which keeps its
-comments and layout, and writes the file only if the result still validates.
+`read_opml(data)` and `write_opml(sources)` are pure. `add_feeds_to_config(config, feeds)`
+appends new feed sources to the configuration file with veille.core.config_write, which
+keeps its comments and layout and writes the file only if the result still validates.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Iterable
 
-from veille.core.config import Config, ConfigError, Source, parse_config
+from veille.core.config import Config, ConfigError, Source
+from veille.core.config_write import append_source, edit_config, unique_name
 from veille.core.config_checks import is_http_url
 from veille.core.url_secrets import masked_url
 from watch.errors import WatchError
@@ -92,13 +89,6 @@ def write_opml(sources: Iterable[Source], title: str = "Veille — sources suivi
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n"
 
 
-def slugify(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.lower())
-    ascii_text = "".join(c for c in folded if not unicodedata.combining(c))
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    return slug[:60].strip("-") or "flux"
-
-
 @dataclass(frozen=True)
 class ImportReport:
     added: tuple[str, ...]                # names of the new sources
@@ -107,52 +97,24 @@ class ImportReport:
 
 def add_feeds_to_config(config: Config, feeds: Iterable[OpmlFeed], schedule: str = "12h") -> ImportReport:
     """Append the feeds not yet watched to the configuration file, keeping its comments."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    path = Path(config.path)
-    text = path.read_text(encoding="utf-8")
-    yaml = YAML()  # round-trip: comments, order and quoting are kept
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    document = yaml.load(text)
-    if document is None:
-        document = CommentedMap()
-    sources = document.get("sources")
-    if sources is None:
-        sources = document["sources"] = CommentedSeq()
     watched = {canonicalize_url(s.url) for s in config.sources}
     names = {s.name for s in config.sources}
     added, skipped = [], []
+    entries = []
     for feed in feeds:
         if canonicalize_url(feed.url) in watched:
             skipped.append(feed.url)
             continue
-        name = base = slugify(feed.title)
-        number = 2
-        while name in names:
-            name, number = f"{base}-{number}", number + 1
+        name = unique_name(feed.title, names, fallback="flux")
         names.add(name)
         watched.add(canonicalize_url(feed.url))
-        entry = CommentedMap([("name", name), ("title", feed.title), ("kind", "feed"),
-                              ("url", feed.url), ("schedule", schedule)])
-        if feed.categories:
-            tags = CommentedSeq(feed.categories)
-            tags.fa.set_flow_style()
-            entry["tags"] = tags
-        sources.append(entry)
+        entries.append({"name": name, "title": feed.title, "kind": "feed", "url": feed.url,
+                        "schedule": schedule, "tags": list(feed.categories)})
         added.append(name)
-    if added:
-        out = io.StringIO()
-        yaml.dump(document, out)
-        new_text = out.getvalue()
+    if entries:
         try:
-            parse_config(new_text, path)  # never write a file `veille check` would refuse
+            edit_config(config.path, lambda document: [append_source(document, e) for e in entries])
         except ConfigError as exc:
             raise OpmlError("import refusé, le fichier obtenu serait invalide : "
                             + "; ".join(exc.problems)) from None
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(new_text, encoding="utf-8")
-        tmp.replace(path)
     return ImportReport(added=tuple(added), skipped=tuple(skipped))

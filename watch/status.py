@@ -17,8 +17,8 @@ from veille.core.config import Config
 from veille.core.schedules import schedule_trigger
 from veille.core.url_secrets import masked_text, masked_url
 
-STATE_LABELS = {"ok": "en service", "failing": "en échec", "backoff": "en pause après échecs",
-                "never": "jamais relevée", "disabled": "désactivée"}
+STATE_LABELS = {"ok": "en service", "failing": "en échec", "backoff": "en attente après échecs",
+                "never": "jamais relevée", "disabled": "en pause"}
 
 
 @dataclass(frozen=True)

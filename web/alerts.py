@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, make_response, redirect, render_te
 
 from veille.core.records import KINDS, VISIBILITY_PUBLIC
 from veille.core.facets import ALERT_FILTERS
+from veille.core.labels import FREQUENCY_LABELS
 from veille.digest.alerts import (ALL_ALERTS, ORIGIN_WEB, AlertRecord, all_alerts,
                                   find_alert, parse_alert_form, subscriptions)
 from veille.digest.compose import snippet_parts
@@ -74,7 +75,8 @@ def index():
                    "last": catalog.digests.period_end(address)} for address, followed in subs.items()]
     following = {a.key: _following(a, unsubscribed) for a in alerts}
     return render_template("alerts/index.html", alerts=alerts, recipients=recipients, following=following,
-                           filter_labels=FILTER_LABELS, done=request.args.get("fait", ""))
+                           filter_labels=FILTER_LABELS, frequencies=FREQUENCY_LABELS,
+                           done=request.args.get("fait", ""))
 
 
 @bp.get("/alertes/<key>")
@@ -86,7 +88,8 @@ def show(key: str):
     unsubscribed = get_catalog().unsubscriptions.all()
     left = [r for r in alert.recipients if r not in _following(alert, unsubscribed)]
     return render_template("alerts/show.html", alert=alert, total=total, hits=hits, notice=notice,
-                           filter_labels=FILTER_LABELS, following=_following(alert, unsubscribed), left=left)
+                           filter_labels=FILTER_LABELS, following=_following(alert, unsubscribed), left=left,
+                           frequencies=FREQUENCY_LABELS)
 
 
 def _known_values() -> dict[str, list[str]]:
@@ -106,7 +109,7 @@ def _form_page(alert_id: int | None, status: int = 200, **context):
     config = veille_config()
     sources = [(s.name, s.title) for s in config.sources] + [(f.name, f.name) for f in config.library]
     return render_template("alerts/form.html", alert_id=alert_id, kinds=KINDS, sources=sources,
-                           filter_names=ALERT_FILTERS, filter_labels=FILTER_LABELS,
+                           filter_names=ALERT_FILTERS, filter_labels=FILTER_LABELS, frequencies=FREQUENCY_LABELS,
                            known=_known_values(), **context), status
 
 
@@ -125,7 +128,8 @@ def _search_values(args) -> dict[str, str]:
 def _form_values(alert: AlertRecord | None) -> dict[str, str]:
     if alert is None:
         return _search_values(request.args)
-    values = {"name": alert.name, "query": alert.query, "recipients": "\n".join(alert.recipients)}
+    values = {"name": alert.name, "query": alert.query, "recipients": "\n".join(alert.recipients),
+              "frequency": alert.frequency}
     values.update({f"filter_{k}": ", ".join(v) for k, v in alert.filters.items()})
     return values
 
@@ -159,7 +163,8 @@ def _edit(alert_id: int | None):
     if form.errors:
         return _form_page(alert_id, 400, values=values, errors=form.errors)
     try:
-        saved = catalog.alerts.save(form.name, form.query, form.filters, form.recipients, alert_id=alert_id)
+        saved = catalog.alerts.save(form.name, form.query, form.filters, form.recipients, alert_id=alert_id,
+                                    frequency=form.frequency)
     except ValueError:  # the name was taken between the check and the write
         return _form_page(alert_id, 400, values=values, errors={"name": "Une autre alerte porte déjà ce nom."})
     return redirect(url_for("alerts.index", fait="enregistree") + f"#web-{saved}", code=303)
@@ -259,7 +264,7 @@ def unsubscribe(token: str):
         return render_template("alerts/unsubscribe.html", invalid=True), 400
     if wanted.alert == TOPIC_LETTRE:
         get_catalog().subscribers.unsubscribe(wanted.recipient, TOPIC_LETTRE, now=datetime.now(timezone.utc),
-                                              detail="lien de désabonnement d'une lettre")
+                                              detail="lien de désabonnement d'un courriel d'alertes")
     else:
         get_catalog().unsubscriptions.add(wanted.recipient, wanted.alert)
     return render_template("alerts/unsubscribe.html", wanted=wanted, alert_name=_alert_name(wanted.alert),

@@ -96,13 +96,13 @@ def _csrf_problem() -> str | None:
     """Why the current unsafe request must be refused, or None."""
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not _same_origin(origin):
-        return f"cross-site origin {origin}"
+        return f"origine d'un autre site : {origin}"
     expected = session.get(CSRF_FIELD)
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not expected:
-        return "no CSRF token in the session"
+        return "pas de jeton CSRF dans la session"
     if not hmac.compare_digest(expected.encode(), sent.encode()):
-        return "missing or wrong CSRF token"
+        return "jeton CSRF absent ou faux"
     return None
 
 
@@ -121,7 +121,7 @@ def _check_csrf():
     problem = _csrf_problem()
     if problem is None:
         return None
-    log.warning("refused %s %s from %s: %s", request.method, request.path, request.remote_addr, problem)
+    log.warning("%s %s refusé (client %s) : %s", request.method, request.path, request.remote_addr, problem)
     raise WebError(400, "Le formulaire a expiré ou ne vient pas de ce site ; rechargez la page et recommencez.",
                    title="Formulaire refusé")
 

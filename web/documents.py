@@ -74,7 +74,9 @@ def text_pages(content: str, page_count: int | None = None) -> list[str]:
 
 
 def text_page(doc: Document, number: int) -> TextPage | None:
-    pages = text_pages(doc.content, doc.page_count)
+    """A page of the document's text; an item that came without full text (a feed entry, a
+    listing's line) shows its summary as its text."""
+    pages = text_pages(doc.content, doc.page_count) or text_pages(doc.summary)
     if not pages:
         return None
     number = max(1, min(number, len(pages)))
@@ -89,7 +91,7 @@ def summary_to_show(doc: Document) -> str:
     """The summary, unless it merely repeats the start of the text (feeds often send the
     text itself as the summary); a long one is cut at a word."""
     summary = " ".join(doc.summary.split())
-    if not summary:
+    if not summary or not doc.content.strip():   # without full text, the summary is the text
         return ""
     head = summary[:200].rstrip(" .…")
     if head and head in " ".join(doc.content[:5000].split()):
@@ -107,7 +109,7 @@ def similar_documents(doc_id: str) -> list[Related]:
     try:
         items = get_space().similar(doc_id, SIMILAR, include_internal=is_staff())
     except Exception:  # "similar" is a courtesy: the page shows without it
-        log.exception("similar documents failed for %s", doc_id)
+        log.exception("documents proches de %s : échec", doc_id)
         return []
     return [_related(d) for d in items if d.id != doc_id]
 
@@ -122,7 +124,7 @@ def legal_references(doc: Document) -> tuple[list, CitedByShown, list[Related]]:
         citing = space.cited_by(doc.id, include_internal=staff)
         same = [_related(d) for d in space.same_as(doc.id, include_internal=staff)]
     except Exception:  # references are a courtesy: the page shows without them
-        log.exception("legal references failed for %s", doc.id)
+        log.exception("références juridiques de %s : échec", doc.id)
         return [], CitedByShown((), 0, ""), []
     cited_by = CitedByShown(tuple(_related(d) for d in citing.documents), citing.total,
                             " OR ".join(f"cite:{key}" for key in citing.keys))

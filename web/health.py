@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, jsonify
 
 from indexer.search.request import SearchRequest
+from veille.core.errors import os_error_reason
 from veille.core.config import Config
 from veille.core.schedules import parse_interval
 from web.state import app_state, get_catalog, get_space, veille_config
@@ -56,10 +57,10 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
         report["index"] = {"ok": not missing, "documents": found.total}
         if missing:
             report["index"]["missing_files"] = len(missing)
-            problems.append(f"index: {len(missing)} fichier(s) manquant(s) (veille index --rebuild)")
+            problems.append(f"index : {len(missing)} fichier(s) manquant(s) (veille index --rebuild)")
     except Exception as exc:  # any failure to read the index is the news here
         report["index"] = {"ok": False, "error": type(exc).__name__}
-        problems.append(f"index: unreadable ({type(exc).__name__})")
+        problems.append(f"index : illisible ({type(exc).__name__})")
 
     data_dir = config.data_dir
     try:
@@ -67,47 +68,47 @@ def check_health(now: datetime | None = None) -> tuple[dict, list[str]]:
         writable = os.access(data_dir, os.W_OK)
     except OSError as exc:
         free, writable = 0, False
-        problems.append(f"data directory: {exc.strerror or exc}")
+        problems.append(f"dossier de données : {os_error_reason(exc)}")
     report["storage"] = {"writable": writable, "free_bytes": free}
     if not writable:
-        problems.append("data directory: not writable")
+        problems.append("dossier de données : écriture impossible")
     elif free < MIN_FREE_BYTES:
-        problems.append(f"data directory: disk almost full ({free // (1024 * 1024)} MB free)")
+        problems.append(f"dossier de données : disque presque plein ({free // (1024 * 1024)} Mo libres)")
 
     scheduler = app_state().scheduler
     if scheduler is None:
-        report["scheduler"] = {"running": None, "note": "not started by this process (veille serve)"}
+        report["scheduler"] = {"running": None, "note": "pas lancé par ce processus (veille serve)"}
     else:
         running = bool(getattr(scheduler, "running", False))
         report["scheduler"] = {"running": running}
         if not running:
-            problems.append("scheduler: stopped")
+            problems.append("planificateur : arrêté")
 
     try:
         catalog = get_catalog()
         damage = app_state().catalog_damage()
         report["catalog"] = {"ok": damage is None}
         if damage:
-            problems.append("catalog: endommagé (veille restore d'une sauvegarde)")
+            problems.append("catalogue : endommagé (veille restore d'une sauvegarde)")
         catalog.documents.count()
         last_crawl = catalog.runs.last_successful_crawl()
         latest = catalog.digests.latest(limit=1)
         sent = catalog.digests.latest(status="sent", limit=1)
     except Exception as exc:
         report["catalog"] = {"ok": False, "error": type(exc).__name__}
-        problems.append(f"catalog: unreadable ({type(exc).__name__}) (veille restore d'une sauvegarde)")
+        problems.append(f"catalogue : illisible ({type(exc).__name__}) (veille restore d'une sauvegarde)")
         last_crawl, latest, sent = None, [], []
     stale_after = crawl_stale_after(config)
     age = _age(last_crawl, now)
     report["crawl"] = {"last_success": last_crawl.isoformat() if last_crawl else None,
                        "age_seconds": age, "stale_after_seconds": int(stale_after.total_seconds())}
     if age is not None and age > stale_after.total_seconds():
-        problems.append(f"crawl: no successful crawl for {age // 3600} h")
+        problems.append(f"relevés : aucun relevé réussi depuis {age // 3600} h")
     last_sent = sent[0].sent if sent else None
     report["digest"] = {"last_sent": last_sent.isoformat() if last_sent else None,
                         "last_status": latest[0].status if latest else None}
     if latest and latest[0].status == "failed":
-        problems.append("digest: the last digest could not be sent")
+        problems.append("lettre de veille : la dernière lettre n'a pas pu être envoyée")
 
     report["ok"] = not problems
     report["problems"] = problems

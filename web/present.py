@@ -12,16 +12,12 @@ from datetime import date, datetime
 from flask import Flask, g, url_for
 
 from veille.core.config_checks import is_http_url
+from veille.core.labels import VISIBILITY_LABELS, document_kind_label, source_kind_label
+from veille.core.schedules import describe_schedule
 from web.params import FACET_LABELS, FACET_PARAMS, SearchState, query_string
+from web.menu import menu_links
 from web.state import veille_config
 
-KIND_LABELS = {
-    "juridique": "Texte juridique",
-    "actualité": "Actualité",
-    "publication": "Publication",
-    "bibliothèque": "Bibliothèque du centre",
-    "page modifiée": "Page modifiée",
-}
 
 
 def safe_http_url(value) -> str | None:
@@ -40,10 +36,14 @@ def source_title(slug: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
+    return document_kind_label(kind)
 
 
-VISIBILITY_LABELS = {"public": "Public", "interne": "Interne"}
+def source_beside_kind(slug: str, kind: str) -> str:
+    """The source's title for a line that already shows the document's kind, or "" when it
+    would only repeat it (the library folder « Bibliothèque du centre » of a library file)."""
+    title = source_title(slug)
+    return "" if title.casefold() == kind_label(kind).casefold() else title
 
 
 def facet_value_label(param: str, value: str) -> str:
@@ -108,9 +108,13 @@ def diff_lines(diff) -> list[tuple[str, str]]:
 def install(app: Flask) -> None:
     app.add_template_filter(safe_http_url, "http_url")
     app.add_template_filter(source_title, "source_title")
+    app.add_template_global(source_beside_kind, "source_beside_kind")
     app.add_template_filter(kind_label, "kind_label")
+    app.add_template_filter(source_kind_label, "source_kind_label")
+    app.add_template_filter(describe_schedule, "schedule_words")
     app.add_template_filter(as_date, "as_date")
     app.add_template_global(search_url, "search_url")
+    app.add_template_global(menu_links, "menu_links")
     app.add_template_global(facet_value_label, "facet_value_label")
     app.add_template_global(FACET_LABELS, "FACET_LABELS")
     app.add_template_global(FACET_PARAMS, "FACET_PARAMS")

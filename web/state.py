@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
+from veille.core.config_reload import LiveConfig
 from veille.storage.catalog import Catalog
 from web.throttle import LoginThrottle, RequestRate
 
@@ -26,11 +27,14 @@ CATALOG_CHECK_SECONDS = 300.0      # SQLite's quick check reads the whole catalo
 
 class AppState:
     """The configuration, catalog, search space, login throttle, search rate and scheduler
-    of one app."""
+    of one app.
+
+    `config` follows the configuration file: a source added from the sources page (by this
+    worker or another) or a change by hand shows on the next request."""
 
     def __init__(self, config: Config, login_throttle: LoginThrottle | None = None,
                  search_rate: RequestRate | None = None):
-        self.config = config
+        self._live = LiveConfig(config)
         self.login_throttle = login_throttle or LoginThrottle()
         self.search_rate = search_rate or RequestRate(config.web.search_per_minute)
         # what /healthz reports: the scheduler of `veille run` (or its process, seen from a
@@ -42,6 +46,10 @@ class AppState:
         self._check_lock = threading.Lock()
         self._checked_at: float | None = None     # the catalog's last quick check, and its finding
         self._damage: str | None = None
+
+    @property
+    def config(self) -> Config:
+        return self._live.current()
 
     @property
     def catalog(self) -> Catalog:
@@ -100,7 +108,12 @@ def app_state() -> AppState:
 
 
 def veille_config() -> Config:
-    return current_app.state.config
+    """The configuration, the same for the whole request (a page asks for it many times;
+    the file's stamp is checked once)."""
+    config = g.get("veille_config")
+    if config is None:
+        config = g.veille_config = current_app.state.config
+    return config
 
 
 def get_space() -> DocumentSpace:

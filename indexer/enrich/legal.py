@@ -28,6 +28,7 @@ from indexer.enrich.legal_patterns import (ARTICLES_RE, ARTICLE_NUM_RE, CIRCULAR
                                            CODE_STOP_WORDS, DATED_RE, ELI_RE, LEGIFRANCE_ID_RE,
                                            NOR_RE, NOT_CODE_NAMES, NUMBERED_RE, NUMBER_MARK,
                                            TEXT_AFTER_RE, TRANSLATE, date_of_match, fold)
+from veille.core.dates import french_date
 from veille.core.records import Document
 
 
@@ -309,8 +310,10 @@ def key_label(key: str) -> str:
     if kind in NATURE_LABELS:
         label = NATURE_LABELS[kind]
         if re.fullmatch(r"\d{4}-\d\d-\d\d", rest):
-            y, m, d = rest.split("-")
-            return f"{label} du {int(d)}/{int(m)}/{y}"
+            try:
+                return f"{label} du {french_date(date.fromisoformat(rest))}"   # « arrêté du 4 juillet 2018 »
+            except ValueError:   # a date the text got wrong (31 février): shown as written
+                return f"{label} du {rest}"
         return f"{label} n° {rest}"
     if kind == "article":
         number, _, within = rest.partition(":")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from veille.core.config_yaml import yaml_problem
 from veille.core.errors import VeilleError
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def parse_synonyms(text: str, name: str = "synonyms.yaml") -> SynonymTable:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise SynonymsError([f"{name}:{mark.line + 1 if mark else 1}: YAML invalide : "
-                             f"{getattr(exc, 'problem', None) or exc}"]) from None
+                             f"{yaml_problem(exc)}"]) from None
     if root is None:
         return SynonymTable()
     if not isinstance(root, yaml.MappingNode):

@@ -19,7 +19,8 @@ import yaml
 
 from indexer.enrich.legal import enrich_legal
 from veille.core.records import Document
-from veille.core.errors import VeilleError
+from veille.core.config_yaml import yaml_problem
+from veille.core.errors import VeilleError, os_error_reason
 
 THESAURUS_FILE = Path(__file__).resolve().parent / "thesaurus.yaml"
 TERRITORY_KINDS = ("qpv", "quartier", "commune", "intercommunalité", "région", "outre-mer")
@@ -204,7 +205,7 @@ def _strings(value, where: str, problems: list[str]) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        problems.append(f"{where}: expected a list of non-empty strings")
+        problems.append(f"{where} : une liste de textes non vides est attendue")
         return ()
     return tuple(value)
 
@@ -212,14 +213,14 @@ def _strings(value, where: str, problems: list[str]) -> tuple[str, ...]:
 def _entries(data: dict, section: str, keys: tuple[str, ...], source: str, problems: list[str]):
     """(entry, where) for each well-formed entry of a section; problems for the others."""
     for i, entry in enumerate(data.get(section) or []):
-        where = f"{source}: {section}[{i}]"
+        where = f"{source} : {section}[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            problems.append(f"{where}: expected a mapping with a 'name'")
+            problems.append(f"{where} : une table avec un « name » est attendue")
             continue
         where += f" ({entry['name']})"
         extra = set(entry) - {"name", *keys}
         if extra:
-            problems.append(f"{where}: unknown keys {sorted(extra)}")
+            problems.append(f"{where} : clés inconnues {sorted(extra)}")
         yield entry, where
 
 
@@ -227,48 +228,48 @@ def parse_thesaurus(data, source: str = "thesaurus.yaml") -> Thesaurus:
     """Validate the YAML structure; every problem is listed, naming the entry and key."""
     problems: list[str] = []
     if not isinstance(data, dict):
-        raise ThesaurusError(f"{source}: expected a mapping with 'themes' and 'territories'")
+        raise ThesaurusError(f"{source} : une table avec « themes » et « territories » est attendue")
     unknown = set(data) - {"themes", "territories", "ignore"}
     if unknown:
-        problems.append(f"{source}: unknown keys {sorted(unknown)}")
+        problems.append(f"{source} : clés inconnues {sorted(unknown)}")
     themes: list[Theme] = []
     for entry, where in _entries(data, "themes", ("keywords", "case_sensitive", "min_hits"), source, problems):
         min_hits = entry.get("min_hits", DEFAULT_MIN_HITS)
         if not isinstance(min_hits, int) or isinstance(min_hits, bool) or min_hits < 1:
-            problems.append(f"{where}.min_hits: expected a whole number >= 1")
+            problems.append(f"{where}.min_hits : un nombre entier d'au moins 1 est attendu")
             min_hits = DEFAULT_MIN_HITS
         theme = Theme(entry["name"], _strings(entry.get("keywords"), f"{where}.keywords", problems),
                       _strings(entry.get("case_sensitive"), f"{where}.case_sensitive", problems), min_hits)
         if not theme.keywords and not theme.case_sensitive:
-            problems.append(f"{where}: no keywords")
+            problems.append(f"{where} : aucun mot-clé")
         themes.append(theme)
     territories: list[Territory] = []
     for entry, where in _entries(data, "territories", ("kind", "parents", "variants", "case_sensitive"),
                                  source, problems):
         if entry.get("kind") not in TERRITORY_KINDS:
-            problems.append(f"{where}.kind: one of {', '.join(TERRITORY_KINDS)}")
+            problems.append(f"{where}.kind : l'une des valeurs {', '.join(TERRITORY_KINDS)}")
         territory = Territory(entry["name"], entry.get("kind", ""),
                               _strings(entry.get("parents"), f"{where}.parents", problems),
                               _strings(entry.get("variants"), f"{where}.variants", problems),
                               _strings(entry.get("case_sensitive"), f"{where}.case_sensitive", problems))
         if not territory.variants and not territory.case_sensitive:
-            problems.append(f"{where}: no variants")
+            problems.append(f"{where} : aucune variante")
         territories.append(territory)
-    for label, items in (("theme", themes), ("territory", territories)):
+    for label, items in (("thème", themes), ("territoire", territories)):
         counts = Counter(item.name for item in items)
-        problems.extend(f"{source}: duplicate {label} '{name}'" for name, c in counts.items() if c > 1)
+        problems.extend(f"{source} : {label} « {name} » en double" for name, c in counts.items() if c > 1)
     names = {t.name for t in territories}
     for territory in territories:
         for parent in territory.parents:
             if parent not in names:
-                problems.append(f"{source}: territory '{territory.name}': unknown parent '{parent}'")
-    ignore = _strings(data.get("ignore"), f"{source}: ignore", problems)
+                problems.append(f"{source} : territoire « {territory.name} » : parent inconnu « {parent} »")
+    ignore = _strings(data.get("ignore"), f"{source} : ignore", problems)
     if problems:
         raise ThesaurusError("; ".join(problems))
     thesaurus = Thesaurus(tuple(themes), tuple(territories), ignore)
     for territory in territories:  # a parent cycle would make tagging loop
         if territory.name in thesaurus._ancestors(territory.name):
-            raise ThesaurusError(f"{source}: territory '{territory.name}' is its own ancestor")
+            raise ThesaurusError(f"{source} : le territoire « {territory.name} » est son propre ancêtre")
     return thesaurus
 
 
@@ -276,11 +277,11 @@ def load_thesaurus(path: Path = THESAURUS_FILE) -> Thesaurus:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ThesaurusError(f"cannot read the thesaurus {path}: {exc.strerror}") from exc
+        raise ThesaurusError(f"impossible de lire le thésaurus {path} : {os_error_reason(exc)}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise ThesaurusError(f"{Path(path).name}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise ThesaurusError(f"{Path(path).name}{line} : YAML illisible : {yaml_problem(exc)}") from exc
     return parse_thesaurus(data, Path(path).name)
 
 

@@ -228,7 +228,7 @@ def extract(data: bytes, *, filename: str = "", content_type: str = "",
     except RecursionError:
         return failed(f"{_LABELS[fmt]} illisible : structure trop profonde ou cyclique")
     except Exception as exc:  # a broken file must not stop the others
-        log.warning("extraction of %s (%s) failed: %s: %s", filename or "<bytes>", fmt,
+        log.warning("lecture de %s (%s) impossible : %s : %s", filename or "<octets>", fmt,
                     type(exc).__name__, exc)
         return failed(f"{_LABELS[fmt]} illisible ou endommagé ({type(exc).__name__})")
     return finish(result, limits)

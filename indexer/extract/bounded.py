@@ -167,7 +167,7 @@ class BoundedExtractor:
             deadline = time.monotonic() + allowed
             while True:
                 if not self._conn.poll(max(0.0, deadline - time.monotonic())):
-                    log.warning("extraction of %s exceeded %ss: worker killed", filename, allowed)
+                    log.warning("lecture de %s : plus de %s s, le lecteur est arrêté", filename, allowed)
                     self._kill()
                     return failed(f"extraction interrompue : plus de {allowed:g} s "
                                   "pour ce fichier (fichier trop lourd ou piégé)")
@@ -178,7 +178,7 @@ class BoundedExtractor:
                 deadline += message.seconds + GRACE
         except (EOFError, OSError, BrokenPipeError) as exc:
             code = self._process.exitcode if self._process is not None else None
-            log.warning("extraction worker died on %s (exit %s): %s", filename, code, exc)
+            log.warning("le lecteur de fichiers s'est arrêté sur %s (code %s) : %s", filename, code, exc)
             self._kill()
             return failed("extraction interrompue : le lecteur de fichiers s'est arrêté sur ce "
                           "fichier (fichier corrompu ou trop gourmand en mémoire)")
@@ -197,13 +197,13 @@ class BoundedExtractor:
         try:
             self._conn.send((_RUN, (function, args, kwargs)))
             if not self._conn.poll(self.limits.timeout):
-                log.warning("%s exceeded %ss in the worker: killed", name, self.limits.timeout)
+                log.warning("%s : plus de %s s dans le lecteur, il est arrêté", name, self.limits.timeout)
                 self._kill()
                 raise WorkerLimitExceeded(f"plus de {self.limits.timeout:g} s de lecture")
             status, value = self._conn.recv()
         except (EOFError, OSError, BrokenPipeError) as exc:
             code = self._process.exitcode if self._process is not None else None
-            log.warning("worker died running %s (exit %s): %s", name, code, exc)
+            log.warning("le lecteur s'est arrêté pendant %s (code %s) : %s", name, code, exc)
             self._kill()
             raise WorkerLimitExceeded("le lecteur s'est arrêté (contenu trop gourmand en mémoire)") from None
         if status == "ok":

@@ -54,6 +54,8 @@ import yaml
 from indexer.extract.common import LOCAL_TZ, parse_date
 from indexer.enrich.thesaurus import fold_accents
 from veille.core.dates import calendar_date
+from veille.core.config_yaml import yaml_problem
+from veille.core.errors import os_error_reason
 from veille.core.records import VISIBILITIES
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
@@ -213,7 +215,7 @@ def parse_yaml(data: bytes, name: str = "metadata.yaml") -> Sidecar:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        return Sidecar(name=name, entries={}, problems=(f"{name}{line} : YAML illisible ({getattr(exc, 'problem', exc)})",))
+        return Sidecar(name=name, entries={}, problems=(f"{name}{line} : YAML illisible ({yaml_problem(exc)})",))
     if root is None:
         return Sidecar(name=name, entries={})
     if not isinstance(root, yaml.MappingNode):
@@ -345,6 +347,6 @@ def load_sidecar(folder: Path) -> Sidecar:
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                return Sidecar(name=name, entries={}, problems=(f"{name} : illisible ({exc.strerror})",))
+                return Sidecar(name=name, entries={}, problems=(f"{name} : illisible ({os_error_reason(exc)})",))
             return parse_csv(data, name) if name.endswith(".csv") else parse_yaml(data, name)
     return NO_SIDECAR

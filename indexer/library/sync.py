@@ -31,7 +31,7 @@ from veille.core.records import KIND_LIBRARY, VISIBILITY_INTERNAL, Document, doc
 from indexer.library.sidecar import SIDECAR_NAMES, Sidecar, SidecarEntry, load_sidecar, normalize_path
 from indexer.enrich.thesaurus import enrich, words
 from veille.core.config import Config, LibraryFolder
-from veille.core.errors import VeilleError
+from veille.core.errors import VeilleError, os_error_reason
 from veille.core.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def scan_folder(root: Path) -> tuple[dict[str, Path], list[str]]:
     problems: list[str] = []
 
     def walk_error(exc: OSError) -> None:
-        problems.append(f"dossier illisible : {exc.filename} ({exc.strerror})")
+        problems.append(f"dossier illisible : {exc.filename} ({os_error_reason(exc)})")
 
     for directory, dirnames, filenames in os.walk(root, onerror=walk_error, followlinks=False):
         here = Path(directory)
@@ -322,8 +322,8 @@ def sync_folder(folder: LibraryFolder, catalog: Catalog, extractor: BoundedExtra
             _sync_file(folder, relpath, path, sidecar.entries.get(relpath), known.get(relpath),
                        vanished_by_hash, claimed, catalog, extractor, counts, now)
         except OSError as exc:  # vanished or unreadable between the scan and now
-            counts.problems.append(f"{relpath} : fichier illisible ({exc.strerror or exc})")
-            log.warning("library %s: cannot read %s: %s", folder.name, relpath, exc)
+            counts.problems.append(f"{relpath} : fichier illisible ({os_error_reason(exc)})")
+            log.warning("bibliothèque %s : impossible de lire %s : %s", folder.name, relpath, exc)
     progress(total, total, "")
 
     for relpath, entry in sorted(vanished.items()):
@@ -382,7 +382,7 @@ def _sync_file(folder: LibraryFolder, relpath: str, path: Path, entry: SidecarEn
     _put(catalog, doc, counts, moved=source_doc is not None)
     catalog.library_files.put(LibraryFile(library, relpath, stat.st_size, stat.st_mtime_ns, sha256, doc_id))
     if doc.status == STATUS_ERROR:
-        log.info("library %s: %s: %s", library, relpath, doc.status_reason)
+        log.info("bibliothèque %s : %s : %s", library, relpath, doc.status_reason)
 
 
 def sync_library(config: Config, catalog: Catalog, progress: Progress = no_progress, *,
@@ -399,7 +399,7 @@ def sync_library(config: Config, catalog: Catalog, progress: Progress = no_progr
             except OSError as exc:
                 part = SyncReport(problems=(f"Bibliothèque « {folder.name} » : {exc}",))
             for problem in part.problems:
-                log.warning("library %s: %s", folder.name, problem)
+                log.warning("bibliothèque %s : %s", folder.name, problem)
             report = report + part
     return report + _forget_unconfigured(config, catalog)
 
@@ -417,7 +417,7 @@ def _forget_unconfigured(config: Config, catalog: Catalog) -> SyncReport:
             catalog.library_files.forget(name, relpath)
         problems.append(f"Bibliothèque « {name} » retirée de la configuration : "
                         f"ses {len(known)} documents sont retirés du catalogue")
-        log.warning("library %s is no longer configured: %d documents removed", name, len(known))
+        log.warning("la bibliothèque %s n'est plus configurée : %d document(s) retiré(s)", name, len(known))
     return SyncReport(removed=removed, problems=tuple(problems))
 
 

@@ -17,8 +17,8 @@ from typing import Callable
 from veille.cli.console import load, warn
 from veille.cli.parser import build_parser
 from veille.core.config import ConfigError
-from veille.core.errors import VeilleError, storage_error_message
-from veille.core.logs import mask_secrets_in_logs
+from veille.core.errors import VeilleError, os_error_text, storage_error_message
+from veille.core.logs import configure_operator_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -30,10 +30,7 @@ EXIT_INTERRUPTED = 130   # Ctrl-C, as shells report SIGINT
 
 
 def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    mask_secrets_in_logs()
+    configure_operator_logging(verbose, sys.stderr)
 
 
 def command_function(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
@@ -58,20 +55,21 @@ def main(argv: list[str] | None = None) -> int:
     except VeilleError as exc:
         if args.verbose:
             log.exception("échec")
-        warn(f"veille: {exc}")
+        warn(f"veille : {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        warn("veille: interrompu")
+        warn("veille : interrompu")
         return EXIT_INTERRUPTED
     except Exception as exc:  # the last resort: one line, the traceback only on request
         if args.verbose:
             log.exception("erreur inattendue")
         storage = storage_error_message(exc, data_dir_or_none(args))
         if storage:  # read-only or full data directory: say so plainly; nothing was half-written
-            warn(f"veille: {storage}")
+            warn(f"veille : {storage}")
             return EXIT_FAILED
         more = "" if args.verbose else " (relancez avec --verbose pour le détail)"
-        warn(f"veille: erreur inattendue : {type(exc).__name__}: {exc}{more}")
+        what = os_error_text(exc) if isinstance(exc, OSError) else f"{type(exc).__name__} : {exc}"
+        warn(f"veille : erreur inattendue : {what}{more}")
         return EXIT_UNEXPECTED
 
 

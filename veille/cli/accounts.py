@@ -7,6 +7,7 @@ import getpass
 import sys
 
 from veille.cli.console import load, warn
+from veille.core.dates import french_datetime
 from veille.core.emails import email_problem
 from veille.core.errors import VeilleError
 from veille.storage.catalog import Catalog
@@ -18,9 +19,9 @@ def read_new_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password (again): ") != password:
-            raise VeilleError("the two passwords differ")
+        password = getpass.getpass("Mot de passe : ")
+        if getpass.getpass("Mot de passe (encore) : ") != password:
+            raise VeilleError("les deux mots de passe diffèrent")
     problem = password_problem(password)
     if problem:
         raise VeilleError(problem)
@@ -28,38 +29,39 @@ def read_new_password(from_stdin: bool) -> str:
 
 
 def run_user(args: argparse.Namespace) -> int:
-    catalog = Catalog.open(load(args).layout)
+    config = load(args)
+    catalog = Catalog.open(config.layout)
     if args.user_command == "list":
-        return list_users(catalog)
+        return list_users(catalog, config.tz)
     email = normalize_email(args.email)
     if args.user_command == "remove":
         if not catalog.users.remove(email):
-            raise VeilleError(f"no staff account for {email}")
-        print(f"removed {email}; their open sessions end at their next request")
+            raise VeilleError(f"aucun compte de l'équipe pour {email}")
+        print(f"compte {email} supprimé ; ses sessions ouvertes prennent fin à sa prochaine requête")
         return 0
     problem = email_problem(email)
     if problem:
         raise VeilleError(problem)
     exists = catalog.users.get(email) is not None
     if exists and not args.reset:
-        raise VeilleError(f"{email} already has an account", hint="add --reset to change its password")
+        raise VeilleError(f"{email} a déjà un compte", hint="ajoutez --reset pour changer son mot de passe")
     if args.reset and not exists:
-        raise VeilleError(f"no staff account for {email}")
+        raise VeilleError(f"aucun compte de l'équipe pour {email}")
     password_hash = hash_password(read_new_password(args.password_stdin))
     if args.reset:
         catalog.users.set_password(email, password_hash)
-        print(f"password changed for {email}; their other sessions are closed")
+        print(f"mot de passe de {email} changé ; ses autres sessions sont fermées")
     else:
         catalog.users.add(email, password_hash)
-        print(f"added {email}")
+        print(f"compte {email} créé")
     return 0
 
 
-def list_users(catalog: Catalog) -> int:
+def list_users(catalog: Catalog, tz) -> int:
     users = catalog.users.all()
     for user in users:
-        last = user.last_login.isoformat() if user.last_login else "never"
-        print(f"{user.email}\tcreated {user.created.isoformat()}\tlast login {last}")
+        last = french_datetime(user.last_login, tz) if user.last_login else "jamais"
+        print(f"{user.email}\tcréé le {french_datetime(user.created, tz)}\tdernière connexion : {last}")
     if not users:
-        warn("no staff account yet: create one with `veille user add EMAIL`")
+        warn("aucun compte de l'équipe pour l'instant : créez-en un avec `veille user add ADRESSE`")
     return 0

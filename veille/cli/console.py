@@ -8,6 +8,7 @@ import sys
 from datetime import datetime, tzinfo
 
 from veille.core.config import Config, load_config
+from veille.core.dates import french_short_datetime
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -25,5 +26,10 @@ def warn(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def seconds(value: float) -> str:
+    """`1,5 s`: a duration with the French decimal comma."""
+    return f"{value:.1f} s".replace(".", ",")
+
+
 def table_time(value: datetime | None, tz: tzinfo) -> str:
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+    return french_short_datetime(value, tz) if value else "-"

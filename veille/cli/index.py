@@ -10,7 +10,7 @@ import time
 from indexer.library.sync import sync_library
 from indexer.search.request import SearchRequest
 from indexer.search.space import DocumentSpace
-from veille.cli.console import load, print_json, warn
+from veille.cli.console import load, print_json, seconds, warn
 from veille.core.progress import ProgressBar
 
 MARK_RE = re.compile(r"</?mark>")
@@ -22,22 +22,22 @@ def run_index(args: argparse.Namespace) -> int:
     try:
         if config.library:
             # new, changed and removed files into the catalog; each problem is logged
-            report = sync_library(config, space.catalog, ProgressBar("Library"))
-            warn(f"library: {report.summary()}")
+            report = sync_library(config, space.catalog, ProgressBar("Bibliothèque"))
+            warn(f"bibliothèque : {report.summary()}")
         if args.rebuild:
-            report = space.rebuild(ProgressBar("Rebuilding"))
+            report = space.rebuild(ProgressBar("Reconstruction"))
         else:
             space.check_files()   # a deleted segment: say what to run, index nothing more
-            report = space.index_pending(ProgressBar("Indexing"))
+            report = space.index_pending(ProgressBar("Indexation"))
         if args.optimize:
             started = time.monotonic()
             space.optimize()
-            print(f"{report.engine} index optimised in {time.monotonic() - started:.1f} s")
+            print(f"index {report.engine} optimisé en {seconds(time.monotonic() - started)}")
     finally:
         space.close()
-    action = "rebuilt" if report.rebuilt else "indexed"
-    print(f"{report.engine} index {action}: {report.indexed} documents, "
-          f"{report.deleted} removed, in {report.seconds:.1f} s")
+    action = "reconstruit" if report.rebuilt else "à jour"
+    print(f"index {report.engine} {action} : {report.indexed} document(s) indexé(s), "
+          f"{report.deleted} retiré(s), en {seconds(report.seconds)}")
     return 0
 
 
@@ -64,7 +64,7 @@ def run_search(args: argparse.Namespace) -> int:
         print(found.notice)
     print(f"{found.total} document(s)")
     if found.suggestion:
-        print(f"Did you mean: {found.suggestion}")
+        print(f"Vouliez-vous dire : {found.suggestion}")
     for rank, hit in enumerate(found.hits, 1):
         meta = " · ".join(x for x in (hit.published, hit.source, hit.kind) if x)
         mark = " [interne]" if hit.visibility != "public" else ""
@@ -86,9 +86,9 @@ def run_stats(args: argparse.Namespace) -> int:
     if args.json:
         print_json(stats)
         return 0
-    print(f"{stats['documents']} documents ({stats['pending']} waiting to be indexed)")
-    for title, key in (("By source", "by_source"), ("By kind", "by_kind")):
-        print(f"{title}:")
+    print(f"{stats['documents']} document(s) ({stats['pending']} en attente d'indexation)")
+    for title, key in (("Par source", "by_source"), ("Par nature", "by_kind")):
+        print(f"{title} :")
         for name, count in stats[key].items():
-            print(f"  {name}: {count}")
+            print(f"  {name} : {count}")
     return 0

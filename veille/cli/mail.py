@@ -20,7 +20,7 @@ def run_digest(args: argparse.Namespace) -> int:
         report = send_digests(config, now=now)
         for outcome in report.outcomes:
             if outcome.status == "failed":
-                warn(f"veille: digest to {outcome.recipient} not sent: {outcome.error}")
+                warn(f"veille : courriel d'alertes à {outcome.recipient} non envoyé : {outcome.error}")
         print(report.summary())
         return 0 if report.ok else 1
     return preview(config, args, now)
@@ -36,9 +36,9 @@ def preview(config: Config, args: argparse.Namespace, now: datetime) -> int:
     finally:
         space.close()
     for outcome in failed:
-        warn(f"veille: no digest for {outcome.recipient}: {outcome.error}")
+        warn(f"veille : pas de courriel d'alertes pour {outcome.recipient} : {outcome.error}")
     if not composed:
-        warn("no recipient follows an alert" if not failed else "no digest could be composed")
+        warn("aucun destinataire ne suit d'alerte" if not failed else "aucun courriel d'alertes n'a pu être composé")
         return 1 if failed else 0
     for item in composed:
         show(item, args, several=len(composed) > 1)
@@ -56,5 +56,4 @@ def show(item: Composed, args: argparse.Namespace, several: bool) -> None:
         safe = re.sub(r"[^\w@.+-]", "_", item.digest.recipient).strip(".") or "destinataire"
         out = out.with_name(f"{out.stem}-{safe}{out.suffix}")
     out.write_text(body, encoding="utf-8")
-    count = item.digest.total
-    print(f"{item.digest.recipient}: {count} document{'' if count == 1 else 's'} -> {out}")
+    print(f"{item.digest.recipient} : {item.digest.total} document(s) -> {out}")

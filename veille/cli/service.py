@@ -11,14 +11,16 @@ import sys
 from veille.cli.console import load, warn
 from veille.core.config import Config
 from veille.core.errors import VeilleError
+from veille.digest.immediate import register_immediate_alerts
 from veille.digest.lettre_send import register_lettre_job
 from veille.digest.run import register_digest_job
 from veille.jobs.scheduler import CRAWL_PREFIX, build_scheduler
-from veille.ops.demo import run_demo
-from veille.ops.serve import serve
+from veille.ops.demo import demo_session
+from veille.ops.serve import check_port, serve
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    check_port(args.host, args.port)
     serve(load(args), host=args.host, port=args.port, workers=args.workers,
           scheduler_pid=args.scheduler_pid)
     return 0
@@ -32,14 +34,21 @@ def stop_like_ctrl_c(signum, frame):
 def run_service(args: argparse.Namespace) -> int:
     """`veille run`: the scheduler (crawls, indexing, digest, lettre) and the web UI, until stopped."""
     config = load(args)
-    scheduler = build_scheduler(config, extra_jobs=[register_digest_job, register_lettre_job])
+    check_port(args.host, args.port)
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    return serve_with_scheduler(config, args)
+
+
+def serve_with_scheduler(config: Config, args: argparse.Namespace) -> int:
+    """The scheduler and the web UI of `config`, until Ctrl-C or SIGTERM."""
+    scheduler = build_scheduler(config, extra_jobs=[register_digest_job, register_lettre_job,
+                                                       register_immediate_alerts])
     scheduler.resume()
     jobs = scheduler.get_jobs()
     print(f"Veille : {sum(j.id.startswith(CRAWL_PREFIX) for j in jobs)} source(s) planifiée(s), "
           f"{len(jobs)} tâche(s) ; données dans {config.data_dir}", flush=True)
     try:
-        if args.workers > 1:
+        if getattr(args, "workers", 1) > 1:
             serve_in_child(config, args)
         else:
             serve(config, host=args.host, port=args.port, scheduler=scheduler)
@@ -73,14 +82,18 @@ def serve_in_child(config: Config, args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-    raise VeilleError(f"the web server stopped on its own (exit status {code})",
-                      hint="its messages are above; the scheduler was stopped too")
+    raise VeilleError(f"le serveur web s'est arrêté de lui-même (code de sortie {code})",
+                      hint="ses messages sont plus haut ; le planificateur a été arrêté aussi")
 
 
 def run_demo_then_serve(args: argparse.Namespace) -> int:
-    config = run_demo(data_dir=args.data_dir)
-    if args.no_serve:
-        print(f"Demo data ready in {config.data_dir}")
-        return 0
-    serve(config, host=args.host, port=args.port)
-    return 0
+    """`veille demo`: the demo's data made ready (or found again), then served as by `veille run`."""
+    if not args.no_serve:
+        check_port(args.host, args.port)   # before any work, not after the crawls
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    with demo_session(args.data_dir, reset=args.reset, base_url=f"http://{host}:{args.port}") as config:
+        if args.no_serve:
+            print(f"Données de la démonstration prêtes dans {config.data_dir}", flush=True)
+            return 0
+        return serve_with_scheduler(config, args)

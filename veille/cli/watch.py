@@ -9,7 +9,9 @@ from pathlib import Path
 
 from veille.cli.console import load, print_json, table_time, warn
 from veille.core.config import Config, Source
-from veille.core.errors import VeilleError
+from veille.core.errors import VeilleError, os_error_reason
+from veille.core.labels import source_kind_label
+from veille.core.schedules import describe_schedule
 from veille.jobs.scheduler import next_run_times
 from veille.storage.catalog import Catalog
 from watch.crawler import CrawlReport, crawl_sources
@@ -24,15 +26,15 @@ def chosen_sources(config: Config, name: str | None) -> list[Source]:
     try:
         return [config.source(name)]
     except KeyError:
-        known = ", ".join(s.name for s in config.sources) or "none"
-        raise VeilleError(f"unknown source '{name}'", hint=f"sources: {known}") from None
+        known = ", ".join(s.name for s in config.sources) or "aucune"
+        raise VeilleError(f"aucune source ne s'appelle « {name} »", hint=f"sources : {known}") from None
 
 
 def run_crawl(args: argparse.Namespace) -> int:
     config = load(args)
     sources = chosen_sources(config, args.source)
     if not sources:
-        warn("no enabled source to crawl")
+        warn("aucune source active à relever")
         return 0
     catalog = Catalog.open(config.layout)
     done = 0
@@ -40,14 +42,14 @@ def run_crawl(args: argparse.Namespace) -> int:
     def show(report: CrawlReport) -> None:
         nonlocal done
         done += 1
-        print(f"[{done}/{len(sources)}] {report.line()}", flush=True)
+        print(f"[{done}/{len(sources)}] {report.line(config.tz)}", flush=True)
 
     with Fetcher(config.http, catalog.validators) as fetcher:
         reports = crawl_sources(config, catalog, fetcher, sources, on_report=show)
     failed = [r for r in reports if not r.ok]
-    print(f"{len(reports)} source(s): {sum(r.new for r in reports)} new, "
-          f"{sum(r.updated for r in reports)} updated, {sum(r.unchanged for r in reports)} unchanged, "
-          f"{len(failed)} failed")
+    print(f"{len(reports)} source(s) : {sum(r.new for r in reports)} nouveau(x), "
+          f"{sum(r.updated for r in reports)} mis à jour, {sum(r.unchanged for r in reports)} inchangé(s), "
+          f"{len(failed)} en échec")
     return 1 if failed else 0   # a script or timer must notice a failing source
 
 
@@ -64,11 +66,12 @@ def run_sources(args: argparse.Namespace) -> int:
         print_json({"sources": [s.as_json() for s in statuses]})
         return 0
     tz = config.tz
-    rows = [("SOURCE", "KIND", "SCHEDULE", "STATE", "DOCS", "LAST SUCCESS", "NEXT RUN", "FAILURES",
-             "LAST ERROR")]
+    rows = [("SOURCE", "TYPE", "RYTHME", "ÉTAT", "DOCS", "DERNIER SUCCÈS", "PROCHAIN RELEVÉ", "ÉCHECS",
+             "DERNIÈRE ERREUR")]
     for s in statuses:
         error = f"[{s.last_error_code}] {s.last_error}" if s.last_error and s.consecutive_failures else ""
-        rows.append((s.name, s.kind, s.schedule, s.state_label, str(s.documents),
+        rows.append((s.name, source_kind_label(s.kind), describe_schedule(s.schedule), s.state_label,
+                     str(s.documents),
                      table_time(s.last_success, tz), table_time(s.next_run, tz),
                      str(s.consecutive_failures), error[:100]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -81,13 +84,14 @@ def import_opml(config: Config, args: argparse.Namespace) -> int:
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
-        raise VeilleError(f"cannot read {args.file}: {exc.strerror}") from None
+        raise VeilleError(f"impossible de lire {args.file} : {os_error_reason(exc)}") from None
     report = add_feeds_to_config(config, read_opml(data), schedule=args.schedule)
     for name in report.added:
-        print(f"added {name}")
+        print(f"ajoutée : {name}")
     for url in report.skipped:
-        print(f"already watched: {url}")
-    print(f"{len(report.added)} feed(s) added to {config.path.name}, {len(report.skipped)} already there")
+        print(f"déjà suivie : {url}")
+    print(f"{len(report.added)} source(s) ajoutée(s) à {config.path.name}, "
+          f"{len(report.skipped)} déjà présente(s)")
     return 0
 
 
@@ -95,7 +99,7 @@ def export_opml(config: Config, args: argparse.Namespace) -> int:
     text = write_opml(config.sources)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
-        print(f"{sum(s.kind == 'feed' for s in config.sources)} feed(s) written to {args.out}")
+        print(f"{sum(s.kind == 'feed' for s in config.sources)} flux écrit(s) dans {args.out}")
     else:
         sys.stdout.write(text)
     return 0

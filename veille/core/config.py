@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from veille.core.config_schema import (DIGEST, EXTRACTION, HTTP, LETTRE, LETTRE_PROFILE, LIBRARY, ROOT,
-                                       SEARCH, SMTP, SOURCE, STRINGS, WEB, ListOf, Section, Setting)
+from veille.core.config_schema import (ALERT, DIGEST, EXTRACTION, HTTP, LETTRE, LETTRE_PROFILE, LIBRARY,
+                                       ROOT, SEARCH, SMTP, SOURCE, STRINGS, WEB, ListOf, Section, Setting)
 from veille.core.config_yaml import ConfigError, Items, Reader, compose, join, quoted
+from veille.core.errors import os_error_reason
 from veille.core.layout import DataDir
 
 __all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "Alert", "Config", "ConfigError", "DigestConfig",
@@ -73,6 +74,7 @@ class Alert:
     name: str
     query: str
     recipients: tuple[str, ...] = ()
+    frequency: str = ALERT["frequency"].default
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -319,7 +321,7 @@ def _source(values: Mapping[str, Any]) -> Source:
 def _alert(values: Mapping[str, Any]) -> Alert:
     filters = {name: value for name, value in values["filters"].items() if value}
     return Alert(name=values["name"], query=values["query"], recipients=values["recipients"],
-                 filters=MappingProxyType(filters))
+                 frequency=values["frequency"], filters=MappingProxyType(filters))
 
 
 def parse_config(text: str, path: Path) -> Config:
@@ -354,7 +356,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path.name}:1: ce n'est pas du texte UTF-8 ({exc.reason})"]) from None
     except OSError as exc:
-        raise ConfigError([f"{path}: lecture impossible : {exc.strerror}"]) from None
+        raise ConfigError([f"{path}: lecture impossible : {os_error_reason(exc)}"]) from None
     return parse_config(text, path)
 
 

@@ -18,7 +18,8 @@ from veille.core.config_checks import (Check, at_least, at_most, between, css_se
                                        sender_address, slug, source_url, time_zone)
 from veille.core.config_yaml import did_you_mean, quoted
 from veille.core.facets import ALERT_FILTERS
-from veille.core.records import KINDS, VISIBILITIES, VISIBILITY_INTERNAL, VISIBILITY_PUBLIC
+from veille.core.records import (ALERT_FREQUENCIES, FREQUENCY_WEEKLY, KINDS, VISIBILITIES, VISIBILITY_INTERNAL,
+                                 VISIBILITY_PUBLIC)
 
 # A check across the keys of one section: given its values and the top-level values read so
 # far, yields (key, problem) pairs.
@@ -250,6 +251,9 @@ ALERT = Section((
     Setting("name", str, help="name of a saved search for the weekly digest", required=True),
     Setting("query", str, help="the search, in the query language of the search box", required=True),
     Setting("recipients", STRINGS, (), "e-mail addresses it is sent to", check=email_address),
+    Setting("frequency", str, FREQUENCY_WEEKLY, "`weekly`: in the digest, on `digest.schedule`; "
+            "`immediate`: an e-mail as soon as a crawl finds a matching document (one per crawl, "
+            "at most one per source per hour)", check=one_of(ALERT_FREQUENCIES)),
     Setting("filters", ALERT_FILTER_SECTION),
 ))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from typing import Any, Iterable
 
 import yaml
@@ -38,10 +39,36 @@ def compose(text: str, file: str) -> yaml.Node | None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        reason = getattr(exc, "problem", None) or str(exc)   # PyYAML's own words, in English
-        raise ConfigError([f"{file}:{line}: YAML invalide : {reason}"]) from None
+        raise ConfigError([f"{file}:{line}: YAML invalide : {yaml_problem(exc)}"]) from None
     except RecursionError:  # PyYAML's parser recurses once per nesting level
         raise ConfigError([f"{file}:1: YAML invalide : imbrication trop profonde"]) from None
+
+
+# PyYAML's problems, in its words (English), and in ours.
+_YAML_PROBLEMS = (
+    (r"expected the node content, but found '(.*)'", "« {0} » inattendu à cet endroit"),
+    (r"mapping values are not allowed here",
+     "« : » inattendu (une valeur contenant « : » doit être entre guillemets)"),
+    (r"found character '(.*)' that cannot start any token", "caractère « {0} » interdit à cet endroit"),
+    (r"found unexpected end of stream", "fin du fichier inattendue (guillemet non refermé ?)"),
+    (r"expected '(.)' or '(.)', but got '(.*)'", "« {0} » ou « {1} » attendu, « {2} » trouvé"),
+    (r"expected <block end>, but found '(.*)'", "indentation incohérente (« {0} » mal aligné)"),
+    (r"found undefined alias '(.*)'", "alias « {0} » non défini"),
+    (r"found unknown escape character '(.*)'", "séquence d'échappement « \\{0} » inconnue"),
+    (r"expected '<document start>', but found '(.*)'", "« {0} » en trop"),
+    (r"could not find expected ':'", "« : » manquant après une clé"),
+    (r"found duplicate anchor '(.*)'.*", "ancre « {0} » en double"),
+)
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """What PyYAML found wrong, in French."""
+    problem = str(getattr(exc, "problem", None) or "")
+    for pattern, french in _YAML_PROBLEMS:
+        match = re.fullmatch(pattern, problem)
+        if match:
+            return french.format(*match.groups())
+    return "syntaxe incorrecte"
 
 
 def join(key: str, name: str) -> str:

@@ -1,5 +1,41 @@
 """The one exception family users see: a message that fits on a line and says what to do."""
 
+import errno as _errno
+
+# The system's error texts (`strerror`) are in English: these are the ones people meet.
+OS_ERROR_TEXTS = {
+    _errno.ENOENT: "fichier ou dossier introuvable",
+    _errno.EACCES: "permission refusée",
+    _errno.EPERM: "opération non permise",
+    _errno.EISDIR: "c'est un dossier",
+    _errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    _errno.EEXIST: "existe déjà",
+    _errno.ENOTEMPTY: "dossier non vide",
+    _errno.ENOSPC: "plus de place sur le disque",
+    _errno.EROFS: "système de fichiers en lecture seule",
+    _errno.EADDRINUSE: "adresse déjà utilisée",
+    _errno.EADDRNOTAVAIL: "adresse non disponible sur cette machine",
+    _errno.ECONNREFUSED: "connexion refusée",
+    _errno.ECONNRESET: "connexion coupée par l'autre côté",
+    _errno.ETIMEDOUT: "délai dépassé",
+    _errno.EMFILE: "trop de fichiers ouverts",
+    _errno.ENAMETOOLONG: "nom de fichier trop long",
+}
+
+
+def os_error_reason(exc: OSError) -> str:
+    """Why an OSError happened, in French (the system's own words for the rare errors not
+    listed)."""
+    return OS_ERROR_TEXTS.get(exc.errno or -1, exc.strerror or str(exc))
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError in French, with the file it is about: `fichier ou dossier introuvable : '/srv/x'`."""
+    text = os_error_reason(exc)
+    if exc.filename is not None:
+        text += f" : '{exc.filename}'"
+    return text
+
 
 class VeilleError(Exception):
     """An error reported to the user as one clear line (CLI, logs, status pages)."""

@@ -15,6 +15,34 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+LEVEL_NAMES = {"DEBUG": "DÉBOGAGE", "INFO": "INFO", "WARNING": "ATTENTION", "ERROR": "ERREUR",
+               "CRITICAL": "CRITIQUE"}
+# Libraries whose routine lines (in English) say nothing our own lines do not: their
+# warnings and errors still show; --verbose shows everything.
+CHATTY_LIBRARIES = ("apscheduler", "waitress")
+
+
+class OperatorFormatter(logging.Formatter):
+    """Log lines with French level names (« ATTENTION », « ERREUR »)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        shown = logging.makeLogRecord(record.__dict__)
+        shown.levelname = LEVEL_NAMES.get(record.levelname, record.levelname)
+        return super().format(shown)
+
+
+def configure_operator_logging(verbose: bool, stream) -> None:
+    """One line per event on `stream` (stderr: the journal under systemd)."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskSecrets())
+    handler.setFormatter(OperatorFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                           datefmt="%Y-%m-%dT%H:%M:%S"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+    if not verbose:
+        for name in CHATTY_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def format_event(name: str, **fields) -> str:
     parts = [name]
     for key, value in fields.items():
@@ -59,10 +87,3 @@ class MaskSecrets(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
-
-
-def mask_secrets_in_logs() -> None:
-    """Put `MaskSecrets` on every handler of the root logger (call once logging is set up)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, MaskSecrets) for f in handler.filters):
-            handler.addFilter(MaskSecrets())

@@ -21,6 +21,12 @@ VISIBILITY_PUBLIC = "public"
 VISIBILITY_INTERNAL = "interne"
 VISIBILITIES = (VISIBILITY_PUBLIC, VISIBILITY_INTERNAL)
 
+# When an alert's recipients hear of what it finds: in the digest (on `digest.schedule`,
+# weekly by default), or by an e-mail right after the crawl that found it.
+FREQUENCY_WEEKLY = "weekly"
+FREQUENCY_IMMEDIATE = "immediate"
+ALERT_FREQUENCIES = (FREQUENCY_WEEKLY, FREQUENCY_IMMEDIATE)
+
 # Facet fields, in the order they are shown.
 FACETS = ("kind", "source", "themes", "territories", "doc_type", "year")
 

@@ -17,6 +17,7 @@ from veille.storage.catalog import Catalog
 from veille.core.config import Alert, Config
 from veille.core.emails import email_problem
 from veille.core.facets import ALERT_FILTERS
+from veille.core.records import ALERT_FREQUENCIES, FREQUENCY_WEEKLY
 
 ORIGIN_YAML = "yaml"
 ORIGIN_WEB = "web"
@@ -33,6 +34,7 @@ class AlertRecord:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     origin: str = ORIGIN_YAML
     id: int | None = None             # web alerts only
+    frequency: str = FREQUENCY_WEEKLY  # weekly (in the digest) | immediate (after a crawl)
 
     @property
     def editable(self) -> bool:
@@ -56,13 +58,13 @@ def normalize_address(address: str) -> str:
 def from_config(alert: Alert) -> AlertRecord:
     return AlertRecord(key=f"yaml-{slugify(alert.name)}", name=alert.name, query=alert.query,
                        recipients=tuple(normalize_address(r) for r in alert.recipients),
-                       filters=alert.filters, origin=ORIGIN_YAML)
+                       filters=alert.filters, origin=ORIGIN_YAML, frequency=alert.frequency)
 
 
 def from_saved(alert: SavedAlert) -> AlertRecord:
     return AlertRecord(key=f"web-{alert.id}", name=alert.name, query=alert.query,
                        recipients=tuple(normalize_address(r) for r in alert.recipients),
-                       filters=alert.filters, origin=ORIGIN_WEB, id=alert.id)
+                       filters=alert.filters, origin=ORIGIN_WEB, id=alert.id, frequency=alert.frequency)
 
 
 def all_alerts(config: Config, catalog: Catalog) -> list[AlertRecord]:
@@ -97,6 +99,7 @@ class AlertForm:
     recipients: tuple[str, ...]
     filters: Mapping[str, tuple[str, ...]]
     errors: Mapping[str, str]
+    frequency: str = FREQUENCY_WEEKLY
 
 
 def parse_alert_form(form: Mapping[str, str], taken_names: Iterable[str] = ()) -> AlertForm:
@@ -115,10 +118,14 @@ def parse_alert_form(form: Mapping[str, str], taken_names: Iterable[str] = ()) -
     bad = [r for r in recipients if email_problem(r)]
     if bad:
         errors["recipients"] = "Adresse e-mail invalide : " + ", ".join(bad)
+    frequency = form.get("frequency", FREQUENCY_WEEKLY) or FREQUENCY_WEEKLY
+    if frequency not in ALERT_FREQUENCIES:
+        errors["frequency"] = "Choisissez quand l'alerte est envoyée."
+        frequency = FREQUENCY_WEEKLY
     filters = {}
     for fname in ALERT_FILTERS:
         values = tuple(v.strip() for v in form.get(f"filter_{fname}", "").split(",") if v.strip())
         if values:
             filters[fname] = values
     return AlertForm(name=name, query=query, recipients=recipients,
-                     filters=MappingProxyType(filters), errors=MappingProxyType(errors))
+                     filters=MappingProxyType(filters), errors=MappingProxyType(errors), frequency=frequency)

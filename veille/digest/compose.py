@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -114,6 +114,7 @@ class Digest:
     unsubscribe_url: str
     base_url: str
     alert_links: tuple[tuple[str, str], ...] = ()  # (alert name, its unsubscribe URL)
+    heading: str = ""                              # an immediate e-mail's: what it is about
 
     @property
     def empty(self) -> bool:
@@ -256,6 +257,13 @@ def build_digest(recipient: str, period: DigestPeriod, matches: Sequence[tuple[A
                   unsubscribe_url=unsubscribe_url, base_url=base_url.rstrip("/"),
                   alert_links=tuple((a.name, alert_unsubscribe_urls[a.key]) for a, _ in matches
                                     if a.key in alert_unsubscribe_urls))
+
+
+def immediate_digest(digest: Digest, source_title: str) -> Digest:
+    """A digest made into the immediate e-mail of what one source brought."""
+    count = plural(digest.total, "nouveau document", "nouveaux documents")
+    return replace(digest, subject=f"Veille — alerte : {count} de « {source_title} »",
+                   heading=f"Alerte immédiate : {count} de « {source_title} »")
 
 
 # ---------------------------------------------------------------- rendering

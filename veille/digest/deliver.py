@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from typing import Iterable, Mapping
@@ -84,9 +85,25 @@ def deliver_bytes(raw: bytes, *, sender: str, recipients: Iterable[str], smtp: S
     except smtplib.SMTPResponseException as exc:
         raise DeliveryError(f"le serveur SMTP {where} a répondu {exc.smtp_code} {_text(exc.smtp_error)}") from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"envoi impossible par {where} : {exc or type(exc).__name__}") from None
+        raise DeliveryError(f"envoi impossible par {where} : {connection_problem(exc)}") from None
     if refused:
         raise DeliveryError(f"le serveur SMTP {where} a refusé : {', '.join(refused)}")
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong reaching the server, in French for the usual cases (the system's own
+    words otherwise)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connexion refusée (aucun serveur SMTP n'écoute à cette adresse)"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "le serveur n'a pas répondu à temps"
+    if isinstance(exc, socket.gaierror):
+        return "nom de serveur inconnu"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "le serveur a coupé la connexion"
+    if isinstance(exc, ssl.SSLError):
+        return f"échec de la négociation TLS ({exc.reason or exc})"
+    return f"{type(exc).__name__} : {exc}" if str(exc) else type(exc).__name__
 
 
 def _text(value: bytes | str) -> str:

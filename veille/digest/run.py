@@ -32,13 +32,13 @@ from veille.storage.digests import DigestItem, DigestRecord
 from veille.core.config import Config, load_config, replace_data_dir
 from veille.core.schedules import schedule_trigger
 from veille.digest.alerts import AlertRecord, all_alerts, subscriptions
-from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link,
+from veille.digest.compose import (Digest, DigestPeriod, Match, build_digest, document_link, immediate_digest,
                                    next_period, render_html, render_text, snippet_parts)
 from veille.digest.deliver import DeliveryError, deliver_bytes
 from veille.digest.mail import build_message, envelope_sender, message_id
 from veille.digest.unsubscribe import SECRET_NAME, make_token, unsubscribe_url
 from veille.core.errors import VeilleError
-from veille.core.records import VISIBILITY_PUBLIC
+from veille.core.records import FREQUENCY_WEEKLY, VISIBILITY_PUBLIC
 
 if TYPE_CHECKING:   # the scheduler is only met when `veille run` passes it in
     from veille.jobs.scheduler import VeilleScheduler
@@ -85,14 +85,14 @@ class DigestRunReport:
         return not self.count("failed")
 
     def summary(self) -> str:
-        return (f"{self.count('sent') + self.count('resent')} digests sent, {self.count('failed')} failed, "
-                f"{self.count('empty')} with nothing new")
+        return (f"{self.count('sent') + self.count('resent')} courriel(s) d'alertes envoyé(s), "
+                f"{self.count('failed')} en échec, {self.count('empty')} sans nouveauté")
 
 
 # ---------------------------------------------------------------- composing
 
 
-def _utc(moment: datetime) -> datetime:
+def utc_second(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("the digest clock must be time-zone aware")
     return moment.astimezone(timezone.utc).replace(microsecond=0)
@@ -105,13 +105,22 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
     Returns the digests and the recipients that could not be composed (an alert's search
     failed: their digest waits, since sending it without that alert would lose its news).
     """
-    now = _utc(now)
-    alerts = all_alerts(config, catalog)
+    now = utc_second(now)
+    # immediate alerts are sent after each crawl (veille.digest.immediate), not in the digest
+    alerts = [a for a in all_alerts(config, catalog) if a.frequency == FREQUENCY_WEEKLY]
     subs = subscriptions(alerts, catalog.unsubscriptions.all())
     if recipient is not None:
         subs = {r: a for r, a in subs.items() if r == recipient.strip().lower()}
     periods = {r: next_period(now, config.digest.period_days, catalog.digests.period_end(r),
                               catalog.digests.first_unsent_start(r), LOOKBACK) for r in subs}
+    return compose_for(config, catalog, matcher, subs, periods, now=now)
+
+
+def compose_for(config: Config, catalog: Catalog, matcher: Matcher, subs: Mapping[str, list[AlertRecord]],
+                periods: Mapping[str, DigestPeriod], *, now: datetime, source: str | None = None,
+                skip_empty: bool = False) -> tuple[list[Composed], list[Outcome]]:
+    """The e-mail of each recipient in `subs` for their `periods`: the weekly digest, or
+    (with `source`) the immediate e-mail of what that source brought."""
     secret = catalog.secrets.get(SECRET_NAME)
     base_url = config.web.base_url
     titles = {s.name: s.title for s in config.sources}
@@ -124,8 +133,8 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
         try:
             found[alert.key] = list(matcher(alert, since, now))
         except Exception as exc:  # one broken alert must not stop the others' digests
-            broken[alert.key] = f"alert {alert.name!r}: {exc}"
-            log.error("digest: search failed for alert %r: %s", alert.name, exc)
+            broken[alert.key] = f"alerte « {alert.name} » : {exc}"
+            log.error("alertes : la recherche de l'alerte « %s » a échoué : %s", alert.name, exc)
 
     # internal documents go to the centre's team only: addresses with a staff account
     public = {key: [m for m in matches if m.document.visibility == VISIBILITY_PUBLIC]
@@ -138,7 +147,7 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
             continue
         visible = found if catalog.users.get(address) is not None else public
         period = periods[address]
-        already_sent = catalog.digests.sent_documents(address, period.since) if period.lookback else set()
+        already_sent = catalog.digests.sent_documents(address, period.since, source) if period.lookback else set()
         digest = build_digest(
             address, period, [(a, visible[a.key]) for a in followed], base_url=base_url, tz=config.tz,
             source_titles=titles,
@@ -146,6 +155,10 @@ def compose_digests(config: Config, catalog: Catalog, matcher: Matcher, *, now: 
             alert_unsubscribe_urls={a.key: unsubscribe_url(base_url, make_token(secret, address, a.key))
                                     for a in followed},
             already_sent=already_sent)
+        if skip_empty and digest.empty:
+            continue
+        if source is not None:
+            digest = immediate_digest(digest, titles.get(source, source))
         composed.append(Composed(digest=digest, html=render_html(digest), text=render_text(digest),
                                  items=_items(followed, visible, period, base_url, already_sent, config.tz)))
     return composed, failed
@@ -170,7 +183,7 @@ def _items(followed: Sequence[AlertRecord], found: Mapping[str, list[Match]], pe
 
 
 @contextmanager
-def run_lock(path: Path, busy: str = "another digest run is in progress") -> Iterator[None]:
+def run_lock(path: Path, busy: str = "un autre envoi des alertes est en cours") -> Iterator[None]:
     """Exclusive while a run lasts; released by the OS if the process dies. `busy` is the
     message of the VeilleError raised when another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,9 +201,9 @@ def run_lock(path: Path, busy: str = "another digest run is in progress") -> Ite
 def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datetime,
                environ: Mapping[str, str] = os.environ) -> DigestRunReport:
     """Send every recipient their digest for the period ending `now`; see the module docstring."""
-    now = _utc(now)
+    now = utc_second(now)
     with run_lock(config.layout.digest_lock):
-        outcomes = [_resend(config, catalog, record, now, environ)
+        outcomes = [resend_archived(config, catalog, record, now, environ)
                     for record in catalog.digests.latest(status="sending", limit=10_000)]
         # one attempt per recipient and run: a failed resend waits for the next run
         held = {o.recipient for o in outcomes if o.status == "failed"}
@@ -202,14 +215,16 @@ def run_digest(config: Config, catalog: Catalog, matcher: Matcher, *, now: datet
             if item.digest.empty and not config.digest.send_empty:
                 outcomes.append(Outcome(item.digest.recipient, "empty"))
                 continue
-            outcomes.append(_send(config, catalog, item, now, environ))
+            outcomes.append(send_composed(config, catalog, item, now, environ))
     report = DigestRunReport(tuple(outcomes))
-    log.info("digest: %s", report.summary())
+    log.info("alertes : %s", report.summary())
     return report
 
 
-def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
-          environ: Mapping[str, str]) -> Outcome:
+def send_composed(config: Config, catalog: Catalog, item: Composed, now: datetime,
+          environ: Mapping[str, str], source: str | None = None) -> Outcome:
+    """Archive `item` (before SMTP), send it, and record what came of it; `source` for an
+    immediate e-mail."""
     digest = item.digest
     digest_id = uuid.uuid4().hex
     msg_id = message_id(digest_id, config.digest.sender)
@@ -219,31 +234,32 @@ def _send(config: Config, catalog: Catalog, item: Composed, now: datetime,
     catalog.digests.add(DigestRecord(
         id=digest_id, recipient=digest.recipient, period_start=digest.period.start,
         period_end=digest.period.end, created=now, status="sending", message_id=msg_id,
-        subject=digest.subject, documents=digest.total, html=item.html, raw=raw),
+        subject=digest.subject, documents=digest.total, html=item.html, raw=raw,
+        kind="weekly" if source is None else "immediate", source=source),
         item.items)
     try:
         deliver_bytes(raw, sender=envelope_sender(config.digest.sender), recipients=[digest.recipient],
                       smtp=config.digest.smtp, environ=environ)
     except DeliveryError as exc:
         catalog.digests.mark_failed(digest_id, str(exc))
-        log.warning("digest to %s not delivered (will be retried at the next run): %s", digest.recipient, exc)
+        log.warning("courriel d'alertes à %s non remis (nouvel essai au prochain envoi) : %s", digest.recipient, exc)
         return Outcome(digest.recipient, "failed", digest.total, digest_id, str(exc))
     catalog.digests.mark_sent(digest_id, sent=now)
-    log.info("digest to %s sent: %d documents", digest.recipient, digest.total)
+    log.info("courriel d'alertes à %s envoyé : %d document(s)", digest.recipient, digest.total)
     return Outcome(digest.recipient, "sent", digest.total, digest_id)
 
 
-def _resend(config: Config, catalog: Catalog, record: DigestRecord, now: datetime,
+def resend_archived(config: Config, catalog: Catalog, record: DigestRecord, now: datetime,
             environ: Mapping[str, str]) -> Outcome:
     try:
         deliver_bytes(record.raw, sender=envelope_sender(config.digest.sender), recipients=[record.recipient],
                       smtp=config.digest.smtp, environ=environ)
     except DeliveryError as exc:
         catalog.digests.mark_failed(record.id, str(exc))
-        log.warning("interrupted digest to %s not delivered: %s", record.recipient, exc)
+        log.warning("courriel d'alertes interrompu à %s non remis : %s", record.recipient, exc)
         return Outcome(record.recipient, "failed", record.documents, record.id, str(exc))
     catalog.digests.mark_sent(record.id, sent=now)
-    log.info("interrupted digest to %s resent", record.recipient)
+    log.info("courriel d'alertes interrompu à %s renvoyé", record.recipient)
     return Outcome(record.recipient, "resent", record.documents, record.id)
 
 
@@ -296,9 +312,9 @@ def scheduled_digest(config_path: str, data_dir: str) -> None:
         if not report.ok:
             for outcome in report.outcomes:
                 if outcome.status == "failed":
-                    log.error("digest to %s failed: %s", outcome.recipient, outcome.error)
+                    log.error("courriel d'alertes à %s en échec : %s", outcome.recipient, outcome.error)
     except Exception as exc:
-        log.error("digest run failed: %s", exc)
+        log.error("l'envoi des alertes a échoué : %s", exc)
 
 
 def open_space(config: Config):
@@ -316,7 +332,7 @@ def send_digests(config: Config, *, now: datetime) -> DigestRunReport:
             # documents crawled but not yet indexed would otherwise wait for the next digest
             space.index_pending()
         except Exception as exc:  # the index writer may be busy: LOOKBACK catches up next time
-            log.warning("digest: could not index pending documents first: %s", exc)
+            log.warning("alertes : les documents en attente n'ont pas pu être indexés avant : %s", exc)
         return run_digest(config, catalog, space_matcher(space, catalog), now=now)
     finally:
         space.close()

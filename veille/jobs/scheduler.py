@@ -22,6 +22,10 @@ source recovers by itself on the first run that succeeds.
 Other jobs (the digest) are added with `VeilleScheduler.ensure_job` by functions passed to
 `build_scheduler`. `next_run_times` reads the planned runs from the catalog without a
 scheduler, for `veille sources` and the sources page.
+
+A running scheduler follows its configuration file and the team's « Relever maintenant »
+without a restart (veille.jobs.watcher): `apply_config` makes the jobs match a new
+configuration as the start-up does.
 """
 
 from __future__ import annotations
@@ -36,8 +40,10 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 
 from veille.core.config import Config
+from veille.core.config_reload import LiveConfig
 from veille.core.schedules import schedule_trigger
 from veille.jobs.jobstore import CatalogJobStore, import_old_job_store, read_old_job_store
+from veille.jobs.watcher import WATCH_INTERVAL, ChangeWatcher
 from veille.jobs.work import Jobs
 from veille.storage.catalog import Catalog
 from watch.crawler import CrawlReport, backoff_delay
@@ -60,7 +66,8 @@ class VeilleScheduler(BackgroundScheduler):
     stopped scheduler processes nothing; the job stays due and runs at the next start.
     """
 
-    def __init__(self, store: CatalogJobStore, *, timezone, jobs: Jobs | None = None, threads: int = 2):
+    def __init__(self, store: CatalogJobStore, *, timezone, jobs: Jobs | None = None, threads: int = 2,
+                 extra_jobs: Iterable[Callable[["VeilleScheduler", Config], None]] = ()):
         super().__init__(
             jobstores={"default": store},
             executors={"default": ThreadPoolExecutor(max(2, threads))},
@@ -68,6 +75,13 @@ class VeilleScheduler(BackgroundScheduler):
             timezone=timezone)
         self.store = store
         self.jobs = jobs
+        self.extra_jobs = tuple(extra_jobs)
+        self.watcher: ChangeWatcher | None = None
+
+    def resume(self):
+        super().resume()
+        if self.watcher is not None:
+            self.watcher.start()
 
     def _process_jobs(self):
         if self.state == STATE_STOPPED:
@@ -103,6 +117,8 @@ class VeilleScheduler(BackgroundScheduler):
 
     def close(self, wait: bool = True) -> None:
         """Stop (waiting for running crawls with `wait`) and release what the jobs hold."""
+        if self.watcher is not None:
+            self.watcher.stop()
         if self.running:
             self.shutdown(wait=wait)
         if self.jobs is not None:
@@ -112,28 +128,42 @@ class VeilleScheduler(BackgroundScheduler):
 def build_scheduler(config: Config, *, catalog: Catalog | None = None, fetcher: Fetcher | None = None,
                     index_after_crawl: bool = True,
                     extra_jobs: Iterable[Callable[[VeilleScheduler, Config], None]] = (),
-                    on_report: Callable[[CrawlReport], None] | None = None) -> VeilleScheduler:
+                    on_report: Callable[[CrawlReport], None] | None = None,
+                    watch_interval: float | None = WATCH_INTERVAL) -> VeilleScheduler:
     """A started but paused scheduler with every job in place; `resume()` runs it, `close()`
     stops it.
 
     `extra_jobs` are functions `(scheduler, config)` that add more jobs with `ensure_job`
-    (the digest does). Paused, so a caller can inspect or adjust jobs before anything runs.
+    (the digest does), again whenever the configuration changes. Paused, so a caller can
+    inspect or adjust jobs before anything runs. With `watch_interval` (seconds), the
+    running scheduler follows the configuration file and the crawl requests
+    (veille.jobs.watcher); None leaves it as built.
     """
     catalog = catalog or Catalog.open(config.layout)
     fetcher = fetcher or Fetcher(config.http, catalog.validators)
     import_old_job_store(config.layout.old_jobstore, catalog.schedule)
     jobs = Jobs(config, catalog, fetcher, index_after_crawl=index_after_crawl, on_report=on_report)
     scheduler = VeilleScheduler(CatalogJobStore(catalog.schedule), timezone=config.tz, jobs=jobs,
-                                threads=config.http.concurrency)
+                                threads=config.http.concurrency, extra_jobs=extra_jobs)
     scheduler.start(paused=True)
-    sync_source_jobs(scheduler, config)
-    sync_optimize_job(scheduler, config)
+    apply_config(scheduler, config)
     resume_interrupted_work(scheduler, catalog)
-    for add_jobs in extra_jobs:
-        add_jobs(scheduler, config)
     for job_id in scheduler.store.forget_unclaimed():
         log.info("tâche %s abandonnée : elle n'est plus dans la configuration", job_id)
+    if watch_interval is not None:
+        scheduler.watcher = ChangeWatcher(scheduler, LiveConfig(config), apply_config, watch_interval)
     return scheduler
+
+
+def apply_config(scheduler: VeilleScheduler, config: Config) -> dict[str, str]:
+    """Make every job match `config` (at start-up, and when its file changed); returns what
+    happened to each source's job (kept, rescheduled, added, removed)."""
+    scheduler.jobs.config = config
+    outcome = sync_source_jobs(scheduler, config)
+    sync_optimize_job(scheduler, config)
+    for add_jobs in scheduler.extra_jobs:
+        add_jobs(scheduler, config)
+    return outcome
 
 
 def sync_source_jobs(scheduler: VeilleScheduler, config: Config) -> dict[str, str]:

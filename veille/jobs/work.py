@@ -1,8 +1,10 @@
-"""What `veille run`'s jobs do: crawl a source then index what it found, index what an
-earlier process left pending, merge the index's segments.
+"""What `veille run`'s jobs do: crawl a source then index what it found, crawl one the
+team asked for now, index what an earlier process left pending, merge the index's segments.
 
-One `Jobs` per scheduler holds the live configuration, catalog, fetcher and search space
-the jobs share; the scheduler's jobs are its bound methods.
+One `Jobs` per scheduler holds the live configuration (replaced when the file changes, see
+veille.jobs.watcher), catalog, fetcher and search space the jobs share; the scheduler's jobs
+are its bound methods. `after_crawl` holds what runs after a crawl and its indexing (the
+immediate alerts): functions `(report, jobs)`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from typing import Callable
 
 from indexer.search.space import DocumentSpace
-from veille.core.config import Config
+from veille.core.config import Config, Source
 from veille.core.errors import VeilleError, storage_error_message
 from veille.core.logs import log_event, timed
 from veille.storage.catalog import Catalog
@@ -34,7 +37,10 @@ class Jobs:
         self.fetcher = fetcher
         self.index_after_crawl = index_after_crawl
         self.on_report = on_report
+        self.after_crawl: list[Callable[[CrawlReport, "Jobs"], None]] = []
         self._index_lock = threading.Lock()   # one index writer at a time in this process
+        self._source_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         self._space: DocumentSpace | None = None
 
     def crawl(self, source_name: str) -> None:
@@ -44,10 +50,27 @@ class Jobs:
         except KeyError:
             log.warning("tâche de relevé d'une source inconnue ignorée : %s", source_name)
             return
-        with timed() as clock:
-            [report] = crawl_sources(self.config, self.catalog, self.fetcher, [source],
-                                     respect_backoff=True)
-        log_event(log, "crawl", logging.WARNING if report.error else logging.INFO, source=source_name,
+        self._crawl(source, respect_backoff=True)
+
+    def crawl_requested(self, source_name: str, requested: datetime) -> None:
+        """« Relever maintenant »: crawl the source now, backing off or paused, then mark the
+        request made at `requested` done."""
+        try:
+            source = self.config.source(source_name)
+        except KeyError:
+            log.warning("relevé demandé d'une source qui n'est plus dans la configuration : %s", source_name)
+        else:
+            log.info("relevé demandé de %s", source_name)
+            self._crawl(source, respect_backoff=False)
+        self.catalog.crawl_requests.done(source_name, requested)
+
+    def _crawl(self, source: Source, respect_backoff: bool) -> None:
+        # one crawl of a source at a time: its scheduled run and a requested one wait in turn
+        with self._source_lock(source.name):
+            with timed() as clock:
+                [report] = crawl_sources(self.config, self.catalog, self.fetcher, [source],
+                                         respect_backoff=respect_backoff)
+        log_event(log, "crawl", logging.WARNING if report.error else logging.INFO, source=source.name,
                   duration=clock["duration"], new=report.new, updated=report.updated,
                   unchanged=report.unchanged, http_status=report.http_status,
                   skipped=True if report.skipped else None, error=report.error)
@@ -55,6 +78,15 @@ class Jobs:
             self.on_report(report)
         if report.changed and self.index_after_crawl:
             self.index()
+        for listener in self.after_crawl:
+            try:
+                listener(report, self)
+            except Exception:   # an alert that cannot be sent must not stop the crawls
+                log.exception("après le relevé de %s : échec", source.name)
+
+    def _source_lock(self, name: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._source_locks.setdefault(name, threading.Lock())
 
     def index(self) -> None:
         """Index what the catalog holds pending (the job left by an interrupted process, and
@@ -90,6 +122,10 @@ class Jobs:
         traceback only with --verbose."""
         reason = storage_error_message(exc, self.config.data_dir) or f"{type(exc).__name__}: {exc}"
         log.error("%s impossible : %s", what, reason, exc_info=log.isEnabledFor(logging.DEBUG))
+
+    def space(self) -> DocumentSpace:
+        """The search space the jobs index into (opened on first use), for searches."""
+        return self._open_space()
 
     def _open_space(self) -> DocumentSpace:
         if self._space is None:

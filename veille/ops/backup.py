@@ -51,7 +51,7 @@ from indexer.search.request import IndexOutdated, SearchRequest
 from indexer.search.space import DocumentSpace
 from veille.core.config import Config
 from veille.core.layout import DataDir
-from veille.core.errors import VeilleError
+from veille.core.errors import VeilleError, os_error_reason
 from veille.core.secret_key import existing_secret_key, load_secret_key
 
 log = logging.getLogger("veille.ops.backup")
@@ -134,10 +134,10 @@ def _copy_quiet_tree(source: Path, dest: Path, layout: DataDir, attempts: int = 
         else:
             if _listing(source, layout) == before:
                 return
-        log.debug("index changed while copying it (attempt %d); copying again", attempt + 1)
+        log.debug("l'index a changé pendant sa copie (essai %d) ; nouvelle copie", attempt + 1)
         time.sleep(min(0.05 * (attempt + 1), 1.0))
-    raise BackupError(f"the index in {source} kept changing during {attempts} copy attempts",
-                      hint="try again, or stop `veille run` for the backup")
+    raise BackupError(f"l'index de {source} a changé pendant chacun des {attempts} essais de copie",
+                      hint="réessayez, ou arrêtez `veille run` le temps de la sauvegarde")
 
 
 def _sha256(path: Path) -> str:
@@ -172,7 +172,7 @@ def _snapshot(layout: DataDir, staging: Path) -> int:
             with index_write_lock(layout, timeout=INDEX_LOCK_TIMEOUT):
                 _copy_quiet_tree(tree, staging / tree.relative_to(data_dir), layout)
         except IndexBusy as exc:
-            raise BackupError(str(exc), hint="try again when the indexing is over") from None
+            raise BackupError(str(exc), hint="réessayez quand l'indexation sera finie") from None
     # 3. everything else: stored files, the secret key, small state files
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir)
@@ -193,10 +193,10 @@ def backup(config: Config, archive: Path) -> BackupReport:
     started = time.monotonic()
     data_dir = Path(config.data_dir)
     if not data_dir.is_dir():
-        raise BackupError(f"no data directory at {data_dir}", hint="nothing to back up yet")
+        raise BackupError(f"pas de dossier de données en {data_dir}", hint="rien à sauvegarder pour l'instant")
     archive = Path(archive).resolve()
     if archive.is_relative_to(data_dir.resolve()):
-        raise BackupError(f"{archive} is inside the data directory", hint="write the backup elsewhere")
+        raise BackupError(f"{archive} est dans le dossier de données", hint="écrivez la sauvegarde ailleurs")
     archive.parent.mkdir(parents=True, exist_ok=True)
     key = load_secret_key(config.layout.secret_key)   # before the snapshot, so the archive holds it
     partial = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
@@ -226,16 +226,16 @@ def backup(config: Config, archive: Path) -> BackupReport:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
-            raise BackupError(f"no space left on the device writing {archive}",
-                              hint="free some space or write the backup elsewhere") from None
-        raise BackupError(f"cannot write the backup {archive}: {exc.strerror or exc}") from None
+            raise BackupError(f"plus de place sur le disque pour écrire {archive}",
+                              hint="libérez de la place ou écrivez la sauvegarde ailleurs") from None
+        raise BackupError(f"impossible d'écrire la sauvegarde {archive} : {os_error_reason(exc)}") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     total = sum(f["size"] for f in files.values())
     report = BackupReport(path=archive, files=len(files), bytes=total, databases=databases,
                           seconds=time.monotonic() - started)
-    log.info("backup %s: %d files, %d bytes, %d databases in %.1f s", archive, report.files,
+    log.info("sauvegarde %s : %d fichiers, %d octets, %d bases en %.1f s", archive, report.files,
              report.bytes, report.databases, report.seconds)
     return report
 
@@ -249,12 +249,13 @@ def _safe_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     for member in tar.getmembers():
         path = PurePosixPath(member.name)
         if path.is_absolute() or ".." in path.parts or "\\" in member.name:
-            raise BackupError(f"unsafe path in the archive: {member.name!r}", hint="not a Veille backup")
+            raise BackupError(f"chemin dangereux dans l'archive : {member.name!r}", hint="ce n'est pas une sauvegarde de Veille")
         if not (member.isfile() or member.isdir()):
-            raise BackupError(f"unexpected entry in the archive: {member.name!r} (links and devices are refused)",
-                              hint="not a Veille backup")
+            raise BackupError(f"entrée inattendue dans l'archive : {member.name!r} (liens et périphériques refusés)",
+                              hint="ce n'est pas une sauvegarde de Veille")
         if member.name not in (MANIFEST, SIGNATURE) and path.parts[0] != ROOT:
-            raise BackupError(f"unexpected entry in the archive: {member.name!r}", hint="not a Veille backup")
+            raise BackupError(f"entrée inattendue dans l'archive : {member.name!r}",
+                              hint="ce n'est pas une sauvegarde de Veille")
         members.append(member)
     return members
 
@@ -276,7 +277,7 @@ def _read_manifest(tar: tarfile.TarFile, key: str | None) -> tuple[dict, bool]:
     except (ValueError, UnicodeDecodeError):
         manifest = None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
-        raise BackupError("the archive has no valid MANIFEST.json", hint="not a Veille backup")
+        raise BackupError("l'archive n'a pas de MANIFEST.json valable", hint="ce n'est pas une sauvegarde de Veille")
     signature = _member_bytes(tar, SIGNATURE, 1024)
     authentic = (key is not None and signature is not None
                  and hmac.compare_digest(signature.strip(), sign_manifest(key, data).encode("ascii")))
@@ -308,15 +309,15 @@ def _check_restored(staging: Path, manifest: dict) -> None:
     expected = set(manifest["files"])
     if found != expected:
         missing, extra = sorted(expected - found), sorted(found - expected)
-        raise BackupError(f"the archive does not match its manifest (missing: {missing[:3]}, extra: {extra[:3]})")
+        raise BackupError(f"l'archive ne correspond pas à son manifeste (manquants : {missing[:3]}, en trop : {extra[:3]})")
     for name, entry in manifest["files"].items():
         path = staging / name
         if path.stat().st_size != entry.get("size") or _sha256(path) != entry.get("sha256"):
-            raise BackupError(f"{name} is damaged in the archive (checksum mismatch)")
+            raise BackupError(f"{name} est abîmé dans l'archive (somme de contrôle différente)")
         if is_sqlite_file(path):
             problem = sqlite_problem(path)
             if problem:
-                raise BackupError(f"{name} fails SQLite's integrity check: {problem}")
+                raise BackupError(f"{name} échoue au contrôle d'intégrité de SQLite : {problem}")
 
 
 def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport:
@@ -324,8 +325,8 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
     archive = Path(archive)
     data_dir = Path(config.data_dir)
     if data_dir.exists() and any(data_dir.iterdir()) and not force:
-        raise BackupError(f"{data_dir} is not empty",
-                          hint="stop the service and add --force: the current data is kept aside, not deleted")
+        raise BackupError(f"{data_dir} n'est pas vide",
+                          hint="arrêtez le service et ajoutez --force : les données actuelles sont mises de côté, pas effacées")
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     # the key of the instance restoring, never the one inside the archive
     key = existing_secret_key(config.layout.secret_key)
@@ -339,8 +340,8 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
                                filter="data")
         except (tarfile.TarError, EOFError, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-                raise BackupError(f"no space left on the device restoring into {data_dir.parent}") from None
-            raise BackupError(f"cannot read the archive {archive}: {exc}") from None
+                raise BackupError(f"plus de place sur le disque pour restaurer dans {data_dir.parent}") from None
+            raise BackupError(f"impossible de lire l'archive {archive} : {exc}") from None
         staging = staging_root / ROOT
         staging.mkdir(exist_ok=True)
         _check_restored(staging, manifest)
@@ -366,8 +367,8 @@ def restore(config: Config, archive: Path, force: bool = False) -> RestoreReport
         os.replace(staging, data_dir)
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
-    log.info("restored %s from %s (%d files)%s", data_dir, archive, len(manifest["files"]),
-             f"; previous data kept in {set_aside}" if set_aside else "")
+    log.info("%s restauré depuis %s (%d fichiers)%s", data_dir, archive, len(manifest["files"]),
+             f" ; anciennes données gardées dans {set_aside}" if set_aside else "")
     rebuilt, documents, indexed = _index_in_step(config, trust_index=authentic)
     return RestoreReport(data_dir=data_dir, files=len(manifest["files"]), set_aside=set_aside,
                          rebuilt=rebuilt, documents=documents, brought_up_to_date=indexed,
@@ -395,7 +396,7 @@ def _index_in_step(config: Config, trust_index: bool = True) -> tuple[bool, int,
             if space.stale_reason():
                 raise IndexOutdated(space.stale_reason())
         except Exception as exc:
-            log.warning("the restored index cannot be used (%s: %s); rebuilding it", type(exc).__name__, exc)
+            log.warning("l'index restauré est inutilisable (%s : %s) ; il est reconstruit", type(exc).__name__, exc)
             space.close()
             space = DocumentSpace(config)
             space.rebuild()

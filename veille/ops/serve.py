@@ -8,10 +8,13 @@ page cache and SQLite connections), all accepting on one socket.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 
 from veille.core.config import Config
+from veille.core.errors import VeilleError
 from veille.core.secret_key import load_secret_key
 from web import create_app
 from web.state import VeilleApp
@@ -21,6 +24,33 @@ log = logging.getLogger("veille.ops.serve")
 
 WORKER_THREADS = 4      # per worker process: requests waiting on I/O while another runs
 KEEPALIVE_SECONDS = 5   # idle keep-alive connections (browsers reuse them for the next page)
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise a clear VeilleError if the web server could not listen on `host:port`: checked
+    before any work (a crawl, an index) rather than after it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise VeilleError(f"adresse d'écoute inconnue : {host}",
+                          hint="donnez une adresse IP de cette machine avec --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the servers do
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise VeilleError(f"le port {port} est déjà utilisé sur {host}",
+                                  hint="choisissez-en un autre avec --port, ou arrêtez le programme "
+                                       "qui l'occupe") from None
+            if exc.errno == errno.EACCES:
+                raise VeilleError(f"le port {port} est réservé à l'administrateur",
+                                  hint="choisissez un port au-dessus de 1024 avec --port") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise VeilleError(f"{host} n'est pas une adresse de cette machine",
+                                  hint="donnez une de ses adresses avec --host (127.0.0.1 par défaut)") from None
+            raise
 
 
 class SchedulerProcess:

@@ -23,13 +23,15 @@ class SavedAlert:
     recipients: tuple[str, ...]
     created: datetime
     updated: datetime
+    frequency: str = "weekly"         # weekly | immediate (veille.core.records.ALERT_FREQUENCIES)
 
 
 def _row_to_alert(row: sqlite3.Row) -> SavedAlert:
     filters = {k: tuple(v) for k, v in json.loads(row["filters"]).items()}
     return SavedAlert(id=row["id"], name=row["name"], query=row["query"],
                       filters=MappingProxyType(filters), recipients=tuple(json.loads(row["recipients"])),
-                      created=from_iso(row["created"]), updated=from_iso(row["updated"]))
+                      created=from_iso(row["created"]), updated=from_iso(row["updated"]),
+                      frequency=row["frequency"])
 
 
 class AlertRepository:
@@ -46,7 +48,7 @@ class AlertRepository:
         return _row_to_alert(row) if row else None
 
     def save(self, name: str, query: str, filters: Mapping[str, Iterable[str]],
-             recipients: Iterable[str], alert_id: int | None = None) -> int:
+             recipients: Iterable[str], alert_id: int | None = None, frequency: str = "weekly") -> int:
         """Create an alert (alert_id None) or replace one; returns its id.
 
         Raises ValueError when another alert already has that name, KeyError when there
@@ -54,20 +56,20 @@ class AlertRepository:
         """
         now = to_iso(utcnow())
         values = (name, query, json.dumps({k: list(v) for k, v in filters.items()}, ensure_ascii=False),
-                  json.dumps(list(recipients), ensure_ascii=False))
+                  json.dumps(list(recipients), ensure_ascii=False), frequency)
         try:
             with self._db.transaction() as db:
                 if alert_id is None:
-                    cur = db.execute("INSERT INTO alerts (name, query, filters, recipients, created, updated)"
-                                     " VALUES (?, ?, ?, ?, ?, ?)", (*values, now, now))
+                    cur = db.execute("INSERT INTO alerts (name, query, filters, recipients, frequency, created,"
+                                     " updated) VALUES (?, ?, ?, ?, ?, ?, ?)", (*values, now, now))
                     return int(cur.lastrowid)
                 cur = db.execute("UPDATE alerts SET name = ?, query = ?, filters = ?, recipients = ?,"
-                                 " updated = ? WHERE id = ?", (*values, now, alert_id))
+                                 " frequency = ?, updated = ? WHERE id = ?", (*values, now, alert_id))
                 if not cur.rowcount:
                     raise KeyError(alert_id)
                 return alert_id
         except sqlite3.IntegrityError:
-            raise ValueError(f"an alert named {name!r} already exists") from None
+            raise ValueError(f"une alerte s'appelle déjà « {name} »") from None
 
     def delete(self, alert_id: int) -> bool:
         with self._db.transaction() as db:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from veille.core.layout import DataDir
 from veille.storage.alerts import AlertRepository
+from veille.storage.crawl_requests import CrawlRequestRepository
 from veille.storage.cursors import CursorRepository
 from veille.storage.db import Database
 from veille.storage.digests import DigestRepository
@@ -64,6 +65,7 @@ class Catalog:
         self.lettres = LettreRepository(self.db)
         self.triage = TriageRepository(self.db)
         self.subscribers = SubscriberRepository(self.db)
+        self.crawl_requests = CrawlRequestRepository(self.db)
 
     @classmethod
     def open(cls, layout: DataDir) -> "Catalog":

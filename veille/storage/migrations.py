@@ -381,6 +381,42 @@ def _step_6(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS staff_sessions_email ON staff_sessions(email)")
 
 
+SCHEMA_7 = """
+-- « Relever maintenant »: a source the team asked to crawl now, until the scheduler has done it
+-- (veille.storage.crawl_requests); the web and the scheduler may be different processes
+CREATE TABLE IF NOT EXISTS crawl_requests (
+    source TEXT PRIMARY KEY,
+    requested TEXT NOT NULL,      -- UTC; a later request replaces the time, the row stays one
+    by TEXT NOT NULL DEFAULT ''
+);
+
+-- end of the last period delivered to a recipient by the immediate e-mails of one source
+-- (the weekly digest's is digest_periods)
+CREATE TABLE IF NOT EXISTS immediate_periods (
+    recipient TEXT NOT NULL,
+    source TEXT NOT NULL,
+    period_end TEXT NOT NULL,
+    digest_id TEXT NOT NULL,
+    PRIMARY KEY (recipient, source)
+);
+"""
+
+
+def _step_7(db: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA_7):
+        db.execute(statement)
+    # an alert is sent with the weekly digest, or at once after a crawl finds something
+    alerts = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
+    if "frequency" not in alerts:
+        db.execute("ALTER TABLE alerts ADD COLUMN frequency TEXT NOT NULL DEFAULT 'weekly'")
+    # a digest e-mail is the weekly one, or an immediate one for the documents of one source
+    digests = {row[1] for row in db.execute("PRAGMA table_info(digests)")}
+    if "kind" not in digests:
+        db.execute("ALTER TABLE digests ADD COLUMN kind TEXT NOT NULL DEFAULT 'weekly'")
+    if "source" not in digests:
+        db.execute("ALTER TABLE digests ADD COLUMN source TEXT")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int            # user_version once applied
@@ -397,6 +433,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "the lettre de veille (issues, triage, deliveries) and subscribers with their consent",
               _step_5),
     Migration(6, "staff sessions held server-side, so that logging out ends them", _step_6),
+    Migration(7, "crawl requests from the web; immediate alerts (alerts.frequency, digests.kind and "
+                 "source, immediate_periods)", _step_7),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -31,9 +31,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 def password_problem(password: str) -> str | None:
     """Why `password` cannot be used, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"password must be at least {MIN_PASSWORD_LENGTH} characters long"
+        return f"le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères"
     if password.strip() != password:
-        return "password must not start or end with spaces"
+        return "le mot de passe ne doit ni commencer ni finir par une espace"
     return None
 
 

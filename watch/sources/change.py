@@ -13,6 +13,7 @@ from datetime import datetime
 from bs4 import BeautifulSoup
 
 from veille.storage.snapshots import PageSnapshot
+from veille.core.dates import french_date, french_datetime
 from veille.core.records import KIND_PAGE_CHANGE, Document, content_hash, document_id
 from watch import charset
 from watch.errors import ParseError
@@ -62,7 +63,7 @@ def changed_lines(old: str, new: str) -> tuple[list[str], list[str]]:
 
 
 def _label(when: datetime, tz) -> str:
-    return f"version du {when.astimezone(tz):%d/%m/%Y %H:%M}"
+    return f"version du {french_datetime(when, tz)}"
 
 
 def crawl(ctx) -> None:
@@ -100,7 +101,7 @@ def crawl(ctx) -> None:
             id=document_id(f"{url}#version={digest[:16]}"), url=url, source=source.name,
             # the change is dated the day it was seen in the centre's time zone, as its title says
             kind=KIND_PAGE_CHANGE, first_seen=ctx.now, updated=ctx.now, published=ctx.now.astimezone(tz),
-            title=f"{source.title or title} — page modifiée le {ctx.now.astimezone(tz):%d/%m/%Y}",
+            title=f"{source.title or title} — page modifiée le {french_date(ctx.now, tz)}",
             summary=summary, content="\n".join(added) or "\n".join(removed), content_hash=digest,
             extra=extra)
         ctx.store(doc, dedup=False)

@@ -167,7 +167,7 @@ def _apply(ctx, delivery: Delivery, chooser: TextFilter) -> None:
         ctx.warnings.append(f"{delivery.name} : {len(delivery.problems) - 20} autre(s) fichier(s) illisible(s)")
     if delivery.broken:
         ctx.warnings.append(f"{delivery.name} ignorée : {delivery.broken} ; rien n'en a été enregistré")
-        log.warning("%s: %s: %s", ctx.source.name, delivery.name, delivery.broken)
+        log.warning("%s : %s : %s", ctx.source.name, delivery.name, delivery.broken)
         return
     if delivery.capped:
         ctx.warnings.append(f"{delivery.name} : plus de {len(delivery.texts)} textes, les suivants sont ignorés "

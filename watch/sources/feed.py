@@ -3,6 +3,10 @@
 `parse_feed(body, base_url, content_type)` is pure. An ill-formed feed that feedparser can
 recover ("bozo") keeps its entries and yields a warning; a body that is no feed at all
 raises ParseError.
+
+An entry without a link (notices, announcements) is kept, as feed readers keep it: its
+`url` is None, and the crawler identifies it by its id (guid) or, without one, by its
+content (`entry_key`); the feed's own page is offered instead of the original.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import feedparser
 
 from indexer.extract.common import parse_date
 from watch.errors import ParseError
-from watch.items import Item, Listing
+from watch.items import Item, Listing, entry_key
 from watch.text import html_to_text
 
 
@@ -60,13 +64,9 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "",
         raise _not_a_feed(body, base_url, "pas un flux RSS/Atom (page HTML ou autre contenu ?)")
     items: list[Item] = []
     seen: dict[str, int] = {}
-    skipped = 0
     for entry in parsed.entries:
         item = _item(entry, base_url)
-        if item is None:
-            skipped += 1
-            continue
-        key = item.guid or item.url
+        key = entry_key(item)
         if key in seen:
             # some generators repeat entries, not always the fullest first (the JORF feeds
             # of legifrss list a text again with empty content): keep the fullest
@@ -76,9 +76,10 @@ def parse_feed(body: bytes, base_url: str, content_type: str = "",
             continue
         seen[key] = len(items)
         items.append(item)
-    if skipped:
-        warnings.append(f"{skipped} entrée(s) sans lien ignorée(s)")
-    return Listing(items=tuple(items), title=_text(parsed.feed.get("title", "")), warnings=tuple(warnings))
+    link = urljoin(base_url, str(parsed.feed.get("link") or "").strip())
+    return Listing(items=tuple(items), title=_text(parsed.feed.get("title", "")), warnings=tuple(warnings),
+                   link=link if _is_http(link) and link != base_url else "")
+
 
 
 def _not_a_feed(body: bytes, base_url: str, message: str) -> ParseError:
@@ -108,7 +109,7 @@ def announced_feeds(body: bytes, base_url: str) -> list[str]:
     return found
 
 
-def _item(entry, base_url: str) -> Item | None:
+def _item(entry, base_url: str) -> Item:
     guid = str(entry.get("id") or "").strip()
     link = str(entry.get("link") or "").strip()
     if not link:
@@ -118,11 +119,9 @@ def _item(entry, base_url: str) -> Item | None:
                 break
     if not link and _is_http(guid):
         link = guid
-    if not link:
-        return None
-    url = urljoin(base_url, link)
-    if not _is_http(url):
-        return None
+    url = urljoin(base_url, link) if link else None
+    if url is not None and not _is_http(url):   # javascript:, mailto: ... no link to offer
+        url = None
     content = ""
     for part in entry.get("content", ()) or ():
         text = _text(part.get("value", ""), paragraphs=True)
@@ -131,7 +130,7 @@ def _item(entry, base_url: str) -> Item | None:
     summary = _text(entry.get("summary", ""))
     if summary == content:
         summary = _shorten(content)
-    title = _text(entry.get("title", "")) or _shorten(summary or content, 120) or url
+    title = _text(entry.get("title", "")) or _shorten(summary or content, 120) or url or "(sans titre)"
     authors = tuple(a.get("name", "") for a in entry.get("authors", ()) if a.get("name"))
     return Item(url=url, title=title, summary=summary, content=content, guid=guid,
                 published=_date(entry), authors=authors, attachments=_documents_attached(entry, base_url))
@@ -208,7 +207,7 @@ def crawl(ctx) -> None:
         items = items[:limit]
     follow = bool(ctx.source.options.get("fetch_full"))
     for item in items:
-        ctx.store_item(item, follow=follow)
+        ctx.store_item(item, follow=follow, site=listing.link)
     ctx.fetcher.store_validators(result)
 
 
