@@ -11,14 +11,37 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from veille.core.config_checks import EMAIL_RE
+from veille.core.emails import email_problem
 from veille.core.facets import FACET_NAMES
-from veille.digest.lettre import COMMENT_CHARS, EDITORIAL_CHARS, render_html, render_text, rubrique_order
+from veille.digest.lettre import (
+    COMMENT_CHARS,
+    EDITORIAL_CHARS,
+    render_html,
+    render_text,
+    rubrique_order,
+)
 from veille.digest.lettre_queue import STATE_LABELS, STATE_PARAM, STATE_VALUES
-from veille.digest.lettre_send import (ATTEMPT_LABELS, LettreError, current_draft, draft_queue, draft_selection,
-                                       lettre_of, send_now, send_test)
+from veille.digest.lettre_send import (
+    ATTEMPT_LABELS,
+    LettreError,
+    current_draft,
+    draft_queue,
+    draft_selection,
+    lettre_of,
+    send_now,
+    send_test,
+)
 from veille.storage.lettres import LettreFrozen
 from veille.storage.subscribers import TOPIC_LETTRE
 from veille.storage.triage import DECISIONS, FIELDS
@@ -235,7 +258,7 @@ def preview_text():
 def test_send():
     config, catalog = veille_config(), get_catalog()
     address = request.form.get("address", "").strip().lower()
-    if not EMAIL_RE.match(address) or len(address) > 254:
+    if email_problem(address) or len(address) > 254:
         return redirect(url_for("lettre.compose", erreur="adresse"), code=303)
     try:
         outcome = send_test(config, catalog, address, now=_now())

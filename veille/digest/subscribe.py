@@ -25,8 +25,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from veille.core.config import Config
-from veille.core.config_checks import EMAIL_RE
 from veille.core.dates import french_date
+from veille.core.emails import email_problem
 from veille.digest.alerts import ORIGIN_WEB, all_alerts, from_saved, normalize_address
 from veille.digest.deliver import deliver_bytes
 from veille.digest.mail import envelope_sender, message_id, new_message
@@ -45,7 +45,7 @@ FILTER_LABELS = {"kind": "catégorie", "source": "source", "theme": "thème", "t
 def valid_address(text: str) -> str | None:
     """The address normalised, or None when it is not one."""
     address = normalize_address(text or "")
-    if not address or len(address) > MAX_ADDRESS or not EMAIL_RE.match(address):
+    if not address or len(address) > MAX_ADDRESS or email_problem(address):
         return None
     return address
 
