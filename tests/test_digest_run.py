@@ -371,7 +371,7 @@ def test_one_archive_row_per_recipient_and_attempt(setup, digest_matcher):
     composed, _ = compose_digests(config, catalog, digest_matcher(config, catalog), now=MONDAY)
     for item in composed:
         recorder.refuse_next = 1
-        outcome = run_module._send(config, catalog, item, MONDAY, {})
+        outcome = run_module.send_composed(config, catalog, item, MONDAY, {})
         catalog.db.connection().execute("UPDATE digests SET status = 'sending' WHERE id = ?", (outcome.digest_id,))
     # the next run finds the server refusing everything: one failed attempt per recipient
     recorder.refuse_next = 10
