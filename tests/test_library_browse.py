@@ -95,3 +95,26 @@ def test_document_file_and_unknown_library(setup):
     assert document_file(config, doc) == (root / "guides" / "participation.txt").resolve()
     with pytest.raises(LibraryPathError, match="bibliothèque inconnue"):
         library_folder(config, "Autre")
+
+
+def test_the_latest_library_files_are_read_from_their_own_index(tmp_path):
+    from datetime import datetime, timezone
+
+    from veille.core.records import KIND_LIBRARY, KIND_NEWS, Document
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    for i in range(30):   # many newer items of another kind must not be walked through
+        catalog.documents.put(Document(id=f"n{i}", title=f"Actualité {i}", source="flux", kind=KIND_NEWS,
+                                       url=f"https://example.org/{i}", visibility="public",
+                                       first_seen=datetime(2026, 2, 1, 0, i, tzinfo=timezone.utc)))
+    catalog.documents.put(Document(id="g", title="Guide", source="Centre", kind=KIND_LIBRARY, url="",
+                                   visibility="public", first_seen=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    traced: list[str] = []
+    catalog.db.connection().set_trace_callback(traced.append)
+    latest = catalog.documents.latest(KIND_LIBRARY, 5)
+    catalog.db.connection().set_trace_callback(None)
+    assert [d.id for d in latest] == ["g"]
+    plan = " ".join(row[-1] for row in catalog.db.connection().execute("EXPLAIN QUERY PLAN " + traced[-1]))
+    # read newest first from the index; only equal dates are sorted by id, no sort of them all
+    assert "documents_kind_first_seen" in plan and "TEMP B-TREE FOR ORDER BY" not in plan
+    catalog.close()

@@ -399,6 +399,10 @@ CREATE TABLE IF NOT EXISTS immediate_periods (
     digest_id TEXT NOT NULL,
     PRIMARY KEY (recipient, source)
 );
+
+-- the newest documents of one kind (the library page's latest additions) without walking
+-- every newer document of the other kinds
+CREATE INDEX IF NOT EXISTS documents_kind_first_seen ON documents(kind, first_seen);
 """
 
 
@@ -434,7 +438,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _step_5),
     Migration(6, "staff sessions held server-side, so that logging out ends them", _step_6),
     Migration(7, "crawl requests from the web; immediate alerts (alerts.frequency, digests.kind and "
-                 "source, immediate_periods)", _step_7),
+                 "source, immediate_periods); documents by kind and date", _step_7),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
