@@ -65,3 +65,36 @@ def test_above_it_facets_come_from_the_sampled_part(space, monkeypatch):
 
 def test_estimates_keep_two_significant_digits():
     assert [estimate(n) for n in (7, 99, 100, 192, 12_345, 675_432)] == [7, 99, 100, 190, 12_000, 680_000]
+
+
+def test_an_index_built_before_the_parts_existed_still_answers_and_takes_documents(tmp_path, monkeypatch):
+    from functools import partial
+
+    from indexer.search import tantivy_backend
+    from indexer.search.fields import KEYWORD_FIELDS
+
+    path = tmp_path / "sources.yaml"
+    path.write_text("data_dir: data\nsearch: {engine: tantivy}\n", encoding="utf-8")
+    config = parse_config(path.read_text(encoding="utf-8"), path)
+    older = partial(tantivy_backend.build_schema, [f for f in KEYWORD_FIELDS if f != "sample"])
+    with monkeypatch.context() as patch:     # the index as the previous release built it
+        patch.setattr(tantivy_backend, "build_schema", older)
+        space = DocumentSpace(config)
+        with space.catalog.transaction():
+            for doc in DOCS[:300]:
+                space.catalog.documents.put(doc)
+        space.index_pending()
+        space.close()
+    space = DocumentSpace(config)            # opened by this release
+    try:
+        assert "sample" not in space.backend().fields
+        with space.catalog.transaction():
+            for doc in DOCS[300:]:
+                space.catalog.documents.put(doc)
+        assert space.index_pending().indexed == 300
+        monkeypatch.setattr(facet_counts, "FACETS_SAMPLED_ABOVE", 0)
+        found = space.search(SearchRequest(q="", per_page=1))
+        assert found.total == 600 and not found.facets_estimated   # exact: no parts to sample
+        assert sum(count for _, count in found.facets["kind"]) == 600
+    finally:
+        space.close()

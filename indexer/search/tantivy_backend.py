@@ -47,17 +47,25 @@ _LAYOUT_FIELDS = {
 }
 
 
+def _in_schema(schema: tantivy.Schema, name: str) -> bool:
+    try:
+        tantivy.Query.term_query(schema, name, "")
+    except ValueError:      # "Field `name` is not defined in the schema"
+        return False
+    return True
+
+
 class TantivyIndexError(VeilleError):
     code = "index"
 
 
-def build_schema() -> tantivy.Schema:
+def build_schema(keyword_fields: Iterable[str] = KEYWORD_FIELDS) -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     for name in TEXT_FIELDS:
         sb.add_text_field(name, tokenizer_name=STEMMED)
     sb.add_text_field(SPELL_FIELD, tokenizer_name=FOLDED, index_option="basic")
-    for name in KEYWORD_FIELDS:
+    for name in keyword_fields:
         sb.add_text_field(name, fast=name in FAST_FIELDS, tokenizer_name="raw", index_option="basic")
     for name in SET_FACETS:
         sb.add_text_field(_set_field(name), fast=True, tokenizer_name="raw", index_option="basic")
@@ -90,6 +98,10 @@ class TantivyBackend:
         except (OSError, ValueError) as exc:
             raise TantivyIndexError(f"l'index de recherche {self.path} ne peut pas être ouvert : {exc}",
                                     hint=DAMAGED_HINT) from exc
+        if self.layout == LAYOUT:
+            # a field added to the layout after this index was built is left out of it (its
+            # queries and writes) until a rebuild: the index keeps answering and taking documents
+            self.fields = frozenset(name for name in self.fields if _in_schema(self.schema, name))
         self.index.register_tokenizer(STEMMED, analyzer_chain(stem=True))
         self.index.register_tokenizer(FOLDED, analyzer_chain(stem=False))
         self._write_lock = threading.Lock()
@@ -131,6 +143,8 @@ class TantivyBackend:
             spell.update(dict.fromkeys(words))
         out.add_text(SPELL_FIELD, " ".join(spell))
         for name in KEYWORD_FIELDS:
+            if name not in self.fields:
+                continue
             for value in doc.keywords.get(name, ()):
                 out.add_text(name, value)
         for name in SET_FACETS:
