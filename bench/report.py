@@ -6,7 +6,8 @@ Prints Markdown: the scale table (the default engine at each size, every figure 
 SQLite FTS5's from the same run), then one table per benchmark; and writes one PNG per
 figure against the number of documents (log scale) into `--plots` (matplotlib, the
 `bench` extra). Files: `search-<engine>-<n>.json` (bench/search.py), `index-…` (bench/index.py),
-`web-<engine>-<n>[-w2].json` (bench/web.py), `crawl-….json` (bench/crawl.py).
+`web-<engine>-<n>[-w2].json` (bench/web.py), `crawl-….json` (bench/crawl.py), `pages-…`
+(bench/pages.py).
 """
 
 from __future__ import annotations
@@ -187,13 +188,25 @@ def crawl_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def pages_table(rows: list[dict]) -> str:
+    """CPU ms per request of each page kind, one column per size (bench/pages.py)."""
+    rows = sorted((r for r in rows if r.get("engine") == ENGINE), key=lambda r: r["docs"])
+    if not rows:
+        return ""
+    out = ["| page | " + " | ".join(f"{r['docs']:,} docs" for r in rows) + " |", "|---" * (len(rows) + 1) + "|"]
+    for label in rows[-1]["pages"]:
+        cells = [str(r["pages"].get(label, {}).get("cpu_p50_ms", "—")) for r in rows]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--plots", type=Path, default=PLOTS)
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
-    results = {name: _load(args.results, name) for name in ("search", "index", "web", "crawl")}
+    results = {name: _load(args.results, name) for name in ("search", "index", "web", "crawl", "pages")}
     sizes = scale(results)
     if sizes:
         print(f"### {ENGINE} at each size, SQLite FTS5 in brackets\n\n{scale_table(sizes)}\n")
@@ -202,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"![{path.stem}]({os.path.relpath(path, HERE)})")
             print()
     for title, name, table in (("Search", "search", search_table), ("Index", "index", index_table),
-                               ("Web", "web", web_table), ("Crawl", "crawl", crawl_table)):
+                               ("Web", "web", web_table), ("Crawl", "crawl", crawl_table),
+                               (f"Pages ({ENGINE}, CPU ms per request, median)", "pages", pages_table)):
         if results[name]:
             print(f"### {title}\n\n{table(results[name])}\n")
     return 0
