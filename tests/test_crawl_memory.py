@@ -101,7 +101,7 @@ def test_huge_pages_do_not_take_the_crawl_down(tmp_path, httpserver):
     assert code == 0, out + err
     print(f"peak RSS of the crawl: {peak / MB:.0f} MB")
     assert peak < PEAK_RSS_LIMIT, f"peak RSS {peak / MB:.0f} MB"
-    assert "11 source(s)" in out and "0 failed" in out
+    assert "11 source(s)" in out and "0 en échec" in out
     heavy = next(line for line in out.splitlines() if "lourd:" in line)
     assert "2 nouveau(x)" in heavy
     assert "dépasse la taille maximale" in heavy            # the 200 MB page, refused while read

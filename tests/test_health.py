@@ -124,7 +124,7 @@ def test_a_damaged_catalog_is_reported(config):
     config.layout.catalog.write_bytes(bytes(data))
     status, body = health(config)
     assert status == 503 and body["catalog"]["ok"] is False
-    assert any(p.startswith(("catalog: endommagé", "catalog: unreadable")) for p in body["problems"]), body
+    assert any(p.startswith(("catalogue : endommagé", "catalogue : illisible")) for p in body["problems"]), body
     assert any("veille restore" in p for p in body["problems"])
 
 
@@ -144,7 +144,7 @@ def test_a_deleted_index_segment_is_reported_and_veille_index_says_what_to_run(w
     assert victims, sorted(p.name for p in index_dir.iterdir())
     victims[0].unlink()
     status, body = health(config)
-    assert status == 503 and any("fichier(s) manquant(s)" in p or "unreadable" in p for p in body["problems"])
+    assert status == 503 and any("fichier(s) manquant(s)" in p or "illisible" in p for p in body["problems"])
     result = run_cli("--config", str(path), "index")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "veille index --rebuild" in result.stderr and "veille restore" in result.stderr, result.stderr

@@ -177,7 +177,7 @@ def test_veille_check_says_in_one_line_when_tesseract_is_missing(tmp_path, write
     missing = run_cli("--config", str(path), "check", env={"PATH": str(bin_dir)})
     assert missing.returncode == 0
     lines = [line for line in missing.stderr.splitlines() if "reconnaissance de caractères" in line]
-    assert lines == ["veille: reconnaissance de caractères indisponible : Tesseract n'est pas installé "
+    assert lines == ["veille : reconnaissance de caractères indisponible : Tesseract n'est pas installé "
                      "(apt-get install ocrmypdf tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng) ; les "
                      "documents numérisés et les images sont listés sans leur texte"]
     present = run_cli("--config", str(path), "check")

@@ -250,7 +250,7 @@ def test_staff_upload_a_pdf_find_it_edit_its_themes_and_the_change_survives_inde
     # `veille index` syncs the library again: the staff's themes hold
     done = run_cli("--config", str(web_config.path), "index")
     assert done.returncode == 0, done.stderr
-    assert "library:" in done.stderr           # the folder was synced
+    assert "Bibliothèque" in done.stderr           # the folder was synced
     browser.get(doc_url)
     meta = browser.find_element(By.CSS_SELECTOR, ".notice-meta").text
     assert "Santé" in meta and "Participation des habitants" in meta and "Habitat et renouvellement" not in meta
@@ -262,12 +262,15 @@ def test_staff_upload_a_pdf_find_it_edit_its_themes_and_the_change_survives_inde
 
 def login_in_browser(browser, server: str, email: str, password: str) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server + "/login")
     browser.find_element(By.NAME, "email").send_keys(email)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    assert "Se déconnecter" in browser.find_element(By.TAG_NAME, "body").text
+    # the page the click opens, not the login page it leaves
+    WebDriverWait(browser, 30).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Se déconnecter"))
 
 
 def overflows(browser) -> bool:
