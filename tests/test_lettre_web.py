@@ -229,3 +229,25 @@ def test_refusals_are_french_error_pages_that_keep_everything(site):
     refused = visitor.post("/abonnement/recherche", data={"csrf_token": token, "email": "ana@example.org"})
     assert refused.status_code == 400 and "Une recherche vide ne peut pas être suivie." in html.unescape(refused.get_data(as_text=True))
     assert catalog.subscribers.get("ana@example.org", TOPIC_LETTRE) is None and recorder.envelopes == []
+
+
+def test_subscription_requests_are_limited_per_client_address(site):
+    from web.throttle import SUBSCRIPTIONS_PER_HOUR
+
+    app, _, _, recorder, _ = site
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    token = csrf(client, "/abonnement")
+    for i in range(SUBSCRIPTIONS_PER_HOUR):
+        sent = client.post("/abonnement", data={"csrf_token": token, "email": f"p{i}@example.org", "consent": "oui"})
+        assert sent.status_code == 200
+    refused = client.post("/abonnement", data={"csrf_token": token, "email": "victime@example.org", "consent": "oui"})
+    assert refused.status_code == 429
+    assert "Trop de demandes d'abonnement" in html.unescape(refused.get_data(as_text=True))
+    assert int(refused.headers["Retry-After"]) > 60
+    assert len(recorder.envelopes) == SUBSCRIPTIONS_PER_HOUR          # no mail for the refused one
+    neighbour = app.test_client()
+    neighbour.environ_base["REMOTE_ADDR"] = "203.0.113.10"
+    token = csrf(neighbour, "/abonnement")
+    assert neighbour.post("/abonnement", data={"csrf_token": token, "email": "autre@example.org",
+                                              "consent": "oui"}).status_code == 200

@@ -20,7 +20,7 @@ from indexer.search.space import DocumentSpace
 from veille.core.config import Config
 from veille.core.config_reload import LiveConfig
 from veille.storage.catalog import Catalog
-from web.throttle import LoginThrottle, RequestRate
+from web.throttle import SUBSCRIPTIONS_PER_HOUR, LoginThrottle, RequestRate
 
 CATALOG_CHECK_SECONDS = 300.0      # SQLite's quick check reads the whole catalog: not every call
 
@@ -37,6 +37,9 @@ class AppState:
         self._live = LiveConfig(config)
         self.login_throttle = login_throttle or LoginThrottle()
         self.search_rate = search_rate or RequestRate(config.web.search_per_minute)
+        # each subscription request sends a confirmation e-mail to the address typed: a
+        # client may not make the service mail strangers in bulk
+        self.subscribe_rate = RequestRate(SUBSCRIPTIONS_PER_HOUR, window=3600.0)
         # what /healthz reports: the scheduler of `veille run` (or its process, seen from a
         # web worker), None under `veille serve`
         self.scheduler = None

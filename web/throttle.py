@@ -12,6 +12,7 @@ from typing import Callable
 LOGIN_FAILURES_ALLOWED = 5      # per account, in LoginThrottle's window
 LOGIN_FAILURES_PER_ADDRESS = 20 # per client address
 SEARCH_WINDOW_SECONDS = 60.0
+SUBSCRIPTIONS_PER_HOUR = 10     # subscription requests (each mails a confirmation) per address
 MAX_ADDRESSES = 50_000          # counted by RequestRate before the idle ones are forgotten
 
 
