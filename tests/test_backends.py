@@ -198,3 +198,20 @@ def test_the_cli_says_what_to_run_on_an_old_index(tmp_path, run_cli):
     assert run_cli("--config", config, "index", "--rebuild").returncode == 0
     again = run_cli("--config", config, "index")
     assert again.returncode == 0, again.stderr
+
+
+def test_an_exclusion_takes_out_every_document_it_names(tmp_path, backend_class):
+    # the internal documents taken out of an anonymous reader's search: some before, some
+    # at, some after the matching ones, in the same segment
+    docs = [_doc(n, f"Compte rendu {'xylophragme' if n in (3, 7) else 'ordinaire'} {n}",
+                 visibility="interne" if n in (1, 2, 3, 5) else "public") for n in range(10)]
+    backend = backend_class(tmp_path / "ix", create=True)
+    _add(backend, docs)
+    word = analyze("xylophragme")[0]
+    matching = backend.any_of([backend.term(f, word) for f in backend.text_fields])
+    internal = backend.values("visibility", ["interne"])
+    kept = backend.excluding(matching, [internal])
+    assert [doc_id for doc_id, _ in backend.top(kept, 10)] == [docs[7].id]
+    assert backend.count(kept) == 1
+    assert backend.count(backend.excluding(backend.everything(), [internal])) == 6
+    backend.close()

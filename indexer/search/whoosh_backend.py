@@ -275,7 +275,9 @@ class WhooshBackend:
         excluded = list(excluded)
         if not excluded:
             return query
-        return wq.AndNot(query, excluded[0] if len(excluded) == 1 else wq.Or(excluded))
+        # Not inside And, not Whoosh's AndNot: its matcher let an excluded document through
+        # (tests/test_backends.py, test_an_exclusion_takes_out_every_document_it_names)
+        return wq.And([query, wq.Not(excluded[0] if len(excluded) == 1 else wq.Or(excluded))])
 
     def date_range(self, field: str, start: datetime | None, end: datetime | None):
         # Whoosh's range is inclusive: the end is exclusive everywhere else in Veille
