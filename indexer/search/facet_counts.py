@@ -15,11 +15,12 @@ from veille.core.facets import BY_NAME, FACET_NAMES
 FACETS_SAMPLED_ABOVE = 100_000   # matches beyond which facets are counted on a sample
 
 
-def count(backend: Backend, base: list[Query], selections: dict[str, Query],
+def count(backend: Backend, base: list[Query], selections: dict[str, Query], withheld: list[Query],
           include_internal: bool) -> tuple[dict, int | None, bool]:
-    """Facet counts (a facet's own selection does not narrow its counts: values are OR-ed
-    within it), the number of documents matched when one scope tells it, and whether the
-    counts are estimates (a scope counted on the part `fields.sample_part` calls SAMPLED_PART)."""
+    """Facet counts of the matches of `base` less `withheld` (a facet's own selection does
+    not narrow its counts: values are OR-ed within it), the number of documents matched when
+    one scope tells it, and whether the counts are estimates (a scope counted on the part
+    `fields.sample_part` calls SAMPLED_PART)."""
     names = [n for n in FACET_NAMES if FACET_FIELDS[n] in backend.fields
              and (include_internal or not BY_NAME[n].staff_only)]
     scopes: dict[str, list[str]] = {"": [n for n in names if n not in selections]}
@@ -31,30 +32,37 @@ def count(backend: Backend, base: list[Query], selections: dict[str, Query],
     for left_out, members in scopes.items():
         if not members:
             continue
-        query = backend.all_of(base + [q for other, q in selections.items() if other != left_out])
-        sampled = _sampled(backend, query)
-        found = backend.facet_counts(sampled or query, [FACET_FIELDS[n] for n in members])
+        query = backend.excluding(backend.all_of(base + [q for other, q in selections.items() if other != left_out]),
+                                  withheld)
+        found, sampled = _aggregate(backend, query, [FACET_FIELDS[n] for n in members])
         for name in members:
             counts[name] = found.get(FACET_FIELDS[name], [])
-            if sampled is not None:
+            if sampled:
                 counts[name] = [(value, _estimate(count * SAMPLE_PARTS)) for value, count in counts[name]]
-        estimated = estimated or sampled is not None
+        estimated = estimated or sampled
         if not left_out:
             whole = [n for n in members if FACET_FIELDS[n] in SINGLE_VALUED]
-            if sampled is not None:
+            if sampled:
                 total = backend.count(query)
             elif whole:   # each matched document has exactly one value of it
                 total = sum(count for _, count in counts[whole[0]])
     return {name: ordered(name, counts.get(name, [])) for name in names}, total, estimated
 
 
-def _sampled(backend: Backend, query: Query) -> Query | None:
-    """`query` narrowed to the sampled part when it matches too many documents to count
-    them all; None otherwise (or when the index has no parts)."""
-    if "sample" not in backend.fields:
-        return None
+def _aggregate(backend: Backend, query: Query, fields: list[str]) -> tuple[dict, bool]:
+    """The facet counts of `query` over `fields`, and whether they were counted on the
+    sampled part only. A collection no larger than FACETS_SAMPLED_ABOVE is counted whole at
+    once; in a larger one the part is counted first (a sixteenth of the work), and the whole
+    only when the part shows the search is narrow enough."""
+    if "sample" not in backend.fields or backend.doc_count() <= FACETS_SAMPLED_ABOVE:
+        return backend.facet_counts(query, fields), False
+    # a single-valued field's counts add up to the number of documents matched
+    counter = next((f for f in fields if f in SINGLE_VALUED), SINGLE_VALUED[0])
     part = backend.all_of([query, backend.values("sample", [SAMPLED_PART])])
-    return part if backend.count(part) * SAMPLE_PARTS > FACETS_SAMPLED_ABOVE else None
+    found = backend.facet_counts(part, fields if counter in fields else [*fields, counter])
+    if sum(n for _, n in found.get(counter, [])) * SAMPLE_PARTS > FACETS_SAMPLED_ABOVE:
+        return found, True
+    return backend.facet_counts(query, fields), False
 
 
 def _estimate(count: int) -> int:

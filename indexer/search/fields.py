@@ -16,7 +16,7 @@ from typing import Mapping
 
 from indexer.enrich.legal import cited_texts
 from veille.core.facets import FACETS
-from veille.core.records import Document
+from veille.core.records import VISIBILITY_INTERNAL, VISIBILITY_PUBLIC, Document
 
 # Text fields, each weighed by its boost: a word of the title says more than one of the text.
 TEXT_FIELDS = ("title", "summary", "content")
@@ -104,7 +104,8 @@ def indexed_document(doc: Document, tz: tzinfo) -> IndexedDocument:
         "kind": _clean_values((doc.kind,)), "source": _clean_values((doc.source,)),
         "themes": _clean_values(doc.themes), "territories": _clean_values(doc.territories),
         "doc_type": _clean_values((doc.doc_type,)), "year": (f"{local_date(doc, tz).year:04d}",),
-        "visibility": (doc.visibility,),
+        # anything not public is internal: searches take `interne` out rather than keep `public`
+        "visibility": (VISIBILITY_PUBLIC if doc.visibility == VISIBILITY_PUBLIC else VISIBILITY_INTERNAL,),
         "legal_refs": _clean_values(str(ref) for ref in refs if ref),
         # what it cites, not what it is: "cité par" lists come from the index
         "cites": _clean_values(cited_texts(doc)),

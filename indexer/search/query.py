@@ -447,6 +447,14 @@ def _note_stop_words(root: Node, repairs: _Repairs) -> None:
     repairs.add(f"Mots trop courants pour être cherchés : « {shown} ».")
 
 
+def required_words(root: "Node | None") -> frozenset[str]:
+    """Plain words every match of `root` holds: the root itself, or the words an AND of
+    the root requires (not those under an OR, a NOT, or expanded into alternatives)."""
+    items = root.items if isinstance(root, And) else (root,) if root is not None else ()
+    return frozenset(node.text for node in items
+                     if isinstance(node, Word) and node.field is None and not node.wildcard)
+
+
 def suggestion_words(parsed: ParsedQuery) -> list[str]:
     """Plain words of the query a spelling suggestion may replace (as typed)."""
     return [node.text for node in parsed.positive_words()

@@ -32,14 +32,14 @@ from indexer.search.compile import Compiler
 from indexer.search.expand import Expander
 from indexer.search.fields import (FACET_FIELDS, SPELL_FIELD, indexed_document, local_date, local_day_bounds)
 from indexer.search.highlight import highlighter_for, snippet
-from indexer.search.query import ParsedQuery, parse_query
+from indexer.search.query import ParsedQuery, parse_query, required_words
 from indexer.search.request import Hit, IndexDamaged, IndexOutdated, SearchRequest, SearchResults
 from indexer.search.similar import similar_query
 from indexer.search.suggest import Vocabulary, did_you_mean
 from veille.core.config import Config
 from veille.core.facets import BY_NAME
 from veille.core.progress import Progress, no_progress
-from veille.core.records import VISIBILITY_PUBLIC, Document
+from veille.core.records import VISIBILITY_INTERNAL, VISIBILITY_PUBLIC, Document
 from veille.storage.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,9 @@ RELAX_BELOW = 3      # fewer documents holding every word: those holding most of
 RELAXED_CANDIDATES = 500   # best matches of a best-match search ranked by the words they hold
 CACHE_PAGES = 256    # recent result pages kept
 CITED_BY_SHOWN = 20  # newest documents citing a text, listed on its page
+EDGE_MARGIN = 20     # matches fetched beyond a page, for the ties at its edge
 PUBLIC = VISIBILITY_PUBLIC
+INTERNAL = VISIBILITY_INTERNAL
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ class IndexReport:
 
 @dataclass(frozen=True)
 class _Scope:
-    filters: list            # dates and visibility
+    filters: list            # dates
     visible: Query | None    # what the reader may see (None: everything)
+    withheld: list           # what the reader may not see, taken out of every match
     selections: dict         # facet name -> its selected values
     impossible: bool         # a selection no document can meet
 
@@ -215,7 +218,9 @@ class DocumentSpace:
         hits = self._hits(answer.ranked, shown, compiler, request.highlight, by_date, request.include_internal)
         suggestion = ""
         if parsed.root is not None and request.suggest:
-            suggestion = did_you_mean(opened.backend, opened.vocabulary, parsed, scope.visible)
+            # a word every result holds is in a document this reader may see
+            found = required_words(root) if answer.total and not relaxed else frozenset()
+            suggestion = did_you_mean(opened.backend, opened.vocabulary, parsed, scope.visible, found)
         return SearchResults(total=answer.total, page=answer.page, per_page=answer.per_page,
                              hits=tuple(hits), facets=answer.facets, notice=parsed.notice,
                              suggestion=suggestion, expansions=expansions, relaxed=relaxed,
@@ -232,20 +237,19 @@ class DocumentSpace:
         """What narrows a search besides its words: dates, visibility, facet selections."""
         filters = self._date_filters(backend, request)
         visible = self._visibility(backend, request, hidden)
-        if visible is not None:
-            filters.append(visible)
         selections = {name: backend.values(FACET_FIELDS[name], list(values))
                       for name, values in request.filters.items()
                       if values and name in FACET_FIELDS and FACET_FIELDS[name] in backend.fields
                       and (request.include_internal or not BY_NAME[name].staff_only)}
         # a filter on a facet this index lacks (or the reader may not use) matches nothing
         impossible = any(values and name not in selections for name, values in request.filters.items())
-        return _Scope(filters, visible, selections, impossible)
+        return _Scope(filters, visible, self._withheld(backend, request, hidden), selections, impossible)
 
     def _answer(self, backend: Backend, text_query: Query | None, scope: "_Scope",
                 request: SearchRequest, by_date: bool, count_words: tuple = ()) -> "_Answer":
         base = ([text_query] if text_query is not None else []) + scope.filters
-        final = backend.nothing() if scope.impossible else backend.all_of(base + list(scope.selections.values()))
+        final = backend.nothing() if scope.impossible else backend.excluding(
+            backend.all_of(base + list(scope.selections.values())), scope.withheld)
         page, per_page = max(1, request.page), max(1, request.per_page)
         if count_words:
             ranked = _by_words_held(backend, final, count_words, (page - 1) * per_page, per_page, by_date)
@@ -254,7 +258,7 @@ class DocumentSpace:
         facets: dict = {}
         total, estimated = None, False
         if request.facets and not scope.impossible:
-            facets, total, estimated = facet_counts.count(backend, base, scope.selections,
+            facets, total, estimated = facet_counts.count(backend, base, scope.selections, scope.withheld,
                                                           request.include_internal)
         if total is None:
             total = backend.count(final)
@@ -273,6 +277,18 @@ class DocumentSpace:
         if internal:
             return backend.excluding(backend.everything(), [backend.values("id", internal)])
         return None
+
+    def _withheld(self, backend: Backend, request: SearchRequest, hidden: tuple[str, ...] = ()) -> list[Query]:
+        """The documents an anonymous reader may not see, as exclusions: taking the few
+        internal documents out of a match costs less than intersecting it with every public
+        one (and leaves the engine its shortcuts for the best matches). The index holds
+        `interne` for every document that is not public (`fields.indexed_document`)."""
+        if request.include_internal:
+            return []
+        if "visibility" in backend.fields:
+            return [backend.values("visibility", [INTERNAL])] + ([backend.values("id", list(hidden))] if hidden else [])
+        internal = self.catalog.documents.internal_ids()
+        return [backend.values("id", internal)] if internal else []
 
     def _date_filters(self, backend: Backend, request: SearchRequest) -> list[Query]:
         tz = self.config.tz
@@ -513,7 +529,9 @@ def _window(backend: Backend, query: Query, start: int, count: int, by_date: boo
     want = start + count
     if count <= 0:
         return []
-    limit = want + 1
+    # engines' scores tie often (lengths are stored coarsely): fetching a margin beyond the
+    # page costs less than asking again when the edge falls inside a run of equal keys
+    limit = want + 1 + max(want, EDGE_MARGIN)
     while True:
         found = backend.top(query, limit, by_date)
         if len(found) < limit or found[-1][1] != found[want - 1][1]:

@@ -102,9 +102,12 @@ class Vocabulary:
         return None
 
 
-def did_you_mean(backend: Backend, vocabulary: Vocabulary, parsed: ParsedQuery, visible: Query | None) -> str:
+def did_you_mean(backend: Backend, vocabulary: Vocabulary, parsed: ParsedQuery, visible: Query | None,
+                 found_words: frozenset[str] = frozenset()) -> str:
     """The query with each unknown word replaced by the closest word of the index that the
-    visitor may see (`visible`: None for all), or "" when there is nothing to offer."""
+    visitor may see (`visible`: None for all), or "" when there is nothing to offer.
+    `found_words` are known to be in documents the visitor may see (every result of the
+    search holds them): they are not looked up again."""
 
     def found(query: Query) -> bool:
         return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
@@ -112,6 +115,8 @@ def did_you_mean(backend: Backend, vocabulary: Vocabulary, parsed: ParsedQuery, 
     replacements = {}
     looked_up = 0
     for word in suggestion_words(parsed):
+        if word in found_words:
+            continue
         if looked_up >= MAX_WORDS_PER_REQUEST:
             break   # the request's budget: the other words stay as typed
         terms = analyze(word)
