@@ -251,3 +251,25 @@ def test_subscription_requests_are_limited_per_client_address(site):
     token = csrf(neighbour, "/abonnement")
     assert neighbour.post("/abonnement", data={"csrf_token": token, "email": "autre@example.org",
                                               "consent": "oui"}).status_code == 200
+
+
+def test_a_long_queue_is_triaged_a_page_at_a_time(site):
+    from web.lettre import QUEUE_PAGE
+
+    app, config, catalog, recorder, staff = site
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with catalog.transaction():
+        for i in range(QUEUE_PAGE + 20):
+            catalog.documents.put(Document(id=f"flux{i:03d}", title=f"Avis de la préfecture n° {i}",
+                                           source="vie-publique", kind=KIND_NEWS, url=f"https://example.org/{i}",
+                                           first_seen=now - timedelta(minutes=i + 1)))
+    client = staff()
+    total = QUEUE_PAGE + 24
+    first = client.get("/lettre/a-trier?source=vie-publique").get_data(as_text=True)
+    assert first.count('class="triage-item') == QUEUE_PAGE
+    assert f"Documents 1 à {QUEUE_PAGE} sur {total}." in first
+    assert 'href="/lettre/a-trier?source=vie-publique&amp;p=2"' in first      # the filters kept
+    second = client.get("/lettre/a-trier?source=vie-publique&p=2").get_data(as_text=True)
+    assert second.count('class="triage-item') == 24
+    assert f"Documents {QUEUE_PAGE + 1} à {total} sur {total}." in second
+    assert client.get("/lettre/a-trier?p=99").status_code == 200              # past the end: the last page

@@ -47,11 +47,12 @@ from veille.storage.subscribers import TOPIC_LETTRE
 from veille.storage.triage import DECISIONS, FIELDS
 from web.auth import current_staff, staff_only
 from web.errors import WebError
-from web.params import FACET_LABELS
+from web.params import FACET_LABELS, page_window
 from web.present import facet_value_label
 from web.state import get_catalog, get_space, veille_config
 
 bp = Blueprint("lettre", __name__)
+QUEUE_PAGE = 100        # documents of the triage queue on one page
 bp.before_request(staff_only)
 
 MAX_RUBRIQUE = 120
@@ -112,9 +113,20 @@ def triage():
                "selected": slug in filters.get(STATE_PARAM, []), "url": _toggle_url(filters, STATE_PARAM, slug)}
               for slug, code in STATE_VALUES.items()]
     rubriques = rubrique_order({e.rubrique for e in queue.entries}, draft.rubriques)
-    return render_template("lettre/triage.html", draft=draft, queue=queue, facets=facets, states=states,
-                           rubriques=rubriques, query=request.query_string.decode(),
-                           saved=request.args.get("fait", ""), comment_chars=COMMENT_CHARS)
+    # a page of the queue at a time: a fortnight of a busy watch is thousands of documents
+    pages = max(1, -(-len(queue.entries) // QUEUE_PAGE))
+    page = min(max(1, request.args.get("p", 1, type=int) or 1), pages)
+    shown = queue.entries[(page - 1) * QUEUE_PAGE:page * QUEUE_PAGE]
+    return render_template("lettre/triage.html", draft=draft, queue=queue, shown=shown, facets=facets,
+                           states=states, rubriques=rubriques, query=request.query_string.decode(),
+                           saved=request.args.get("fait", ""), comment_chars=COMMENT_CHARS,
+                           page=page, pages=pages, window=page_window(page, pages),
+                           first=(page - 1) * QUEUE_PAGE + 1, page_url=lambda n: _page_url(filters, n))
+
+
+def _page_url(filters: dict[str, list[str]], page: int) -> str:
+    args = [(k, v) for k, vs in filters.items() for v in vs] + ([("p", str(page))] if page > 1 else [])
+    return url_for("lettre.triage") + (f"?{urlencode(args)}" if args else "")
 
 
 def _changes(form, doc_id: str) -> tuple[dict, str]:
