@@ -301,8 +301,9 @@ def test_estimated_facet_counts_say_so(web_client, monkeypatch):
     assert "Nombres estimés" in facets.get_text()
     counts = [n.get_text() for n in facets.select(".n")]
     assert counts and all(text.startswith("≈ ") for text in counts if text != "0")
+    assert "sur environ " in estimated.select_one("p.count").get_text()
     api = web_client.get("/api/search?q=&from=2000-01-02").get_json()
-    assert api["facets_estimated"] is True
+    assert api["facets_estimated"] is True and api["total_estimated"] is True
 
 
 def test_a_search_becomes_an_alert_for_staff_and_an_email_subscription_for_others(web_config, login_staff):

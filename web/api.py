@@ -52,6 +52,7 @@ def search():
         "results": [hit_json(hit) for hit in found.hits],
         "facets": facets_json(found.facets),
         "facets_estimated": found.facets_estimated,
+        "total_estimated": found.total_estimated,
         "pages": found.pages,
         "per_page": found.per_page,
         "sort": state.effective_sort,

@@ -3,7 +3,8 @@
 Counting is a pass over every match, so where a search matches more than
 FACETS_SAMPLED_ABOVE documents the counts come from one part of the collection in
 SAMPLE_PARTS and are scaled: a broad search costs about the same at a million documents
-as at a hundred thousand, and the page says its numbers are estimates."""
+as at a hundred thousand (the number of matches is estimated on the same part), and the
+page says its numbers are estimates."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ FACETS_SAMPLED_ABOVE = 100_000   # matches beyond which facets are counted on a 
 
 
 def count(backend: Backend, base: list[Query], selections: dict[str, Query], withheld: list[Query],
-          include_internal: bool) -> tuple[dict, int | None, bool]:
+          include_internal: bool) -> tuple[dict, int | None, bool, bool]:
     """Facet counts of the matches of `base` less `withheld` (a facet's own selection does
     not narrow its counts: values are OR-ed within it), the number of documents matched when
-    one scope tells it, and whether the counts are estimates (a scope counted on the part
-    `fields.sample_part` calls SAMPLED_PART)."""
+    one scope tells it, whether the counts are estimates (a scope counted on the part
+    `fields.sample_part` calls SAMPLED_PART), and whether the number matched is one too."""
     names = [n for n in FACET_NAMES if FACET_FIELDS[n] in backend.fields
              and (include_internal or not BY_NAME[n].staff_only)]
     scopes: dict[str, list[str]] = {"": [n for n in names if n not in selections]}
@@ -28,13 +29,13 @@ def count(backend: Backend, base: list[Query], selections: dict[str, Query], wit
         if name in selections:
             scopes[name] = [name]
     counts: dict[str, list[tuple[str, int]]] = {}
-    total, estimated = None, False
+    total, estimated, total_estimated = None, False, False
     for left_out, members in scopes.items():
         if not members:
             continue
         query = backend.excluding(backend.all_of(base + [q for other, q in selections.items() if other != left_out]),
                                   withheld)
-        found, sampled = _aggregate(backend, query, [FACET_FIELDS[n] for n in members])
+        found, sampled, matched = _aggregate(backend, query, [FACET_FIELDS[n] for n in members])
         for name in members:
             counts[name] = found.get(FACET_FIELDS[name], [])
             if sampled:
@@ -42,27 +43,28 @@ def count(backend: Backend, base: list[Query], selections: dict[str, Query], wit
         estimated = estimated or sampled
         if not left_out:
             whole = [n for n in members if FACET_FIELDS[n] in SINGLE_VALUED]
-            if sampled:
-                total = backend.count(query)
+            if sampled:   # counting every match exactly would cost the pass the sample saves
+                total, total_estimated = _estimate(matched * SAMPLE_PARTS), True
             elif whole:   # each matched document has exactly one value of it
                 total = sum(count for _, count in counts[whole[0]])
-    return {name: ordered(name, counts.get(name, [])) for name in names}, total, estimated
+    return {name: ordered(name, counts.get(name, [])) for name in names}, total, estimated, total_estimated
 
 
-def _aggregate(backend: Backend, query: Query, fields: list[str]) -> tuple[dict, bool]:
-    """The facet counts of `query` over `fields`, and whether they were counted on the
-    sampled part only. A collection no larger than FACETS_SAMPLED_ABOVE is counted whole at
+def _aggregate(backend: Backend, query: Query, fields: list[str]) -> tuple[dict, bool, int]:
+    """The facet counts of `query` over `fields`, whether they were counted on the sampled
+    part only, and then how many documents of the part matched (0 otherwise). A collection no larger than FACETS_SAMPLED_ABOVE is counted whole at
     once; in a larger one the part is counted first (a sixteenth of the work), and the whole
     only when the part shows the search is narrow enough."""
     if "sample" not in backend.fields or backend.doc_count() <= FACETS_SAMPLED_ABOVE:
-        return backend.facet_counts(query, fields), False
+        return backend.facet_counts(query, fields), False, 0
     # a single-valued field's counts add up to the number of documents matched
     counter = next((f for f in fields if f in SINGLE_VALUED), SINGLE_VALUED[0])
     part = backend.all_of([query, backend.values("sample", [SAMPLED_PART])])
     found = backend.facet_counts(part, fields if counter in fields else [*fields, counter])
-    if sum(n for _, n in found.get(counter, [])) * SAMPLE_PARTS > FACETS_SAMPLED_ABOVE:
-        return found, True
-    return backend.facet_counts(query, fields), False
+    matched = sum(n for _, n in found.get(counter, []))
+    if matched * SAMPLE_PARTS > FACETS_SAMPLED_ABOVE:
+        return found, True, matched
+    return backend.facet_counts(query, fields), False, 0
 
 
 def _estimate(count: int) -> int:

@@ -73,6 +73,7 @@ class SearchResults:
     relaxed: bool = False        # few or no documents held every word: those holding most of them
     strict_total: int = 0        # how many held every word
     facets_estimated: bool = False   # facet counts estimated on a sample (very many matches)
+    total_estimated: bool = False    # the number of matches estimated on the same sample
 
     @property
     def pages(self) -> int:

@@ -80,6 +80,7 @@ class _Answer:
     page: int
     per_page: int
     facets_estimated: bool = False
+    total_estimated: bool = False
 
 
 class _Opened:
@@ -224,7 +225,8 @@ class DocumentSpace:
         return SearchResults(total=answer.total, page=answer.page, per_page=answer.per_page,
                              hits=tuple(hits), facets=answer.facets, notice=parsed.notice,
                              suggestion=suggestion, expansions=expansions, relaxed=relaxed,
-                             strict_total=strict_total, facets_estimated=answer.facets_estimated)
+                             strict_total=strict_total, facets_estimated=answer.facets_estimated,
+                             total_estimated=answer.total_estimated)
 
     def _expander(self) -> Expander:
         table = self._synonyms.table()
@@ -256,13 +258,13 @@ class DocumentSpace:
         else:
             ranked = _window(backend, final, (page - 1) * per_page, per_page, by_date)
         facets: dict = {}
-        total, estimated = None, False
+        total, estimated, total_estimated = None, False, False
         if request.facets and not scope.impossible:
-            facets, total, estimated = facet_counts.count(backend, base, scope.selections, scope.withheld,
-                                                          request.include_internal)
+            facets, total, estimated, total_estimated = facet_counts.count(
+                backend, base, scope.selections, scope.withheld, request.include_internal)
         if total is None:
             total = backend.count(final)
-        return _Answer(ranked, total, facets, page, per_page, estimated)
+        return _Answer(ranked, total, facets, page, per_page, estimated, total_estimated)
 
     def _visibility(self, backend: Backend, request: SearchRequest, hidden: tuple[str, ...] = ()) -> Query | None:
         """What an anonymous reader may see; None: everything (staff)."""
