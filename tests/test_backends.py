@@ -215,3 +215,13 @@ def test_an_exclusion_takes_out_every_document_it_names(tmp_path, backend_class)
     assert backend.count(kept) == 1
     assert backend.count(backend.excluding(backend.everything(), [internal])) == 6
     backend.close()
+
+
+def test_doc_freqs_read_together_equal_each_doc_freq(tmp_path, backend_class):
+    backend = backend_class(tmp_path / "ix", create=True)
+    _add(backend, [_doc(n, f"Logement {'social' if n % 2 else 'étudiant'} {n}") for n in range(6)])
+    pairs = [(field, term) for term in (analyze("logement")[0], analyze("social")[0], "absent")
+             for field in (*backend.text_fields, "no_such_field")]
+    assert backend.doc_freqs(pairs) == [backend.doc_freq(field, term) for field, term in pairs]
+    assert backend.doc_freqs([("title", analyze("social")[0])]) == [3]
+    backend.close()

@@ -22,11 +22,12 @@ def key_terms(backend: Backend, title: str, text: str) -> list[tuple[str, float]
     """(term, weight) of the document's KEY_TERMS best terms, best first."""
     counts = Counter(analyze(title) * 3 + analyze(text[:TEXT_CHARS]))
     total = max(1, backend.doc_count())
+    candidates = [(term, tf) for term, tf in counts.most_common(CANDIDATES) if len(term) >= 3 or term.isdigit()]
+    fields = backend.text_fields
+    freqs = backend.doc_freqs([(field, term) for term, _ in candidates for field in fields])
     weighted = []
-    for term, tf in counts.most_common(CANDIDATES):
-        if len(term) < 3 and not term.isdigit():
-            continue
-        df = max(backend.doc_freq(field, term) for field in backend.text_fields)
+    for i, (term, tf) in enumerate(candidates):
+        df = max(freqs[i * len(fields):(i + 1) * len(fields)])
         if df <= 1:
             continue   # in this document only: nothing else to find with it
         idf = math.log(1 + (total - df + 0.5) / (df + 0.5))

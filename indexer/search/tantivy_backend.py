@@ -312,6 +312,10 @@ class TantivyBackend:
             return 0
         return self._searcher().doc_freq(field, term)
 
+    def doc_freqs(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
+        searcher = self._searcher()   # one reload for them all (0.2 ms each at a million documents)
+        return [searcher.doc_freq(field, term) if field in self.fields else 0 for field, term in pairs]
+
     def doc_count(self) -> int:
         return self._searcher().num_docs
 

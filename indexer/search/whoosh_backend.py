@@ -366,6 +366,11 @@ class WhooshBackend:
         with self._lock:
             return self._current().doc_frequency(field, term)
 
+    def doc_freqs(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
+        with self._lock:
+            searcher = self._current()
+            return [searcher.doc_frequency(field, term) if field in self.fields else 0 for field, term in pairs]
+
     def doc_count(self) -> int:
         with self._lock:
             return self._current().doc_count()
