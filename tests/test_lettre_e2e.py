@@ -57,13 +57,13 @@ def wait_for(predicate, timeout: float = 10.0):
 def shows(driver, selector: str, expected: str) -> str:
     """The text of `selector` once it holds `expected`. A click that submits a form returns
     before the next page is there: the old page's element may go stale while it is read."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
 
     def read() -> str:
         try:
             text = driver.find_element(By.CSS_SELECTOR, selector).text
-        except (NoSuchElementException, StaleElementReferenceException):
+        except WebDriverException:   # not there yet, gone stale, or its node left the document
             return ""
         return text if expected in text else ""
 
