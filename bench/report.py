@@ -73,8 +73,8 @@ def scale(results: dict[str, list[dict]]) -> dict[int, dict]:
 FIGURES = (   # key, title, unit, lower is better
     ("p50_ms", "search page p50", "ms", True),
     ("p95_ms", "search page p95", "ms", True),
-    ("searches_per_s", "searches/s, 8 clients, 1 process", "searches/s", False),
-    ("searches_per_s_w2", "searches/s, 8 clients, 2 processes", "searches/s", False),
+    ("searches_per_s", "search pages served, 8 clients, 1 process", "searches/s", False),
+    ("searches_per_s_w2", "search pages served, 8 clients, 2 processes", "searches/s", False),
     ("rebuild_docs_per_s", "full rebuild", "documents/s", False),
     ("incremental_100_s", "100 new documents committed and searchable", "s", True),
     ("web_peak_rss_mb", "web process peak RSS", "MB", True),
@@ -154,7 +154,7 @@ def index_table(rows: list[dict]) -> str:
                    f"| {r['index_mb']} | {r.get('catalog_mb', '–')} | {r['fts5_index_mb']} "
                    f"| {r.get('disk_mb_per_1k_docs', '–')} ({r.get('fts5_disk_mb_per_1k_docs', '–')}) "
                    f"| {r.get('rebuild_total_peak_rss_mb', r['peak_rss_mb'])} "
-                   f"| {r.get('load_average', 0):.1f} ({_n(r.get('rebuild_load_average'))}) |")
+                   f"| {r.get('load_average', 0):.1f} ({r.get('rebuild_load_average') or 0:.1f}) |")
     return "\n".join(out)
 
 

@@ -90,8 +90,8 @@ def test_report_tables_and_plots(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| search page p50, ms | 4 (12) | 7.5 (130) |" in out
     assert "| full rebuild, documents/s | 3,400 (4,000) | 3,400 (4,000) |" in out
-    assert "| searches/s, 8 clients, 1 process, searches/s | 310.5 (20.25) | 310.5 (20.25) |" in out
-    assert "| searches/s, 8 clients, 2 processes, searches/s | – | – |" in out
+    assert "| search pages served, 8 clients, 1 process, searches/s | 310.5 (20.25) | 310.5 (20.25) |" in out
+    assert "| search pages served, 8 clients, 2 processes, searches/s | – | – |" in out
     pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert "p50_ms.png" in pngs and "searches_per_s.png" in pngs and "searches_per_s_w2.png" not in pngs
     assert all((tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in pngs)
