@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from veille.core.facets import BY_NAME
 from veille.core.records import Document
 
 from bench.queries import BenchQuery
@@ -136,7 +137,7 @@ def search(db: sqlite3.Connection, query: BenchQuery, per_page: int = 10, page: 
             where.append(f"d.{name} IN ({marks})")
         else:
             where.append(f"d.rowid IN (SELECT rowid FROM doc_values WHERE field = ? AND value IN ({marks}))")
-            args.append(name)
+            args.append(BY_NAME[name].field)
         args.extend(values)
     condition = " AND ".join(where)
     db.execute("DROP TABLE IF EXISTS temp.m")

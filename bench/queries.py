@@ -49,7 +49,7 @@ QUERIES: tuple[BenchQuery, ...] = (
     BenchQuery("date", "santé", "santé", date_from=date(2024, 1, 1)),
     BenchQuery("filter", "rénovation", "rénovation", filters={"kind": ("juridique",)}),
     BenchQuery("filter", "éducation", "éducation",
-               filters={"territories": ("Fort-de-France",), "kind": ("actualité",)}),
+               filters={"territory": ("Fort-de-France",), "kind": ("actualité",)}),
     BenchQuery("sort", "quartiers prioritaires", "quartiers prioritaires", sort="date"),
     BenchQuery("sort", "décret", "décret", sort="date"),
 )

@@ -49,3 +49,17 @@ def test_fts5_baseline_answers_the_mix(tmp_path):
     hit = results["logement"]["hits"][0]
     assert "<mark>" in hit[4].lower()
     assert sum(c for _, c in results["logement"]["facets"]["kind"]) == results["logement"]["total"]
+
+
+def test_the_mix_filters_on_real_facets(tmp_path):
+    """A filter on a misspelt facet matches nothing, which would time an empty search."""
+    from veille.core.facets import FACET_NAMES
+
+    filtered = [q for q in QUERIES if q.filters]
+    assert filtered
+    assert all(name in FACET_NAMES for q in filtered for name in q.filters)
+    db, _, _ = fts5.build(tmp_path / "fts.sqlite3", corpus.generate(2000, seed=5))
+    for query in filtered:
+        narrowed = fts5.search(db, query)["total"]
+        unfiltered = fts5.search(db, type(query)(query.label, query.q, query.fts))["total"]
+        assert 0 < narrowed < unfiltered, query
