@@ -225,3 +225,50 @@ def test_doc_freqs_read_together_equal_each_doc_freq(tmp_path, backend_class):
     assert backend.doc_freqs(pairs) == [backend.doc_freq(field, term) for field, term in pairs]
     assert backend.doc_freqs([("title", analyze("social")[0])]) == [3]
     backend.close()
+
+
+def test_a_reader_sees_every_commit_of_another_writer_at_once(tmp_path, backend_class):
+    """The web process reads what the indexer process committed, on its next search."""
+    writer = backend_class(tmp_path / "ix", create=True)
+    reader = backend_class(tmp_path / "ix")
+    renov = reader.term("title", "renov")
+    assert reader.count(renov) == 0
+    for n in range(1, 6):
+        _add(writer, [_doc(n, f"Rénovation urbaine {n}")])
+        assert reader.count(renov) == n
+        assert reader.doc_count() == n
+    writer.delete([_doc(1, "x").id])
+    assert reader.count(renov) == 4
+    writer.optimize()
+    assert reader.count(renov) == 4 and reader.doc_count() == 4
+    writer.close()
+    reader.close()
+
+
+def test_tantivy_reloads_only_after_a_commit(tmp_path, monkeypatch):
+    backend = tb.TantivyBackend(tmp_path / "ix", create=True)
+    _add(backend, [_doc(1, "Rénovation urbaine")])
+    reloads = []
+    monkeypatch.setattr(backend, "index", _Counting(backend.index, reloads))
+    query = backend.term("title", "renov")
+    for _ in range(5):
+        assert backend.count(query) == 1
+    assert len(reloads) <= 1
+    _add(backend, [_doc(2, "Rénovation du bourg")])
+    before = len(reloads)
+    assert backend.count(query) == 2 and len(reloads) > before
+    backend.close()
+
+
+class _Counting:
+    """A tantivy index that writes down each reload."""
+
+    def __init__(self, inner, reloads: list):
+        self.inner, self.reloads = inner, reloads
+
+    def reload(self):
+        self.reloads.append(1)
+        return self.inner.reload()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)

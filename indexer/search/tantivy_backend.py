@@ -15,6 +15,7 @@ combinations outnumber the buckets asked for, the facet is counted on its own co
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import defaultdict
 from datetime import datetime
@@ -105,6 +106,7 @@ class TantivyBackend:
         self.index.register_tokenizer(STEMMED, analyzer_chain(stem=True))
         self.index.register_tokenizer(FOLDED, analyzer_chain(stem=False))
         self._write_lock = threading.Lock()
+        self._current: tuple[tuple[int, int, int] | None, tantivy.Searcher] | None = None
 
     def _read_layout(self, create: bool) -> int:
         marker = self.path / VERSION_FILE
@@ -262,8 +264,23 @@ class TantivyBackend:
     # ------------------------------------------------------------ reading
 
     def _searcher(self):
-        self.index.reload()
-        return self.index.searcher()
+        """The index as last committed, by any process. Reloading costs 0.1-0.2 ms (more
+        with more segments) and a search page reads the index several times; every commit
+        and merge replaces `meta.json`, so the searcher is kept until that file changes.
+        The file is looked at before reloading: a commit in between is seen next time."""
+        stamp = self._meta_stamp()
+        current = self._current
+        if current is None or current[0] != stamp or stamp is None:
+            self.index.reload()
+            current = self._current = (stamp, self.index.searcher())
+        return current[1]
+
+    def _meta_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            found = os.stat(self.path / "meta.json")
+        except OSError:
+            return None
+        return (found.st_ino, found.st_mtime_ns, found.st_size)
 
     def top(self, query: Query, limit: int, by_date: bool = False) -> list[tuple[str, float]]:
         if limit <= 0:
