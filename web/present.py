@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask, g, url_for
+from markupsafe import Markup, escape
 
 from veille.core.config_checks import is_http_url
 from veille.core.labels import VISIBILITY_LABELS, document_kind_label, source_kind_label
@@ -105,6 +106,24 @@ def diff_lines(diff) -> list[tuple[str, str]]:
     return out
 
 
+def facet_items(values, estimated: bool = False) -> Markup:
+    """The `<li>` of each facet value (web.search.FacetValue), a link toggling it. Written
+    here and not in a template: a results page shows about a hundred values, and Jinja's
+    attribute lookups and escaping per value were a fifth of a cached page's CPU."""
+    approx = "≈ " if estimated else ""
+    items = []
+    for v in values:
+        if v.selected:
+            items.append(f'<li><a href="{escape(v.url)}" class="selected" aria-current="true"><span class="label">'
+                         f'<span aria-hidden="true">✓ </span>{escape(v.label)}<span class="visually-hidden">'
+                         f' (sélectionné, cliquer pour retirer)</span></span> <span class="n">'
+                         f'{approx if v.count else ""}{v.count}</span></a></li>')
+        else:
+            items.append(f'<li><a href="{escape(v.url)}"><span class="label">{escape(v.label)}</span> '
+                         f'<span class="n">{approx if v.count else ""}{v.count}</span></a></li>')
+    return Markup("".join(items))
+
+
 def install(app: Flask) -> None:
     app.add_template_filter(safe_http_url, "http_url")
     app.add_template_filter(source_title, "source_title")
@@ -116,5 +135,6 @@ def install(app: Flask) -> None:
     app.add_template_global(search_url, "search_url")
     app.add_template_global(menu_links, "menu_links")
     app.add_template_global(facet_value_label, "facet_value_label")
+    app.add_template_global(facet_items, "facet_items")
     app.add_template_global(FACET_LABELS, "FACET_LABELS")
     app.add_template_global(FACET_PARAMS, "FACET_PARAMS")
