@@ -142,3 +142,18 @@ def test_counts_are_remembered_until_anything_is_committed(tmp_path):
         assert web.documents.counts_by("source") == {"a": 3, "b": 2, "c": 1}
     web.close()
     crawler.close()
+
+
+def test_recent_documents_newest_first_with_or_without_their_text(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    for day in (3, 1, 5, 2):
+        catalog.documents.put(Document(id=f"d{day}", title=f"Texte {day}", source="a", kind="actualité",
+                                       first_seen=datetime(2026, 1, day, tzinfo=timezone.utc),
+                                       content=f"le texte entier du jour {day}", themes=("habitat",)))
+    since = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    whole = catalog.documents.recent(since, limit=2)
+    cards = catalog.documents.recent(since, limit=2, text=False)
+    assert [d.id for d in whole] == [d.id for d in cards] == ["d5", "d3"]
+    assert whole[0].content == "le texte entier du jour 5" and cards[0].content == ""
+    assert [d.themes for d in cards] == [("habitat",), ("habitat",)]
+    catalog.close()

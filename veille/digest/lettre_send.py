@@ -105,7 +105,7 @@ def draft_queue(config: Config, catalog: Catalog, matcher: Matcher | None, *, no
                 filters: Mapping[str, Sequence[str]]) -> tuple[LettreRecord, Queue]:
     draft = current_draft(config, catalog, now)
     now = _utc(now)
-    docs = [d for d in catalog.documents.recent(draft.since, limit=MAX_QUEUE)
+    docs = [d for d in catalog.documents.recent(draft.since, limit=MAX_QUEUE, text=False)
             if draft.since < d.first_seen <= now]
     alerts = all_alerts(config, catalog) if config.lettre.profile.alerts else []
     hits, problems = profile_matches(alerts, matcher, draft.since, now)

@@ -18,6 +18,9 @@ from veille.storage.edits import edits_of, with_edits
 from veille.storage.legal_keys import drop_keys, replace_keys
 from veille.storage.queue import cancel_deletion, queue_deletion
 
+# every column but the text, read as empty: lists of documents show no text
+_CARD_COLUMNS = ", ".join("'' AS content" if name == "content" else name for name in COLUMNS)
+
 COUNTABLE = ("source", "kind", "status", "doc_type")
 
 
@@ -50,8 +53,7 @@ class DocumentRepository:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        columns = ", ".join("'' AS content" if name == "content" else name for name in COLUMNS)
-        rows = self._db.connection().execute(f"SELECT {columns} FROM documents WHERE id IN ({marks})", ids)
+        rows = self._db.connection().execute(f"SELECT {_CARD_COLUMNS} FROM documents WHERE id IN ({marks})", ids)
         return {row["id"]: row_to_document(row) for row in rows}
 
     def ids(self) -> Iterator[str]:
@@ -203,8 +205,11 @@ class DocumentRepository:
             (kind, limit))
         return [row_to_document(row) for row in rows]
 
-    def recent(self, since: datetime, limit: int = 50) -> list[Document]:
+    def recent(self, since: datetime, limit: int = 50, text: bool = True) -> list[Document]:
+        """Documents first seen since `since`, newest first; without their text (content
+        empty) when `text` is false, as lists of cards need them."""
+        columns = "*" if text else _CARD_COLUMNS
         rows = self._db.connection().execute(
-            "SELECT * FROM documents WHERE first_seen >= ? ORDER BY first_seen DESC, id LIMIT ?",
+            f"SELECT {columns} FROM documents WHERE first_seen >= ? ORDER BY first_seen DESC, id LIMIT ?",
             (to_iso(since), limit))
         return [row_to_document(row) for row in rows]
