@@ -221,7 +221,8 @@ class DocumentSpace:
         if parsed.root is not None and request.suggest:
             # a word every result holds is in a document this reader may see
             found = required_words(root) if answer.total and not relaxed else frozenset()
-            suggestion = did_you_mean(opened.backend, opened.vocabulary, parsed, scope.visible, found)
+            on_page = backend.values("id", [hit.id for hit in hits]) if hits else None
+            suggestion = did_you_mean(backend, opened.vocabulary, parsed, scope.visible, found, on_page)
         return SearchResults(total=answer.total, page=answer.page, per_page=answer.per_page,
                              hits=tuple(hits), facets=answer.facets, notice=parsed.notice,
                              suggestion=suggestion, expansions=expansions, relaxed=relaxed,

@@ -103,14 +103,21 @@ class Vocabulary:
 
 
 def did_you_mean(backend: Backend, vocabulary: Vocabulary, parsed: ParsedQuery, visible: Query | None,
-                 found_words: frozenset[str] = frozenset()) -> str:
+                 found_words: frozenset[str] = frozenset(), shown: Query | None = None) -> str:
     """The query with each unknown word replaced by the closest word of the index that the
     visitor may see (`visible`: None for all), or "" when there is nothing to offer.
     `found_words` are known to be in documents the visitor may see (every result of the
-    search holds them): they are not looked up again."""
+    search holds them): they are not looked up again. `shown` are documents the visitor
+    sees (the page of results): a word one of them holds is known without counting every
+    document holding it (5 ms for a common word at 100k)."""
 
     def found(query: Query) -> bool:
         return backend.count(backend.all_of([query] + ([visible] if visible is not None else []))) > 0
+
+    def known_word(query: Query) -> bool:
+        if shown is not None and backend.count(backend.all_of([query, shown])):
+            return True
+        return found(query)
 
     replacements = {}
     looked_up = 0
@@ -123,7 +130,7 @@ def did_you_mean(backend: Backend, vocabulary: Vocabulary, parsed: ParsedQuery, 
         if not terms:
             continue
         known = backend.any_of([backend.term(f, t) for t in terms for f in backend.text_fields])
-        if (found(known) if visible is not None
+        if (known_word(known) if visible is not None
                 else any(backend.doc_freq(f, t) for t in terms for f in backend.text_fields)):
             continue
         folded = fold_word(word)
