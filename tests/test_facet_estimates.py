@@ -65,6 +65,23 @@ def test_above_it_facets_come_from_the_sampled_part(space, monkeypatch):
     assert dict(narrowed.facets["kind"])[kind] == estimate(sum(d.kind == kind for d in part) * SAMPLE_PARTS)
 
 
+@pytest.mark.parametrize("q", ["logement", "renovation urbaine", '"contrat de ville"', "habitat OR logement",
+                               "logement -social", "title:rapport", "urba*", "-logement", "theme:éducation"])
+def test_words_restricted_to_the_part_count_as_the_whole_query_intersected_with_it(space, monkeypatch, q):
+    """The part's words are compiled restricted one by one (cheaper for the engines): the
+    counts are those of the query intersected with the part as a whole."""
+    from indexer.search.compile import Compiler
+
+    monkeypatch.setattr(facet_counts, "FACETS_SAMPLED_ABOVE", 10)
+    restricted = space.search(SearchRequest(q=q, page=4))
+    real = Compiler.compile
+    monkeypatch.setattr(Compiler, "compile", lambda self, node, within=None: real(self, node))
+    whole = space.search(SearchRequest(q=q, page=5))
+    assert restricted.facets_estimated == whole.facets_estimated
+    assert (restricted.total, restricted.facets) == (whole.total, whole.facets)
+    assert restricted.total > 0
+
+
 def test_estimates_keep_two_significant_digits():
     assert [estimate(n) for n in (7, 99, 100, 192, 12_345, 675_432)] == [7, 99, 100, 190, 12_000, 680_000]
 

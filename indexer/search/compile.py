@@ -50,24 +50,29 @@ class Compiler:
 
     # ------------------------------------------------------------ the tree
 
-    def compile(self, node: Node | None) -> Query | None:
-        """The query of a tree; None when it places no condition on text (every document)."""
+    def compile(self, node: Node | None, within: Query | None = None) -> Query | None:
+        """The query of a tree; None when it places no condition on text (every document).
+
+        `within` restricts every word and phrase to the documents it matches, each where it
+        is looked up. Counting the matches of a part of the collection so costs that part's
+        share: an engine takes a union of fields (or a phrase's positions) one document at
+        a time, however few documents it is intersected with afterwards."""
         if node is None:
             return None
-        compiled = self._node(node)
+        compiled = self._node(node, within)
         if compiled is SKIP:
             return self.backend.nothing()
         return self._positive(compiled)
 
-    def _node(self, node: Node):
+    def _node(self, node: Node, within: Query | None = None):
         """A backend query; SKIP for "nothing to search"; ("not", q) for an exclusion."""
         b = self.backend
         if isinstance(node, (Word, Phrase)):
-            return self._leaf(node)
+            return self._leaf(node, within)
         if isinstance(node, Not):
-            inner = self._node(node.node)
+            inner = self._node(node.node)   # an exclusion needs no restriction
             return SKIP if inner is SKIP else ("not", self._positive(inner))
-        parts = [p for p in (self._node(item) for item in node.items) if p is not SKIP]
+        parts = [p for p in (self._node(item, within) for item in node.items) if p is not SKIP]
         if not parts:
             return SKIP
         if isinstance(node, Or):
@@ -134,8 +139,12 @@ class Compiler:
 
     # ------------------------------------------------------------ words, phrases, fields
 
-    def _leaf(self, node: Word | Phrase):
+    def _leaf(self, node: Word | Phrase, within: Query | None = None):
         b = self.backend
+
+        def inside(query: Query) -> Query:
+            return query if within is None else b.all_of([query, within])
+
         target = QUERY_FIELD_TARGETS.get(node.field) if node.field else None
         if target is None or target == "title":
             fields = ("title",) if target == "title" else b.text_fields
@@ -143,21 +152,21 @@ class Compiler:
                 terms = self.expand_wildcard(node.text)
                 if not terms:
                     return b.nothing()
-                return b.any_of([b.boost(b.values(f, terms), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
+                return b.any_of([b.boost(inside(b.values(f, terms)), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
             terms = analyze(node.text)
             if not terms:
                 return SKIP
-            found = b.any_of([b.boost(b.phrase(f, terms), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
+            found = b.any_of([b.boost(inside(b.phrase(f, terms)), FIELD_BOOSTS.get(f, 1.0)) for f in fields])
             if isinstance(node, Word) and len(terms) == 1 and "-" in terms[0] and "article" in b.fields:
                 # an article number: the article itself first, then the texts citing it
-                return b.any_of([found, b.boost(b.term("article", terms[0]), OWN_ARTICLE_BOOST)])
+                return b.any_of([found, b.boost(inside(b.term("article", terms[0])), OWN_ARTICLE_BOOST)])
             return found
         if isinstance(node, Word) and node.wildcard:
             pattern = fold(node.text)
             values = [v for v in self._lexicon(target) if fnmatchcase(fold(v), pattern)]
         else:
             values = self.field_values(target, node.text)
-        return b.values(target, values) if values else b.nothing()
+        return inside(b.values(target, values)) if values else b.nothing()
 
     def field_values(self, field: str, wanted: str) -> list[str]:
         """Values of a keyword field matching what someone typed after `field:`.

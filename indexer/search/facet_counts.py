@@ -16,12 +16,22 @@ from veille.core.facets import BY_NAME, FACET_NAMES
 FACETS_SAMPLED_ABOVE = 100_000   # matches beyond which facets are counted on a sample
 
 
+def sampled_part(backend: Backend) -> Query | None:
+    """The part of the collection facets are counted on first, or None where the
+    collection is counted whole."""
+    if "sample" not in backend.fields or backend.doc_count() <= FACETS_SAMPLED_ABOVE:
+        return None
+    return backend.values("sample", [SAMPLED_PART])
+
+
 def count(backend: Backend, base: list[Query], selections: dict[str, Query], withheld: list[Query],
-          include_internal: bool) -> tuple[dict, int | None, bool, bool]:
+          include_internal: bool, part_base: list[Query] | None = None) -> tuple[dict, int | None, bool, bool]:
     """Facet counts of the matches of `base` less `withheld` (a facet's own selection does
     not narrow its counts: values are OR-ed within it), the number of documents matched when
     one scope tells it, whether the counts are estimates (a scope counted on the part
-    `fields.sample_part` calls SAMPLED_PART), and whether the number matched is one too."""
+    `fields.sample_part` calls SAMPLED_PART), and whether the number matched is one too.
+    `part_base` is `base` with its words restricted to that part one by one
+    (`Compiler.compile(within=...)`), cheaper to count on it than `base` intersected whole."""
     names = [n for n in FACET_NAMES if FACET_FIELDS[n] in backend.fields
              and (include_internal or not BY_NAME[n].staff_only)]
     scopes: dict[str, list[str]] = {"": [n for n in names if n not in selections]}
@@ -33,9 +43,10 @@ def count(backend: Backend, base: list[Query], selections: dict[str, Query], wit
     for left_out, members in scopes.items():
         if not members:
             continue
-        query = backend.excluding(backend.all_of(base + [q for other, q in selections.items() if other != left_out]),
-                                  withheld)
-        found, sampled, matched = _aggregate(backend, query, [FACET_FIELDS[n] for n in members])
+        others = [q for other, q in selections.items() if other != left_out]
+        query = backend.excluding(backend.all_of(base + others), withheld)
+        part = None if part_base is None else backend.excluding(backend.all_of(part_base + others), withheld)
+        found, sampled, matched = _aggregate(backend, query, [FACET_FIELDS[n] for n in members], part)
         for name in members:
             counts[name] = found.get(FACET_FIELDS[name], [])
             if sampled:
@@ -50,16 +61,18 @@ def count(backend: Backend, base: list[Query], selections: dict[str, Query], wit
     return {name: ordered(name, counts.get(name, [])) for name in names}, total, estimated, total_estimated
 
 
-def _aggregate(backend: Backend, query: Query, fields: list[str]) -> tuple[dict, bool, int]:
+def _aggregate(backend: Backend, query: Query, fields: list[str], part: Query | None = None) -> tuple[dict, bool, int]:
     """The facet counts of `query` over `fields`, whether they were counted on the sampled
-    part only, and then how many documents of the part matched (0 otherwise). A collection no larger than FACETS_SAMPLED_ABOVE is counted whole at
-    once; in a larger one the part is counted first (a sixteenth of the work), and the whole
-    only when the part shows the search is narrow enough."""
-    if "sample" not in backend.fields or backend.doc_count() <= FACETS_SAMPLED_ABOVE:
+    part only, and then how many documents of the part matched (0 otherwise). A collection
+    no larger than FACETS_SAMPLED_ABOVE is counted whole at once; in a larger one the part
+    is counted first (a sixteenth of the work), and the whole only when the part shows the
+    search is narrow enough. `part`: `query` restricted to the part, if compiled so."""
+    sample = sampled_part(backend)
+    if sample is None:
         return backend.facet_counts(query, fields), False, 0
     # a single-valued field's counts add up to the number of documents matched
     counter = next((f for f in fields if f in SINGLE_VALUED), SINGLE_VALUED[0])
-    part = backend.all_of([query, backend.values("sample", [SAMPLED_PART])])
+    part = backend.all_of([query if part is None else part, sample])
     found = backend.facet_counts(part, fields if counter in fields else [*fields, counter])
     matched = sum(n for _, n in found.get(counter, []))
     if matched * SAMPLE_PARTS > FACETS_SAMPLED_ABOVE:

@@ -203,10 +203,12 @@ class DocumentSpace:
         # without a word to weigh (no words, or only exclusions) relevance means nothing
         by_date = request.sort == "date" or not parsed.positive_words()
         text_query = compiler.compile(root)
+        sample = facet_counts.sampled_part(backend) if request.facets and text_query is not None else None
+        part_text = compiler.compile(root, within=sample) if sample is not None else None
         if text_query is not None and not by_date:
             text_query = compiler.with_proximity(parsed.root, text_query)
         scope = self._scope(backend, request, hidden)
-        answer = self._answer(backend, text_query, scope, request, by_date)
+        answer = self._answer(backend, text_query, scope, request, by_date, part_text=part_text)
         relaxed, strict_total = False, answer.total
         if answer.total < RELAX_BELOW:
             loose = compiler.compile_relaxed(root)
@@ -249,7 +251,9 @@ class DocumentSpace:
         return _Scope(filters, visible, self._withheld(backend, request, hidden), selections, impossible)
 
     def _answer(self, backend: Backend, text_query: Query | None, scope: "_Scope",
-                request: SearchRequest, by_date: bool, count_words: tuple = ()) -> "_Answer":
+                request: SearchRequest, by_date: bool, count_words: tuple = (),
+                part_text: Query | None = None) -> "_Answer":
+        """`part_text`: the words restricted to the part facets are first counted on."""
         base = ([text_query] if text_query is not None else []) + scope.filters
         final = backend.nothing() if scope.impossible else backend.excluding(
             backend.all_of(base + list(scope.selections.values())), scope.withheld)
@@ -261,8 +265,9 @@ class DocumentSpace:
         facets: dict = {}
         total, estimated, total_estimated = None, False, False
         if request.facets and not scope.impossible:
+            part_base = None if part_text is None else [part_text] + scope.filters
             facets, total, estimated, total_estimated = facet_counts.count(
-                backend, base, scope.selections, scope.withheld, request.include_internal)
+                backend, base, scope.selections, scope.withheld, request.include_internal, part_base)
         if total is None:
             total = backend.count(final)
         return _Answer(ranked, total, facets, page, per_page, estimated, total_estimated)
