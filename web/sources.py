@@ -26,7 +26,7 @@ from web.source_form import (ADDABLE_KINDS, NATURES, SCHEDULES, errors_from_prob
 from web.state import app_state, get_catalog, veille_config
 
 bp = Blueprint("sources", __name__)
-bp.before_request(staff_only)   # issue 6: sources status is staff only
+bp.before_request(staff_only)   # sources, their credentials and their state are for staff
 
 PUBLIC_FIELDS = ("name", "title", "kind", "url", "schedule", "enabled", "state", "documents",
                  "last_run", "last_success", "consecutive_failures", "next_run")
