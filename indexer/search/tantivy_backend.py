@@ -170,15 +170,13 @@ class TantivyBackend:
                 raise
             finally:
                 writer.wait_merging_threads()   # also releases the index's write lock
-        self.index.reload()
-        return count
+        return count   # the commit replaced meta.json: the next read reloads
 
     def add(self, documents: Iterable[IndexedDocument]) -> int:
         def work(writer) -> int:
             # Into an empty index (a rebuild) there is nothing to replace but a document met
             # twice in this batch: no delete term per document for the commit to apply.
-            self.index.reload()
-            empty = self.index.searcher().num_docs == 0
+            empty = self._searcher().num_docs == 0
             seen: set[str] = set()
             for doc in documents:
                 if not empty or doc.id in seen:
