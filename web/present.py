@@ -106,6 +106,11 @@ def diff_lines(diff) -> list[tuple[str, str]]:
     return out
 
 
+# what a selected facet value adds: to its link, before its label, after it
+_SELECTED = (' class="selected" aria-current="true"', '<span aria-hidden="true">✓ </span>',
+             '<span class="visually-hidden"> (sélectionné, cliquer pour retirer)</span>')
+
+
 def facet_items(values, estimated: bool = False) -> Markup:
     """The `<li>` of each facet value (web.search.FacetValue), a link toggling it. Written
     here and not in a template: a results page shows about a hundred values, and Jinja's
@@ -113,14 +118,9 @@ def facet_items(values, estimated: bool = False) -> Markup:
     approx = "≈ " if estimated else ""
     items = []
     for v in values:
-        if v.selected:
-            items.append(f'<li><a href="{escape(v.url)}" class="selected" aria-current="true"><span class="label">'
-                         f'<span aria-hidden="true">✓ </span>{escape(v.label)}<span class="visually-hidden">'
-                         f' (sélectionné, cliquer pour retirer)</span></span> <span class="n">'
-                         f'{approx if v.count else ""}{v.count}</span></a></li>')
-        else:
-            items.append(f'<li><a href="{escape(v.url)}"><span class="label">{escape(v.label)}</span> '
-                         f'<span class="n">{approx if v.count else ""}{v.count}</span></a></li>')
+        chosen, tick, hint = _SELECTED if v.selected else ("", "", "")
+        items.append(f'<li><a href="{escape(v.url)}"{chosen}><span class="label">{tick}{escape(v.label)}{hint}'
+                     f'</span> <span class="n">{approx if v.count else ""}{v.count}</span></a></li>')
     return Markup("".join(items))
 
 
