@@ -274,26 +274,29 @@ def test_did_you_mean_from_the_index_vocabulary(space):
     assert search(space, "rénovation").suggestion == ""
 
 
-def test_did_you_mean_in_an_or_query_looks_up_only_the_words_no_result_shows(space):
+def recorded_lookups(vocabulary, monkeypatch) -> list[str]:
+    """The words the vocabulary is asked to find a neighbour for, from now on."""
+    looked_up: list[str] = []
+    original = vocabulary.closest
+    monkeypatch.setattr(vocabulary, "closest",
+                        lambda word, visible=lambda w: True: looked_up.append(word) or original(word, visible))
+    return looked_up
+
+
+def test_did_you_mean_in_an_or_query_looks_up_only_the_words_no_result_shows(space, monkeypatch):
     """A word of an OR query that a document of the page holds is known; the other words
     are still weighed against the whole index."""
-    vocabulary = space._current().vocabulary
-    looked_up = []
-    original = vocabulary.closest
-    vocabulary.closest = lambda word, visible=lambda w: True: looked_up.append(word) or original(word, visible)
-    try:
-        results = search(space, "urbaine OR renovatoin")
-        assert results.total >= 1
-        assert results.suggestion == "urbaine OR renovation"
-        assert looked_up == ["renovatoin"]
-        looked_up.clear()
-        assert search(space, "urbaine OR rénovation").suggestion == ""
-        assert looked_up == []
-    finally:
-        vocabulary.closest = original
+    looked_up = recorded_lookups(space._current().vocabulary, monkeypatch)
+    results = search(space, "urbaine OR renovatoin")
+    assert results.total >= 1
+    assert results.suggestion == "urbaine OR renovation"
+    assert looked_up == ["renovatoin"]
+    looked_up.clear()
+    assert search(space, "urbaine OR rénovation").suggestion == ""
+    assert looked_up == []
 
 
-def test_a_word_a_shown_document_holds_is_known_without_counting_the_index(space):
+def test_a_word_a_shown_document_holds_is_known_without_counting_the_index(space, monkeypatch):
     from indexer.search.query import parse_query
     from indexer.search.suggest import did_you_mean
 
@@ -301,23 +304,18 @@ def test_a_word_a_shown_document_holds_is_known_without_counting_the_index(space
     backend, vocabulary = opened.backend, opened.vocabulary
     holder = ids(search(space, "urbaine"))[0]
     hidden = backend.nothing()   # as if the reader could see no document but those shown
-    looked_up = []
-    original = vocabulary.closest
-    vocabulary.closest = lambda word, visible=lambda w: True: looked_up.append(word) or original(word, visible)
-    try:
-        did_you_mean(backend, vocabulary, parse_query("urbaine"), hidden)
-        assert looked_up == ["urbaine"]        # counted over what the reader sees: not found
-        looked_up.clear()
-        did_you_mean(backend, vocabulary, parse_query("urbaine"), hidden, shown=backend.values("id", [holder]))
-        assert looked_up == []                 # a shown document holds it
-        other = next(i for i in ids(search(space, "")) if i not in ids(search(space, "urbaine")))
-        did_you_mean(backend, vocabulary, parse_query("urbaine"), hidden, shown=backend.values("id", [other]))
-        assert looked_up == ["urbaine"]
-    finally:
-        vocabulary.closest = original
+    looked_up = recorded_lookups(vocabulary, monkeypatch)
+    did_you_mean(backend, vocabulary, parse_query("urbaine"), hidden)
+    assert looked_up == ["urbaine"]        # counted over what the reader sees: not found
+    looked_up.clear()
+    did_you_mean(backend, vocabulary, parse_query("urbaine"), hidden, shown=backend.values("id", [holder]))
+    assert looked_up == []                 # a shown document holds it
+    other = next(i for i in ids(search(space, "")) if i not in ids(search(space, "urbaine")))
+    did_you_mean(backend, vocabulary, parse_query("urbaine"), hidden, shown=backend.values("id", [other]))
+    assert looked_up == ["urbaine"]
 
 
-def test_one_request_looks_up_a_bounded_number_of_unknown_words(space):
+def test_one_request_looks_up_a_bounded_number_of_unknown_words(space, monkeypatch):
     from indexer.search.suggest import MAX_COMPARISONS, MAX_WORDS_PER_REQUEST
 
     vocabulary = space._current().vocabulary
@@ -325,13 +323,8 @@ def test_one_request_looks_up_a_bounded_number_of_unknown_words(space):
     typos = " ".join(f"renovatoin{'x' * (n % 3)}" for n in range(30))
     search(space, typos)
     assert vocabulary.comparisons - before <= MAX_WORDS_PER_REQUEST * MAX_COMPARISONS
-    looked_up = []
-    original = vocabulary.closest
-    vocabulary.closest = lambda word, visible=lambda w: True: looked_up.append(word) or original(word, visible)
-    try:
-        search(space, " ".join(f"motinconnu{chr(97 + n)}" for n in range(20)))
-    finally:
-        vocabulary.closest = original
+    looked_up = recorded_lookups(vocabulary, monkeypatch)
+    search(space, " ".join(f"motinconnu{chr(97 + n)}" for n in range(20)))
     assert len(looked_up) == MAX_WORDS_PER_REQUEST
 
 
